@@ -1,0 +1,112 @@
+package analytics
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/iomhq/iom/gateway/registry"
+)
+
+// Live keeps the live statistics of every model, by id. Statistics survive registry changes,
+// so an edited model keeps its history.
+type Live struct {
+	mu     sync.Mutex
+	models map[string]*ModelStats
+}
+
+// NewLive returns empty statistics.
+func NewLive() *Live { return &Live{models: map[string]*ModelStats{}} }
+
+// Model returns the statistics of model id, creating them.
+func (l *Live) Model(id string) *ModelStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.models[id]
+	if !ok {
+		s = &ModelStats{}
+		l.models[id] = s
+	}
+	return s
+}
+
+const (
+	ewmaWeight = 0.2
+	window     = 128
+)
+
+// ModelStats are one model's live statistics.
+type ModelStats struct {
+	mu        sync.Mutex
+	requests  int64
+	errors    int64
+	ewma      float64
+	latencies [window]float32 // ms, a ring of the latest successes
+	outcomes  [window]bool    // true = error, a ring of the latest calls
+	nLat      int
+	nOut      int
+	lastErr   string
+	lastErrAt time.Time
+	lastAt    time.Time
+}
+
+// Observe records one call. errMsg is empty on success.
+func (s *ModelStats) Observe(now time.Time, latency time.Duration, errMsg string) {
+	ms := float64(latency) / float64(time.Millisecond)
+	s.mu.Lock()
+	s.requests++
+	s.lastAt = now
+	s.outcomes[s.nOut%window] = errMsg != ""
+	s.nOut++
+	if errMsg != "" {
+		s.errors++
+		s.lastErr, s.lastErrAt = errMsg, now
+	} else {
+		if s.ewma == 0 {
+			s.ewma = ms
+		} else {
+			s.ewma += ewmaWeight * (ms - s.ewma)
+		}
+		s.latencies[s.nLat%window] = float32(ms)
+		s.nLat++
+	}
+	s.mu.Unlock()
+}
+
+// RecentErrorRate is the share of errors among the latest calls, and how many calls that is.
+func (s *ModelStats) RecentErrorRate() (rate float64, calls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(s.nOut, window)
+	if n == 0 {
+		return 0, 0
+	}
+	errs := 0
+	for _, e := range s.outcomes[:n] {
+		if e {
+			errs++
+		}
+	}
+	return float64(errs) / float64(n), n
+}
+
+// Snapshot returns the statistics as the registry shows them, or nil before any call.
+func (s *ModelStats) Snapshot() *registry.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.requests == 0 {
+		return nil
+	}
+	st := &registry.Stats{Requests: s.requests, Errors: s.errors, LatencyMs: round(s.ewma),
+		SuccessRate: float64(s.requests-s.errors) / float64(s.requests),
+		LastError:   s.lastErr, LastErrorAt: s.lastErrAt, LastRequestAt: s.lastAt}
+	if n := min(s.nLat, window); n > 0 {
+		lat := slices.Clone(s.latencies[:n])
+		slices.Sort(lat)
+		st.P50Ms = round(float64(lat[(n-1)*50/100]))
+		st.P95Ms = round(float64(lat[(n-1)*95/100]))
+	}
+	return st
+}
+
+func round(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }

@@ -1,0 +1,250 @@
+// Package config loads the gateway's one YAML file: it expands ${ENV} references, decodes
+// strictly (unknown fields are errors), fills defaults and validates everything, reporting every
+// problem with its path (`models[2].fallbacks[0]: unknown model "gpt-5"`).
+//
+// Loading has no side effects: `iom validate` and `iom serve` run the same Load, and a reload
+// that fails validation leaves the running config alone. The package does not build runtime
+// state; the server compiles a loaded File into that.
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/secret"
+)
+
+// File is the whole config file.
+type File struct {
+	Server    Server              `json:"server"`
+	Admin     Admin               `json:"admin"`
+	Log       Log                 `json:"log"`
+	Records   Records             `json:"records"`
+	Providers map[string]Provider `json:"providers,omitempty"`
+	Models    []registry.Model    `json:"models,omitempty"`
+	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
+}
+
+// Server holds listeners and limits.
+type Server struct {
+	Listen      string `json:"listen"`
+	AdminListen string `json:"adminListen"`
+	DataDir     string `json:"dataDir"`
+	// MaxBodyBytes bounds a request body; larger ones get 413.
+	MaxBodyBytes int `json:"maxBodyBytes"`
+	// IdleTimeoutMs closes idle client keep-alive connections.
+	IdleTimeoutMs int `json:"idleTimeoutMs"`
+	// ReadTimeoutMs bounds reading one client request.
+	ReadTimeoutMs int `json:"readTimeoutMs"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	// Token is the bearer token for /api; empty means generate one on first start.
+	Token secret.Secret `json:"token"`
+}
+
+// Log configures the gateway's log.
+type Log struct {
+	Level  string `json:"level"`  // debug, info, warn, error
+	Format string `json:"format"` // text or json
+}
+
+// Records configures invocation records.
+type Records struct {
+	// RetentionHours is how long invocation records are kept.
+	RetentionHours int `json:"retentionHours"`
+}
+
+// Provider holds defaults shared by every model of one provider.
+type Provider struct {
+	// APIKey is used by the provider's models that set no apiKey of their own.
+	APIKey  secret.Secret     `json:"apiKey"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Defaults.
+const (
+	DefaultListen       = ":8080"
+	DefaultAdminListen  = "127.0.0.1:8081"
+	DefaultDataDir      = "./data"
+	DefaultMaxBodyBytes = 4 << 20
+)
+
+// Options are checks that depend on the running program, not the file.
+type Options struct {
+	// KnownProvider reports whether a built-in provider name exists. Plugin-backed names
+	// (wasm:<name>, plugin:<name>) are checked against the file's plugins.
+	KnownProvider func(name string) error
+}
+
+// Load reads, decodes and validates the file at path. The error, if any, is a decode.Errors
+// listing every problem with its path.
+func Load(path string, o Options) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	return Parse(src, o)
+}
+
+// Parse is Load for a file already read.
+func Parse(src []byte, o Options) (*File, error) {
+	var tree any
+	if err := yaml.UnmarshalWithOptions(src, &tree, yaml.Strict()); err != nil {
+		return nil, decode.Errors{{Msg: "invalid YAML: " + oneLine(yaml.FormatError(err, false, false))}}
+	}
+	if tree == nil {
+		tree = map[string]any{}
+	}
+	tree = expandEnv(tree)
+	var f File
+	if es := decode.Into(tree, &f, ""); len(es) > 0 {
+		return nil, es
+	}
+	f.fillDefaults()
+	if es := f.Validate(o); len(es) > 0 {
+		return nil, es
+	}
+	return &f, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (f *File) fillDefaults() {
+	s := &f.Server
+	if s.Listen == "" {
+		s.Listen = DefaultListen
+	}
+	if s.AdminListen == "" {
+		s.AdminListen = DefaultAdminListen
+	}
+	if s.DataDir == "" {
+		s.DataDir = DefaultDataDir
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.IdleTimeoutMs == 0 {
+		s.IdleTimeoutMs = 120_000
+	}
+	if s.ReadTimeoutMs == 0 {
+		s.ReadTimeoutMs = 30_000
+	}
+	if f.Log.Level == "" {
+		f.Log.Level = "info"
+	}
+	if f.Log.Format == "" {
+		f.Log.Format = "text"
+	}
+	if f.Records.RetentionHours == 0 {
+		f.Records.RetentionHours = 7 * 24
+	}
+	for i := range f.Models {
+		f.Models[i].Normalize()
+	}
+}
+
+// Validate checks the whole file and returns every problem.
+func (f *File) Validate(o Options) decode.Errors {
+	var es decode.Errors
+	checkAddr := func(path, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			es.Add(path, "%q is not a host:port address", addr)
+		}
+	}
+	checkAddr("server.listen", f.Server.Listen)
+	checkAddr("server.adminListen", f.Server.AdminListen)
+	if f.Server.MaxBodyBytes < 1024 {
+		es.Add("server.maxBodyBytes", "must be at least 1024, got %d", f.Server.MaxBodyBytes)
+	}
+	if f.Server.IdleTimeoutMs < 0 {
+		es.Add("server.idleTimeoutMs", "must not be negative")
+	}
+	if f.Server.ReadTimeoutMs < 0 {
+		es.Add("server.readTimeoutMs", "must not be negative")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, f.Log.Level) {
+		es.Add("log.level", "%q is not one of debug, info, warn, error", f.Log.Level)
+	}
+	if f.Log.Format != "text" && f.Log.Format != "json" {
+		es.Add("log.format", "%q is not one of text, json", f.Log.Format)
+	}
+	if f.Records.RetentionHours < 0 {
+		es.Add("records.retentionHours", "must not be negative")
+	}
+	if v := f.Admin.Token.Reveal(); v != "" && len(v) < 16 {
+		es.Add("admin.token", "is too short: use at least 16 characters (or leave it empty to have one generated)")
+	}
+	for name := range f.Providers {
+		if o.KnownProvider != nil {
+			if err := o.KnownProvider(name); err != nil {
+				es.Add("providers."+name, "%v", err)
+			}
+		}
+	}
+	known := func(name string) error {
+		if o.KnownProvider == nil {
+			return nil
+		}
+		return o.KnownProvider(name)
+	}
+	ids := make(map[string]int, len(f.Models))
+	for i := range f.Models {
+		m := &f.Models[i]
+		base := decode.Index("models", i)
+		m.Validate(base, known, &es)
+		if j, dup := ids[m.ID]; dup && m.ID != "" {
+			es.Add(decode.Join(base, "id"), "duplicate model id %q (also models[%d])", m.ID, j)
+		} else {
+			ids[m.ID] = i
+		}
+	}
+	for i := range f.Models {
+		for j, fb := range f.Models[i].Fallbacks {
+			if _, ok := ids[fb]; !ok {
+				es.Add(decode.Index(decode.Join(decode.Index("models", i), "fallbacks"), j), "unknown model %q", fb)
+			}
+		}
+	}
+	policy.ValidateKeys("keys", f.Keys, &es)
+	return es
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expandEnv replaces ${NAME} and ${NAME:-default} in every string of the tree. Only strings are
+// expanded, after parsing, so a value from the environment can never change the YAML structure.
+func expandEnv(v any) any {
+	switch t := v.(type) {
+	case string:
+		if !strings.Contains(t, "${") {
+			return t
+		}
+		return envRef.ReplaceAllStringFunc(t, func(ref string) string {
+			m := envRef.FindStringSubmatch(ref)
+			if val, ok := os.LookupEnv(m[1]); ok && val != "" {
+				return val
+			}
+			return m[2]
+		})
+	case map[string]any:
+		for k, e := range t {
+			t[k] = expandEnv(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = expandEnv(e)
+		}
+	}
+	return v
+}

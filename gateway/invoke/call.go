@@ -1,0 +1,297 @@
+package invoke
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/registry"
+)
+
+// Request is one call as the engine sees it.
+type Request struct {
+	ID    string
+	Start time.Time
+	// Key is the caller's key; nil for the admin API, which is not subject to model policies.
+	Key *policy.Key
+	// Op names the operation in records: chat, completion, embedding, invoke, test.
+	Op   string
+	Call provider.Call
+}
+
+// maxRetryWait caps how long the engine waits before a retry, whatever Retry-After says; a
+// longer wait goes to the fallback instead.
+const maxRetryWait = 10 * time.Second
+
+// Outcome is a call that has an answer. Its owner must call Finish exactly once, after the
+// answer was written, and not touch it afterwards.
+type Outcome struct {
+	// Route is the model that answered.
+	Route *Route
+	// Result is the answer of a non-streaming call.
+	Result *provider.Result
+	// Fallback is the id of the answering model when it was a fallback.
+	Fallback string
+
+	e           *Engine
+	req         *Request
+	primary     *Route
+	stream      provider.Stream
+	first       []byte
+	firstEOF    bool
+	upstreamT0  time.Time
+	firstByte   time.Duration
+	upstreamDur time.Duration
+	inv         analytics.Invocation
+}
+
+var outcomePool = sync.Pool{New: func() any { return new(Outcome) }}
+
+// Do makes a non-streaming call of primary (then its fallbacks).
+func (e *Engine) Do(primary *Route, req *Request) (*Outcome, *fault.Error) {
+	return e.run(primary, req, false)
+}
+
+// Stream starts a streaming call of primary (then its fallbacks). The outcome holds the first
+// chunk already: a model that fails before its first chunk is retried or falls back, since the
+// client has seen nothing yet.
+func (e *Engine) Stream(primary *Route, req *Request) (*Outcome, *fault.Error) {
+	return e.run(primary, req, true)
+}
+
+func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *fault.Error) {
+	o := outcomePool.Get().(*Outcome)
+	*o = Outcome{e: e, req: req, primary: primary}
+	var last *fault.Error
+	for i := 0; i <= len(primary.Fallbacks); i++ {
+		r := primary
+		if i > 0 {
+			if r = e.Route(primary.Fallbacks[i-1]); r == nil || req.Key != nil && !policy.Allows(req.Key, r.Model) {
+				continue
+			}
+		}
+		if r.Upstream == nil {
+			last = fault.Unavailable("model %q is unavailable: %s", r.ID, r.Unavailable)
+			o.addAttempt(r, last, 0)
+			continue
+		}
+		if last = e.attempts(o, r, stream); last == nil {
+			o.Route = r
+			if r != primary {
+				o.Fallback = r.ID
+			}
+			return o, nil
+		}
+		if !fallbackable(last) {
+			break
+		}
+	}
+	if last == nil {
+		last = fault.Unavailable("model %q has no usable upstream", primary.ID)
+	}
+	o.finish(last.Status, last)
+	return nil, last
+}
+
+// attempts calls r, retrying retryable failures with exponential backoff and full jitter.
+func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
+	for attempt := 0; ; attempt++ {
+		t0 := time.Now()
+		o.upstreamT0 = t0
+		var err error
+		if stream {
+			err = o.open(r)
+		} else {
+			o.Result, err = r.Upstream.Do(&o.req.Call)
+		}
+		dur := time.Since(t0)
+		if err == nil {
+			r.Stats.Observe(t0.Add(dur), dur, "")
+			if stream {
+				o.firstByte = dur
+			} else {
+				o.upstreamDur = dur
+			}
+			if len(o.inv.Attempts) > 0 {
+				o.addAttempt(r, nil, dur)
+			}
+			return nil
+		}
+		fe := fault.As(err)
+		r.Stats.Observe(t0.Add(dur), dur, fe.Message)
+		o.addAttempt(r, fe, dur)
+		if !fe.Retryable() || attempt >= r.retry.Attempts {
+			return fe
+		}
+		wait := backoff(r.retry, attempt, fe.RetryAfter)
+		if wait > maxRetryWait {
+			return fe
+		}
+		e.sleep(wait)
+		o.inv.Retries++
+	}
+}
+
+// open starts a stream and reads its first chunk.
+func (o *Outcome) open(r *Route) error {
+	s, err := r.Upstream.Stream(&o.req.Call)
+	if err != nil {
+		return err
+	}
+	first, err := s.Next()
+	switch {
+	case errors.Is(err, io.EOF):
+		o.firstEOF = true
+	case err != nil:
+		s.Close()
+		return err
+	default:
+		o.first = append(o.first[:0], first...)
+	}
+	o.stream = s
+	return nil
+}
+
+func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {
+	if retryAfter > 0 {
+		return time.Duration(retryAfter) * time.Second
+	}
+	ceil := time.Duration(r.BackoffMs) * time.Millisecond << attempt
+	if m := time.Duration(r.MaxBackoffMs) * time.Millisecond; ceil > m {
+		ceil = m
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceil))) + ceil/10
+}
+
+// fallbackable reports whether another model may succeed where this one failed: not when the
+// upstream found the request itself bad.
+func fallbackable(fe *fault.Error) bool {
+	if fe.Kind != fault.Provider {
+		return false
+	}
+	switch fe.Upstream {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return false
+	}
+	return true
+}
+
+func (o *Outcome) addAttempt(r *Route, fe *fault.Error, d time.Duration) {
+	a := analytics.Attempt{Model: r.ID, Provider: r.Provider, LatencyMs: ms(d)}
+	if fe != nil {
+		a.Error, a.Status = fe.Message, fe.Upstream
+	}
+	o.inv.Attempts = append(o.inv.Attempts, a)
+}
+
+// Next returns the stream's next chunk, or io.EOF at its end.
+func (o *Outcome) Next() ([]byte, error) {
+	if o.first != nil {
+		c := o.first
+		o.first = nil
+		return c, nil
+	}
+	if o.firstEOF {
+		return nil, io.EOF
+	}
+	return o.stream.Next()
+}
+
+// Buffered reports whether the next chunk may be ready without waiting.
+func (o *Outcome) Buffered() bool { return o.first != nil || o.stream != nil && o.stream.Buffered() }
+
+// Usage is what the call consumed so far (complete after a stream's end).
+func (o *Outcome) Usage() provider.Usage {
+	if o.Result != nil {
+		return o.Result.Usage
+	}
+	if o.stream != nil {
+		return o.stream.Usage()
+	}
+	return provider.Usage{}
+}
+
+// Cost is the call's cost in USD at the answering model's prices.
+func (o *Outcome) Cost() float64 {
+	u := o.Usage()
+	return float64(u.Input)*o.Route.InputCost() + float64(u.Output)*o.Route.OutputCost()
+}
+
+// Finish records the call (metrics, record) and releases it. status is the HTTP status the
+// client got; err is the failure that ended a stream after it began, if any.
+func (o *Outcome) Finish(status int, err *fault.Error) {
+	if o.stream != nil && o.upstreamDur == 0 {
+		o.upstreamDur = time.Since(o.upstreamT0)
+	}
+	o.finish(status, err)
+}
+
+func (o *Outcome) finish(status int, fe *fault.Error) {
+	e, req := o.e, o.req
+	now := time.Now()
+	r := o.Route
+	if r == nil {
+		r = o.primary
+	}
+	inv := &o.inv
+	inv.ID, inv.Kind, inv.Time, inv.Op, inv.Model = req.ID, "invocation", req.Start, req.Op, o.primary.ID
+	inv.ServedBy, inv.Provider, inv.Fallback = r.ID, r.Provider, o.Fallback
+	if req.Key != nil {
+		inv.Key, inv.KeyID, inv.Org = req.Key.Name, req.Key.ID, req.Key.Org
+	} else {
+		inv.Key = "admin"
+	}
+	inv.Stream = req.Call.Stream
+	inv.HTTPStatus = status
+	inv.LatencyMs = ms(now.Sub(req.Start))
+	inv.UpstreamMs = ms(o.upstreamDur)
+	inv.FirstByte = ms(o.firstByte)
+	m := r.Metrics
+	m.Requests.Inc()
+	m.Latency.Update(now.Sub(req.Start).Seconds())
+	if o.upstreamDur > 0 {
+		m.Upstream.Update(o.upstreamDur.Seconds())
+	}
+	if o.Route != nil {
+		u := o.Usage()
+		inv.InTokens, inv.OutTokens, inv.CostUSD = u.Input, u.Output, o.Cost()
+		m.InputTokens.Add(int(u.Input))
+		m.OutputTokens.Add(int(u.Output))
+		m.Cost.Add(inv.CostUSD)
+	}
+	inv.Status = "ok"
+	if fe != nil {
+		inv.Status, inv.ErrorKind, inv.Error = "error", fe.Kind.String(), fe.Message
+		m.Error(fe.Kind)
+	}
+	e.rec.Record(inv)
+	if o.Result != nil {
+		o.Result.Release()
+	}
+	if o.stream != nil {
+		o.stream.Close()
+	}
+	*o = Outcome{first: o.first[:0]}
+	outcomePool.Put(o)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// UpstreamLatency is how long the answering upstream took (to its answer, or to a stream's
+// first chunk while the stream runs).
+func (o *Outcome) UpstreamLatency() time.Duration {
+	if o.upstreamDur > 0 {
+		return o.upstreamDur
+	}
+	return o.firstByte
+}

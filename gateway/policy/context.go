@@ -1,0 +1,5 @@
+package policy
+
+import "context"
+
+var bg = context.Background()

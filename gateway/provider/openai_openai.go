@@ -1,0 +1,143 @@
+package provider
+
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/rawjson"
+)
+
+// openAI relays canonical requests to OpenAI-compatible upstreams (OpenAI, vLLM, Ollama's /v1,
+// LM Studio, Groq, Together…). The body is passed through with two splices: the model becomes
+// the upstream's name for it, and streams ask for usage so the gateway can count tokens exactly.
+type openAI struct{}
+
+func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	buf := acquireBuf()
+	defer releaseBuf(buf)
+	*buf = appendOpenAIBody((*buf)[:0], c, u.Model, false)
+	u.prepare(req, c.Op, *buf)
+	if u.Key.IsSet() {
+		req.Header.Set("Authorization", "Bearer "+u.Key.Reveal())
+	}
+	resp := fasthttp.AcquireResponse()
+	if err := u.do(req, resp, c); err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return nil, err
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		defer fasthttp.ReleaseResponse(resp)
+		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"))
+	}
+	body := resp.Body()
+	return &Result{Body: body, Usage: ParseUsage(body), release: func() { fasthttp.ReleaseResponse(resp) }}, nil
+}
+
+func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	buf := acquireBuf()
+	defer releaseBuf(buf)
+	*buf = appendOpenAIBody((*buf)[:0], c, u.Model, true)
+	u.prepare(req, c.Op, *buf)
+	if u.Key.IsSet() {
+		req.Header.Set("Authorization", "Bearer "+u.Key.Reveal())
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp := fasthttp.AcquireResponse()
+	resp.StreamBody = true
+	if err := u.do(req, resp, c); err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return nil, err
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		body := readLimited(resp, 64<<10)
+		defer closeResponse(resp, true)
+		return nil, upstreamError(u, code, body, resp.Header.Peek("Retry-After"))
+	}
+	return newSSEStream(resp, !clientWantsUsage(c.Fields)), nil
+}
+
+// appendOpenAIBody appends the upstream body: c.Body with "model" replaced and, for streams,
+// stream_options.include_usage set.
+func appendOpenAIBody(dst []byte, c *Call, model string, stream bool) []byte {
+	dst = append(dst, '{')
+	first := true
+	member := func(key string) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = rawjson.AppendString(dst, key)
+		dst = append(dst, ':')
+	}
+	sawModel, sawOptions := false, false
+	for _, f := range c.Fields {
+		switch string(f.Key) {
+		case "model":
+			member("model")
+			dst = rawjson.AppendString(dst, model)
+			sawModel = true
+			continue
+		case "stream_options":
+			if !stream {
+				break
+			}
+			member("stream_options")
+			dst = appendStreamOptions(dst, f.Value)
+			sawOptions = true
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, '"')
+		dst = append(dst, f.Key...)
+		dst = append(dst, '"', ':')
+		dst = append(dst, f.Value...)
+	}
+	if !sawModel {
+		member("model")
+		dst = rawjson.AppendString(dst, model)
+	}
+	if stream && !sawOptions {
+		member("stream_options")
+		dst = append(dst, `{"include_usage":true}`...)
+	}
+	return append(dst, '}')
+}
+
+// appendStreamOptions rewrites the client's stream_options with include_usage set.
+func appendStreamOptions(dst, v []byte) []byte {
+	var fields [4]rawjson.Field
+	fs, err := rawjson.Members(v, fields[:0])
+	if err != nil {
+		return append(dst, `{"include_usage":true}`...)
+	}
+	dst = append(dst, `{"include_usage":true`...)
+	for _, f := range fs {
+		if string(f.Key) == "include_usage" {
+			continue
+		}
+		dst = append(dst, ',')
+		dst = rawjson.AppendString(dst, string(f.Key))
+		dst = append(dst, ':')
+		dst = append(dst, f.Value...)
+	}
+	return append(dst, '}')
+}
+
+// clientWantsUsage reports whether the client asked for the final usage chunk itself.
+func clientWantsUsage(fields []rawjson.Field) bool {
+	opts := rawjson.Get(fields, "stream_options")
+	if rawjson.KindOf(opts) != rawjson.Object {
+		return false
+	}
+	var buf [4]rawjson.Field
+	fs, err := rawjson.Members(opts, buf[:0])
+	return err == nil && bytes.Equal(rawjson.Get(fs, "include_usage"), []byte("true"))
+}

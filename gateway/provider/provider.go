@@ -1,0 +1,113 @@
+// Package provider owns the upstream side of the gateway: one adapter per kind of upstream API,
+// each translating the canonical request (OpenAI's wire format) into the upstream's and its
+// answer, plain or streamed, back into canonical form, plus the pooled HTTP clients they share.
+//
+// Adapters are pure translators over fasthttp: they know nothing of keys, policies, retries or
+// records, which belong to the invoke engine. Translations live in files named for their pair
+// (openai_openai.go: canonical to an OpenAI-compatible upstream).
+package provider
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iomhq/iom/gateway/rawjson"
+)
+
+// Op is a data-plane operation.
+type Op uint8
+
+const (
+	Chat Op = iota
+	Completion
+	Embedding
+	numOps
+)
+
+var opNames = [numOps]string{"chat", "completion", "embedding"}
+
+func (o Op) String() string {
+	if o < numOps {
+		return opNames[o]
+	}
+	return "unknown"
+}
+
+// opPaths are the OpenAI paths of each operation, relative to a /v1 base.
+var opPaths = [numOps]string{"/chat/completions", "/completions", "/embeddings"}
+
+// Usage is what one call consumed.
+type Usage struct {
+	Input  int64
+	Output int64
+}
+
+// Call is one upstream call in canonical form.
+type Call struct {
+	Op Op
+	// Body is the canonical request (OpenAI's JSON). Adapters must not modify it.
+	Body []byte
+	// Fields are Body's top-level members, scanned once by the caller.
+	Fields []rawjson.Field
+	Stream bool
+	// Deadline bounds a non-streaming call; zero means the upstream's own timeout.
+	Deadline time.Time
+}
+
+// Result is a non-streaming answer in canonical form. Release it when done with Body.
+type Result struct {
+	Body    []byte
+	Usage   Usage
+	release func()
+}
+
+// Release returns the result's buffers.
+func (r *Result) Release() {
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+}
+
+// Stream is a streamed answer as canonical chunks (the JSON data of OpenAI's SSE events).
+type Stream interface {
+	// Next returns the next chunk, valid until the following call, or io.EOF after the last.
+	Next() ([]byte, error)
+	// Buffered reports whether another chunk may be ready without waiting for the upstream, so
+	// the caller can coalesce writes.
+	Buffered() bool
+	// Usage is the stream's usage; complete once Next has returned io.EOF.
+	Usage() Usage
+	// Close releases the stream; it is safe to call more than once.
+	Close()
+}
+
+// Adapter talks to one kind of upstream.
+type Adapter interface {
+	Do(u *Upstream, c *Call) (*Result, error)
+	Stream(u *Upstream, c *Call) (Stream, error)
+}
+
+var adapters = map[string]Adapter{
+	"openai": openAI{},
+}
+
+// Builtin lists the built-in adapter names.
+func Builtin() []string {
+	names := make([]string, 0, len(adapters))
+	for n := range adapters {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Known reports whether name is a built-in adapter.
+func Known(name string) error {
+	if _, ok := adapters[name]; ok {
+		return nil
+	}
+	return fmt.Errorf("unknown provider %q (built in: %s)", name, strings.Join(Builtin(), ", "))
+}

@@ -1,0 +1,173 @@
+package provider
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/rawjson"
+)
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+// sseStream reads an OpenAI-style server-sent event stream from an upstream response.
+type sseStream struct {
+	resp  *fasthttp.Response
+	br    *bufio.Reader
+	data  []byte
+	usage Usage
+	// stripUsage drops the usage-only chunk the gateway asked for on the client's behalf.
+	stripUsage bool
+	finished   bool // a chunk carried a finish_reason
+	done       bool
+	fields     []rawjson.Field
+}
+
+func newSSEStream(resp *fasthttp.Response, stripUsage bool) *sseStream {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(resp.BodyStream())
+	return &sseStream{resp: resp, br: br, stripUsage: stripUsage, data: make([]byte, 0, 1024)}
+}
+
+var (
+	dataPrefix = []byte("data:")
+	doneMarker = []byte("[DONE]")
+	usageKey   = []byte(`"usage"`)
+	finishKey  = []byte(`"finish_reason":"`)
+)
+
+func (s *sseStream) Next() ([]byte, error) {
+	for {
+		chunk, err := s.event()
+		if err != nil {
+			return nil, err
+		}
+		if chunk == nil {
+			continue
+		}
+		if bytes.Contains(chunk, finishKey) {
+			s.finished = true
+		}
+		if bytes.Contains(chunk, usageKey) && s.readUsage(chunk) && s.stripUsage {
+			continue
+		}
+		return chunk, nil
+	}
+}
+
+// readUsage records a chunk's usage and reports whether the chunk is the usage-only one (no
+// choices), which exists only because the gateway asked for it.
+func (s *sseStream) readUsage(chunk []byte) bool {
+	fields, err := rawjson.ScanObject(chunk, s.fields[:0])
+	s.fields = fields
+	if err != nil {
+		return false
+	}
+	uv := rawjson.Get(fields, "usage")
+	if rawjson.KindOf(uv) != rawjson.Object {
+		return false
+	}
+	s.usage = usageOf(uv)
+	choices := rawjson.Get(fields, "choices")
+	return choices == nil || bytes.Equal(bytes.TrimSpace(choices[1:len(choices)-1]), nil)
+}
+
+// event reads one event and returns its data, or nil for an event without data.
+func (s *sseStream) event() ([]byte, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	s.data = s.data[:0]
+	hasData := false
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				s.done = true
+				if hasData && !bytes.Equal(s.data, doneMarker) {
+					return s.data, nil
+				}
+				if s.finished {
+					return nil, io.EOF
+				}
+				return nil, fault.Upstream(0, "upstream closed the stream before it ended")
+			}
+			return nil, streamError(err)
+		}
+		if len(line) == 0 {
+			if !hasData {
+				continue
+			}
+			if bytes.Equal(s.data, doneMarker) {
+				s.done = true
+				return nil, io.EOF
+			}
+			return s.data, nil
+		}
+		if bytes.HasPrefix(line, dataPrefix) {
+			v := line[len(dataPrefix):]
+			if len(v) > 0 && v[0] == ' ' {
+				v = v[1:]
+			}
+			if hasData {
+				s.data = append(s.data, '\n')
+			}
+			s.data = append(s.data, v...)
+			hasData = true
+		}
+		// event:, id:, retry: and comments carry nothing the canonical stream needs.
+	}
+}
+
+// readLine returns the next line without its line ending, valid until the next read.
+func (s *sseStream) readLine() ([]byte, error) {
+	line, err := s.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		long := append([]byte(nil), line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = s.br.ReadSlice('\n')
+			long = append(long, line...)
+			if len(long) > 16<<20 {
+				return nil, fmt.Errorf("stream event larger than 16 MiB")
+			}
+		}
+		line = long
+	}
+	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
+		return nil, err
+	}
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), nil
+}
+
+func streamError(err error) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
+		return fault.Timeout("upstream stream went quiet: %v", err)
+	}
+	return fault.Upstream(0, "upstream stream failed: %v", err)
+}
+
+func (s *sseStream) Buffered() bool { return s.br != nil && s.br.Buffered() > 0 }
+
+func (s *sseStream) Usage() Usage { return s.usage }
+
+func (s *sseStream) Close() {
+	if s.resp == nil {
+		return
+	}
+	s.br.Reset(nil)
+	readerPool.Put(s.br)
+	s.br = nil
+	closeResponse(s.resp, !s.done)
+	s.resp = nil
+}

@@ -1,0 +1,227 @@
+package provider
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/secret"
+)
+
+// DefaultTimeout bounds upstream calls of models that set no timeoutMs.
+const DefaultTimeout = 120 * time.Second
+
+// Upstream is one model's compiled upstream: its adapter, URLs, credentials and HTTP client.
+type Upstream struct {
+	Provider string
+	// Model is what the upstream is asked for.
+	Model   string
+	Key     secret.Secret
+	Timeout time.Duration
+
+	base    string
+	urls    [numOps]string
+	headers [][2]string
+	client  *fasthttp.HostClient
+	adapter Adapter
+}
+
+// Do makes a non-streaming call.
+func (u *Upstream) Do(c *Call) (*Result, error) { return u.adapter.Do(u, c) }
+
+// Stream makes a streaming call.
+func (u *Upstream) Stream(c *Call) (Stream, error) { return u.adapter.Stream(u, c) }
+
+// URL returns the upstream URL of op.
+func (u *Upstream) URL(op Op) string { return u.urls[op] }
+
+// Base returns the upstream's base URL.
+func (u *Upstream) Base() string { return u.base }
+
+// Defaults are a provider's settings shared by its models.
+type Defaults struct {
+	APIKey  secret.Secret
+	Headers map[string]string
+}
+
+// Pool builds upstreams and shares HTTP clients (and their connections) between them.
+type Pool struct {
+	mu      sync.Mutex
+	clients map[clientKey]*fasthttp.HostClient
+}
+
+type clientKey struct {
+	addr    string
+	tls     bool
+	timeout time.Duration
+}
+
+// NewPool returns an empty pool.
+func NewPool() *Pool { return &Pool{clients: map[clientKey]*fasthttp.HostClient{}} }
+
+// Upstream compiles m's upstream. It fails for models without an HTTP endpoint.
+func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
+	ad, ok := adapters[m.Provider]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q", m.Provider)
+	}
+	u, err := url.Parse(m.Endpoint)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("invalid endpoint %q", m.Endpoint)
+	}
+	up := &Upstream{Provider: m.Provider, Model: m.UpstreamModel, Key: m.APIKey, adapter: ad,
+		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond}
+	if !up.Key.IsSet() {
+		up.Key = d.APIKey
+	}
+	if up.Timeout <= 0 {
+		up.Timeout = DefaultTimeout
+	}
+	up.base = BaseURL(m.Endpoint)
+	for op := Op(0); op < numOps; op++ {
+		up.urls[op] = up.base + opPaths[op]
+	}
+	up.headers = mergeHeaders(d.Headers, m.Headers)
+	addr := u.Host
+	isTLS := u.Scheme == "https"
+	if u.Port() == "" {
+		if isTLS {
+			addr += ":443"
+		} else {
+			addr += ":80"
+		}
+	}
+	up.client = p.client(clientKey{addr: addr, tls: isTLS, timeout: up.Timeout}, u.Hostname())
+	return up, nil
+}
+
+func mergeHeaders(layers ...map[string]string) [][2]string {
+	merged := map[string]string{}
+	for _, l := range layers {
+		for k, v := range l {
+			merged[k] = v
+		}
+	}
+	out := make([][2]string, 0, len(merged))
+	for k, v := range merged {
+		out = append(out, [2]string{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// BaseURL derives the API base from an endpoint that may be a full operation URL
+// (…/v1/chat/completions) or already a base (…/v1).
+func BaseURL(endpoint string) string {
+	e := strings.TrimRight(endpoint, "/")
+	for _, suffix := range []string{"/chat/completions", "/completions", "/embeddings", "/models"} {
+		if strings.HasSuffix(e, suffix) {
+			return strings.TrimSuffix(e, suffix)
+		}
+	}
+	return e
+}
+
+func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[k]; ok {
+		return c
+	}
+	idle := k.timeout
+	c := &fasthttp.HostClient{
+		Addr:                          k.addr,
+		IsTLS:                         k.tls,
+		Name:                          "iom",
+		NoDefaultUserAgentHeader:      false,
+		MaxConns:                      1024,
+		MaxIdleConnDuration:           30 * time.Second,
+		MaxConnWaitTimeout:            5 * time.Second,
+		ReadBufferSize:                16 << 10,
+		WriteBufferSize:               16 << 10,
+		DisableHeaderNamesNormalizing: false,
+		DisablePathNormalizing:        true,
+		SecureErrorLogMessage:         true,
+		MaxResponseBodySize:           64 << 20,
+		RetryIfErr:                    retryStaleConn,
+		Dial: func(addr string) (net.Conn, error) {
+			conn, err := fasthttp.DialTimeout(addr, 10*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return &idleConn{Conn: conn, idle: idle}, nil
+		},
+	}
+	if k.tls {
+		c.TLSConfig = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	}
+	p.clients[k] = c
+	return c
+}
+
+// idleConn bounds every read by an idle timeout on top of the deadline fasthttp sets, so a
+// stream (which runs without an overall deadline) fails when the upstream goes quiet.
+type idleConn struct {
+	net.Conn
+	idle     time.Duration
+	deadline time.Time
+}
+
+func (c *idleConn) SetReadDeadline(t time.Time) error {
+	c.deadline = t
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *idleConn) SetDeadline(t time.Time) error {
+	c.deadline = t
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	d := time.Now().Add(c.idle)
+	if !c.deadline.IsZero() && c.deadline.Before(d) {
+		d = c.deadline
+	}
+	if err := c.Conn.SetReadDeadline(d); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+// retryStaleConn retries once when a pooled keep-alive connection turns out to be closed by the
+// upstream before it answered: the request never reached it, so trying again is safe even for a
+// POST. Every other failure is left to the invoke engine's retry policy.
+func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
+	return false, attempts < 2 && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF))
+}
+
+// cloudHosts are public APIs that refuse calls without a key: their models are unavailable
+// until one is set. Self-hosted endpoints (vLLM, Ollama, LM Studio) often need none.
+var cloudHosts = []string{"api.openai.com", "api.anthropic.com", "api-inference.huggingface.co", "api.groq.com",
+	"api.together.xyz", "api.together.ai", "api.mistral.ai", "openrouter.ai", "api.deepseek.com", "api.fireworks.ai",
+	"generativelanguage.googleapis.com", "api.cohere.ai", "api.cohere.com", "api.perplexity.ai", "api.x.ai"}
+
+// RequiresKey reports whether an endpoint is a public cloud API that needs a key.
+func RequiresKey(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range cloudHosts {
+		if host == h {
+			return true
+		}
+	}
+	return strings.HasSuffix(host, ".openai.azure.com") || strings.HasSuffix(host, ".endpoints.huggingface.cloud")
+}

@@ -1,0 +1,327 @@
+// Package registry owns the model registry: the ModelMetadata type users register, its
+// validation, and the set of models the gateway serves, kept in memory as an immutable snapshot
+// (read without locks on every request) and persisted in the store.
+//
+// Models come from two places: the config file (seeded on every start and reload, read-only
+// through the API) and the admin API (persisted, surviving restarts). The registry knows nothing
+// of HTTP, upstream calls or live statistics; those are joined in by its callers.
+package registry
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/secret"
+)
+
+// Security policies.
+const (
+	Public       = "public"
+	Organization = "organization"
+	Private      = "private"
+)
+
+// Who manages a model.
+const (
+	ManagedByConfig = "config"
+	ManagedByAPI    = "api"
+)
+
+// Statuses a model can have.
+const (
+	StatusAvailable   = "available"
+	StatusDegraded    = "degraded"
+	StatusUnavailable = "unavailable"
+)
+
+// ModelTypes are the accepted values of modelType.
+var ModelTypes = []string{"llm", "completion", "embedding", "classification", "vision", "audio", "image", "multimodal", "custom"}
+
+// Model is ModelMetadata: what a user registers. JSON and YAML share these camelCase names.
+type Model struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Description   string `json:"description,omitempty"`
+	Endpoint      string `json:"endpoint,omitempty"`
+	Provider      string `json:"provider,omitempty"`
+	UpstreamModel string `json:"upstreamModel,omitempty"`
+	ModelType     string `json:"modelType"`
+	Owner         string `json:"owner,omitempty"`
+	Org           string `json:"org,omitempty"`
+	// AllowedKeys names the gateway keys (by name or id) that may use a private model.
+	AllowedKeys []string `json:"allowedKeys,omitempty"`
+	// Latency is the declared typical latency in milliseconds, used until there are measurements.
+	Latency            float64         `json:"latency,omitempty"`
+	CostPerToken       float64         `json:"costPerToken,omitempty"`
+	InputCostPerToken  *float64        `json:"inputCostPerToken,omitempty"`
+	OutputCostPerToken *float64        `json:"outputCostPerToken,omitempty"`
+	SecurityPolicy     string          `json:"securityPolicy"`
+	InputSchema        json.RawMessage `json:"inputSchema,omitempty"`
+	OutputSchema       json.RawMessage `json:"outputSchema,omitempty"`
+	Tags               []string        `json:"tags,omitempty"`
+	// APIKey is write-only: stored encrypted, never returned, never logged.
+	APIKey secret.Secret `json:"apiKey,omitzero"`
+	// Headers are extra, non-secret headers sent upstream.
+	Headers   map[string]string `json:"headers,omitempty"`
+	Fallbacks []string          `json:"fallbacks,omitempty"`
+	Retry     *Retry            `json:"retry,omitempty"`
+	// TimeoutMs bounds a whole non-streaming call, and each wait for the next piece of a stream.
+	TimeoutMs int `json:"timeoutMs,omitempty"`
+
+	ManagedBy string    `json:"managedBy,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// Retry configures retries of one upstream call.
+type Retry struct {
+	// Attempts is the number of retries after the first try.
+	Attempts     int `json:"attempts"`
+	BackoffMs    int `json:"backoffMs,omitempty"`
+	MaxBackoffMs int `json:"maxBackoffMs,omitempty"`
+}
+
+// Stats are a model's live statistics, measured from real traffic.
+type Stats struct {
+	Requests      int64     `json:"requests"`
+	Errors        int64     `json:"errors"`
+	SuccessRate   float64   `json:"successRate"`
+	LatencyMs     float64   `json:"latencyMs"` // EWMA
+	P50Ms         float64   `json:"p50Ms"`
+	P95Ms         float64   `json:"p95Ms"`
+	LastError     string    `json:"lastError,omitempty"`
+	LastErrorAt   time.Time `json:"lastErrorAt,omitzero"`
+	LastRequestAt time.Time `json:"lastRequestAt,omitzero"`
+}
+
+// View is a model as the API shows it: no secret, plus its live status and stats.
+type View struct {
+	Model
+	HasAPIKey bool   `json:"hasApiKey"`
+	Status    string `json:"status"`
+	Stats     *Stats `json:"stats,omitempty"`
+}
+
+// NewView returns the public view of m.
+func NewView(m *Model, status string, stats *Stats) View {
+	v := View{Model: *m, HasAPIKey: m.APIKey.IsSet(), Status: status, Stats: stats}
+	v.APIKey = secret.Secret{}
+	return v
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
+
+// Reserved model names in the data plane's `model` field.
+const (
+	AutoModel      = "auto"
+	PipelinePrefix = "pipeline:"
+)
+
+// InputCost returns the cost of one input token.
+func (m *Model) InputCost() float64 {
+	if m.InputCostPerToken != nil {
+		return *m.InputCostPerToken
+	}
+	return m.CostPerToken
+}
+
+// OutputCost returns the cost of one output token.
+func (m *Model) OutputCost() float64 {
+	if m.OutputCostPerToken != nil {
+		return *m.OutputCostPerToken
+	}
+	return m.CostPerToken
+}
+
+// Normalize fills defaults: the security policy, the upstream model name, and the provider where
+// the endpoint names it unambiguously.
+func (m *Model) Normalize() {
+	m.ID = strings.TrimSpace(m.ID)
+	if m.ID == "" {
+		m.ID = Slug(m.Name)
+	}
+	if m.SecurityPolicy == "" {
+		m.SecurityPolicy = Public
+	}
+	if m.UpstreamModel == "" {
+		m.UpstreamModel = m.ID
+	}
+	if m.ModelType == "" {
+		m.ModelType = "llm"
+	}
+	if m.Provider == "" {
+		m.Provider = InferProvider(m.Endpoint)
+	}
+}
+
+// Validate reports every problem of m itself, with paths under base. References to other
+// models are checked by the caller, who knows them.
+func (m *Model) Validate(base string, known func(provider string) error, es *decode.Errors) {
+	p := func(field string) string { return decode.Join(base, field) }
+	switch {
+	case m.ID == "":
+		es.Add(p("id"), "is required (or give a name to derive it from)")
+	case !idPattern.MatchString(m.ID):
+		es.Add(p("id"), "%q must be 1-128 letters, digits or ._:@- and start with a letter or digit", m.ID)
+	case m.ID == AutoModel || strings.HasPrefix(m.ID, PipelinePrefix):
+		es.Add(p("id"), "%q is reserved", m.ID)
+	}
+	if strings.TrimSpace(m.Name) == "" {
+		es.Add(p("name"), "is required")
+	}
+	if !slices.Contains(ModelTypes, m.ModelType) {
+		es.Add(p("modelType"), "%q is not one of %s", m.ModelType, strings.Join(ModelTypes, ", "))
+	}
+	switch m.SecurityPolicy {
+	case Public, Private:
+	case Organization:
+		if m.Org == "" {
+			es.Add(p("org"), "is required when securityPolicy is organization")
+		}
+	default:
+		es.Add(p("securityPolicy"), "%q is not one of public, organization, private", m.SecurityPolicy)
+	}
+	if m.Provider == "" {
+		if m.Endpoint == "" {
+			es.Add(p("endpoint"), "is required")
+		} else {
+			es.Add(p("provider"), "cannot be inferred from endpoint %q; set it", m.Endpoint)
+		}
+	} else if known != nil {
+		if err := known(m.Provider); err != nil {
+			es.Add(p("provider"), "%v", err)
+		}
+	}
+	if m.Endpoint != "" {
+		if err := checkURL(m.Endpoint); err != "" {
+			es.Add(p("endpoint"), "%q %s", m.Endpoint, err)
+		}
+	} else if NeedsEndpoint(m.Provider) {
+		es.Add(p("endpoint"), "is required for provider %q", m.Provider)
+	}
+	nonNegative := func(field string, v float64) {
+		if v < 0 {
+			es.Add(p(field), "must not be negative, got %v", v)
+		}
+	}
+	nonNegative("latency", m.Latency)
+	nonNegative("costPerToken", m.CostPerToken)
+	if m.InputCostPerToken != nil {
+		nonNegative("inputCostPerToken", *m.InputCostPerToken)
+	}
+	if m.OutputCostPerToken != nil {
+		nonNegative("outputCostPerToken", *m.OutputCostPerToken)
+	}
+	nonNegative("timeoutMs", float64(m.TimeoutMs))
+	for i, t := range m.Tags {
+		if strings.TrimSpace(t) == "" {
+			es.Add(decode.Index(p("tags"), i), "must not be empty")
+		}
+	}
+	for i, k := range m.AllowedKeys {
+		if strings.TrimSpace(k) == "" {
+			es.Add(decode.Index(p("allowedKeys"), i), "must not be empty")
+		}
+	}
+	for k := range m.Headers {
+		if !validHeaderName(k) {
+			es.Add(decode.Join(p("headers"), k), "is not a valid header name")
+		}
+	}
+	if r := m.Retry; r != nil {
+		nonNegative("retry.attempts", float64(r.Attempts))
+		nonNegative("retry.backoffMs", float64(r.BackoffMs))
+		nonNegative("retry.maxBackoffMs", float64(r.MaxBackoffMs))
+		if r.Attempts > 10 {
+			es.Add(p("retry.attempts"), "must be at most 10, got %d", r.Attempts)
+		}
+	}
+	for i, f := range m.Fallbacks {
+		if f == m.ID {
+			es.Add(decode.Index(p("fallbacks"), i), "a model cannot fall back to itself")
+		}
+	}
+	for _, s := range []struct {
+		field string
+		raw   json.RawMessage
+	}{{"inputSchema", m.InputSchema}, {"outputSchema", m.OutputSchema}} {
+		if len(s.raw) == 0 {
+			continue
+		}
+		if _, err := CompileSchema(s.raw); err != nil {
+			es.Add(p(s.field), "is not a valid JSON Schema: %v", err)
+		}
+	}
+}
+
+func checkURL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "is not a valid URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.Host == "":
+		return "has no host"
+	case u.User != nil:
+		return "must not carry credentials; use apiKey"
+	case u.Fragment != "":
+		return "must not have a fragment"
+	}
+	return ""
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// NeedsEndpoint reports whether a provider calls an HTTP upstream.
+func NeedsEndpoint(provider string) bool {
+	return !strings.HasPrefix(provider, "wasm:") && !strings.HasPrefix(provider, "plugin:")
+}
+
+// InferProvider names the adapter an endpoint implies, or "" when it is ambiguous.
+func InferProvider(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host, path := strings.ToLower(u.Hostname()), strings.TrimRight(u.Path, "/")
+	switch {
+	case host == "api.anthropic.com":
+		return "anthropic"
+	case host == "api-inference.huggingface.co" || strings.HasSuffix(host, ".endpoints.huggingface.cloud") ||
+		strings.HasSuffix(path, "/generate") || strings.HasSuffix(path, "/generate_stream") || strings.HasSuffix(path, "/embed"):
+		return "huggingface"
+	case u.Port() == "11434" && !strings.Contains(path, "/v1"):
+		return "ollama"
+	case host == "api.openai.com" || strings.HasSuffix(path, "/v1") || strings.Contains(path, "/v1/") ||
+		strings.HasSuffix(path, "/chat/completions") || strings.HasSuffix(path, "/completions") || strings.HasSuffix(path, "/embeddings"):
+		return "openai"
+	}
+	return ""
+}
+
+var slugStrip = regexp.MustCompile(`[^a-z0-9._]+`)
+
+// Slug turns a display name into an id: "GPT-4 Turbo" → "gpt-4-turbo".
+func Slug(name string) string {
+	s := strings.Trim(slugStrip.ReplaceAllString(strings.ToLower(name), "-"), "-._")
+	if len(s) > 100 {
+		s = strings.TrimRight(s[:100], "-._")
+	}
+	return s
+}

@@ -1,0 +1,320 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/store"
+)
+
+// Entry is a registered model with its schemas compiled. Entries are immutable once published.
+type Entry struct {
+	*Model
+	Input  *Schema
+	Output *Schema
+}
+
+// Snapshot is the registry at one moment. It is never modified; readers need no lock.
+type Snapshot struct {
+	byID map[string]*Entry
+	list []*Entry // by id
+}
+
+// Get returns the model with id, or nil.
+func (s *Snapshot) Get(id string) *Entry { return s.byID[id] }
+
+// All returns every model, by id. The slice must not be modified.
+func (s *Snapshot) All() []*Entry { return s.list }
+
+// Registry holds the models the gateway serves.
+type Registry struct {
+	mu       sync.Mutex // serialises writers
+	st       *store.Store
+	known    func(provider string) error
+	config   map[string]*Entry
+	api      map[string]*Entry
+	snap     atomic.Pointer[Snapshot]
+	onChange []func(*Snapshot)
+	now      func() time.Time
+}
+
+var modelPrefix = []byte("model/")
+
+// Open loads the models registered through the API from st. known checks a provider name.
+func Open(st *store.Store, known func(provider string) error) (*Registry, error) {
+	r := &Registry{st: st, known: known, config: map[string]*Entry{}, api: map[string]*Entry{}, now: time.Now}
+	var bad []string
+	err := st.Scan(bgContext, modelPrefix, store.ScanOptions{}, func(k, v []byte) bool {
+		m, err := unmarshalStored(v)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", k, err))
+			return true
+		}
+		e, err := compile(m)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", k, err))
+			return true
+		}
+		r.api[m.ID] = e
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot load models: %w", err)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("cannot load stored models: %s", strings.Join(bad, "; "))
+	}
+	r.publishLocked()
+	return r, nil
+}
+
+// OnChange registers fn to be called with every new snapshot (under the writer lock, so calls
+// are ordered). It is also called at once with the current one.
+func (r *Registry) OnChange(fn func(*Snapshot)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onChange = append(r.onChange, fn)
+	fn(r.snap.Load())
+}
+
+// Snapshot returns the current models.
+func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
+
+// SetConfig replaces the config-managed models. They must have been validated.
+func (r *Registry) SetConfig(models []Model) error {
+	next := make(map[string]*Entry, len(models))
+	for i := range models {
+		m := models[i]
+		m.ManagedBy = ManagedByConfig
+		e, err := compile(&m)
+		if err != nil {
+			return fmt.Errorf("model %q: %w", m.ID, err)
+		}
+		next[m.ID] = e
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.config = next
+	r.publishLocked()
+	return nil
+}
+
+// ConfigShadowed lists API-registered models hidden by config models of the same id.
+func (r *Registry) ConfigShadowed() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []string
+	for id := range r.api {
+		if _, ok := r.config[id]; ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Create registers m through the API.
+func (r *Registry) Create(m Model) (*Entry, error) {
+	m.ManagedBy = ManagedByAPI
+	m.Normalize()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m.ID != "" && r.snap.Load().Get(m.ID) != nil {
+		return nil, fault.Conflict("a model with id %q already exists", m.ID)
+	}
+	if err := r.checkLocked(&m); err != nil {
+		return nil, err
+	}
+	now := r.now().UTC()
+	m.CreatedAt, m.UpdatedAt = now, now
+	return r.putLocked(&m)
+}
+
+// Update replaces the API-registered model id with m. An empty apiKey keeps the stored one.
+func (r *Registry) Update(id string, m Model) (*Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.snap.Load().Get(id)
+	if old == nil {
+		return nil, fault.NotFound("model_not_found", "model %q does not exist", id)
+	}
+	if old.ManagedBy == ManagedByConfig {
+		return nil, configOwned(id)
+	}
+	if m.ID != "" && m.ID != id {
+		return nil, fault.Invalid("id", "id %q in the body does not match %q in the path", m.ID, id)
+	}
+	m.ID = id
+	m.ManagedBy = ManagedByAPI
+	m.Normalize()
+	if !m.APIKey.IsSet() {
+		m.APIKey = old.APIKey
+	}
+	if err := r.checkLocked(&m); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.UpdatedAt = old.CreatedAt, r.now().UTC()
+	return r.putLocked(&m)
+}
+
+// Delete removes the API-registered model id.
+func (r *Registry) Delete(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.snap.Load().Get(id)
+	if old == nil {
+		return fault.NotFound("model_not_found", "model %q does not exist", id)
+	}
+	if old.ManagedBy == ManagedByConfig {
+		return configOwned(id)
+	}
+	for _, e := range r.snap.Load().All() {
+		if slices.Contains(e.Fallbacks, id) {
+			return fault.Conflict("model %q is a fallback of model %q; remove it there first", id, e.ID)
+		}
+	}
+	if err := r.st.Delete(storeKey(id)); err != nil {
+		return fault.Internal("cannot delete model %q: %v", id, err)
+	}
+	delete(r.api, id)
+	r.publishLocked()
+	return nil
+}
+
+func configOwned(id string) error {
+	return fault.Conflict("model %q is managed by the config file and is read-only through the API; change the config file instead", id)
+}
+
+func (r *Registry) checkLocked(m *Model) error {
+	var es decode.Errors
+	m.Validate("", r.known, &es)
+	snap := r.snap.Load()
+	for i, f := range m.Fallbacks {
+		if snap.Get(f) == nil && f != m.ID {
+			es.Add(decode.Index("fallbacks", i), "unknown model %q", f)
+		}
+	}
+	if len(es) > 0 {
+		return InvalidModel(es)
+	}
+	return nil
+}
+
+// InvalidModel turns validation errors into a 400 naming the first field at fault.
+func InvalidModel(es decode.Errors) error {
+	fe := fault.Invalid(es[0].Path, "invalid model: %s", es.Error())
+	fe.Message = strings.ReplaceAll(fe.Message, "\n", "; ")
+	return fe
+}
+
+func (r *Registry) putLocked(m *Model) (*Entry, error) {
+	e, err := compile(m)
+	if err != nil {
+		return nil, fault.Invalid("", "invalid model: %v", err)
+	}
+	b, err := marshalStored(m)
+	if err != nil {
+		return nil, fault.Internal("cannot encode model: %v", err)
+	}
+	if err := r.st.Put(storeKey(m.ID), b); err != nil {
+		return nil, fault.Internal("cannot store model %q: %v", m.ID, err)
+	}
+	r.api[m.ID] = e
+	r.publishLocked()
+	return e, nil
+}
+
+func (r *Registry) publishLocked() {
+	byID := make(map[string]*Entry, len(r.api)+len(r.config))
+	for id, e := range r.api {
+		byID[id] = e
+	}
+	for id, e := range r.config {
+		byID[id] = e
+	}
+	list := make([]*Entry, 0, len(byID))
+	for _, e := range byID {
+		list = append(list, e)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	s := &Snapshot{byID: byID, list: list}
+	r.snap.Store(s)
+	for _, fn := range r.onChange {
+		fn(s)
+	}
+}
+
+// UniqueID returns base, or base-2, base-3… whichever is free.
+func (s *Snapshot) UniqueID(base string) string {
+	if s.Get(base) == nil {
+		return base
+	}
+	for i := 2; ; i++ {
+		if id := base + "-" + strconv.Itoa(i); s.Get(id) == nil {
+			return id
+		}
+	}
+}
+
+// CreateUnique is Create, with a numeric suffix added to a derived id that is taken.
+func (r *Registry) CreateUnique(m Model) (*Entry, error) {
+	if m.ID == "" {
+		m.ID = r.Snapshot().UniqueID(Slug(m.Name))
+	}
+	return r.Create(m)
+}
+
+func compile(m *Model) (*Entry, error) {
+	e := &Entry{Model: m}
+	var err error
+	if len(m.InputSchema) > 0 {
+		if e.Input, err = CompileSchema(m.InputSchema); err != nil {
+			return nil, fmt.Errorf("inputSchema: %w", err)
+		}
+	}
+	if len(m.OutputSchema) > 0 {
+		if e.Output, err = CompileSchema(m.OutputSchema); err != nil {
+			return nil, fmt.Errorf("outputSchema: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func storeKey(id string) []byte { return append(slices.Clip(modelPrefix), id...) }
+
+// stored is the store's encoding of a model: the API key travels in its own field, since the
+// model's own encoding never includes it. The store is encrypted at rest.
+type stored struct {
+	Model
+	Key string `json:"storedApiKey,omitempty"`
+}
+
+func marshalStored(m *Model) ([]byte, error) {
+	s := stored{Model: *m, Key: m.APIKey.Reveal()}
+	s.APIKey = secret.Secret{}
+	return json.Marshal(s)
+}
+
+func unmarshalStored(b []byte) (*Model, error) {
+	var s stored
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	if s.ID == "" {
+		return nil, errors.New("stored model has no id")
+	}
+	m := s.Model
+	m.APIKey = secret.New(s.Key)
+	return &m, nil
+}

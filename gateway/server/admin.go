@@ -1,0 +1,369 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/registry"
+)
+
+func (g *Gateway) adminRoutes() *router {
+	rt := &router{}
+	rt.add("GET", "/healthz", "Liveness check", g.healthz)
+	rt.add("GET", "/metrics", "Prometheus metrics", g.promMetrics)
+	rt.add("GET", "/api/status", "Gateway version, listeners, counts and the last reload", g.status)
+	rt.add("POST", "/api/reload", "Reload the config file", g.reloadHandler)
+	rt.add("GET", "/api/models", "Search and filter registered models", g.apiListModels)
+	rt.add("POST", "/api/models", "Register a model", g.apiCreateModel)
+	rt.add("GET", "/api/models/{id}", "Get one model", g.apiGetModel)
+	rt.add("PUT", "/api/models/{id}", "Replace an API-registered model", g.apiUpdateModel)
+	rt.add("DELETE", "/api/models/{id}", "Delete an API-registered model", g.apiDeleteModel)
+	rt.add("POST", "/api/models/{id}/test", "Send a small request to a model and report status, latency, tokens and cost", g.apiTestModel)
+	rt.add("GET", "/api/keys", "List gateway keys (never their values)", g.apiListKeys)
+	rt.add("POST", "/api/keys", "Create a gateway key; its value is returned only once", g.apiCreateKey)
+	rt.add("DELETE", "/api/keys/{id}", "Revoke a gateway key", g.apiRevokeKey)
+	rt.add("GET", "/api/executions", "List model invocations, newest first", g.apiListExecutions)
+	rt.add("GET", "/api/executions/{id}", "Get one model invocation", g.apiGetExecution)
+	rt.add("GET", "/", "The admin console", g.console)
+	return rt
+}
+
+func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
+	defer g.recoverPanic(ctx)
+	if bytes.HasPrefix(ctx.Path(), []byte("/api/")) {
+		tok := bearer(ctx.Request.Header.Peek("Authorization"))
+		if tok == nil || !policy.CheckToken(*g.adminHash.Load(), tok) {
+			writeError(ctx, fault.Unauthenticated("the admin API needs \"Authorization: Bearer <admin token>\""))
+			return
+		}
+	}
+	g.dispatch(ctx, g.admin)
+}
+
+func (g *Gateway) healthz(ctx *fasthttp.RequestCtx, _ []string) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (g *Gateway) promMetrics(ctx *fasthttp.RequestCtx, _ []string) {
+	ctx.SetContentType("text/plain; version=0.0.4")
+	g.metrics.WritePrometheus(ctx)
+}
+
+func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
+	g.reloadMu.Lock()
+	last := g.lastReload
+	g.reloadMu.Unlock()
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"version":     g.opts.Version,
+		"startedAt":   g.started,
+		"listen":      g.DataAddr(),
+		"adminListen": g.AdminAddr(),
+		"config":      g.opts.ConfigPath,
+		"models":      len(g.reg.Snapshot().All()),
+		"keys":        len(g.keys.List()),
+		"lastReload":  last,
+	})
+}
+
+func (g *Gateway) reloadHandler(ctx *fasthttp.RequestCtx, _ []string) {
+	if g.opts.ConfigPath == "" {
+		writeError(ctx, fault.Conflict("the gateway was not started from a config file"))
+		return
+	}
+	if err := g.Reload(); err != nil {
+		fe := fault.Invalid("", "reload failed; the running config is unchanged: %v", err)
+		fe.Message = strings.ReplaceAll(fe.Message, "\n", "; ")
+		writeError(ctx, fe)
+		return
+	}
+	g.status(ctx, nil)
+}
+
+func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
+	q := ctx.QueryArgs()
+	f := registry.Filter{Q: string(q.Peek("q")), Type: string(q.Peek("type")), Owner: string(q.Peek("owner")),
+		Policy: string(q.Peek("policy")), Status: string(q.Peek("status")), Sort: string(q.Peek("sort"))}
+	for _, t := range q.PeekMulti("tag") {
+		f.Tags = append(f.Tags, string(t))
+	}
+	var fe *fault.Error
+	num := func(name string) float64 {
+		v := q.Peek(name)
+		if len(v) == 0 || fe != nil {
+			return 0
+		}
+		n, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || n < 0 {
+			fe = fault.Invalid(name, "%s must be a non-negative number, got %q", name, v)
+		}
+		return n
+	}
+	f.MaxLatencyMs = num("maxLatencyMs")
+	f.MaxCostPerToken = num("maxCostPerToken")
+	if s := strings.TrimPrefix(f.Sort, "-"); s != "" && !slices.Contains(registry.SortFields, s) {
+		fe = fault.Invalid("sort", "sort must be one of %s (with - for descending), got %q", strings.Join(registry.SortFields, ", "), f.Sort)
+	}
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	views := g.reg.Snapshot().Find(f, g.engine.Live)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": views, "total": len(views)})
+}
+
+// modelInput is a registration body. It accepts, and ignores, the read-only fields the API
+// returns, so a client can send back what it got.
+type modelInput struct {
+	registry.Model
+	HasAPIKey any `json:"hasApiKey"`
+	Status    any `json:"status"`
+	Stats     any `json:"stats"`
+}
+
+func decodeModel(body []byte) (registry.Model, *fault.Error) {
+	var in modelInput
+	if es := decode.JSON(body, &in); len(es) > 0 {
+		return registry.Model{}, registry.InvalidModel(es).(*fault.Error)
+	}
+	return in.Model, nil
+}
+
+func (g *Gateway) view(e *registry.Entry) registry.View {
+	status, stats := g.engine.Live(e)
+	return registry.NewView(e.Model, status, stats)
+}
+
+func (g *Gateway) apiCreateModel(ctx *fasthttp.RequestCtx, _ []string) {
+	m, fe := decodeModel(ctx.PostBody())
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	e, err := g.reg.CreateUnique(m)
+	if err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	ctx.Response.Header.Set("Location", "/api/models/"+e.ID)
+	writeJSON(ctx, fasthttp.StatusCreated, g.view(e))
+}
+
+func (g *Gateway) apiGetModel(ctx *fasthttp.RequestCtx, params []string) {
+	e := g.reg.Snapshot().Get(params[0])
+	if e == nil {
+		writeError(ctx, fault.NotFound("model_not_found", "model %q does not exist", params[0]))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, g.view(e))
+}
+
+func (g *Gateway) apiUpdateModel(ctx *fasthttp.RequestCtx, params []string) {
+	m, fe := decodeModel(ctx.PostBody())
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	e, err := g.reg.Update(params[0], m)
+	if err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, g.view(e))
+}
+
+func (g *Gateway) apiDeleteModel(ctx *fasthttp.RequestCtx, params []string) {
+	if err := g.reg.Delete(params[0]); err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// testReport is what a one-click model test returns.
+type testReport struct {
+	OK                bool            `json:"ok"`
+	Model             string          `json:"model"`
+	ServedBy          string          `json:"servedBy,omitempty"`
+	RequestID         string          `json:"requestId"`
+	Status            int             `json:"status"`
+	LatencyMs         float64         `json:"latencyMs"`
+	UpstreamLatencyMs float64         `json:"upstreamLatencyMs"`
+	Tokens            testTokens      `json:"tokens"`
+	CostUSD           float64         `json:"costUsd"`
+	Output            string          `json:"output,omitempty"`
+	Request           json.RawMessage `json:"request"`
+	Response          json.RawMessage `json:"response,omitempty"`
+	Error             *testError      `json:"error,omitempty"`
+}
+
+type testTokens struct {
+	Input  int64 `json:"input"`
+	Output int64 `json:"output"`
+	Total  int64 `json:"total"`
+}
+
+type testError struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
+	Code    string `json:"code,omitempty"`
+}
+
+// apiTestModel calls a model with the body given (any input /v1/models/{id}/invoke accepts), or
+// with a small default request, and reports how it went. It answers 200 whether or not the model
+// did; the report says which.
+func (g *Gateway) apiTestModel(ctx *fasthttp.RequestCtx, params []string) {
+	r := g.engine.Route(params[0])
+	if r == nil {
+		writeError(ctx, fault.NotFound("model_not_found", "model %q does not exist", params[0]))
+		return
+	}
+	input := bytes.TrimSpace(ctx.PostBody())
+	if len(input) == 0 || bytes.Equal(input, []byte("{}")) {
+		input = []byte(`{"messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":32}`)
+		if r.ModelType == "embedding" {
+			input = []byte(`{"input":"hello world"}`)
+		}
+	}
+	start := time.Now()
+	id := g.engine.NewID(start)
+	rep := testReport{Model: r.ID, RequestID: id, Request: json.RawMessage(input)}
+	if !json.Valid(input) {
+		rep.Request = nil
+	}
+	out, fe := g.callWithInput(r, nil, id, start, "test", input)
+	rep.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+	if fe != nil {
+		rep.Status = fe.Status
+		rep.Error = &testError{Message: fe.Message, Type: fe.Type, Code: fe.Code}
+		writeJSON(ctx, fasthttp.StatusOK, rep)
+		return
+	}
+	u := out.Usage()
+	rep.OK, rep.Status, rep.ServedBy = true, fasthttp.StatusOK, out.Route.ID
+	rep.UpstreamLatencyMs = float64(out.UpstreamLatency().Microseconds()) / 1000
+	rep.Tokens = testTokens{Input: u.Input, Output: u.Output, Total: u.Input + u.Output}
+	rep.CostUSD = out.Cost()
+	rep.Output = textOf(out.Result.Body)
+	if json.Valid(out.Result.Body) {
+		rep.Response = json.RawMessage(bytes.Clone(out.Result.Body))
+	}
+	out.Finish(fasthttp.StatusOK, nil)
+	writeJSON(ctx, fasthttp.StatusOK, rep)
+}
+
+func (g *Gateway) apiListKeys(ctx *fasthttp.RequestCtx, _ []string) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.keys.List()})
+}
+
+func (g *Gateway) apiCreateKey(ctx *fasthttp.RequestCtx, _ []string) {
+	var req policy.NewKeyRequest
+	if es := decode.JSON(ctx.PostBody(), &req); len(es) > 0 {
+		writeError(ctx, fault.Invalid(es[0].Path, "invalid key: %s", strings.ReplaceAll(es.Error(), "\n", "; ")))
+		return
+	}
+	key, value, err := g.keys.Create(req)
+	if err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, struct {
+		*policy.Key
+		Value string `json:"key"`
+	}{key, value})
+}
+
+func (g *Gateway) apiRevokeKey(ctx *fasthttp.RequestCtx, params []string) {
+	if err := g.keys.Revoke(params[0]); err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
+	a := ctx.QueryArgs()
+	q := analytics.Query{Model: string(a.Peek("model")), Key: string(a.Peek("key")), Org: string(a.Peek("org")),
+		Status: string(a.Peek("status")), Before: string(a.Peek("before"))}
+	var fe *fault.Error
+	if q.Status != "" && q.Status != "ok" && q.Status != "error" {
+		fe = fault.Invalid("status", "status must be ok or error, got %q", q.Status)
+	}
+	if q.Before != "" && !analytics.IsRecordID(q.Before) {
+		fe = fault.Invalid("before", "before must be an execution id, got %q", q.Before)
+	}
+	if v := a.Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > 500 {
+			fe = fault.Invalid("limit", "limit must be between 1 and 500, got %q", v)
+		}
+		q.Limit = n
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if v := a.Peek(t.name); len(v) > 0 {
+			tm, err := parseTime(string(v))
+			if err != nil {
+				fe = fault.Invalid(t.name, "%s must be an RFC 3339 time or Unix milliseconds, got %q", t.name, v)
+			}
+			*t.dst = tm
+		}
+	}
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	list, next, err := g.rec.List(ctx, q)
+	if err != nil {
+		writeError(ctx, fault.Internal("cannot list executions: %v", err))
+		return
+	}
+	if list == nil {
+		list = []analytics.Invocation{}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": list, "next": next})
+}
+
+func parseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(n), nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
+	if !analytics.IsRecordID(params[0]) {
+		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist", params[0]))
+		return
+	}
+	inv, err := g.rec.Get(params[0])
+	if errors.Is(err, analytics.ErrNotFound) {
+		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist (or has expired)", params[0]))
+		return
+	}
+	if err != nil {
+		writeError(ctx, fault.Internal("cannot read execution: %v", err))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, inv)
+}
+
+func (g *Gateway) console(ctx *fasthttp.RequestCtx, _ []string) {
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBodyString(`<!doctype html><meta charset="utf-8"><title>IoM</title>
+<body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
+<h1>IoM admin</h1><p>The console is not part of this build. The admin API is served under <code>/api/</code>
+(send <code>Authorization: Bearer &lt;admin token&gt;</code>), Prometheus metrics at <code>/metrics</code>.</p></body>`)
+}

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
+)
+
+// Response headers of the data plane.
+const (
+	hRequestID = "x-iom-request-id"
+	hModel     = "x-iom-model"
+	hLatency   = "x-iom-latency-ms"
+	hCost      = "x-iom-cost-usd"
+	hCache     = "x-iom-cache"
+	hFallback  = "x-iom-fallback"
+)
+
+// call is the state of one data-plane request, pooled.
+type call struct {
+	parsed
+	req invoke.Request
+}
+
+var callPool = sync.Pool{New: func() any { return &call{parsed: parsed{fields: make([]rawjson.Field, 0, 16)}} }}
+
+func (g *Gateway) dataRoutes() *router {
+	rt := &router{}
+	rt.add("POST", "/v1/chat/completions", "Create a chat completion (OpenAI-compatible; stream: true for SSE)",
+		func(ctx *fasthttp.RequestCtx, _ []string) { g.completion(ctx, provider.Chat) })
+	rt.add("POST", "/v1/completions", "Create a legacy completion (OpenAI-compatible)",
+		func(ctx *fasthttp.RequestCtx, _ []string) { g.completion(ctx, provider.Completion) })
+	rt.add("POST", "/v1/embeddings", "Create embeddings (OpenAI-compatible)",
+		func(ctx *fasthttp.RequestCtx, _ []string) { g.completion(ctx, provider.Embedding) })
+	rt.add("GET", "/v1/models", "List the models the key may use", g.listModels)
+	rt.add("GET", "/v1/models/{id}", "Retrieve one model the key may use", g.getModel)
+	rt.add("POST", "/v1/models/{id}/invoke", "Invoke a model with any JSON input, validated against its inputSchema", g.invokeModel)
+	return rt
+}
+
+func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
+	defer g.recoverPanic(ctx)
+	// The hot paths skip the router.
+	if ctx.IsPost() {
+		switch string(ctx.Path()) {
+		case "/v1/chat/completions":
+			g.completion(ctx, provider.Chat)
+			return
+		case "/v1/embeddings":
+			g.completion(ctx, provider.Embedding)
+			return
+		}
+	}
+	g.dispatch(ctx, g.data)
+}
+
+func (g *Gateway) dispatch(ctx *fasthttp.RequestCtx, rt *router) {
+	r, params, other := rt.match(string(ctx.Method()), string(ctx.Path()))
+	switch {
+	case r != nil:
+		r.handler(ctx, params)
+	case other:
+		writeError(ctx, &fault.Error{Kind: fault.Caller, Status: fasthttp.StatusMethodNotAllowed, Type: "invalid_request_error",
+			Code: "method_not_allowed", Message: "method " + string(ctx.Method()) + " is not allowed on " + string(ctx.Path())})
+	default:
+		writeError(ctx, fault.NotFound("not_found", "no endpoint %s %s", ctx.Method(), ctx.Path()))
+	}
+}
+
+func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx) {
+	if p := recover(); p != nil {
+		g.log.Error("panic in handler", "path", string(ctx.Path()), "panic", p, "stack", stack())
+		writeError(ctx, fault.Internal("internal error; the gateway logged the details"))
+	}
+}
+
+// authenticate returns the caller's key from "Authorization: Bearer" or "x-api-key".
+func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*policy.Key, *fault.Error) {
+	raw := bearer(ctx.Request.Header.Peek("Authorization"))
+	if raw == nil {
+		raw = ctx.Request.Header.Peek("x-api-key")
+	}
+	if len(raw) == 0 {
+		return nil, fault.Unauthenticated("missing API key: send it as \"Authorization: Bearer <key>\"")
+	}
+	if key := g.keys.Authenticate(raw); key != nil {
+		return key, nil
+	}
+	return nil, fault.Unauthenticated("invalid API key")
+}
+
+func bearer(h []byte) []byte {
+	const prefix = "bearer "
+	if len(h) > len(prefix) && bytes.EqualFold(h[:len(prefix)], []byte(prefix)) {
+		return bytes.TrimSpace(h[len(prefix):])
+	}
+	return nil
+}
+
+// reject answers a request that failed before reaching a model, and counts it.
+func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error) {
+	m := g.metrics.Model("none", "none")
+	m.Requests.Inc()
+	m.Error(fe.Kind)
+	writeError(ctx, fe)
+}
+
+func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
+	start := time.Now()
+	id := g.engine.NewID(start)
+	ctx.Response.Header.Set(hRequestID, id)
+	key, fe := g.authenticate(ctx)
+	if fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	c := callPool.Get().(*call)
+	defer callPool.Put(c)
+	body := ctx.PostBody()
+	if fe := parseRequest(op, body, &c.parsed); fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	route, fe := g.engine.Resolve(key, string(c.model))
+	if fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	// The request escapes into the outcome, which outlives this handler for streams.
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op.String(),
+		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream}}
+	if c.stream {
+		g.stream(ctx, route, req)
+		return
+	}
+	out, fe := g.engine.Do(route, req)
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	g.answerHeaders(ctx, out, start)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(out.Result.Body)
+	out.Finish(fasthttp.StatusOK, nil)
+}
+
+func (g *Gateway) answerHeaders(ctx *fasthttp.RequestCtx, out *invoke.Outcome, start time.Time) {
+	h := &ctx.Response.Header
+	h.Set(hModel, out.Route.ID)
+	h.Set(hCache, "miss")
+	if out.Fallback != "" {
+		h.Set(hFallback, out.Fallback)
+	}
+	var buf [32]byte
+	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
+	if out.Result != nil {
+		h.SetBytesV(hCost, strconv.AppendFloat(buf[:0], out.Cost(), 'f', -1, 64))
+	}
+}
+
+var errClientGone = &fault.Error{Kind: fault.Caller, Status: 499, Type: "client_closed", Code: "client_closed",
+	Message: "the client closed the connection during the stream"}
+
+var (
+	sseData = []byte("data: ")
+	sseEnd  = []byte("\n\n")
+	sseDone = []byte("data: [DONE]\n\n")
+)
+
+// stream relays a streamed answer as server-sent events, each written as it arrives and flushed
+// unless another is already waiting. A failure after the first byte ends the stream with an
+// error event, never with [DONE].
+func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request) {
+	out, fe := g.engine.Stream(route, req)
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	g.answerHeaders(ctx, out, req.Start)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		var final *fault.Error
+		defer func() {
+			if p := recover(); p != nil {
+				g.log.Error("panic in stream", "panic", p, "stack", stack())
+				final = fault.Internal("internal error during the stream")
+			}
+			out.Finish(fasthttp.StatusOK, final)
+		}()
+		final = relay(w, out)
+	})
+}
+
+func relay(w *bufio.Writer, out *invoke.Outcome) *fault.Error {
+	for {
+		chunk, err := out.Next()
+		if errors.Is(err, io.EOF) {
+			w.Write(sseDone)
+			if w.Flush() != nil {
+				return errClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			fe := fault.As(err)
+			w.Write(sseData)
+			w.Write(fe.AppendJSON(nil))
+			w.Write(sseEnd)
+			w.Flush()
+			return fe
+		}
+		w.Write(sseData)
+		w.Write(chunk)
+		w.Write(sseEnd)
+		if !out.Buffered() {
+			if w.Flush() != nil {
+				return errClientGone
+			}
+		}
+	}
+}

@@ -1,0 +1,361 @@
+// Package server runs the gateway: it builds every part from a loaded config (store, registry,
+// keys, engine, recorder), serves the OpenAI-compatible data plane and the admin API on fasthttp,
+// and reloads the config on SIGHUP or when the file changes.
+//
+// Handlers only translate between HTTP and the parts; calling models belongs to invoke,
+// validation to registry and config, storage to store.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/config"
+	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/store"
+)
+
+// Options are what the command line adds to the config.
+type Options struct {
+	// ConfigPath is the file reloads read; empty disables reloading.
+	ConfigPath string
+	Version    string
+	Logger     *slog.Logger
+	// LogLevel, when set, follows the config's log.level across reloads.
+	LogLevel *slog.LevelVar
+	// Out receives the credentials generated on first start; nil discards them.
+	Out io.Writer
+	// Overrides applies command-line overrides to every loaded config.
+	Overrides func(*config.File)
+}
+
+// Gateway is a running IoM.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	st      *store.Store
+	reg     *registry.Registry
+	keys    *policy.Keyring
+	engine  *invoke.Engine
+	rec     *analytics.Recorder
+	metrics *analytics.Metrics
+
+	cfg       atomic.Pointer[config.File]
+	adminHash atomic.Pointer[[32]byte]
+	data      *router
+	admin     *router
+
+	dataSrv, adminSrv *fasthttp.Server
+	dataLn, adminLn   net.Listener
+	started           time.Time
+
+	reloadMu   sync.Mutex
+	lastReload *ReloadStatus
+	stopWatch  chan struct{}
+	wg         sync.WaitGroup
+}
+
+// ReloadStatus says how the last reload went.
+type ReloadStatus struct {
+	At    time.Time `json:"at"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
+}
+
+// LoadOptions are the config checks that depend on the gateway's parts.
+func LoadOptions() config.Options {
+	return config.Options{KnownProvider: provider.Known}
+}
+
+// New opens the store in the config's data dir and builds every part. It does not listen yet.
+func New(cfg *config.File, o Options) (*Gateway, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create data dir: %w", err)
+	}
+	key, err := store.MasterKey(cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(store.Options{Dir: filepath.Join(cfg.Server.DataDir, "db"), MasterKey: key, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{opts: o, log: log, st: st, metrics: analytics.NewMetrics(), stopWatch: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			g.rec.Close()
+			st.Close()
+		}
+	}()
+	g.rec = analytics.NewRecorder(st, time.Duration(cfg.Records.RetentionHours)*time.Hour, g.metrics, log)
+	if g.reg, err = registry.Open(st, provider.Known); err != nil {
+		return nil, err
+	}
+	if g.keys, err = policy.OpenKeyring(st); err != nil {
+		return nil, err
+	}
+	g.engine = invoke.New(provider.NewPool(), analytics.NewLive(), g.metrics, g.rec, log)
+	g.reg.OnChange(g.engine.SetModels)
+	if err := g.apply(cfg, true); err != nil {
+		return nil, err
+	}
+	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
+	ok = true
+	return g, nil
+}
+
+// apply makes cfg the running config. At first start it also reports generated credentials.
+func (g *Gateway) apply(cfg *config.File, first bool) error {
+	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
+	for name, p := range cfg.Providers {
+		defaults[name] = provider.Defaults{APIKey: p.APIKey, Headers: p.Headers}
+	}
+	g.engine.SetProviders(defaults)
+	if err := g.reg.SetConfig(cfg.Models); err != nil {
+		return err
+	}
+	for _, id := range g.reg.ConfigShadowed() {
+		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
+	}
+	generated, err := g.keys.SetConfig(cfg.Keys)
+	if err != nil {
+		return err
+	}
+	hash, adminValue, err := policy.AdminToken(g.st, cfg.Admin.Token)
+	if err != nil {
+		return err
+	}
+	g.adminHash.Store(&hash)
+	if adminValue != "" {
+		generated = append([]policy.Generated{{Name: "admin", Value: adminValue}}, generated...)
+	}
+	if len(generated) > 0 {
+		g.announce(cfg, generated)
+	}
+	if g.opts.LogLevel != nil {
+		g.opts.LogLevel.Set(parseLevel(cfg.Log.Level))
+	}
+	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
+	g.cfg.Store(cfg)
+	return nil
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+
+// announce prints generated credentials once, and keeps them in the data dir's credentials file
+// (mode 0600), as shell assignments.
+func (g *Gateway) announce(cfg *config.File, gen []policy.Generated) {
+	path := filepath.Join(cfg.Server.DataDir, "credentials")
+	var lines, shown strings.Builder
+	for _, c := range gen {
+		name := "IOM_ADMIN_TOKEN"
+		label := "admin token (for the admin API and console)"
+		if c.Name != "admin" {
+			name = "IOM_KEY_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(c.Name))
+			label = fmt.Sprintf("gateway key %q (for /v1)", c.Name)
+		}
+		fmt.Fprintf(&lines, "%s=%s\n", name, c.Value)
+		fmt.Fprintf(&shown, "    %-44s %s\n", label+":", c.Value)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err == nil {
+		_, err = f.WriteString(lines.String())
+		f.Close()
+	}
+	if err != nil {
+		g.log.Error("cannot save generated credentials", "path", path, "err", err)
+	}
+	fmt.Fprintf(g.opts.Out, "\n  IoM generated credentials on first start; they are shown only this once\n"+
+		"  and kept in %s:\n\n%s\n", path, shown.String())
+}
+
+// Start listens on the data and admin addresses and serves in the background.
+func (g *Gateway) Start() error {
+	cfg := g.cfg.Load()
+	var err error
+	if g.dataLn, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+		return fmt.Errorf("cannot listen on %s (server.listen): %w", cfg.Server.Listen, err)
+	}
+	if g.adminLn, err = net.Listen("tcp", cfg.Server.AdminListen); err != nil {
+		g.dataLn.Close()
+		return fmt.Errorf("cannot listen on %s (server.adminListen): %w", cfg.Server.AdminListen, err)
+	}
+	errorHandler := func(ctx *fasthttp.RequestCtx, err error) {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			writeError(ctx, faultTooLarge(cfg.Server.MaxBodyBytes))
+			return
+		}
+		writeError(ctx, badRequest(err))
+	}
+	g.dataSrv = &fasthttp.Server{
+		Handler:                       g.serveData,
+		ErrorHandler:                  errorHandler,
+		Name:                          "iom",
+		MaxRequestBodySize:            cfg.Server.MaxBodyBytes,
+		ReadTimeout:                   time.Duration(cfg.Server.ReadTimeoutMs) * time.Millisecond,
+		IdleTimeout:                   time.Duration(cfg.Server.IdleTimeoutMs) * time.Millisecond,
+		NoDefaultServerHeader:         true,
+		NoDefaultDate:                 false,
+		DisableHeaderNamesNormalizing: false,
+		ReadBufferSize:                16 << 10,
+		Logger:                        fasthttpLogger{g.log},
+	}
+	g.adminSrv = &fasthttp.Server{
+		Handler:               g.serveAdmin,
+		ErrorHandler:          errorHandler,
+		Name:                  "iom-admin",
+		MaxRequestBodySize:    cfg.Server.MaxBodyBytes,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: true,
+		Logger:                fasthttpLogger{g.log},
+	}
+	g.started = time.Now().UTC()
+	for _, s := range []struct {
+		srv *fasthttp.Server
+		ln  net.Listener
+	}{{g.dataSrv, g.dataLn}, {g.adminSrv, g.adminLn}} {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := s.srv.Serve(s.ln); err != nil {
+				g.log.Error("server stopped", "addr", s.ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	if g.opts.ConfigPath != "" {
+		g.wg.Add(1)
+		go g.watchConfig()
+	}
+	return nil
+}
+
+// DataAddr is the data plane's listening address.
+func (g *Gateway) DataAddr() string {
+	if g.dataLn == nil {
+		return ""
+	}
+	return g.dataLn.Addr().String()
+}
+
+// AdminAddr is the admin listener's address.
+func (g *Gateway) AdminAddr() string {
+	if g.adminLn == nil {
+		return ""
+	}
+	return g.adminLn.Addr().String()
+}
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends, writes the queued
+// records and closes the store.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	close(g.stopWatch)
+	var errs []error
+	for _, s := range []*fasthttp.Server{g.dataSrv, g.adminSrv} {
+		if s != nil {
+			if err := s.ShutdownWithContext(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	g.wg.Wait()
+	g.rec.Close()
+	if err := g.st.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Reload reads the config file again and applies it; on any error the running config stays.
+func (g *Gateway) Reload() error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	g.metrics.Reloads.Inc()
+	err := g.reloadLocked()
+	st := &ReloadStatus{At: time.Now().UTC(), OK: err == nil}
+	if err != nil {
+		st.Error = err.Error()
+		g.metrics.ReloadErrors.Inc()
+		g.log.Error("config reload failed; keeping the running config", "config", g.opts.ConfigPath, "err", err)
+	} else {
+		g.log.Info("config reloaded", "config", g.opts.ConfigPath)
+	}
+	g.lastReload = st
+	return err
+}
+
+func (g *Gateway) reloadLocked() error {
+	cfg, err := config.Load(g.opts.ConfigPath, LoadOptions())
+	if err != nil {
+		return err
+	}
+	if g.opts.Overrides != nil {
+		g.opts.Overrides(cfg)
+	}
+	old := g.cfg.Load()
+	if cfg.Server.Listen != old.Server.Listen || cfg.Server.AdminListen != old.Server.AdminListen || cfg.Server.DataDir != old.Server.DataDir {
+		g.log.Warn("listen addresses and the data dir change only on restart")
+		cfg.Server.Listen, cfg.Server.AdminListen, cfg.Server.DataDir = old.Server.Listen, old.Server.AdminListen, old.Server.DataDir
+	}
+	return g.apply(cfg, false)
+}
+
+// watchConfig reloads when the config file's size or modification time changes.
+func (g *Gateway) watchConfig() {
+	defer g.wg.Done()
+	stamp := func() string {
+		st, err := os.Stat(g.opts.ConfigPath)
+		if err != nil {
+			return ""
+		}
+		return fmt.Sprint(st.Size(), st.ModTime().UnixNano())
+	}
+	last := stamp()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopWatch:
+			return
+		case <-t.C:
+			if s := stamp(); s != last && s != "" {
+				last = s
+				_ = g.Reload()
+			}
+		}
+	}
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "fasthttp")
+}

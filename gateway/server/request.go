@@ -1,0 +1,144 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
+)
+
+// parsed is what the data plane reads of a request body; the body itself is relayed unchanged.
+type parsed struct {
+	fields []rawjson.Field
+	model  []byte
+	stream bool
+}
+
+// parseRequest validates a data-plane body for op without decoding it: it must be one JSON
+// object with no duplicate keys (parsers disagree on which duplicate wins, which would let a
+// body route and bill as one model and run as another), a string model, a boolean stream, and
+// the operation's required input.
+func parseRequest(op provider.Op, body []byte, p *parsed) *fault.Error {
+	fields, err := rawjson.ScanObject(body, p.fields[:0])
+	p.fields = fields
+	if err != nil {
+		if errors.Is(err, rawjson.ErrNotObject) {
+			return fault.Invalid("", "the request body must be a JSON object")
+		}
+		if len(body) == 0 {
+			return fault.Invalid("", "the request body is empty; send a JSON object")
+		}
+		return fault.Invalid("", "the request body is not valid JSON: %v", err)
+	}
+	for i := 1; i < len(fields); i++ {
+		for j := 0; j < i; j++ {
+			if bytes.Equal(fields[i].Key, fields[j].Key) || isRoutingKey(fields[i].Key) && bytes.EqualFold(fields[i].Key, fields[j].Key) {
+				return fault.Invalid(string(fields[i].Key), "duplicate key %q in the request body", fields[i].Key)
+			}
+		}
+	}
+	mv := rawjson.Get(fields, "model")
+	if mv == nil {
+		return fault.Invalid("model", "you must provide a model parameter")
+	}
+	model, ok := rawjson.StringBytes(mv)
+	if !ok || len(model) == 0 {
+		return fault.Invalid("model", "model must be a non-empty string, got %s", describe(mv))
+	}
+	p.model = model
+	p.stream = false
+	if sv := rawjson.Get(fields, "stream"); sv != nil {
+		switch string(sv) {
+		case "true":
+			p.stream = true
+		case "false", "null":
+		default:
+			return fault.Invalid("stream", "stream must be a boolean, got %s", describe(sv))
+		}
+	}
+	switch op {
+	case provider.Chat:
+		return checkMessages(rawjson.Get(fields, "messages"))
+	case provider.Completion:
+		return requireText(fields, "prompt")
+	case provider.Embedding:
+		if p.stream {
+			return fault.Invalid("stream", "embeddings cannot be streamed")
+		}
+		return requireText(fields, "input")
+	}
+	return nil
+}
+
+func isRoutingKey(k []byte) bool {
+	return bytes.EqualFold(k, []byte("model")) || bytes.EqualFold(k, []byte("stream"))
+}
+
+func checkMessages(v []byte) *fault.Error {
+	if v == nil {
+		return fault.Invalid("messages", "you must provide messages")
+	}
+	if rawjson.KindOf(v) != rawjson.Array {
+		return fault.Invalid("messages", "messages must be an array, got %s", describe(v))
+	}
+	n := 0
+	var ferr *fault.Error
+	var buf [8]rawjson.Field
+	err := rawjson.Elements(v, func(m []byte) error {
+		param := "messages[" + itoa(n) + "]"
+		n++
+		if rawjson.KindOf(m) != rawjson.Object {
+			ferr = fault.Invalid(param, "%s must be an object, got %s", param, describe(m))
+			return ferr
+		}
+		fs, _ := rawjson.Members(m, buf[:0])
+		if _, ok := rawjson.StringBytes(rawjson.Get(fs, "role")); !ok {
+			ferr = fault.Invalid(param+".role", "%s.role must be a string", param)
+			return ferr
+		}
+		return nil
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return fault.Invalid("messages", "messages: %v", err)
+	}
+	if n == 0 {
+		return fault.Invalid("messages", "messages must not be empty")
+	}
+	return nil
+}
+
+func requireText(fields []rawjson.Field, name string) *fault.Error {
+	v := rawjson.Get(fields, name)
+	switch rawjson.KindOf(v) {
+	case rawjson.StringKind, rawjson.Array:
+		return nil
+	case rawjson.Invalid:
+		return fault.Invalid(name, "you must provide %s", name)
+	}
+	return fault.Invalid(name, "%s must be a string or an array, got %s", name, describe(v))
+}
+
+func describe(v []byte) string {
+	k := rawjson.KindOf(v)
+	switch k {
+	case rawjson.StringKind, rawjson.Number, rawjson.Bool, rawjson.Null:
+		s := string(v)
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return k.String() + " " + s
+	}
+	return "an " + k.String()
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}

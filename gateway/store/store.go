@@ -1,0 +1,277 @@
+// Package store is the gateway's embedded, encrypted key-value store on Badger: the registry,
+// gateway keys, invocation and execution records, rollups and cached responses live here.
+//
+// It is the only package that imports Badger. Callers own their key prefixes. Writes through Put
+// and Delete are synchronous and durable (an acknowledged registry write survives a crash);
+// high-volume records go through Batch, which callers flush from a background goroutine, never
+// from a request.
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// ErrNotFound is returned by Get for a missing key.
+var ErrNotFound = errors.New("not found")
+
+// Store is an open database.
+type Store struct {
+	db   *badger.DB
+	log  *slog.Logger
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Options configure Open.
+type Options struct {
+	// Dir holds the database. Empty with InMemory set keeps everything in memory (tests).
+	Dir      string
+	InMemory bool
+	// MasterKey encrypts data at rest: 16, 24 or 32 bytes; nil disables encryption.
+	MasterKey []byte
+	Logger    *slog.Logger
+}
+
+// Open opens (creating if needed) the database. Its memory footprint is sized for an edge
+// binary: small memtables and caches, not Badger's server defaults.
+func Open(o Options) (*Store, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	bo := badger.DefaultOptions(o.Dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{log.With("component", "badger")}).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithValueThreshold(256 << 10).
+		WithValueLogFileSize(64 << 20).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(6).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithBaseTableSize(1 << 20).
+		WithBlockCacheSize(4 << 20).
+		WithIndexCacheSize(2 << 20).
+		WithCompression(options.Snappy).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false)
+	if o.InMemory {
+		bo = bo.WithDir("").WithValueDir("")
+	}
+	if len(o.MasterKey) > 0 {
+		bo = bo.WithEncryptionKey(o.MasterKey)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Encryption key mismatch") || strings.Contains(err.Error(), "encryption key") {
+			return nil, fmt.Errorf("cannot open store in %q: the master key does not match the one the data was written with (IOM_MASTER_KEY or master.key): %w", o.Dir, err)
+		}
+		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, err)
+	}
+	s := &Store{db: db, log: log, stop: make(chan struct{})}
+	if !o.InMemory {
+		s.wg.Add(1)
+		go s.gcLoop()
+	}
+	return s, nil
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	close(s.stop)
+	s.wg.Wait()
+	return s.db.Close()
+}
+
+func (s *Store) gcLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// Get returns a copy of the value at key, or ErrNotFound.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}
+
+// Put writes key durably.
+func (s *Store) Put(key, value []byte) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) })
+}
+
+// PutIfAbsent writes key durably unless it exists, and reports whether it wrote.
+func (s *Store) PutIfAbsent(key, value []byte) (bool, error) {
+	wrote := false
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(key); err == nil {
+			return nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		wrote = true
+		return txn.Set(key, value)
+	})
+	return wrote, err
+}
+
+// Delete removes key durably; a missing key is not an error.
+func (s *Store) Delete(key []byte) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(key) })
+}
+
+// Entry is one write of a batch. A positive TTL makes it expire.
+type Entry struct {
+	Key   []byte
+	Value []byte
+	TTL   time.Duration
+}
+
+// Write commits entries in one batch.
+func (s *Store) Write(entries []Entry) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range entries {
+		be := badger.NewEntry(e.Key, e.Value)
+		if e.TTL > 0 {
+			be = be.WithTTL(e.TTL)
+		}
+		if err := wb.SetEntry(be); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// ScanOptions bound a Scan.
+type ScanOptions struct {
+	// Reverse walks keys from the highest down.
+	Reverse bool
+	// Start, when set, is where the walk begins (inclusive); it must share the prefix.
+	Start []byte
+	// KeysOnly skips reading values.
+	KeysOnly bool
+}
+
+// Scan calls fn for each key under prefix, in key order (or reverse), until fn returns false.
+// Key and value are valid only during the call.
+func (s *Store) Scan(ctx context.Context, prefix []byte, o ScanOptions, fn func(key, value []byte) bool) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Reverse = o.Reverse
+		io.Prefix = prefix
+		io.PrefetchValues = !o.KeysOnly
+		io.PrefetchSize = 16
+		it := txn.NewIterator(io)
+		defer it.Close()
+		start := o.Start
+		if start == nil {
+			start = prefix
+			if o.Reverse {
+				start = append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+			}
+		}
+		for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			var val []byte
+			if !o.KeysOnly {
+				var err error
+				if val, err = item.ValueCopy(nil); err != nil {
+					return err
+				}
+			}
+			if !fn(item.Key(), val) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// DropPrefix deletes every key under prefix.
+func (s *Store) DropPrefix(prefix []byte) error { return s.db.DropPrefix(prefix) }
+
+// MasterKey returns the key that encrypts the store: from IOM_MASTER_KEY (64 hex digits, or any
+// passphrase, which is hashed), else from dataDir/master.key, generated (mode 0600) on first use.
+func MasterKey(dataDir string) ([]byte, error) {
+	if v := os.Getenv("IOM_MASTER_KEY"); v != "" {
+		if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
+			return b, nil
+		}
+		sum := sha256.Sum256([]byte(v))
+		return sum[:], nil
+	}
+	path := filepath.Join(dataDir, "master.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("master key file %q must hold 64 hex digits", path)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read master key: %w", err)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create data dir %q: %w", dataDir, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create master key file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		return nil, fmt.Errorf("cannot write master key file: %w", err)
+	}
+	return k, f.Sync()
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }

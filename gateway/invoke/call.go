@@ -3,6 +3,7 @@ package invoke
 import (
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -224,7 +225,8 @@ func (o *Outcome) Usage() provider.Usage {
 // Cost is the call's cost in USD at the answering model's prices.
 func (o *Outcome) Cost() float64 {
 	u := o.Usage()
-	return float64(u.Input)*o.Route.InputCost() + float64(u.Output)*o.Route.OutputCost()
+	c := float64(u.Input)*o.Route.InputCost() + float64(u.Output)*o.Route.OutputCost()
+	return math.Round(c*1e12) / 1e12 // to a millionth of a micro-dollar, without float noise
 }
 
 // Finish records the call (metrics, record) and releases it. status is the HTTP status the

@@ -279,7 +279,9 @@ func (k *Keyring) publishLocked() {
 	for _, key := range k.api {
 		api = append(api, key)
 	}
-	sort.Slice(api, func(i, j int) bool { return api[i].Name < api[j].Name || api[i].Name == api[j].Name && api[i].ID < api[j].ID })
+	sort.Slice(api, func(i, j int) bool {
+		return api[i].Name < api[j].Name || api[i].Name == api[j].Name && api[i].ID < api[j].ID
+	})
 	for _, key := range append(slices.Clone(k.config), api...) {
 		s.byHash[key.hash] = key
 		s.list = append(s.list, key)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -41,7 +42,7 @@ func (u *Upstream) do(req *fasthttp.Request, resp *fasthttp.Response, c *Call) e
 		err = u.client.Do(req, resp)
 	} else {
 		deadline := c.Deadline
-		if d := fasthttp.CoarseTimeNow().Add(u.Timeout); deadline.IsZero() || d.Before(deadline) {
+		if d := time.Now().Add(u.Timeout); deadline.IsZero() || d.Before(deadline) {
 			deadline = d
 		}
 		err = u.client.DoDeadline(req, resp, deadline)

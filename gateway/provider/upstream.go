@@ -3,8 +3,8 @@ package provider
 import (
 	"crypto/tls"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sort"

@@ -3,12 +3,10 @@ package provider
 import (
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/iomhq/iom/gateway/rawjson"
 )
 
-func fastNow() time.Time { return fasthttp.CoarseTimeNow() }
+func fastNow() time.Time { return time.Now() }
 
 // ParseUsage reads OpenAI's usage object from a response or a chunk: prompt_tokens and
 // completion_tokens (embeddings have only prompt_tokens). Missing or malformed usage is zero.

@@ -164,8 +164,9 @@ func (m *Model) Normalize() {
 func (m *Model) Validate(base string, known func(provider string) error, es *decode.Errors) {
 	p := func(field string) string { return decode.Join(base, field) }
 	switch {
+	case m.ID == "" && strings.TrimSpace(m.Name) != "":
+		es.Add(p("id"), "cannot be derived from name %q; set it", m.Name)
 	case m.ID == "":
-		es.Add(p("id"), "is required (or give a name to derive it from)")
 	case !idPattern.MatchString(m.ID):
 		es.Add(p("id"), "%q must be 1-128 letters, digits or ._:@- and start with a letter or digit", m.ID)
 	case m.ID == AutoModel || strings.HasPrefix(m.ID, PipelinePrefix):

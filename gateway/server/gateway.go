@@ -242,7 +242,7 @@ func (g *Gateway) Start() error {
 	for _, s := range []struct {
 		srv *fasthttp.Server
 		ln  net.Listener
-	}{{g.dataSrv, g.dataLn}, {g.adminSrv, g.adminLn}} {
+	}{{g.dataSrv, lingerListener{g.dataLn}}, {g.adminSrv, g.adminLn}} {
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
@@ -359,3 +359,6 @@ type fasthttpLogger struct{ l *slog.Logger }
 func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "fasthttp")
 }
+
+// Flush waits until every invocation record queued so far is written (tests and shutdown).
+func (g *Gateway) Flush() { g.rec.Flush() }

@@ -108,11 +108,20 @@ func Parse(src []byte, o Options) (*File, error) {
 	}
 	tree = expandEnv(tree)
 	var f File
-	if es := decode.Into(tree, &f, ""); len(es) > 0 {
-		return nil, es
-	}
+	es := decode.Into(tree, &f, "")
 	f.fillDefaults()
-	if es := f.Validate(o); len(es) > 0 {
+	// Validate even a file that did not decode cleanly, so one run reports every problem; a
+	// value that failed to decode is not blamed twice.
+	bad := make(map[string]bool, len(es))
+	for _, e := range es {
+		bad[e.Path] = true
+	}
+	for _, e := range f.Validate(o) {
+		if !bad[e.Path] {
+			es = append(es, e)
+		}
+	}
+	if len(es) > 0 {
 		return nil, es
 	}
 	return &f, nil

@@ -48,27 +48,36 @@ func (s *Schema) ValidateValue(v any) error {
 	return nil
 }
 
-// schemaError flattens the library's multi-line message into one line a client can read.
+// schemaError flattens the library's indented error tree into one line a client can read: the
+// deepest failures, which say what is wrong where.
 func schemaError(err error) error {
-	msg := err.Error()
-	if ve, ok := err.(*jsonschema.ValidationError); ok {
-		var parts []string
-		for _, u := range ve.BasicOutput().Errors {
-			if u.Error == nil {
-				continue
-			}
-			loc := u.InstanceLocation
-			if loc == "" {
-				loc = "/"
-			}
-			parts = append(parts, fmt.Sprintf("at %s: %s", loc, u.Error.String()))
+	var leaves []string
+	deepest := -1
+	for _, line := range strings.Split(err.Error(), "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if !strings.HasPrefix(trimmed, "- at '") {
+			continue
 		}
-		if len(parts) > 0 {
-			return fmt.Errorf("%s", strings.Join(parts, "; "))
+		depth := len(line) - len(trimmed)
+		loc, msg, ok := strings.Cut(strings.TrimPrefix(trimmed, "- at '"), "': ")
+		if !ok {
+			continue
+		}
+		if loc == "" {
+			loc = "/"
+		}
+		leaf := "at " + loc + ": " + msg
+		switch {
+		case depth > deepest:
+			deepest, leaves = depth, []string{leaf}
+		case depth == deepest:
+			leaves = append(leaves, leaf)
 		}
 	}
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "mem://schema.json", "")), " ")
-	return fmt.Errorf("%s", msg)
+	if len(leaves) == 0 {
+		return fmt.Errorf("%s", strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "mem://schema.json", "")), " "))
+	}
+	return fmt.Errorf("%s", strings.Join(leaves, "; "))
 }
 
 type noLoader struct{}

@@ -217,19 +217,33 @@ func relay(w *bufio.Writer, out *invoke.Outcome) *fault.Error {
 		}
 		if err != nil {
 			fe := fault.As(err)
-			w.Write(sseData)
-			w.Write(fe.AppendJSON(nil))
-			w.Write(sseEnd)
+			writeEvent(w, fe.AppendJSON(nil))
 			w.Flush()
 			return fe
 		}
-		w.Write(sseData)
-		w.Write(chunk)
-		w.Write(sseEnd)
+		writeEvent(w, chunk)
 		if !out.Buffered() {
 			if w.Flush() != nil {
 				return errClientGone
 			}
 		}
 	}
+}
+
+// writeEvent writes one server-sent event carrying data. Data with line breaks (pretty-printed
+// JSON from an upstream) becomes several data lines, so it cannot end the event early.
+func writeEvent(w *bufio.Writer, data []byte) {
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		w.Write(sseData)
+		w.Write(bytes.TrimSuffix(data[:i], []byte("\r")))
+		w.WriteByte('\n')
+		data = data[i+1:]
+	}
+	w.Write(sseData)
+	w.Write(data)
+	w.Write(sseEnd)
 }

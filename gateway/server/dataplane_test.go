@@ -511,4 +511,3 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatalf("the registered key should have been used upstream: %q", f.Last().Authorization)
 	}
 }
-

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/iomhq/iom/gateway/provider"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func opts() Options { return Options{KnownProvider: provider.Known} }
+
+// TestErrorsGolden checks the messages `iom validate` prints for each broken file in testdata.
+func TestErrorsGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no testdata")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, err := Load(path, opts())
+			if err == nil {
+				t.Fatal("want errors")
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, _ := os.ReadFile(golden)
+			if got != string(want) {
+				t.Errorf("errors differ from %s (go test -update rewrites it)\n got:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	f, err := Load("../../configs/iom.yaml", opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Server.Listen != ":8080" || f.Server.AdminListen != "127.0.0.1:8081" || len(f.Models) == 0 {
+		t.Fatalf("defaults: %+v", f.Server)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("IOM_TEST_TOKEN", "token-from-env-123456")
+	t.Setenv("IOM_TEST_WEIRD", "a: b # not yaml")
+	f, err := Parse([]byte(`
+admin:
+  token: ${IOM_TEST_TOKEN}
+models:
+  - id: m
+    name: ${IOM_TEST_WEIRD}
+    description: "${IOM_TEST_UNSET:-fallback text} and ${IOM_TEST_UNSET}!"
+    endpoint: http://localhost:8000/v1
+`), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Admin.Token.Reveal() != "token-from-env-123456" {
+		t.Fatalf("token %q", f.Admin.Token.Reveal())
+	}
+	if f.Models[0].Name != "a: b # not yaml" {
+		t.Fatalf("a value from the environment must stay one string: %q", f.Models[0].Name)
+	}
+	if f.Models[0].Description != "fallback text and !" {
+		t.Fatalf("description %q", f.Models[0].Description)
+	}
+}
+
+func TestDefaultsAndInference(t *testing.T) {
+	f, err := Parse([]byte(`
+models:
+  - name: GPT-4 Turbo
+    endpoint: https://api.openai.com/v1/chat/completions
+  - id: local
+    name: Local vLLM
+    endpoint: http://10.0.0.5:8000/v1
+`), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.Models[0]
+	if m.ID != "gpt-4-turbo" || m.Provider != "openai" || m.SecurityPolicy != "public" || m.UpstreamModel != "gpt-4-turbo" || m.ModelType != "llm" {
+		t.Fatalf("defaults: %+v", m)
+	}
+	if f.Server.DataDir != "./data" || f.Server.MaxBodyBytes != 4<<20 || f.Records.RetentionHours != 168 {
+		t.Fatalf("server defaults: %+v", f.Server)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	files = append(files, "../../configs/iom.yaml")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		cfg, err := Parse(src, opts())
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without an error")
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("an error must say something")
+		}
+	})
+}

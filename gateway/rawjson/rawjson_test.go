@@ -1,0 +1,115 @@
+package rawjson
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestScanObject(t *testing.T) {
+	doc := []byte(` {"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi \"x\""}],"n":1.5e3,"o":null,"mod\u0065l":2} `)
+	fields, err := ScanObject(doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, f := range fields {
+		keys = append(keys, string(f.Key)+"="+string(f.Value))
+	}
+	want := `model="gpt",stream=true,messages=[{"role":"user","content":"hi \"x\""}],n=1.5e3,o=null,model=2`
+	if strings.Join(keys, ",") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(keys, ","), want)
+	}
+	if s, ok := String(Get(fields, "model")); !ok || s != "gpt" {
+		t.Fatalf("String: %q", s)
+	}
+}
+
+func TestScanObjectRejects(t *testing.T) {
+	f := func(doc string) {
+		t.Helper()
+		if _, err := ScanObject([]byte(doc), nil); err == nil {
+			t.Errorf("accepted %q", doc)
+		}
+	}
+	for _, d := range []string{``, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{a:1}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`,
+		`{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":tru}`, `{"a":[1,]}`, `{"a":1} {}`, `[1]`, `"s"`, "{\"a\":\"\xff\"}",
+		`{"a":"\u12"}`, strings.Repeat("[", MaxDepth+5) + strings.Repeat("]", MaxDepth+5)} {
+		f(d)
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"plain", "quote\" back\\slash", "ctl\x00\x1f\n\t\r", "ünïcødé ✓", "bad\xffutf8", "</script>"} {
+		b := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%q → %s: %v", s, b, err)
+		}
+		if want := strings.ToValidUTF8(s, "\ufffd"); back != want {
+			t.Fatalf("round trip %q → %q", s, back)
+		}
+	}
+}
+
+func TestElementsAndMembers(t *testing.T) {
+	var got []string
+	err := Elements([]byte(`[ 1 , "two", {"three":3}, [4] ]`), func(e []byte) error { got = append(got, string(e)); return nil })
+	if err != nil || strings.Join(got, "|") != `1|"two"|{"three":3}|[4]` {
+		t.Fatalf("%v %v", got, err)
+	}
+	fs, err := Members([]byte(`{"a":{"b":1},"c":[]}`), nil)
+	if err != nil || len(fs) != 2 || string(fs[0].Value) != `{"b":1}` {
+		t.Fatalf("%v %v", fs, err)
+	}
+}
+
+// FuzzScanObject checks the scanner agrees with encoding/json on what is valid JSON, and that
+// the members it finds are the document's.
+func FuzzScanObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"model":"x","messages":[{"role":"user","content":"hi"}],"stream":true}`,
+		`{"a":[1,2,{"b":null}],"c":-0.5e-7}`, `{"a":"\u00e9\ud83d\ude00"}`, `[1]`, `{"a":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		fields, err := ScanObject(doc, nil)
+		// RFC 8259 requires UTF-8; encoding/json lets invalid bytes through, we do not.
+		valid := json.Valid(doc) && utf8.Valid(doc)
+		if err == nil && !valid {
+			t.Fatalf("accepted invalid JSON %q", doc)
+		}
+		if err != nil && valid && err != ErrNotObject && !strings.Contains(err.Error(), "nested too deeply") {
+			t.Fatalf("rejected valid JSON %q: %v", doc, err)
+		}
+		if err != nil {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(doc, &m) != nil {
+			t.Fatalf("encoding/json cannot decode what we accepted: %q", doc)
+		}
+		for _, fl := range fields {
+			if _, ok := m[string(fl.Key)]; !ok {
+				t.Fatalf("member %q not in the document %q", fl.Key, doc)
+			}
+			if !json.Valid(fl.Value) {
+				t.Fatalf("member %q value %q is not JSON", fl.Key, fl.Value)
+			}
+		}
+	})
+}
+
+func BenchmarkScanChatRequest(b *testing.B) {
+	doc := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},` +
+		`{"role":"user","content":"` + strings.Repeat("Tell me about the weather. ", 40) + `"}],"temperature":0.7,"stream":false}`)
+	fields := make([]Field, 0, 16)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if fields, err = ScanObject(doc, fields[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

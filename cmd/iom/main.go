@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -140,7 +141,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		_ = g.Shutdown(context.Background())
 		return 1
 	}
-	log.Info("iom is serving", "version", version, "data", "http://"+g.DataAddr()+"/v1", "admin", "http://"+g.AdminAddr()+"/",
+	log.Info("iom is serving", "version", version, "data", "http://"+dialable(g.DataAddr())+"/v1", "admin", "http://"+dialable(g.AdminAddr())+"/",
 		"config", f.config, "dataDir", cfg.Server.DataDir)
 
 	sig := make(chan os.Signal, 4)
@@ -160,4 +161,17 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// dialable turns a listening address into one a browser or curl can use: a wildcard host
+// becomes localhost.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -82,8 +82,8 @@ func FuzzSSEStream(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if bytes.Contains(c, []byte("\n\n")) {
-				t.Fatalf("chunk %q holds an event boundary", c)
+			if bytes.Equal(c, doneMarker) {
+				t.Fatalf("[DONE] must end the stream, not be relayed as a chunk")
 			}
 		}
 		t.Fatalf("more chunks than input bytes from %q", body)

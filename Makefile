@@ -11,7 +11,7 @@ FUZZTIME ?= 4s
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/iom
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/iom
 
 ## run: build and serve the default config (data plane :8080, admin 127.0.0.1:8081)
 run: build

@@ -1,15 +1,17 @@
 package analytics
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iomhq/iom/gateway/store"
@@ -54,38 +56,40 @@ type Attempt struct {
 	LatencyMs float64 `json:"latencyMs"`
 }
 
-// Recorder writes invocations to the store in the background.
+// Recorder writes invocations to the store in the background, in compressed blocks.
 type Recorder struct {
 	st        *store.Store
-	ttl       time.Duration
+	ttl       atomic.Int64 // time.Duration
 	ch        chan Invocation
 	flushReq  chan chan struct{}
+	stop      chan struct{}
 	metrics   *Metrics
 	log       *slog.Logger
+	blocks    *blockCodec
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
 
-var invPrefix = []byte("inv/")
-
-// Batching: a batch is written when it reaches batchSize or every flushEvery.
+// A block is sealed when it holds blockRecords records or blockBytes bytes, or every flushEvery.
 const (
-	batchSize  = 256
-	flushEvery = 100 * time.Millisecond
-	queueSize  = 16384
+	blockRecords = 1024
+	blockBytes   = 512 << 10
+	flushEvery   = 100 * time.Millisecond
+	queueSize    = 16384
 )
 
 // NewRecorder starts a recorder; retention of zero keeps records forever.
 func NewRecorder(st *store.Store, retention time.Duration, m *Metrics, log *slog.Logger) *Recorder {
-	r := &Recorder{st: st, ttl: retention, ch: make(chan Invocation, queueSize),
-		flushReq: make(chan chan struct{}), metrics: m, log: log}
+	r := &Recorder{st: st, ch: make(chan Invocation, queueSize), flushReq: make(chan chan struct{}), stop: make(chan struct{}),
+		metrics: m, log: log, blocks: newBlockCodec()}
+	r.ttl.Store(int64(retention))
 	r.wg.Add(1)
 	go r.loop()
 	return r
 }
 
 // SetRetention changes how long new records are kept.
-func (r *Recorder) SetRetention(d time.Duration) { r.ttl = d }
+func (r *Recorder) SetRetention(d time.Duration) { r.ttl.Store(int64(d)) }
 
 // Record queues inv without waiting; when the queue is full the record is dropped and counted.
 func (r *Recorder) Record(inv *Invocation) {
@@ -106,84 +110,63 @@ func (r *Recorder) Flush() {
 // Close writes what is queued and stops.
 func (r *Recorder) Close() {
 	r.closeOnce.Do(func() {
-		close(r.ch)
+		close(r.stop)
 		r.wg.Wait()
 	})
 }
 
 func (r *Recorder) loop() {
 	defer r.wg.Done()
-	batch := make([]store.Entry, 0, batchSize)
+	b := &blockWriter{codec: r.blocks}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
-	write := func() {
-		if len(batch) == 0 {
+	seal := func() {
+		if b.n == 0 {
 			return
 		}
-		if err := r.st.Write(batch); err != nil {
-			r.log.Error("cannot write invocation records", "count", len(batch), "err", err)
-			r.metrics.RecordsDropped.Add(len(batch))
+		entries, n := b.seal(time.Now(), time.Duration(r.ttl.Load()))
+		if err := r.st.Write(entries); err != nil {
+			r.log.Error("cannot write invocation records", "count", n, "err", err)
+			r.metrics.RecordsDropped.Add(n)
 		} else {
-			r.metrics.RecordsWritten.Add(len(batch))
+			r.metrics.RecordsWritten.Add(n)
 		}
-		batch = batch[:0]
 	}
 	add := func(inv *Invocation) {
-		b, err := json.Marshal(inv)
-		if err != nil {
+		if err := b.add(inv); err != nil {
 			r.metrics.RecordsDropped.Inc()
 			return
 		}
-		batch = append(batch, store.Entry{Key: recordKey(inv.ID), Value: b, TTL: r.ttl})
-		if len(batch) >= batchSize {
-			write()
+		if b.n >= blockRecords || len(b.raw) >= blockBytes {
+			seal()
+		}
+	}
+	// The loop wakes on its ticker and drains the queue, rather than waiting on the queue: a
+	// request that records never wakes a goroutine, which would cost it more than the record.
+	drain := func() {
+		for n := len(r.ch); n > 0; n-- {
+			inv, ok := <-r.ch
+			if !ok {
+				return
+			}
+			add(&inv)
 		}
 	}
 	for {
 		select {
-		case inv, ok := <-r.ch:
-			if !ok {
-				write()
-				return
-			}
-			add(&inv)
+		case <-r.stop:
+			drain()
+			seal()
+			return
 		case <-tick.C:
-			write()
+			drain()
+			seal()
 		case done := <-r.flushReq:
-			for n := len(r.ch); n > 0; n-- {
-				inv := <-r.ch
-				add(&inv)
-			}
-			write()
+			drain()
+			seal()
 			close(done)
 		}
 	}
-}
-
-// recordKey orders records by time: the id starts with the time in hex nanoseconds.
-func recordKey(id string) []byte {
-	k := make([]byte, 0, len(invPrefix)+8+len(id))
-	k = append(k, invPrefix...)
-	var ts [8]byte
-	if len(id) >= 16 {
-		if b, err := hex.DecodeString(id[:16]); err == nil {
-			copy(ts[:], b)
-		}
-	}
-	k = append(k, ts[:]...)
-	return append(k, id...)
-}
-
-// TimeOfID returns the time encoded in a request id.
-func TimeOfID(id string) (time.Time, bool) {
-	if len(id) < 16 {
-		return time.Time{}, false
-	}
-	b, err := hex.DecodeString(id[:16])
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b))), true
 }
 
 // Query filters a listing of invocations.
@@ -194,48 +177,71 @@ type Query struct {
 	Status string // ok or error
 	Since  time.Time
 	Until  time.Time
-	Before string // cursor: list records older than this id
+	// Before is a cursor from a previous page's Next.
+	Before string
 	Limit  int
 }
 
 // ErrNotFound is returned by Get for an unknown id.
 var ErrNotFound = errors.New("no such invocation")
 
-// List returns invocations newest first, and the cursor for the next page ("" at the end).
+// ErrBadCursor is returned by List for a cursor it did not issue.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// maxScan bounds how many records one listing reads, so a filter that matches nothing answers
+// quickly; the page then ends early with a cursor to go on from.
+const maxScan = 200_000
+
+func (q *Query) matches(inv *Invocation) bool {
+	return (q.Since.IsZero() || !inv.Time.Before(q.Since)) &&
+		(q.Until.IsZero() || !inv.Time.After(q.Until)) &&
+		(q.Model == "" || inv.Model == q.Model || inv.ServedBy == q.Model) &&
+		(q.Key == "" || inv.Key == q.Key || inv.KeyID == q.Key) &&
+		(q.Org == "" || inv.Org == q.Org) &&
+		(q.Status == "" || inv.Status == q.Status)
+}
+
+// List returns invocations, most recently finished first, and the cursor of the next page
+// ("" at the end).
 func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 50
 	}
-	o := store.ScanOptions{Reverse: true}
-	if q.Before != "" {
-		o.Start = decrement(recordKey(q.Before)) // just below the cursor's own record
-	} else if !q.Until.IsZero() {
-		o.Start = append(recordKey(idAt(q.Until.Add(time.Nanosecond))), 0xff)
+	start, skip, err := parseCursor(q.Before)
+	if err != nil {
+		return nil, "", err
+	}
+	if start == nil && !q.Until.IsZero() {
+		// A record is sealed after it finishes; requests are assumed to finish within an hour.
+		start = blockKey(q.Until.Add(time.Hour), 0xffffffff)
 	}
 	var out []Invocation
+	next, scanned := "", 0
 	var scanErr error
-	next := ""
-	err := r.st.Scan(ctx, invPrefix, o, func(k, v []byte) bool {
-		var inv Invocation
-		if err := json.Unmarshal(v, &inv); err != nil {
-			scanErr = err
+	err = r.st.Scan(ctx, blockPrefix, store.ScanOptions{Reverse: true, Start: start}, func(k, v []byte) bool {
+		if !q.Since.IsZero() && blockTime(k).Before(q.Since) {
+			return false // everything older was sealed, so finished, before since
+		}
+		lines, err := r.blocks.lines(v)
+		if err != nil {
+			scanErr = fmt.Errorf("cannot read record block: %w", err)
 			return false
 		}
-		if !q.Since.IsZero() && inv.Time.Before(q.Since) {
-			return false
+		for i := len(lines) - 1 - skip; i >= 0; i-- {
+			if len(out) == q.Limit || scanned == maxScan {
+				next = cursor(k, len(lines)-1-i)
+				return false
+			}
+			scanned++
+			var inv Invocation
+			if err := json.Unmarshal(lines[i], &inv); err != nil {
+				continue
+			}
+			if q.matches(&inv) {
+				out = append(out, inv)
+			}
 		}
-		if !q.Until.IsZero() && inv.Time.After(q.Until) ||
-			q.Model != "" && inv.Model != q.Model && inv.ServedBy != q.Model ||
-			q.Key != "" && inv.Key != q.Key && inv.KeyID != q.Key ||
-			q.Org != "" && inv.Org != q.Org ||
-			q.Status != "" && inv.Status != q.Status {
-			return true
-		}
-		if len(out) == q.Limit {
-			next = out[len(out)-1].ID
-			return false
-		}
-		out = append(out, inv)
+		skip = 0
 		return true
 	})
 	if err == nil {
@@ -245,36 +251,62 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, err
 }
 
 // Get returns one invocation by id.
-func (r *Recorder) Get(id string) (*Invocation, error) {
-	v, err := r.st.Get(recordKey(id))
-	if errors.Is(err, store.ErrNotFound) {
+func (r *Recorder) Get(ctx context.Context, id string) (*Invocation, error) {
+	t, ok := TimeOfID(id)
+	if !ok {
 		return nil, ErrNotFound
 	}
+	var found *Invocation
+	look := func(block []byte) bool {
+		lines, err := r.blocks.lines(block)
+		if err != nil {
+			return false
+		}
+		want := []byte(`"id":"` + id + `"`)
+		for _, line := range lines {
+			if bytes.Contains(line, want) {
+				var inv Invocation
+				if json.Unmarshal(line, &inv) == nil && inv.ID == id {
+					found = &inv
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// A record sealed long after its start has an index entry naming its block.
+	if k, err := r.st.Get(indexKey(id)); err == nil {
+		if v, err := r.st.Get(k); err == nil && look(v) {
+			return found, nil
+		}
+	}
+	// Any other is in a block sealed within indexAfter of its start.
+	end := blockKey(t.Add(indexAfter), 0xffffffff)
+	err := r.st.Scan(ctx, blockPrefix, store.ScanOptions{Start: blockKey(t, 0)}, func(k, v []byte) bool {
+		if bytes.Compare(k, end) > 0 {
+			return false
+		}
+		return !look(v)
+	})
 	if err != nil {
 		return nil, err
 	}
-	var inv Invocation
-	return &inv, json.Unmarshal(v, &inv)
-}
-
-func idAt(t time.Time) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
-	return hex.EncodeToString(b[:])
-}
-
-// decrement returns the greatest key strictly below k with the same length or shorter; it
-// positions a reverse scan just before a cursor.
-func decrement(k []byte) []byte {
-	out := slices.Clone(k)
-	for i := len(out) - 1; i >= 0; i-- {
-		if out[i] > 0 {
-			out[i]--
-			return append(out[:i+1], 0xff, 0xff, 0xff, 0xff)
-		}
-		out = out[:i]
+	if found == nil {
+		return nil, ErrNotFound
 	}
-	return out
+	return found, nil
+}
+
+// TimeOfID returns the time encoded in a request id.
+func TimeOfID(id string) (time.Time, bool) {
+	if !IsRecordID(id) {
+		return time.Time{}, false
+	}
+	b, err := hex.DecodeString(id[:16])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))), true
 }
 
 // IsRecordID reports whether s looks like a request id.

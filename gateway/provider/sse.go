@@ -165,6 +165,13 @@ func (s *sseStream) Close() {
 	if s.resp == nil {
 		return
 	}
+	if s.done {
+		// Read past [DONE] to the end of the body (the chunked terminator, usually), so the
+		// connection goes back to the pool instead of being closed.
+		if _, err := io.CopyN(io.Discard, s.br, 64<<10); err != io.EOF {
+			s.done = false
+		}
+	}
 	s.br.Reset(nil)
 	readerPool.Put(s.br)
 	s.br = nil

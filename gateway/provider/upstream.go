@@ -147,8 +147,6 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 		MaxConns:                      1024,
 		MaxIdleConnDuration:           30 * time.Second,
 		MaxConnWaitTimeout:            5 * time.Second,
-		ReadBufferSize:                16 << 10,
-		WriteBufferSize:               16 << 10,
 		DisableHeaderNamesNormalizing: false,
 		DisablePathNormalizing:        true,
 		SecureErrorLogMessage:         true,

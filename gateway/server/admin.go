@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/decode"
@@ -41,12 +42,18 @@ func (g *Gateway) adminRoutes() *router {
 
 func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
-	if bytes.HasPrefix(ctx.Path(), []byte("/api/")) {
+	path := ctx.Path()
+	profiling := bytes.HasPrefix(path, []byte("/debug/pprof/"))
+	if bytes.HasPrefix(path, []byte("/api/")) || profiling {
 		tok := bearer(ctx.Request.Header.Peek("Authorization"))
 		if tok == nil || !policy.CheckToken(*g.adminHash.Load(), tok) {
 			writeError(ctx, fault.Unauthenticated("the admin API needs \"Authorization: Bearer <admin token>\""))
 			return
 		}
+	}
+	if profiling {
+		pprofhandler.PprofHandler(ctx) // Go's profiles, for operators chasing a hot path
+		return
 	}
 	g.dispatch(ctx, g.admin)
 }
@@ -299,9 +306,6 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	if q.Status != "" && q.Status != "ok" && q.Status != "error" {
 		fe = fault.Invalid("status", "status must be ok or error, got %q", q.Status)
 	}
-	if q.Before != "" && !analytics.IsRecordID(q.Before) {
-		fe = fault.Invalid("before", "before must be an execution id, got %q", q.Before)
-	}
 	if v := a.Peek("limit"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
 		if err != nil || n < 1 || n > 500 {
@@ -326,6 +330,10 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	list, next, err := g.rec.List(ctx, q)
+	if errors.Is(err, analytics.ErrBadCursor) {
+		writeError(ctx, fault.Invalid("before", "before must be the next cursor of a previous page, got %q", q.Before))
+		return
+	}
 	if err != nil {
 		writeError(ctx, fault.Internal("cannot list executions: %v", err))
 		return
@@ -348,7 +356,7 @@ func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist", params[0]))
 		return
 	}
-	inv, err := g.rec.Get(params[0])
+	inv, err := g.rec.Get(ctx, params[0])
 	if errors.Is(err, analytics.ErrNotFound) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist (or has expired)", params[0]))
 		return

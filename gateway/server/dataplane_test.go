@@ -511,3 +511,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatalf("the registered key should have been used upstream: %q", f.Last().Authorization)
 	}
 }
+
+func TestUpstreamConnectionsAreReused(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", models(f, ""))
+	for i := range 10 {
+		body := `{"model":"echo","messages":[{"role":"user","content":"x"}]}`
+		if i%2 == 1 {
+			body = `{"model":"echo","stream":true,"messages":[{"role":"user","content":"x"}]}`
+		}
+		if r := g.Data("POST", "/v1/chat/completions", gt.Key, body); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	if n := f.Conns(); n != 1 {
+		t.Fatalf("10 sequential calls, plain and streamed, opened %d upstream connections; want 1", n)
+	}
+}

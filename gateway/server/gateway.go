@@ -225,7 +225,6 @@ func (g *Gateway) Start() error {
 		NoDefaultServerHeader:         true,
 		NoDefaultDate:                 false,
 		DisableHeaderNamesNormalizing: false,
-		ReadBufferSize:                16 << 10,
 		Logger:                        fasthttpLogger{g.log},
 	}
 	g.adminSrv = &fasthttp.Server{

@@ -2,9 +2,9 @@
 // gateway keys, invocation and execution records, rollups and cached responses live here.
 //
 // It is the only package that imports Badger. Callers own their key prefixes. Writes through Put
-// and Delete are synchronous and durable (an acknowledged registry write survives a crash);
-// high-volume records go through Batch, which callers flush from a background goroutine, never
-// from a request.
+// and Delete are synced to disk before they return (an acknowledged registry write survives a
+// crash); high-volume records go through Write, which does not wait for the disk and which
+// callers use from a background goroutine, never from a request.
 package store
 
 import (
@@ -56,19 +56,19 @@ func Open(o Options) (*Store, error) {
 	}
 	bo := badger.DefaultOptions(o.Dir).
 		WithInMemory(o.InMemory).
-		WithSyncWrites(true).
+		WithSyncWrites(false).
 		WithLogger(badgerLogger{log.With("component", "badger")}).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(4 << 20).
 		WithNumMemtables(2).
-		WithValueThreshold(256 << 10).
+		WithValueThreshold(8 << 10). // large values (record blocks) go to the value log
 		WithValueLogFileSize(64 << 20).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(6).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithBaseTableSize(1 << 20).
-		WithBlockCacheSize(4 << 20).
-		WithIndexCacheSize(2 << 20).
+		WithBlockCacheSize(2 << 20).
+		WithIndexCacheSize(1 << 20).
 		WithCompression(options.Snappy).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false)
@@ -134,13 +134,22 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 
 // Put writes key durably.
 func (s *Store) Put(key, value []byte) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, value) })
+	return s.durable(func(txn *badger.Txn) error { return txn.Set(key, value) })
+}
+
+// durable commits fn and syncs the write-ahead log, so the write survives a crash. The database
+// itself does not sync every write: record batches would pay for it.
+func (s *Store) durable(fn func(txn *badger.Txn) error) error {
+	if err := s.db.Update(fn); err != nil {
+		return err
+	}
+	return s.db.Sync()
 }
 
 // PutIfAbsent writes key durably unless it exists, and reports whether it wrote.
 func (s *Store) PutIfAbsent(key, value []byte) (bool, error) {
 	wrote := false
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.durable(func(txn *badger.Txn) error {
 		if _, err := txn.Get(key); err == nil {
 			return nil
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -154,7 +163,7 @@ func (s *Store) PutIfAbsent(key, value []byte) (bool, error) {
 
 // Delete removes key durably; a missing key is not an error.
 func (s *Store) Delete(key []byte) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(key) })
+	return s.durable(func(txn *badger.Txn) error { return txn.Delete(key) })
 }
 
 // Entry is one write of a batch. A positive TTL makes it expire.
@@ -164,7 +173,7 @@ type Entry struct {
 	TTL   time.Duration
 }
 
-// Write commits entries in one batch.
+// Write commits entries in one batch, without waiting for the disk.
 func (s *Store) Write(entries []Entry) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()

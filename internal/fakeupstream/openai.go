@@ -51,6 +51,7 @@ type OpenAI struct {
 	ln       net.Listener
 	srv      *fasthttp.Server
 	n        atomic.Int64
+	conns    atomic.Int64
 	mu       sync.Mutex
 	received []Received
 	closing  chan struct{}
@@ -64,7 +65,12 @@ func StartOpenAI() (*OpenAI, error) {
 	}
 	f := &OpenAI{ln: ln, URL: "http://" + ln.Addr().String() + "/v1", closing: make(chan struct{})}
 	f.Chunks.Store(5)
-	f.srv = &fasthttp.Server{Handler: f.handle, Name: "fake-openai", NoDefaultServerHeader: true}
+	f.srv = &fasthttp.Server{Handler: f.handle, Name: "fake-openai", NoDefaultServerHeader: true,
+		ConnState: func(_ net.Conn, s fasthttp.ConnState) {
+			if s == fasthttp.StateNew {
+				f.conns.Add(1)
+			}
+		}}
 	go f.srv.Serve(ln)
 	return f, nil
 }
@@ -94,6 +100,9 @@ func (f *OpenAI) Last() Received {
 
 // Count is the number of requests received.
 func (f *OpenAI) Count() int64 { return f.n.Load() }
+
+// Conns is the number of connections accepted.
+func (f *OpenAI) Conns() int64 { return f.conns.Load() }
 
 type chatRequest struct {
 	Model    string `json:"model"`

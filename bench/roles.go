@@ -129,4 +129,3 @@ func freePort() string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
-

@@ -97,7 +97,7 @@ func (c *blockCodec) lines(v []byte) ([][]byte, error) {
 
 // blockWriter gathers records into the next block. It is used by the recorder's goroutine only.
 type blockWriter struct {
-	codec *blockCodec
+	codec  *blockCodec
 	raw    []byte
 	n      int
 	starts []started

@@ -28,7 +28,7 @@ test-go:
 
 # The packages with shared state under concurrency.
 test-race:
-	$(GO) test -count=1 -race ./gateway/invoke/... ./gateway/analytics/... ./gateway/provider/... ./gateway/store/... ./gateway/policy/... ./gateway/registry/...
+	$(GO) test -count=1 -race ./gateway/...
 
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` searches longer.
 FUZZ_TARGETS := \

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/valyala/fasthttp"
 )
 
 const (
@@ -176,6 +177,19 @@ models:
 		}
 	}
 
+	// One connection, closed loop: the least noisy view of what each hop costs.
+	seq := map[string]seqRun{}
+	for r := 0; r < *rounds; r++ {
+		for _, t := range targets {
+			step("one connection against " + t.name)
+			s := sequential(t, *duration)
+			cur := seq[t.name]
+			cur.p50 = append(cur.p50, s.p50)
+			cur.p99 = append(cur.p99, s.p99)
+			seq[t.name] = cur
+		}
+	}
+
 	// Max throughput, closed loop.
 	type maxRun struct {
 		rps       float64
@@ -248,6 +262,10 @@ models:
 			}
 		}
 	}
+	sd1, sp1, sg1 := seq["direct"], seq["bare proxy"], seq["gateway"]
+	row("1 connection p50 (median of rounds)", median(sd1.p50), median(sp1.p50), median(sg1.p50))
+	row("1 connection p99 (median of rounds)", median(sd1.p99), median(sp1.p99), median(sg1.p99))
+	check(median(sg1.p50)-median(sp1.p50) <= 15*time.Microsecond, "1 connection: our logic over the bare proxy, p50 %s ≤ 15µs", us(median(sg1.p50)-median(sp1.p50)))
 	d, p, g := maxes["direct"], maxes["bare proxy"], maxes["gateway"]
 	fmt.Printf("%-34s %14.0f %14.0f %14.0f %13.2fx %13.2fx\n", "max rps (closed loop)", d.rps, p.rps, g.rps, g.rps/d.rps, g.rps/p.rps)
 	fmt.Printf("%-34s %14s %14s %14s\n", "CPU per request at max load", us(d.cpuPerReq), us(p.cpuPerReq), us(g.cpuPerReq))
@@ -312,6 +330,35 @@ func closedLoop(t target, conns int, d time.Duration) (rps float64, total int64)
 		return rps, total
 	}
 	return goLoader(t, conns, d)
+}
+
+type seqRun struct{ p50, p99 []time.Duration }
+
+type seqResult struct{ p50, p99 time.Duration }
+
+// sequential sends one request at a time on one connection for d and returns its latencies.
+func sequential(t target, d time.Duration) seqResult {
+	hc := &fasthttp.HostClient{Addr: t.addr, MaxConns: 1}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + t.addr + t.path)
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("application/json")
+	if t.auth {
+		req.Header.Set("Authorization", "Bearer "+benchKey)
+	}
+	req.SetBody(chatRequest)
+	var lat []time.Duration
+	for stop := time.Now().Add(d); time.Now().Before(stop); {
+		t0 := time.Now()
+		if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+			log.Fatalf("%s: %v %d", t.name, err, resp.StatusCode())
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return seqResult{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}
 }
 
 func streamOnce(c *http.Client, t target) (first, end time.Duration, err error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -298,8 +299,10 @@ func TestBadRequestsGetOpenAIErrors(t *testing.T) {
 
 func TestUpstreamFailuresMapToGatewayErrors(t *testing.T) {
 	f := startFake(t)
-	var fault fakeupstream.Fault
-	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault { return fault }
+	var current atomic.Pointer[fakeupstream.Fault]
+	current.Store(&fakeupstream.Fault{})
+	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault { return *current.Load() }
+	set := func(f fakeupstream.Fault) fakeupstream.Fault { current.Store(&f); return f }
 	g := gt.Start(t, "", models(f, `  - id: quick
     name: Quick timeout
     endpoint: `+f.URL+`
@@ -315,27 +318,27 @@ func TestUpstreamFailuresMapToGatewayErrors(t *testing.T) {
 	chat := func(model string) gt.Response {
 		return g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"`+model+`","messages":[{"role":"user","content":"x"}]}`)
 	}
-	fault = fakeupstream.Fault{Status: 500}
+	fault := set(fakeupstream.Fault{Status: 500})
 	r := chat("echo")
 	if r.Status != 502 || !strings.Contains(string(r.Body), "returned HTTP 500") || !strings.Contains(string(r.Body), "injected failure 500") {
 		t.Fatalf("upstream 500: %d %s", r.Status, r.Body)
 	}
-	fault = fakeupstream.Fault{Status: 400, Body: `{"error":{"message":"temperature too high","type":"invalid_request_error","param":"temperature","code":null}}`}
+	fault = set(fakeupstream.Fault{Status: 400, Body: `{"error":{"message":"temperature too high","type":"invalid_request_error","param":"temperature","code":null}}`})
 	r = chat("echo")
 	if r.Status != 400 || string(r.Body) != fault.Body {
 		t.Fatalf("an upstream's OpenAI error must pass through: %d %s", r.Status, r.Body)
 	}
-	fault = fakeupstream.Fault{Status: 429, RetryAfter: "7"}
+	fault = set(fakeupstream.Fault{Status: 429, RetryAfter: "7"})
 	r = chat("quick")
 	if r.Status != 429 || r.Header.Get("Retry-After") != "7" {
 		t.Fatalf("upstream 429: %d %v %s", r.Status, r.Header, r.Body)
 	}
-	fault = fakeupstream.Fault{Delay: time.Second}
+	fault = set(fakeupstream.Fault{Delay: time.Second})
 	r = chat("quick")
 	if r.Status != 504 {
 		t.Fatalf("slow upstream: %d %s", r.Status, r.Body)
 	}
-	fault = fakeupstream.Fault{}
+	fault = set(fakeupstream.Fault{})
 	r = chat("dead")
 	if r.Status != 502 || !strings.Contains(string(r.Body), "cannot reach upstream") {
 		t.Fatalf("refused connection: %d %s", r.Status, r.Body)

@@ -11,9 +11,10 @@ import (
 
 // upstreamError maps an upstream's error answer to a fault. A request the upstream found bad
 // (400, 404, 409, 413, 422) keeps the upstream's status, and its OpenAI-style error body is passed
-// through as it came; so does a 429, with its Retry-After. Anything else (401 and 403, which mean
-// our credentials are wrong, and 5xx) becomes a 502 naming the upstream's status and message.
-func upstreamError(u *Upstream, status int, body, retryAfter []byte) *fault.Error {
+// through as it came when the upstream speaks OpenAI's protocol (openAIBody); so does a 429, with
+// its Retry-After. Anything else (401 and 403, which mean our credentials are wrong, and 5xx)
+// becomes a 502 naming the upstream's status and message.
+func upstreamError(u *Upstream, status int, body, retryAfter []byte, openAIBody bool) *fault.Error {
 	msg, code, isOpenAI := errorMessage(body)
 	e := fault.Upstream(status, "upstream %s returned HTTP %d", u.Provider, status)
 	if msg != "" {
@@ -26,7 +27,7 @@ func upstreamError(u *Upstream, status int, body, retryAfter []byte) *fault.Erro
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge,
 		http.StatusUnprocessableEntity, http.StatusTooManyRequests:
 		e.Status = status
-		if isOpenAI {
+		if isOpenAI && openAIBody {
 			e.Body = append([]byte(nil), body...)
 		}
 		if status == http.StatusTooManyRequests {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -83,3 +84,73 @@ func closeResponse(resp *fasthttp.Response, discard bool) {
 }
 
 var errDiscard = errors.New("stream abandoned")
+
+// send POSTs body (JSON) to url with the upstream's headers plus the ones set by auth, and returns
+// the response when it is a 2xx; the caller releases it (and closes its stream when streaming).
+// errorsOpenAI says whether an error body may be passed through to OpenAI clients as it is.
+func (u *Upstream) send(c *Call, url string, body []byte, stream bool, auth func(*fasthttp.RequestHeader), errorsOpenAI bool) (*fasthttp.Response, error) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	for _, h := range u.headers {
+		req.Header.Set(h[0], h[1])
+	}
+	if auth != nil {
+		auth(&req.Header)
+	}
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	req.SetBodyRaw(body)
+	resp := fasthttp.AcquireResponse()
+	resp.StreamBody = stream
+	call := *c
+	call.Stream = stream
+	if err := u.do(req, resp, &call); err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return nil, err
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		var b []byte
+		if stream {
+			b = readLimited(resp, 64<<10)
+			defer closeResponse(resp, true)
+		} else {
+			b = resp.Body()
+			defer fasthttp.ReleaseResponse(resp)
+		}
+		return nil, upstreamError(u, code, b, resp.Header.Peek("Retry-After"), errorsOpenAI)
+	}
+	return resp, nil
+}
+
+// bearer sets "Authorization: Bearer <key>" when the upstream has a key.
+func (u *Upstream) bearer(h *fasthttp.RequestHeader) {
+	if u.Key.IsSet() {
+		h.Set("Authorization", "Bearer "+u.Key.Reveal())
+	}
+}
+
+// jsonResult wraps a translated answer as a Result.
+func jsonResult(v any, usage Usage) (*Result, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fault.Internal("cannot encode the translated answer: %v", err)
+	}
+	return &Result{Body: b, Usage: usage}, nil
+}
+
+// decodeAnswer decodes an upstream's JSON answer, reporting a malformed one as the upstream's fault.
+func decodeAnswer(u *Upstream, resp *fasthttp.Response, v any) error {
+	if err := json.Unmarshal(resp.Body(), v); err != nil {
+		return fault.Upstream(resp.StatusCode(), "upstream %s sent an answer that is not the expected JSON: %v", u.Provider, err)
+	}
+	return nil
+}
+
+// unsupported is the error for an operation an adapter cannot do.
+func unsupported(u *Upstream, op Op) error {
+	return fault.Invalid("model", "provider %s does not support %s requests", u.Provider, op)
+}

@@ -6,12 +6,21 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/registry"
 )
 
 // openAI relays canonical requests to OpenAI-compatible upstreams (OpenAI, vLLM, Ollama's /v1,
 // LM Studio, Groq, Together…). The body is passed through with two splices: the model becomes
 // the upstream's name for it, and streams ask for usage so the gateway can count tokens exactly.
 type openAI struct{}
+
+func (openAI) Prepare(u *Upstream, m *registry.Model) error {
+	u.base = BaseURL(m.Endpoint)
+	for op := Op(0); op < numOps; op++ {
+		u.urls[op] = u.base + opPaths[op]
+	}
+	return nil
+}
 
 func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 	req := fasthttp.AcquireRequest()
@@ -30,7 +39,7 @@ func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 	}
 	if code := resp.StatusCode(); code < 200 || code > 299 {
 		defer fasthttp.ReleaseResponse(resp)
-		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"))
+		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"), true)
 	}
 	body := resp.Body()
 	return &Result{Body: body, Usage: ParseUsage(body), release: func() { fasthttp.ReleaseResponse(resp) }}, nil
@@ -56,7 +65,7 @@ func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {
 	if code := resp.StatusCode(); code < 200 || code > 299 {
 		body := readLimited(resp, 64<<10)
 		defer closeResponse(resp, true)
-		return nil, upstreamError(u, code, body, resp.Header.Peek("Retry-After"))
+		return nil, upstreamError(u, code, body, resp.Header.Peek("Retry-After"), true)
 	}
 	return newSSEStream(resp, !clientWantsUsage(c.Fields)), nil
 }

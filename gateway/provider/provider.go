@@ -9,11 +9,13 @@ package provider
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/registry"
 )
 
 // Op is a data-plane operation.
@@ -86,12 +88,19 @@ type Stream interface {
 
 // Adapter talks to one kind of upstream.
 type Adapter interface {
+	// Prepare derives u's operation URLs from m's endpoint and compiles whatever the adapter
+	// needs per model, once, before any call.
+	Prepare(u *Upstream, m *registry.Model) error
 	Do(u *Upstream, c *Call) (*Result, error)
 	Stream(u *Upstream, c *Call) (Stream, error)
 }
 
 var adapters = map[string]Adapter{
-	"openai": openAI{},
+	"openai":      openAI{},
+	"anthropic":   anthropicAdapter{},
+	"huggingface": huggingFace{},
+	"ollama":      ollamaAdapter{},
+	"http":        httpAPI{},
 }
 
 // Builtin lists the built-in adapter names.
@@ -111,3 +120,5 @@ func Known(name string) error {
 	}
 	return fmt.Errorf("unknown provider %q (built in: %s)", name, strings.Join(Builtin(), ", "))
 }
+
+var errEOF = io.EOF

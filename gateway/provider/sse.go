@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 
@@ -125,26 +124,7 @@ func (s *sseStream) event() ([]byte, error) {
 	}
 }
 
-// readLine returns the next line without its line ending, valid until the next read.
-func (s *sseStream) readLine() ([]byte, error) {
-	line, err := s.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		long := append([]byte(nil), line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = s.br.ReadSlice('\n')
-			long = append(long, line...)
-			if len(long) > 16<<20 {
-				return nil, fmt.Errorf("stream event larger than 16 MiB")
-			}
-		}
-		line = long
-	}
-	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		return nil, err
-	}
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	return bytes.TrimSuffix(line, []byte("\r")), nil
-}
+func (s *sseStream) readLine() ([]byte, error) { return readLine(s.br) }
 
 func streamError(err error) error {
 	var fe *fault.Error

@@ -34,6 +34,8 @@ type Upstream struct {
 	headers [][2]string
 	client  *fasthttp.HostClient
 	adapter Adapter
+	// state is what the adapter compiled for this model in Prepare.
+	state any
 }
 
 // Do makes a non-streaming call.
@@ -87,11 +89,10 @@ func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
 	if up.Timeout <= 0 {
 		up.Timeout = DefaultTimeout
 	}
-	up.base = BaseURL(m.Endpoint)
-	for op := Op(0); op < numOps; op++ {
-		up.urls[op] = up.base + opPaths[op]
-	}
 	up.headers = mergeHeaders(d.Headers, m.Headers)
+	if err := ad.Prepare(up, m); err != nil {
+		return nil, err
+	}
 	addr := u.Host
 	isTLS := u.Scheme == "https"
 	if u.Port() == "" {

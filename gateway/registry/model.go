@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/rules"
 	"github.com/iomhq/iom/gateway/secret"
 )
 
@@ -67,7 +68,11 @@ type Model struct {
 	// APIKey is write-only: stored encrypted, never returned, never logged.
 	APIKey secret.Secret `json:"apiKey,omitzero"`
 	// Headers are extra, non-secret headers sent upstream.
-	Headers   map[string]string `json:"headers,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// HTTP describes the call of a model whose provider is http (any JSON API).
+	HTTP *HTTPSpec `json:"http,omitempty"`
+	// Config is free-form settings for the model's adapter or plugin.
+	Config    map[string]any    `json:"config,omitempty"`
 	Fallbacks []string          `json:"fallbacks,omitempty"`
 	Retry     *Retry            `json:"retry,omitempty"`
 	// TimeoutMs bounds a whole non-streaming call, and each wait for the next piece of a stream.
@@ -77,6 +82,32 @@ type Model struct {
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
+
+// HTTPSpec maps the canonical request to any JSON HTTP API and its answer back, with
+// expressions (see the rules package) checked when the model is loaded.
+type HTTPSpec struct {
+	// Method defaults to POST.
+	Method string `json:"method,omitempty"`
+	// Headers are sent as given; "${apiKey}" in a value is replaced by the model's key.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body builds the request body from request, prompt, messages, input, model, op and config.
+	Body string `json:"body"`
+	// Text extracts the answer text from response (the upstream's JSON), status, request, config.
+	Text string `json:"text,omitempty"`
+	// Embedding extracts a vector, or a list of vectors, for embedding models.
+	Embedding string `json:"embedding,omitempty"`
+	// InputTokens and OutputTokens extract usage; without them, words are counted.
+	InputTokens  string `json:"inputTokens,omitempty"`
+	OutputTokens string `json:"outputTokens,omitempty"`
+	// Error extracts an error message; a non-empty one fails the call.
+	Error string `json:"error,omitempty"`
+}
+
+// Variables the HTTP expressions may use.
+var (
+	HTTPRequestVars  = []string{"request", "prompt", "messages", "input", "model", "op", "config"}
+	HTTPResponseVars = []string{"response", "status", "request", "prompt", "model", "op", "config"}
+)
 
 // Retry configures retries of one upstream call.
 type Retry struct {
@@ -242,6 +273,11 @@ func (m *Model) Validate(base string, known func(provider string) error, es *dec
 			es.Add(p("retry.attempts"), "must be at most 10, got %d", r.Attempts)
 		}
 	}
+	if m.Provider == "http" {
+		validateHTTP(m, decode.Join(base, "http"), es)
+	} else if m.HTTP != nil {
+		es.Add(p("http"), "is only for provider http")
+	}
 	for i, f := range m.Fallbacks {
 		if f == m.ID {
 			es.Add(decode.Index(p("fallbacks"), i), "a model cannot fall back to itself")
@@ -325,4 +361,39 @@ func Slug(name string) string {
 		s = strings.TrimRight(s[:100], "-._")
 	}
 	return s
+}
+
+func validateHTTP(m *Model, base string, es *decode.Errors) {
+	h := m.HTTP
+	if h == nil {
+		es.Add(base, "is required for provider http: give at least body and text (or embedding)")
+		return
+	}
+	if h.Method != "" && h.Method != "POST" && h.Method != "PUT" && h.Method != "GET" {
+		es.Add(decode.Join(base, "method"), "%q is not one of POST, PUT, GET", h.Method)
+	}
+	if h.Text == "" && h.Embedding == "" {
+		es.Add(decode.Join(base, "text"), "is required (or embedding, for embedding models)")
+	}
+	check := func(field, src string, vars []string, required bool) {
+		if src == "" {
+			if required {
+				es.Add(decode.Join(base, field), "is required")
+			}
+			return
+		}
+		if _, err := rules.Compile(src, vars...); err != nil {
+			es.Add(decode.Join(base, field), "%v", err)
+		}
+	}
+	check("body", h.Body, HTTPRequestVars, h.Method != "GET")
+	for _, f := range []struct{ name, src string }{{"text", h.Text}, {"embedding", h.Embedding},
+		{"inputTokens", h.InputTokens}, {"outputTokens", h.OutputTokens}, {"error", h.Error}} {
+		check(f.name, f.src, HTTPResponseVars, false)
+	}
+	for k := range h.Headers {
+		if !validHeaderName(k) {
+			es.Add(decode.Join(decode.Join(base, "headers"), k), "is not a valid header name")
+		}
+	}
 }

@@ -16,10 +16,10 @@ import (
 // eventReader reads server-sent events (or, with ndjson set, newline-delimited JSON) from a
 // streamed upstream response. It is the framing under every translated stream.
 type eventReader struct {
-	resp  *fasthttp.Response
-	br    *bufio.Reader
-	name  []byte // the event: field of the current event
-	data  []byte
+	resp   *fasthttp.Response
+	br     *bufio.Reader
+	name   []byte // the event: field of the current event
+	data   []byte
 	ndjson bool
 }
 

@@ -394,4 +394,3 @@ func (s *tgiStream) Usage() Usage   { return s.k.usage }
 func (s *tgiStream) Close()         { s.r.close(s.done) }
 
 func words(s string) int { return len(strings.Fields(s)) }
-

@@ -72,9 +72,9 @@ type Model struct {
 	// HTTP describes the call of a model whose provider is http (any JSON API).
 	HTTP *HTTPSpec `json:"http,omitempty"`
 	// Config is free-form settings for the model's adapter or plugin.
-	Config    map[string]any    `json:"config,omitempty"`
-	Fallbacks []string          `json:"fallbacks,omitempty"`
-	Retry     *Retry            `json:"retry,omitempty"`
+	Config    map[string]any `json:"config,omitempty"`
+	Fallbacks []string       `json:"fallbacks,omitempty"`
+	Retry     *Retry         `json:"retry,omitempty"`
 	// TimeoutMs bounds a whole non-streaming call, and each wait for the next piece of a stream.
 	TimeoutMs int `json:"timeoutMs,omitempty"`
 

@@ -229,10 +229,11 @@ func (f *File) Validate(o Options) decode.Errors {
 	return es
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+var envRef = regexp.MustCompile(`(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 
-// expandEnv replaces ${NAME} and ${NAME:-default} in every string of the tree. Only strings are
-// expanded, after parsing, so a value from the environment can never change the YAML structure.
+// expandEnv replaces ${NAME} and ${NAME:-default} in every string of the tree, and $${ with a
+// literal ${. Only strings are expanded, after parsing, so a value from the environment can never
+// change the YAML structure.
 func expandEnv(v any) any {
 	switch t := v.(type) {
 	case string:
@@ -241,10 +242,13 @@ func expandEnv(v any) any {
 		}
 		return envRef.ReplaceAllStringFunc(t, func(ref string) string {
 			m := envRef.FindStringSubmatch(ref)
-			if val, ok := os.LookupEnv(m[1]); ok && val != "" {
+			if m[1] != "" {
+				return "${" + m[2] + "}" // escaped with $$
+			}
+			if val, ok := os.LookupEnv(m[2]); ok && val != "" {
 				return val
 			}
-			return m[2]
+			return m[3]
 		})
 	case map[string]any:
 		for k, e := range t {

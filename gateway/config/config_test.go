@@ -58,7 +58,7 @@ admin:
 models:
   - id: m
     name: ${IOM_TEST_WEIRD}
-    description: "${IOM_TEST_UNSET:-fallback text} and ${IOM_TEST_UNSET}!"
+    description: "${IOM_TEST_UNSET:-fallback text} and ${IOM_TEST_UNSET}! $${LITERAL}"
     endpoint: http://localhost:8000/v1
 `), opts())
 	if err != nil {
@@ -70,7 +70,7 @@ models:
 	if f.Models[0].Name != "a: b # not yaml" {
 		t.Fatalf("a value from the environment must stay one string: %q", f.Models[0].Name)
 	}
-	if f.Models[0].Description != "fallback text and !" {
+	if f.Models[0].Description != "fallback text and ! ${LITERAL}" {
 		t.Fatalf("description %q", f.Models[0].Description)
 	}
 }

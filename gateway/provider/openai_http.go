@@ -123,7 +123,7 @@ func (h httpAPI) Do(u *Upstream, c *Call) (*Result, error) {
 		req.Header.Set(hd[0], hd[1])
 	}
 	for k, v := range st.spec.Headers {
-		req.Header.Set(k, strings.ReplaceAll(v, "${apiKey}", u.Key.Reveal()))
+		req.Header.Set(k, strings.ReplaceAll(v, "{{apiKey}}", u.Key.Reveal()))
 	}
 	if method != fasthttp.MethodGet {
 		req.SetBodyRaw(body)

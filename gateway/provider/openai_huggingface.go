@@ -20,7 +20,8 @@ import (
 //   - Text Generation Inference: a base URL uses TGI's OpenAI-style /v1/chat/completions for chat
 //     and /generate for legacy completions; an endpoint ending in /generate or /generate_stream
 //     uses those for both (chat messages are rendered into a prompt);
-//   - the Inference API (api-inference.huggingface.co/models/… or router.huggingface.co/…): text
+//   - the Inference API (api-inference.huggingface.co/models/…, router.huggingface.co/…, or any
+//     endpoint whose path has /models/<id>): text
 //     generation, feature extraction for embeddings, and classification for classification models;
 //   - Text Embeddings Inference: an endpoint ending in /embed.
 //
@@ -51,7 +52,7 @@ func (huggingFace) Prepare(u *Upstream, m *registry.Model) error {
 	st := &hfState{classification: m.ModelType == "classification"}
 	host := strings.ToLower(pu.Hostname())
 	switch {
-	case host == "api-inference.huggingface.co" || host == "router.huggingface.co":
+	case host == "api-inference.huggingface.co" || host == "router.huggingface.co" || strings.Contains(pu.Path, "/models/"):
 		st.mode = hfAPI
 		u.urls = [numOps]string{e, e, e}
 	case strings.HasSuffix(e, "/embed"):

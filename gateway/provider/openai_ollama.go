@@ -275,7 +275,7 @@ func (s *ollamaStream) Close()         { s.r.close(s.done) }
 // embeddingResult builds OpenAI's embeddings list.
 func embeddingResult(model string, vectors [][]float64, usage Usage) (*Result, error) {
 	out := openai.EmbeddingResponse{Object: "list", Model: model,
-		Usage: openai.Usage{PromptTokens: usage.Input, TotalTokens: usage.Input}}
+		Usage: openai.EmbeddingUsage{PromptTokens: usage.Input, TotalTokens: usage.Input}}
 	for i, v := range vectors {
 		out.Data = append(out.Data, openai.Embedding{Object: "embedding", Index: i, Embedding: v})
 	}

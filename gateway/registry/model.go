@@ -88,7 +88,7 @@ type Model struct {
 type HTTPSpec struct {
 	// Method defaults to POST.
 	Method string `json:"method,omitempty"`
-	// Headers are sent as given; "${apiKey}" in a value is replaced by the model's key.
+	// Headers are sent as given; "{{apiKey}}" in a value is replaced by the model's key.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Body builds the request body from request, prompt, messages, input, model, op and config.
 	Body string `json:"body"`

@@ -173,10 +173,16 @@ type EmbeddingRequest struct {
 
 // EmbeddingResponse is a list of embeddings.
 type EmbeddingResponse struct {
-	Object string      `json:"object"` // list
-	Model  string      `json:"model"`
-	Data   []Embedding `json:"data"`
-	Usage  Usage       `json:"usage"`
+	Object string         `json:"object"` // list
+	Model  string         `json:"model"`
+	Data   []Embedding    `json:"data"`
+	Usage  EmbeddingUsage `json:"usage"`
+}
+
+// EmbeddingUsage counts the tokens of an embeddings request.
+type EmbeddingUsage struct {
+	PromptTokens int64 `json:"prompt_tokens"`
+	TotalTokens  int64 `json:"total_tokens"`
 }
 
 // Embedding is one vector.

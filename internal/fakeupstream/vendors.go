@@ -97,7 +97,7 @@ func (v *Vendors) handle(ctx *fasthttp.RequestCtx) {
 	case p == "/tgi/v1/chat/completions":
 		writeJSON(ctx, map[string]any{"id": "tgi", "object": "chat.completion", "created": 1, "model": body["model"],
 			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": "tgi chat"}}},
-			"usage": usage(2, 2)})
+			"usage":   usage(2, 2)})
 	case p == "/tei/embed" || p == "/hf-api/models/minilm":
 		var inputs []string
 		switch in := body["inputs"].(type) {

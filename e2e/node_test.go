@@ -25,7 +25,8 @@ func nodeScript(t *testing.T, g *gt.Gateway, script string, env ...string) strin
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("node", script))
-	cmd.Env = append(os.Environ(), append([]string{"IOM_BASE_URL=" + g.DataURL + "/v1", "IOM_KEY=" + gt.Key}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"IOM_BASE_URL=" + g.DataURL + "/v1", "IOM_ANTHROPIC_BASE_URL=" + g.DataURL,
+		"IOM_KEY=" + gt.Key}, env...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node %s: %v\n%s", script, err, out)
@@ -37,6 +38,16 @@ func TestOpenAINodeSDK(t *testing.T) {
 	g, _ := setup(t)
 	out := nodeScript(t, g, "openai.mjs")
 	for _, want := range []string{"models ok", "chat ok", "stream ok", "embeddings ok", "completions ok", "errors ok"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestAnthropicNodeSDK(t *testing.T) {
+	g, _ := setup(t)
+	out := nodeScript(t, g, "anthropic.mjs")
+	for _, want := range []string{"message ok", "stream ok", "tools ok", "errors ok"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("missing %q in:\n%s", want, out)
 		}

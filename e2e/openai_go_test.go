@@ -20,7 +20,18 @@ func setup(t *testing.T) (*gt.Gateway, *fakeupstream.OpenAI) {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Close)
+	v, err := fakeupstream.StartVendors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
 	g := gt.Start(t, "", `models:
+  - id: claude
+    name: Claude (Anthropic-style upstream)
+    endpoint: `+v.URL+`/anthropic
+    provider: anthropic
+    securityPolicy: private
+    allowedKeys: [app]
   - id: echo
     name: Echo
     endpoint: `+f.URL+`/chat/completions
@@ -61,7 +72,7 @@ func TestOpenAIGoSDK(t *testing.T) {
 	for _, m := range page.Data {
 		ids = append(ids, m.ID)
 	}
-	if strings.Join(ids, ",") != "echo,embed" {
+	if strings.Join(ids, ",") != "claude,echo,embed" {
 		t.Fatalf("models %v", ids)
 	}
 

@@ -8,7 +8,7 @@ const client = new OpenAI({ baseURL: process.env.IOM_BASE_URL, apiKey: process.e
 
 const models = [];
 for await (const m of client.models.list()) models.push(m.id);
-assert.deepEqual(models.sort(), ["echo", "embed"]);
+assert.deepEqual(models.sort(), ["claude", "echo", "embed"]);
 console.log("models ok", models.join(","));
 
 const chat = await client.chat.completions.create({

@@ -47,6 +47,7 @@ func (g *Gateway) dataRoutes() *router {
 	rt.add("GET", "/v1/models", "List the models the key may use", g.listModels)
 	rt.add("GET", "/v1/models/{id}", "Retrieve one model the key may use", g.getModel)
 	rt.add("POST", "/v1/models/{id}/invoke", "Invoke a model with any JSON input, validated against its inputSchema", g.invokeModel)
+	rt.add("POST", "/v1/messages", "Create a message (Anthropic-compatible; stream: true for events)", g.messages)
 	return rt
 }
 
@@ -111,9 +112,7 @@ func bearer(h []byte) []byte {
 
 // reject answers a request that failed before reaching a model, and counts it.
 func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error) {
-	m := g.metrics.Model("none", "none")
-	m.Requests.Inc()
-	m.Error(fe.Kind)
+	g.count(fe)
 	writeError(ctx, fe)
 }
 

@@ -32,12 +32,8 @@ func parseRequest(op provider.Op, body []byte, p *parsed) *fault.Error {
 		}
 		return fault.Invalid("", "the request body is not valid JSON: %v", err)
 	}
-	for i := 1; i < len(fields); i++ {
-		for j := 0; j < i; j++ {
-			if bytes.Equal(fields[i].Key, fields[j].Key) || isRoutingKey(fields[i].Key) && bytes.EqualFold(fields[i].Key, fields[j].Key) {
-				return fault.Invalid(string(fields[i].Key), "duplicate key %q in the request body", fields[i].Key)
-			}
-		}
+	if fe := duplicates(fields); fe != nil {
+		return fe
 	}
 	mv := rawjson.Get(fields, "model")
 	if mv == nil {
@@ -70,6 +66,31 @@ func parseRequest(op provider.Op, body []byte, p *parsed) *fault.Error {
 		return requireText(fields, "input")
 	}
 	return nil
+}
+
+// duplicates rejects a body with a key given twice, or with model or stream given twice in any
+// letter case.
+func duplicates(fields []rawjson.Field) *fault.Error {
+	for i := 1; i < len(fields); i++ {
+		for j := 0; j < i; j++ {
+			if bytes.Equal(fields[i].Key, fields[j].Key) || isRoutingKey(fields[i].Key) && bytes.EqualFold(fields[i].Key, fields[j].Key) {
+				return fault.Invalid(string(fields[i].Key), "duplicate key %q in the request body", fields[i].Key)
+			}
+		}
+	}
+	return nil
+}
+
+// scanBody checks a body is one JSON object without duplicate keys.
+func scanBody(body []byte) ([]rawjson.Field, *fault.Error) {
+	fields, err := rawjson.ScanObject(body, nil)
+	if err != nil {
+		if errors.Is(err, rawjson.ErrNotObject) {
+			return nil, fault.Invalid("", "the request body must be a JSON object")
+		}
+		return nil, fault.Invalid("", "the request body is not valid JSON: %v", err)
+	}
+	return fields, duplicates(fields)
 }
 
 func isRoutingKey(k []byte) bool {

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/wire/anthropic"
+)
+
+// messages serves Anthropic's Messages API (POST /v1/messages), so Anthropic's SDKs work
+// unchanged against any model: the request becomes a canonical chat request, and the answer, or
+// each streamed chunk, becomes Anthropic's shape again. Errors use Anthropic's error object.
+func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
+	start := time.Now()
+	id := g.engine.NewID(start)
+	ctx.Response.Header.Set(hRequestID, id)
+	ctx.Response.Header.Set("request-id", id)
+	key, fe := g.authenticate(ctx)
+	if fe != nil {
+		g.count(fe)
+		writeMessagesError(ctx, fe)
+		return
+	}
+	body := ctx.PostBody()
+	if _, fe := scanBody(body); fe != nil {
+		g.count(fe)
+		writeMessagesError(ctx, fe)
+		return
+	}
+	var ar anthropic.Request
+	if err := json.Unmarshal(body, &ar); err != nil {
+		fe := fault.Invalid("", "cannot read the request: %v", err)
+		g.count(fe)
+		writeMessagesError(ctx, fe)
+		return
+	}
+	chat, err := provider.MessagesToChat(&ar)
+	if err != nil {
+		fe := fault.As(err)
+		g.count(fe)
+		writeMessagesError(ctx, fe)
+		return
+	}
+	route, fe := g.engine.Resolve(key, ar.Model)
+	if fe != nil {
+		g.count(fe)
+		writeMessagesError(ctx, fe)
+		return
+	}
+	canonical, _ := json.Marshal(chat)
+	fields, _ := rawjson.ScanObject(canonical, nil)
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "messages",
+		Call: provider.Call{Op: provider.Chat, Body: canonical, Fields: fields, Stream: ar.Stream}}
+	if !ar.Stream {
+		out, fe := g.engine.Do(route, req)
+		if fe != nil {
+			writeMessagesError(ctx, fe)
+			return
+		}
+		answer, err := provider.ChatToMessages(out.Result.Body, ar.Model, id)
+		if err != nil {
+			fe := fault.As(err)
+			out.Finish(fe.Status, fe)
+			writeMessagesError(ctx, fe)
+			return
+		}
+		g.answerHeaders(ctx, out, start)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(answer)
+		out.Finish(fasthttp.StatusOK, nil)
+		return
+	}
+	out, fe := g.engine.Stream(route, req)
+	if fe != nil {
+		writeMessagesError(ctx, fe)
+		return
+	}
+	g.answerHeaders(ctx, out, start)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	model := ar.Model
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		var final *fault.Error
+		defer func() {
+			if p := recover(); p != nil {
+				g.log.Error("panic in stream", "panic", p, "stack", stack())
+				final = fault.Internal("internal error during the stream")
+			}
+			out.Finish(fasthttp.StatusOK, final)
+		}()
+		final = relayMessages(w, out, provider.NewMessagesEvents(model, id))
+	})
+}
+
+func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEvents) *fault.Error {
+	for {
+		chunk, err := out.Next()
+		if errors.Is(err, io.EOF) {
+			writeNamedEvents(w, ev.End())
+			if w.Flush() != nil {
+				return errClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			fe := fault.As(err)
+			writeNamedEvents(w, []provider.Event{{Name: "error", Data: provider.MessagesError(fe)}})
+			w.Flush()
+			return fe
+		}
+		writeNamedEvents(w, ev.Chunk(chunk))
+		if !out.Buffered() && w.Flush() != nil {
+			return errClientGone
+		}
+	}
+}
+
+func writeNamedEvents(w *bufio.Writer, events []provider.Event) {
+	for _, e := range events {
+		w.WriteString("event: ")
+		w.WriteString(e.Name)
+		w.WriteByte('\n')
+		writeEvent(w, e.Data)
+	}
+}
+
+func writeMessagesError(ctx *fasthttp.RequestCtx, fe *fault.Error) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(fe.Status)
+	ctx.SetContentType("application/json")
+	if fe.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(fe.RetryAfter))
+	}
+	ctx.SetBody(provider.MessagesError(fe))
+}
+
+// count records a request rejected before it reached a model.
+func (g *Gateway) count(fe *fault.Error) {
+	m := g.metrics.Model("none", "none")
+	m.Requests.Inc()
+	m.Error(fe.Kind)
+}

@@ -1,0 +1,72 @@
+package wasm
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind says what went wrong in a plugin call. The gateway maps every kind to its plugin fault;
+// the kind is for logs, metrics and tests.
+type Kind uint8
+
+const (
+	// KindLoad: the module could not be read, compiled or instantiated.
+	KindLoad Kind = iota + 1
+	// KindABI: the module does not follow ABI v1 (missing or wrong version, a missing or
+	// mistyped export, a role it does not export).
+	KindABI
+	// KindTrap: the guest trapped (unreachable, out-of-bounds access, stack overflow) or exited.
+	KindTrap
+	// KindTimeout: the call ran past its deadline and was stopped.
+	KindTimeout
+	// KindCanceled: the caller gave up (its context was canceled) while the call ran or waited.
+	KindCanceled
+	// KindMemory: the guest ran out of memory under its cap, or could not allocate the input.
+	KindMemory
+	// KindGuest: the guest answered with an error object.
+	KindGuest
+	// KindMalformed: the guest's output is not valid JSON or not the shape its role requires.
+	KindMalformed
+	// KindClosed: the plugin or host was closed.
+	KindClosed
+)
+
+var kindNames = [...]string{"", "load", "abi", "trap", "timeout", "canceled", "memory", "guest", "malformed", "closed"}
+
+// String returns the kind's label, e.g. "timeout".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Error is every error a plugin load or call returns.
+type Error struct {
+	Plugin string // the plugin's configured name
+	Export string // the export being called, empty at load
+	Kind   Kind
+	// Message says what happened, in the guest's words for KindGuest.
+	Message string
+	// Code is the guest's machine-readable code (KindGuest), e.g. "json_guard".
+	Code string
+	// Status is the HTTP status an adapter's iom_adapter_response chose for an upstream error
+	// (KindGuest), 0 when it gave none.
+	Status int
+}
+
+func (e *Error) Error() string {
+	s := "wasm plugin " + strconv.Quote(e.Plugin)
+	if e.Export != "" {
+		s += " " + e.Export
+	}
+	s += ": " + e.Kind.String() + ": " + e.Message
+	if e.Code != "" {
+		s += " (code " + e.Code + ")"
+	}
+	return s
+}
+
+func newError(plugin, export string, kind Kind, format string, args ...any) *Error {
+	return &Error{Plugin: plugin, Export: export, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,157 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The tests run real modules: the examples and the fault fixtures under testdata/, built once
+// per test binary, on first use, into a temporary directory. Go guests need only the Go
+// toolchain; C guests need clang and wasm-ld (Debian: clang lld wasi-libc), and are skipped
+// without them unless IOM_REQUIRE_WASM_C=1.
+
+var (
+	guestDir  string
+	guestMu   sync.Mutex
+	guestOnce = map[string]*guestBuild{}
+)
+
+type guestBuild struct {
+	once sync.Once
+	path string
+	err  error
+	skip string
+}
+
+// guests maps a guest's name to its source directory, relative to the module root.
+var guests = map[string]string{
+	"faults":          "wasm/testdata/faults",
+	"abi2":            "wasm/testdata/abi2",
+	"faults-c":        "wasm/testdata/faults-c",
+	"noop-c":          "wasm/testdata/noop-c",
+	"noop-go":         "wasm/testdata/noop-go",
+	"pii-redact":      "examples/plugins/pii-redact",
+	"pii-redact-go":   "examples/plugins/pii-redact-go",
+	"prompt-template": "examples/plugins/prompt-template",
+	"json-guard":      "examples/plugins/json-guard",
+	"echo-adapter":    "examples/plugins/echo-adapter",
+	"summarizer":      "examples/plugins/summarizer",
+	"sentiment":       "examples/plugins/sentiment",
+	"langid":          "examples/plugins/langid",
+	"embeddings":      "examples/plugins/embeddings",
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "iom-wasm-guests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	guestDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// guestPath builds the named guest (once) and returns its .wasm path, skipping the test when it
+// is a C guest and clang is missing.
+func guestPath(tb testing.TB, name string) string {
+	tb.Helper()
+	src, ok := guests[name]
+	if !ok {
+		tb.Fatalf("unknown guest %q", name)
+	}
+	guestMu.Lock()
+	b := guestOnce[name]
+	if b == nil {
+		b = &guestBuild{}
+		guestOnce[name] = b
+	}
+	guestMu.Unlock()
+	b.once.Do(func() { b.path, b.skip, b.err = buildGuest(name, src) })
+	if b.skip != "" {
+		if os.Getenv("IOM_REQUIRE_WASM_C") == "1" {
+			tb.Fatalf("IOM_REQUIRE_WASM_C=1 but %s", b.skip)
+		}
+		tb.Skip(b.skip)
+	}
+	if b.err != nil {
+		tb.Fatalf("build guest %s: %v", name, b.err)
+	}
+	return b.path
+}
+
+// buildGuest builds the guest whose source is in src (relative to the module root, which is
+// the test's parent directory).
+func buildGuest(name, src string) (path, skip string, err error) {
+	out := filepath.Join(guestDir, name+".wasm")
+	var cmd *exec.Cmd
+	if cs, _ := filepath.Glob(filepath.Join("..", src, "*.c")); len(cs) > 0 {
+		clang, err := exec.LookPath("clang")
+		if err != nil {
+			return "", "clang is not installed (apt-get install clang lld wasi-libc): C guest " + name + " not built", nil
+		}
+		if _, err := exec.LookPath("wasm-ld"); err != nil {
+			return "", "wasm-ld is not installed (apt-get install lld): C guest " + name + " not built", nil
+		}
+		args := append(cFlags(), "-I", filepath.Join("..", "sdk", "wasm-c"), filepath.Join("..", "sdk", "wasm-c", "iom.c"))
+		args = append(append(args, cs...), "-o", out)
+		cmd = exec.Command(clang, args...)
+	} else {
+		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+src)
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", "", fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return out, "", nil
+}
+
+// cFlags are the clang flags for a C guest, the same as examples/plugins/build.sh uses.
+func cFlags() []string {
+	flags := []string{"--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wl,--strip-debug"}
+	if sysroot := os.Getenv("WASI_SYSROOT"); sysroot != "" {
+		flags = append(flags, "--sysroot="+sysroot)
+	}
+	return flags
+}
+
+var testHost = sync.OnceValue(func() *Host {
+	h, err := NewHost(context.Background(), "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// load loads a guest with c's settings (Name and Path filled in when empty) and closes it
+// when the test ends.
+func load(tb testing.TB, name string, c Config) *Plugin {
+	tb.Helper()
+	if c.Name == "" {
+		c.Name = name
+	}
+	if c.Path == "" && c.Binary == nil {
+		c.Path = guestPath(tb, name)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	p, err := testHost().Load(context.Background(), c)
+	if err != nil {
+		tb.Fatalf("load %s: %v", name, err)
+	}
+	tb.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}

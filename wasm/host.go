@@ -1,0 +1,255 @@
+// Package wasm owns the gateway's WebAssembly plugin host: it loads modules that follow ABI v1
+// (ABI.md beside this file), compiles each once, keeps a pool of sandboxed instances per plugin
+// and calls their role exports — transforms, provider adapters, local models — with a memory
+// cap and a deadline on every call.
+//
+// A Host holds the compilation cache shared by every plugin; Load turns one configured module
+// into a Plugin. Plugin.Call is the raw transport (JSON in, JSON out); the typed helpers
+// (Transform, TransformChunk, AdapterRequest, AdapterResponse, Infer) build the role's input
+// envelope and check the guest's output, so callers deal in plain Go values that serialise to
+// the same JSON a process plugin receives.
+//
+// Every failure is an *Error with a Kind. A guest fault costs only its own call: an instance
+// that trapped, ran out of memory or overran its deadline is thrown away (wazero leaves it open
+// after a trap, and later calls would misbehave) and the next call gets a fresh one. The package
+// imports nothing of the gateway.
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// ABIVersion is the version of the ABI this host speaks; iom_abi_version must return it.
+const ABIVersion = 1
+
+// Defaults for the Config fields left zero.
+const (
+	DefaultMemoryLimitMB = 64
+	DefaultTimeout       = time.Second
+)
+
+// Config describes one plugin.
+type Config struct {
+	// Name identifies the plugin in errors, logs and stats.
+	Name string
+	// Path is the .wasm file. Binary, when set, is used instead.
+	Path   string
+	Binary []byte
+	// Config is the plugin's own configuration, passed to every call as the envelope's
+	// "config" (null when empty). It must be valid JSON.
+	Config []byte
+	// Language is informational ("go", "c", "rust"…); when empty, iom_describe's is used.
+	Language string
+	// MemoryLimitMB caps each instance's linear memory (default 64).
+	MemoryLimitMB int
+	// Timeout bounds each call; a guest still running then is stopped (default 1s).
+	Timeout time.Duration
+	// PoolSize is the most instances, and so concurrent calls, of this plugin (default
+	// GOMAXPROCS). Further calls wait for a free instance.
+	PoolSize int
+	// AllowClock gives the guest the real wall clock and monotonic clock instead of fake ones.
+	AllowClock bool
+	// AllowRandom gives the guest crypto/rand instead of a deterministic source.
+	AllowRandom bool
+
+	// noInterrupt compiles without wazero's termination checks, so a runaway guest cannot be
+	// stopped. Only the benchmarks set it, to measure what the checks cost.
+	noInterrupt bool
+}
+
+// Host loads plugins. It is safe for concurrent use.
+type Host struct {
+	log   *slog.Logger
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	plugins map[*Plugin]struct{}
+	closed  bool
+}
+
+// NewHost returns a host whose compiled modules are cached on disk in cacheDir, so a restart
+// skips compilation (a Go guest takes a second or more to compile). An empty cacheDir caches in
+// memory only.
+func NewHost(ctx context.Context, cacheDir string, log *slog.Logger) (*Host, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	var cache wazero.CompilationCache
+	if cacheDir == "" {
+		cache = wazero.NewCompilationCache()
+	} else {
+		if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("wasm compilation cache: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wasm compilation cache: %w", err)
+		}
+		cache = c
+	}
+	return &Host{log: log, cache: cache, plugins: map[*Plugin]struct{}{}}, nil
+}
+
+// Load compiles the module, checks that it speaks ABI v1, detects its roles from its exports
+// and starts its first instance. Errors are *Error of kind load or abi.
+func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
+	if c.Name == "" {
+		return nil, newError("", "", KindLoad, "a plugin needs a name")
+	}
+	bin := c.Binary
+	if bin == nil {
+		if c.Path == "" {
+			return nil, newError(c.Name, "", KindLoad, "no module: set a path")
+		}
+		b, err := os.ReadFile(c.Path)
+		if err != nil {
+			return nil, newError(c.Name, "", KindLoad, "%v", err)
+		}
+		bin = b
+	}
+	if len(c.Config) > 0 {
+		v, err := skipDocument(c.Config)
+		if err != nil {
+			return nil, newError(c.Name, "", KindLoad, "config is not valid JSON: %v", err)
+		}
+		c.Config = append([]byte(nil), v...)
+	}
+	if c.MemoryLimitMB <= 0 {
+		c.MemoryLimitMB = DefaultMemoryLimitMB
+	}
+	if c.MemoryLimitMB > 4096 {
+		return nil, newError(c.Name, "", KindLoad, "memoryLimitMB %d is over the 4096 MB a 32-bit module can address", c.MemoryLimitMB)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = runtime.GOMAXPROCS(0)
+	}
+
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return nil, newError(c.Name, "", KindClosed, "the host is closed")
+	}
+
+	// One runtime per plugin: the memory cap is a runtime setting, and the iom.log import
+	// closes over the plugin's logger. Runtimes share the compilation cache.
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(h.cache).
+		WithMemoryLimitPages(uint32(c.MemoryLimitMB) * 16).
+		WithCloseOnContextDone(!c.noInterrupt)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	p := &Plugin{
+		host:  h,
+		cfg:   c,
+		rt:    rt,
+		log:   h.log.With("plugin", c.Name),
+		sem:   make(chan struct{}, c.PoolSize),
+		idle:  make(chan *instance, c.PoolSize),
+		limit: uint64(c.MemoryLimitMB) << 20,
+		done:  make(chan struct{}),
+	}
+	if err := p.init(ctx, bin); err != nil {
+		_ = rt.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		_ = rt.Close(context.WithoutCancel(ctx))
+		return nil, newError(c.Name, "", KindClosed, "the host is closed")
+	}
+	h.plugins[p] = struct{}{}
+	return p, nil
+}
+
+// init compiles the module, checks its imports and exports and starts the first instance.
+func (p *Plugin) init(ctx context.Context, bin []byte) error {
+	name := p.cfg.Name
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return newError(name, "", KindLoad, "wasi: %v", err)
+	}
+	if _, err := p.rt.NewHostModuleBuilder("iom").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(p.hostLog), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export("log").
+		Instantiate(ctx); err != nil {
+		return newError(name, "", KindLoad, "host module: %v", err)
+	}
+	compiled, err := p.rt.CompileModule(ctx, bin)
+	if err != nil {
+		return newError(name, "", KindLoad, "compile: %v", err)
+	}
+	p.compiled = compiled
+	if err := p.checkModule(); err != nil {
+		return err
+	}
+
+	p.modCfg = wazero.NewModuleConfig().
+		WithName(""). // several instances of one module live side by side
+		WithStartFunctions("_initialize")
+	if p.cfg.AllowClock {
+		p.modCfg = p.modCfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+	}
+	if p.cfg.AllowRandom {
+		p.modCfg = p.modCfg.WithRandSource(rand.Reader)
+	}
+
+	inst, err := p.newInstance(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.checkVersion(ctx, inst); err != nil {
+		inst.close()
+		return err
+	}
+	if p.exports[exportDescribe] && !p.describe(ctx, inst) {
+		inst.close()
+		p.instances.Add(-1)
+		return nil
+	}
+	p.idle <- inst
+	return nil
+}
+
+// Close closes every plugin, waiting for their calls in flight until ctx is done.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	plugins := make([]*Plugin, 0, len(h.plugins))
+	for p := range h.plugins {
+		plugins = append(plugins, p)
+	}
+	h.mu.Unlock()
+	var first error
+	for _, p := range plugins {
+		if err := p.Close(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := h.cache.Close(context.WithoutCancel(ctx)); err != nil && first == nil {
+		first = fmt.Errorf("wasm compilation cache: %w", err)
+	}
+	return first
+}
+
+func (h *Host) forget(p *Plugin) {
+	h.mu.Lock()
+	delete(h.plugins, p)
+	h.mu.Unlock()
+}

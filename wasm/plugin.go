@@ -1,0 +1,615 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Plugin is one loaded module with its pool of instances. It is safe for concurrent use; each
+// call takes an instance of its own (an instance is not goroutine-safe).
+type Plugin struct {
+	host     *Host
+	cfg      Config
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	modCfg   wazero.ModuleConfig
+	log      *slog.Logger
+	limit    uint64 // memory cap in bytes
+
+	exports map[string]bool
+	roles   []string
+	desc    Description
+
+	// sem holds one token per instance in use or being made, so at most PoolSize exist; idle
+	// holds the instances ready for a call.
+	sem       chan struct{}
+	idle      chan *instance
+	closeOnce sync.Once
+	closed    atomic.Bool
+	done      chan struct{}
+
+	calls, errs, discarded, latencyTotal atomic.Uint64
+	instances                            atomic.Int64
+	kindErrs                             [len(kindNames)]atomic.Uint64
+	latency                              [latencyWindow]atomic.Int64
+}
+
+// latencyWindow is how many recent calls the percentiles in Stats cover.
+const latencyWindow = 1024
+
+// Description is what iom_describe answers; all of it is informational.
+type Description struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Roles    []string `json:"roles"`
+	Version  string   `json:"version"`
+}
+
+// Name returns the plugin's configured name.
+func (p *Plugin) Name() string { return p.cfg.Name }
+
+// Language returns the configured language, else the one iom_describe gave, else "".
+func (p *Plugin) Language() string {
+	if p.cfg.Language != "" {
+		return p.cfg.Language
+	}
+	return p.desc.Language
+}
+
+// Description returns what the module's iom_describe answered (zero when it exports none).
+func (p *Plugin) Description() Description { return p.desc }
+
+// Roles returns the roles the module exports (RoleTransform, RoleTransformChunk, RoleAdapter,
+// RoleInfer), in that order.
+func (p *Plugin) Roles() []string { return slices.Clone(p.roles) }
+
+// Has reports whether the module exports role.
+func (p *Plugin) Has(role string) bool { return slices.Contains(p.roles, role) }
+
+// checkModule checks the module's imports and exports against ABI v1 and records its roles.
+func (p *Plugin) checkModule() error {
+	name := p.cfg.Name
+	abiErr := func(format string, args ...any) error { return newError(name, "", KindABI, format, args...) }
+	for _, def := range p.compiled.ImportedFunctions() {
+		mod, fn, _ := def.Import()
+		switch {
+		case mod == "wasi_snapshot_preview1":
+		case mod == "iom" && fn == "log":
+			if !sameSig(def, []api.ValueType{i32, i32, i32}, nil) {
+				return abiErr("imports iom.log with the wrong signature (want (i32, i32, i32) -> ())")
+			}
+		default:
+			return abiErr("imports %s.%s, which the host does not provide (ABI v1 offers iom.log and WASI preview 1)", mod, fn)
+		}
+	}
+	if len(p.compiled.ImportedMemories()) > 0 {
+		return abiErr("imports its memory; ABI v1 modules export one named \"memory\"")
+	}
+	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
+		return abiErr("does not export its memory as \"memory\"")
+	}
+	fns := p.compiled.ExportedFunctions()
+	p.exports = make(map[string]bool)
+	want := func(export string, params, results []api.ValueType, required bool) error {
+		def, ok := fns[export]
+		if !ok {
+			if required {
+				return abiErr("does not export %s, which ABI v%d requires", export, ABIVersion)
+			}
+			return nil
+		}
+		if !sameSig(def, params, results) {
+			return abiErr("exports %s with signature %s; ABI v%d wants %s", export, sigString(def.ParamTypes(), def.ResultTypes()), ABIVersion, sigString(params, results))
+		}
+		p.exports[export] = true
+		return nil
+	}
+	if _, ok := fns[exportABIVersion]; !ok {
+		return abiErr("does not export %s; this host speaks ABI version %d", exportABIVersion, ABIVersion)
+	}
+	checks := []error{
+		want(exportABIVersion, nil, []api.ValueType{i32}, true),
+		want(exportAlloc, []api.ValueType{i32}, []api.ValueType{i32}, true),
+		want(exportFree, []api.ValueType{i32, i32}, nil, true),
+		want(exportDescribe, nil, []api.ValueType{i64}, false),
+	}
+	for _, e := range roleExports {
+		checks = append(checks, want(e, []api.ValueType{i32, i32}, []api.ValueType{i64}, false))
+	}
+	if err := errors.Join(checks...); err != nil {
+		return err
+	}
+	if p.exports[ExportAdapterRequest] != p.exports[ExportAdapterResponse] {
+		return abiErr("a provider adapter exports both %s and %s", ExportAdapterRequest, ExportAdapterResponse)
+	}
+	for _, r := range allRoles {
+		if p.exports[r.export] {
+			p.roles = append(p.roles, r.role)
+		}
+	}
+	if len(p.roles) == 0 {
+		return abiErr("exports no role function (%s, %s, %s/%s or %s)", ExportTransform, ExportTransformChunk, ExportAdapterRequest, ExportAdapterResponse, ExportInfer)
+	}
+	return nil
+}
+
+const (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+func sameSig(def api.FunctionDefinition, params, results []api.ValueType) bool {
+	return bytes.Equal(def.ParamTypes(), params) && bytes.Equal(def.ResultTypes(), results)
+}
+
+func sigString(params, results []api.ValueType) string {
+	names := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return "(" + strings.Join(s, ", ") + ")"
+	}
+	return names(params) + " -> " + names(results)
+}
+
+func (p *Plugin) checkVersion(ctx context.Context, in *instance) error {
+	stack := in.stack[:]
+	if err := p.callFn(ctx, in.version, stack); err != nil {
+		return p.classify(ctx, exportABIVersion, in, err)
+	}
+	if v := int32(stack[0]); v != ABIVersion {
+		return newError(p.cfg.Name, "", KindABI, "module speaks ABI version %d; this host speaks version %d", v, ABIVersion)
+	}
+	return nil
+}
+
+// describe reads iom_describe's answer. It is informational, so a failure is only logged; it
+// reports whether the instance is still fit for calls.
+func (p *Plugin) describe(ctx context.Context, in *instance) bool {
+	out, err := p.run(ctx, in, exportDescribe, in.describe, nil)
+	if err != nil {
+		p.log.Warn("wasm plugin: iom_describe failed", "error", err)
+		return false
+	}
+	if len(out) > 0 {
+		if err := json.Unmarshal(out, &p.desc); err != nil {
+			p.log.Warn("wasm plugin: iom_describe answered malformed JSON", "error", err)
+		}
+	}
+	return true
+}
+
+// instance is one instantiated module.
+type instance struct {
+	mod              api.Module
+	mem              api.Memory
+	version          api.Function
+	alloc, free      api.Function
+	describe         api.Function
+	roles            [len(roleExports)]api.Function
+	stack            [2]uint64
+	stderr           *stderrWriter
+}
+
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	stderr := &stderrWriter{log: p.log}
+	// Instantiation runs the guest's _initialize (the Go runtime's start-up for Go guests):
+	// bound it too, more loosely than a call.
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(p.cfg.Timeout, 10*time.Second))
+	defer cancel()
+	mod, err := p.rt.InstantiateModule(ictx, p.compiled, p.modCfg.WithStderr(stderr).WithStdout(&stdoutWriter{log: p.log}))
+	if err != nil {
+		msg := firstLine(err.Error())
+		if t := stderr.tail(); t != "" {
+			msg += ": " + t
+		}
+		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", msg)
+	}
+	in := &instance{
+		mod:      mod,
+		mem:      mod.ExportedMemory("memory"),
+		version:  mod.ExportedFunction(exportABIVersion),
+		alloc:    mod.ExportedFunction(exportAlloc),
+		free:     mod.ExportedFunction(exportFree),
+		describe: mod.ExportedFunction(exportDescribe),
+		stderr:   stderr,
+	}
+	for i, e := range roleExports {
+		in.roles[i] = mod.ExportedFunction(e)
+	}
+	p.instances.Add(1)
+	return in, nil
+}
+
+func (in *instance) close() {
+	_ = in.mod.Close(context.Background())
+}
+
+// acquire takes an instance for one call, waiting while PoolSize calls are in flight.
+func (p *Plugin) acquire(ctx context.Context, export string) (*instance, error) {
+	select {
+	case p.sem <- struct{}{}:
+	default:
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, p.ctxError(ctx, export, "while waiting for a free instance")
+		case <-p.done:
+			return nil, newError(p.cfg.Name, export, KindClosed, "the plugin is closed")
+		}
+	}
+	if p.closed.Load() {
+		<-p.sem
+		return nil, newError(p.cfg.Name, export, KindClosed, "the plugin is closed")
+	}
+	select {
+	case in := <-p.idle:
+		return in, nil
+	default:
+	}
+	in, err := p.newInstance(ctx)
+	if err != nil {
+		<-p.sem
+		err.(*Error).Export = export
+		return nil, err
+	}
+	return in, nil
+}
+
+// release returns a healthy instance to the pool, or throws a faulted one away.
+func (p *Plugin) release(in *instance, healthy bool) {
+	if healthy && !in.mod.IsClosed() {
+		select {
+		case p.idle <- in:
+		default: // never expected, as instances never outnumber idle's capacity; do not block
+			in.close()
+			p.instances.Add(-1)
+		}
+	} else {
+		in.close()
+		p.instances.Add(-1)
+		p.discarded.Add(1)
+	}
+	<-p.sem
+}
+
+func (p *Plugin) ctxError(ctx context.Context, export, when string) *Error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return newError(p.cfg.Name, export, KindTimeout, "the caller's deadline passed %s", when)
+	}
+	return newError(p.cfg.Name, export, KindCanceled, "the call was canceled %s", when)
+}
+
+// Call runs one role export (ptr, len) -> i64 with input on a pooled instance and returns a copy
+// of its output, nil when the guest returned none. It does not interpret the output: the typed
+// helpers do. Errors are *Error.
+func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte, error) {
+	idx := slices.Index(roleExports[:], export)
+	if idx < 0 {
+		return nil, newError(p.cfg.Name, export, KindABI, "%s is not a role export of ABI v%d", export, ABIVersion)
+	}
+	if !p.exports[export] {
+		return nil, newError(p.cfg.Name, export, KindABI, "the module does not export %s", export)
+	}
+	start := time.Now()
+	in, err := p.acquire(ctx, export)
+	if err != nil {
+		p.record(start, err)
+		return nil, err
+	}
+	out, err := p.run(ctx, in, export, in.roles[idx], input)
+	p.release(in, err == nil)
+	p.record(start, err)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// run writes input into the guest, calls fn and copies the output out. input nil calls a
+// () -> i64 export (iom_describe). Any error leaves the instance unfit for reuse.
+func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Function, input []byte) ([]byte, error) {
+	in.stderr.reset()
+	cctx := ctx
+	if !p.cfg.noInterrupt {
+		// wazero watches this context from a goroutine of its own and closes the module when it
+		// is done; the compiled code checks for that at every loop head and function entry.
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
+		defer cancel()
+	}
+	stack := in.stack[:]
+	if input != nil {
+		size := uint64(len(input))
+		if size > uint64(^uint32(0)) {
+			return nil, newError(p.cfg.Name, export, KindMemory, "input of %d bytes does not fit a 32-bit guest", len(input))
+		}
+		stack[0] = size
+		if err := p.callFn(cctx, in.alloc, stack); err != nil {
+			return nil, p.classify(ctx, exportAlloc, in, err)
+		}
+		ptr := uint32(stack[0])
+		if ptr == 0 || !in.mem.Write(ptr, input) {
+			return nil, newError(p.cfg.Name, export, KindMemory, "iom_alloc(%d) returned %#x, no room for the input", len(input), ptr)
+		}
+		stack[0], stack[1] = uint64(ptr), size
+	}
+	if err := p.callFn(cctx, fn, stack); err != nil {
+		return nil, p.classify(ctx, export, in, err)
+	}
+	res := stack[0]
+	ptr, n := uint32(res>>32), uint32(res)
+	if n == 0 {
+		return nil, nil
+	}
+	view, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, newError(p.cfg.Name, export, KindMalformed, "output (ptr %#x, len %d) lies outside the guest's %d bytes of memory", ptr, n, in.mem.Size())
+	}
+	out := append([]byte(nil), view...)
+	stack[0], stack[1] = uint64(ptr), uint64(n)
+	if err := p.callFn(cctx, in.free, stack); err != nil {
+		return nil, p.classify(ctx, exportFree, in, err)
+	}
+	return out, nil
+}
+
+func (p *Plugin) callFn(ctx context.Context, fn api.Function, stack []uint64) error {
+	return fn.CallWithStack(ctx, stack)
+}
+
+// classify turns a failed guest call into an *Error, logging the details a client should not see.
+func (p *Plugin) classify(ctx context.Context, export string, in *instance, err error) *Error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return newError(p.cfg.Name, export, KindCanceled, "the call was canceled while the guest ran")
+			}
+			if ctx.Err() != nil {
+				return newError(p.cfg.Name, export, KindTimeout, "the caller's deadline passed while the guest ran")
+			}
+			return newError(p.cfg.Name, export, KindTimeout, "the guest did not finish within %s and was stopped", p.cfg.Timeout)
+		case sys.ExitCodeContextCanceled:
+			return newError(p.cfg.Name, export, KindCanceled, "the call was canceled while the guest ran")
+		}
+	}
+	msg := firstLine(err.Error())
+	if exit != nil {
+		msg = fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
+	}
+	tail := in.stderr.tail()
+	if tail != "" {
+		msg += ": " + tail
+	}
+	kind := KindTrap
+	headroom := max(p.limit/16, 4<<20)
+	if strings.Contains(tail, "out of memory") || uint64(in.mem.Size())+headroom >= p.limit {
+		kind = KindMemory
+		msg = fmt.Sprintf("the guest ran out of memory (cap %d MB, using %d MB): %s", p.limit>>20, in.mem.Size()>>20, msg)
+	}
+	p.log.Warn("wasm plugin call failed", "export", export, "kind", kind.String(), "error", err)
+	return newError(p.cfg.Name, export, kind, "%s", msg)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// record counts one call and its latency.
+func (p *Plugin) record(start time.Time, err error) {
+	d := time.Since(start)
+	n := p.calls.Add(1)
+	p.latency[(n-1)%latencyWindow].Store(int64(d))
+	p.latencyTotal.Add(uint64(d))
+	if err != nil {
+		p.countError(err)
+	}
+}
+
+func (p *Plugin) countError(err error) {
+	p.errs.Add(1)
+	var e *Error
+	if errors.As(err, &e) && int(e.Kind) < len(p.kindErrs) {
+		p.kindErrs[e.Kind].Add(1)
+	}
+}
+
+// Stats is a snapshot of a plugin's calls.
+type Stats struct {
+	Calls  uint64 `json:"calls"`
+	Errors uint64 `json:"errors"`
+	// ErrorsByKind counts errors by Kind label ("timeout", "guest"…), only kinds seen.
+	ErrorsByKind map[string]uint64 `json:"errorsByKind,omitempty"`
+	// Mean covers every call; P50 and P95 the last 1024.
+	Mean time.Duration `json:"meanNs"`
+	P50  time.Duration `json:"p50Ns"`
+	P95  time.Duration `json:"p95Ns"`
+	// Instances is how many instances are alive; Discarded how many were thrown away after a
+	// trap, timeout or out-of-memory.
+	Instances int    `json:"instances"`
+	Discarded uint64 `json:"discarded"`
+}
+
+// Stats returns the plugin's counters and latency percentiles.
+func (p *Plugin) Stats() Stats {
+	s := Stats{
+		Calls:     p.calls.Load(),
+		Errors:    p.errs.Load(),
+		Instances: int(p.instances.Load()),
+		Discarded: p.discarded.Load(),
+	}
+	for k := range p.kindErrs {
+		if n := p.kindErrs[k].Load(); n > 0 {
+			if s.ErrorsByKind == nil {
+				s.ErrorsByKind = map[string]uint64{}
+			}
+			s.ErrorsByKind[Kind(k).String()] = n
+		}
+	}
+	if s.Calls == 0 {
+		return s
+	}
+	s.Mean = time.Duration(p.latencyTotal.Load() / s.Calls)
+	n := min(s.Calls, latencyWindow)
+	lat := make([]int64, n)
+	for i := range lat {
+		lat[i] = p.latency[i].Load()
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	s.P50 = time.Duration(lat[(len(lat)-1)*50/100])
+	s.P95 = time.Duration(lat[(len(lat)-1)*95/100])
+	return s
+}
+
+// Close stops the plugin: new calls fail with KindClosed, calls in flight may finish until ctx
+// is done, then every instance is closed (stopping any still running).
+func (p *Plugin) Close(ctx context.Context) error {
+	var err error
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		close(p.done)
+		p.host.forget(p)
+	wait:
+		for range cap(p.sem) {
+			select {
+			case p.sem <- struct{}{}:
+			case <-ctx.Done():
+				break wait
+			}
+		}
+		for {
+			select {
+			case in := <-p.idle:
+				in.close()
+				p.instances.Add(-1)
+				continue
+			default:
+			}
+			break
+		}
+		err = p.rt.Close(context.WithoutCancel(ctx))
+	})
+	return err
+}
+
+// hostLog implements the iom.log import: log(level i32, ptr i32, len i32).
+func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	level := slog.LevelInfo
+	switch int32(stack[0]) {
+	case 0:
+		level = slog.LevelDebug
+	case 2:
+		level = slog.LevelWarn
+	case 3:
+		level = slog.LevelError
+	}
+	if !p.log.Enabled(ctx, level) {
+		return
+	}
+	ptr, n := uint32(stack[1]), uint32(stack[2])
+	const maxLog = 8 << 10 // a guest should not be able to flood the log with one line
+	truncated := n > maxLog
+	if truncated {
+		n = maxLog
+	}
+	b, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		p.log.Warn("wasm plugin: iom.log with a message outside the guest's memory", "ptr", ptr, "len", n)
+		return
+	}
+	msg := string(b)
+	if truncated {
+		msg += "…"
+	}
+	p.log.Log(ctx, level, msg)
+}
+
+// stderrWriter sends a guest's stderr to the log line by line and keeps the last bytes written
+// during the current call, so a crash (a Go guest's panic message) can be named in the error.
+type stderrWriter struct {
+	log  *slog.Logger
+	line []byte
+	last []byte
+}
+
+const stderrTail = 512
+
+func (w *stderrWriter) Write(b []byte) (int, error) {
+	w.last = append(w.last, b...)
+	if len(w.last) > 4*stderrTail {
+		w.last = append(w.last[:0], w.last[len(w.last)-stderrTail:]...)
+	}
+	w.line = append(w.line, b...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			break
+		}
+		w.log.Warn("wasm plugin stderr: " + string(w.line[:i]))
+		w.line = w.line[i+1:]
+	}
+	if len(w.line) > 4<<10 {
+		w.log.Warn("wasm plugin stderr: " + string(w.line))
+		w.line = w.line[:0]
+	}
+	return len(b), nil
+}
+
+func (w *stderrWriter) reset() { w.last = w.last[:0] }
+
+func (w *stderrWriter) tail() string {
+	t := bytes.TrimSpace(w.last)
+	if len(t) > stderrTail {
+		t = t[len(t)-stderrTail:]
+	}
+	// The first line of a Go panic names it; keep at most two lines.
+	lines := strings.SplitN(string(t), "\n", 3)
+	if len(lines) > 2 {
+		lines = lines[:2]
+	}
+	return strings.Join(lines, " / ")
+}
+
+// stdoutWriter sends a guest's stdout to the log at info level.
+type stdoutWriter struct {
+	log  *slog.Logger
+	line []byte
+}
+
+func (w *stdoutWriter) Write(b []byte) (int, error) {
+	w.line = append(w.line, b...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			break
+		}
+		w.log.Info("wasm plugin stdout: " + string(w.line[:i]))
+		w.line = w.line[i+1:]
+	}
+	if len(w.line) > 4<<10 {
+		w.log.Info("wasm plugin stdout: " + string(w.line))
+		w.line = w.line[:0]
+	}
+	return len(b), nil
+}
+

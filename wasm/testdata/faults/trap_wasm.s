@@ -1,0 +1,5 @@
+#include "textflag.h"
+
+// func trap()
+TEXT ·trap(SB), NOSPLIT, $0
+	UNDEF

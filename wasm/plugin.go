@@ -84,6 +84,10 @@ func (p *Plugin) Has(role string) bool { return slices.Contains(p.roles, role) }
 func (p *Plugin) checkModule() error {
 	name := p.cfg.Name
 	abiErr := func(format string, args ...any) error { return newError(name, "", KindABI, format, args...) }
+	fns := p.compiled.ExportedFunctions()
+	if _, ok := fns[exportABIVersion]; !ok {
+		return abiErr("does not export %s; this host speaks ABI version %d", exportABIVersion, ABIVersion)
+	}
 	for _, def := range p.compiled.ImportedFunctions() {
 		mod, fn, _ := def.Import()
 		switch {
@@ -102,7 +106,6 @@ func (p *Plugin) checkModule() error {
 	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
 		return abiErr("does not export its memory as \"memory\"")
 	}
-	fns := p.compiled.ExportedFunctions()
 	p.exports = make(map[string]bool)
 	want := func(export string, params, results []api.ValueType, required bool) error {
 		def, ok := fns[export]
@@ -117,9 +120,6 @@ func (p *Plugin) checkModule() error {
 		}
 		p.exports[export] = true
 		return nil
-	}
-	if _, ok := fns[exportABIVersion]; !ok {
-		return abiErr("does not export %s; this host speaks ABI version %d", exportABIVersion, ABIVersion)
 	}
 	checks := []error{
 		want(exportABIVersion, nil, []api.ValueType{i32}, true),
@@ -196,14 +196,14 @@ func (p *Plugin) describe(ctx context.Context, in *instance) bool {
 
 // instance is one instantiated module.
 type instance struct {
-	mod              api.Module
-	mem              api.Memory
-	version          api.Function
-	alloc, free      api.Function
-	describe         api.Function
-	roles            [len(roleExports)]api.Function
-	stack            [2]uint64
-	stderr           *stderrWriter
+	mod         api.Module
+	mem         api.Memory
+	version     api.Function
+	alloc, free api.Function
+	describe    api.Function
+	roles       [len(roleExports)]api.Function
+	stack       [2]uint64
+	stderr      *stderrWriter
 }
 
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
@@ -215,7 +215,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	mod, err := p.rt.InstantiateModule(ictx, p.compiled, p.modCfg.WithStderr(stderr).WithStdout(&stdoutWriter{log: p.log}))
 	if err != nil {
 		msg := firstLine(err.Error())
-		if t := stderr.tail(); t != "" {
+		if t := stderr.message(); t != "" {
 			msg += ": " + t
 		}
 		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", msg)
@@ -313,7 +313,7 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte,
 		return nil, err
 	}
 	out, err := p.run(ctx, in, export, in.roles[idx], input)
-	p.release(in, err == nil)
+	p.release(in, fit(err))
 	p.record(start, err)
 	if err != nil {
 		return nil, err
@@ -369,6 +369,13 @@ func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Fu
 	return out, nil
 }
 
+// fit reports whether an instance whose call ended with err may serve again: a guest that
+// answered badly is intact, one that trapped, overran or ran out of memory is not.
+func fit(err error) bool {
+	var e *Error
+	return err == nil || errors.As(err, &e) && (e.Kind == KindGuest || e.Kind == KindMalformed)
+}
+
 func (p *Plugin) callFn(ctx context.Context, fn api.Function, stack []uint64) error {
 	return fn.CallWithStack(ctx, stack)
 }
@@ -394,13 +401,13 @@ func (p *Plugin) classify(ctx context.Context, export string, in *instance, err 
 	if exit != nil {
 		msg = fmt.Sprintf("the guest exited with code %d", exit.ExitCode())
 	}
-	tail := in.stderr.tail()
-	if tail != "" {
-		msg += ": " + tail
+	guestSaid := in.stderr.message()
+	if guestSaid != "" {
+		msg += ": " + guestSaid
 	}
 	kind := KindTrap
 	headroom := max(p.limit/16, 4<<20)
-	if strings.Contains(tail, "out of memory") || uint64(in.mem.Size())+headroom >= p.limit {
+	if strings.Contains(guestSaid, "out of memory") || uint64(in.mem.Size())+headroom >= p.limit {
 		kind = KindMemory
 		msg = fmt.Sprintf("the guest ran out of memory (cap %d MB, using %d MB): %s", p.limit>>20, in.mem.Size()>>20, msg)
 	}
@@ -544,20 +551,20 @@ func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	p.log.Log(ctx, level, msg)
 }
 
-// stderrWriter sends a guest's stderr to the log line by line and keeps the last bytes written
-// during the current call, so a crash (a Go guest's panic message) can be named in the error.
+// stderrWriter sends a guest's stderr to the log line by line and keeps the first bytes written
+// during the current call, so a crash can be named in the error: a Go guest's panic or fatal
+// error message comes first, its goroutine traces after.
 type stderrWriter struct {
 	log  *slog.Logger
 	line []byte
-	last []byte
+	head []byte
 }
 
-const stderrTail = 512
+const stderrHead = 512
 
 func (w *stderrWriter) Write(b []byte) (int, error) {
-	w.last = append(w.last, b...)
-	if len(w.last) > 4*stderrTail {
-		w.last = append(w.last[:0], w.last[len(w.last)-stderrTail:]...)
+	if room := stderrHead - len(w.head); room > 0 {
+		w.head = append(w.head, b[:min(room, len(b))]...)
 	}
 	w.line = append(w.line, b...)
 	for {
@@ -575,17 +582,18 @@ func (w *stderrWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (w *stderrWriter) reset() { w.last = w.last[:0] }
+func (w *stderrWriter) reset() { w.head = w.head[:0] }
 
-func (w *stderrWriter) tail() string {
-	t := bytes.TrimSpace(w.last)
-	if len(t) > stderrTail {
-		t = t[len(t)-stderrTail:]
-	}
-	// The first line of a Go panic names it; keep at most two lines.
-	lines := strings.SplitN(string(t), "\n", 3)
-	if len(lines) > 2 {
-		lines = lines[:2]
+// message returns the first two non-empty lines the guest wrote to stderr during the call.
+func (w *stderrWriter) message() string {
+	var lines []string
+	for _, l := range strings.Split(string(w.head), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+			if len(lines) == 2 {
+				break
+			}
+		}
 	}
 	return strings.Join(lines, " / ")
 }
@@ -612,4 +620,3 @@ func (w *stdoutWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-

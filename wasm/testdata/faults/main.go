@@ -29,7 +29,7 @@ func transform(ptr, size uint32) uint64 {
 		}
 	case "oom":
 		for {
-			b := make([]byte, 1<<20)
+			b := make([]byte, 8<<20)
 			b[0] = 1
 			hoard = append(hoard, b)
 		}

@@ -1,0 +1,321 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func faultEnv(fault string) Envelope {
+	return Envelope{
+		Stage:    StageRequest,
+		Body:     json.RawMessage(`{"fault":"` + fault + `","model":"m"}`),
+		Headers:  map[string]string{"x-app": "demo"},
+		Metadata: Metadata{RequestID: "req-1", Model: "m", Provider: "openai", Key: "demo-app", Org: "acme", Op: OpChat},
+	}
+}
+
+func wantKind(t *testing.T, err error, kind Kind, contains string) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got error %v (%T), want a *wasm.Error of kind %s", err, err, kind)
+	}
+	if e.Kind != kind {
+		t.Fatalf("got kind %s (%v), want %s", e.Kind, e, kind)
+	}
+	if !strings.Contains(e.Error(), contains) {
+		t.Fatalf("error %q does not contain %q", e.Error(), contains)
+	}
+	return e
+}
+
+// checkHealthy asserts the plugin still answers after a fault.
+func checkHealthy(t *testing.T, p *Plugin) {
+	t.Helper()
+	res, err := p.Transform(context.Background(), faultEnv("echo"))
+	if err != nil {
+		t.Fatalf("the call after the fault failed: %v", err)
+	}
+	if !strings.Contains(string(res.Body), `"requestId":"req-1"`) {
+		t.Fatalf("the call after the fault answered %s", res.Body)
+	}
+}
+
+// Each guest fault costs only its own call: the instance is thrown away when it is unfit and
+// the next call gets a working one.
+func TestGuestFaults(t *testing.T) {
+	tests := []struct {
+		fault    string
+		kind     Kind
+		contains string
+		discards bool
+	}{
+		{"loop", KindTimeout, "did not finish within 200ms", true},
+		{"oom", KindMemory, "ran out of memory (cap 32 MB", true},
+		{"trap", KindTrap, "unreachable", true},
+		{"panic", KindTrap, "assignment to entry in nil map", true},
+		{"badjson", KindMalformed, "output is not a JSON object", false},
+		{"badptr", KindMalformed, "outside the guest's", false},
+		{"badheaders", KindMalformed, `value of "x-n" is not a string`, false},
+		{"drop", KindMalformed, "only chunk transforms may drop", false},
+		{"error", KindGuest, "refused: req-1 (code nope)", false},
+	}
+	// The loop gets a short deadline; the rest a long one, as running out of memory takes the
+	// Go runtime a few hundred milliseconds of garbage collection.
+	quick := load(t, "faults", Config{Name: "faults-quick", Timeout: 200 * time.Millisecond, MemoryLimitMB: 32, PoolSize: 1})
+	slow := load(t, "faults", Config{Timeout: 10 * time.Second, MemoryLimitMB: 32, PoolSize: 1})
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			p := slow
+			if tt.fault == "loop" {
+				p = quick
+			}
+			before := p.Stats()
+			start := time.Now()
+			_, err := p.Transform(context.Background(), faultEnv(tt.fault))
+			e := wantKind(t, err, tt.kind, tt.contains)
+			if e.Plugin != p.Name() || e.Export != ExportTransform {
+				t.Errorf("error names plugin %q export %q", e.Plugin, e.Export)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("the fault took %s", d)
+			}
+			after := p.Stats()
+			if got := after.Discarded - before.Discarded; (got == 1) != tt.discards {
+				t.Errorf("discarded %d instances, want discard=%v", got, tt.discards)
+			}
+			if after.Errors != before.Errors+1 || after.ErrorsByKind[tt.kind.String()] != before.ErrorsByKind[tt.kind.String()]+1 {
+				t.Errorf("stats before %+v after %+v", before, after)
+			}
+			checkHealthy(t, p)
+		})
+	}
+	for _, p := range []*Plugin{quick, slow} {
+		if s := p.Stats(); s.Instances != 1 {
+			t.Errorf("%d instances alive, want 1 (pool size 1)", s.Instances)
+		}
+	}
+}
+
+// The envelope the guest sees is the documented one, with abi, config and metadata.
+func TestEnvelopeReachesGuest(t *testing.T) {
+	p := load(t, "faults", Config{Config: []byte(` {"k": [1, 2]} `)})
+	res, err := p.Transform(context.Background(), faultEnv("echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(res.Body, &got); err != nil {
+		t.Fatalf("echo is not JSON: %v: %s", err, res.Body)
+	}
+	want := map[string]any{
+		"abi":     1.0,
+		"stage":   "request",
+		"body":    map[string]any{"fault": "echo", "model": "m"},
+		"headers": map[string]any{"x-app": "demo"},
+		"config":  map[string]any{"k": []any{1.0, 2.0}},
+		"metadata": map[string]any{"requestId": "req-1", "model": "m", "provider": "openai", "key": "demo-app",
+			"org": "acme", "op": "chat", "stream": false},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("guest saw\n%v\nwant\n%v", got, want)
+	}
+	if res.Headers["x-guest"] != "yes" || len(res.Headers) != 1 {
+		t.Fatalf("headers %v", res.Headers)
+	}
+
+	// With no config the guest gets null; an unchanged answer is a zero result.
+	p2 := load(t, "faults", Config{Name: "faults-noconfig"})
+	res, err = p2.Transform(context.Background(), faultEnv("none"))
+	if err != nil || res.Body != nil || res.Headers != nil || res.Drop {
+		t.Fatalf("unchanged: %+v, %v", res, err)
+	}
+}
+
+func TestInferChecksUsage(t *testing.T) {
+	p := load(t, "faults", Config{})
+	call := ModelCall{Op: OpChat, Request: json.RawMessage(`{"usage":true,"messages":[]}`), Model: ModelInfo{ID: "local"}}
+	resp, err := p.Infer(context.Background(), call)
+	if err != nil || !strings.Contains(string(resp), `"usage":{"prompt_tokens":1`) {
+		t.Fatalf("infer: %s, %v", resp, err)
+	}
+	call.Request = json.RawMessage(`{"messages":[]}`)
+	_, err = p.Infer(context.Background(), call)
+	wantKind(t, err, KindMalformed, "response has no usage object")
+}
+
+func TestLoadRefusesBadModules(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		c        Config
+		kind     Kind
+		contains string
+	}{
+		{"wrong abi version", Config{Name: "future", Path: guestPath(t, "abi2")}, KindABI,
+			`wasm plugin "future": abi: module speaks ABI version 2; this host speaks version 1`},
+		{"not wasm", Config{Name: "junk", Binary: []byte("not a module")}, KindLoad, `wasm plugin "junk": load: compile:`},
+		{"missing file", Config{Name: "gone", Path: "/nonexistent/x.wasm"}, KindLoad, "no such file"},
+		{"bad config", Config{Name: "cfg", Path: guestPath(t, "faults"), Config: []byte(`{"a":`)}, KindLoad, "config is not valid JSON"},
+		{"no name", Config{Path: guestPath(t, "faults")}, KindLoad, "needs a name"},
+		// A module with no exports at all: just the 8-byte header.
+		{"no version", Config{Name: "bare", Binary: []byte("\x00asm\x01\x00\x00\x00")}, KindABI,
+			"does not export iom_abi_version; this host speaks ABI version 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := testHost().Load(ctx, tt.c)
+			if err == nil {
+				p.Close(ctx)
+				t.Fatal("loaded")
+			}
+			wantKind(t, err, tt.kind, tt.contains)
+		})
+	}
+}
+
+func TestCallErrors(t *testing.T) {
+	ctx := context.Background()
+	p := load(t, "faults", Config{PoolSize: 1})
+	if !p.Has(RoleTransform) || !p.Has(RoleInfer) || p.Has(RoleAdapter) {
+		t.Fatalf("roles %v", p.Roles())
+	}
+	_, err := p.AdapterRequest(ctx, ModelCall{Op: OpChat})
+	wantKind(t, err, KindABI, "the module does not export iom_adapter_request")
+	_, err = p.Call(ctx, "main", nil)
+	wantKind(t, err, KindABI, "main is not a role export")
+
+	// A caller whose context ends while it waits for the only instance gets a clear error.
+	hold := make(chan struct{})
+	in, err := p.acquire(ctx, ExportTransform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { <-hold; p.release(in, true) }()
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = p.Transform(cctx, faultEnv("echo"))
+	wantKind(t, err, KindTimeout, "caller's deadline passed while waiting for a free instance")
+	close(hold)
+	checkHealthy(t, p)
+
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Transform(ctx, faultEnv("echo"))
+	wantKind(t, err, KindClosed, "closed")
+}
+
+// Many goroutines share a small pool; faults in some calls do not disturb the others.
+func TestConcurrentCalls(t *testing.T) {
+	p := load(t, "faults", Config{PoolSize: 3, Timeout: 2 * time.Second})
+	const workers, calls = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*calls)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range calls {
+				env := faultEnv("echo")
+				env.Metadata.RequestID = fmt.Sprintf("w%d-%d", w, i)
+				if i%10 == 3 {
+					_, err := p.Transform(context.Background(), faultEnv("trap"))
+					if err == nil || err.(*Error).Kind != KindTrap {
+						errs <- fmt.Errorf("trap call: %v", err)
+					}
+					continue
+				}
+				res, err := p.Transform(context.Background(), env)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if !strings.Contains(string(res.Body), `"requestId":"`+env.Metadata.RequestID+`"`) {
+					errs <- fmt.Errorf("call %s got %s", env.Metadata.RequestID, res.Body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s := p.Stats()
+	if s.Calls != workers*calls || s.Instances > 3 || s.Discarded != workers*3 {
+		t.Errorf("stats %+v", s)
+	}
+	if s.P50 <= 0 || s.P95 < s.P50 || s.Mean <= 0 {
+		t.Errorf("latencies %+v", s)
+	}
+}
+
+// logSink is a slog handler that keeps every record, with its attributes, as a line.
+type logSink struct {
+	mu    *sync.Mutex
+	lines *[]string
+	attrs []slog.Attr
+}
+
+func newLogSink() logSink { return logSink{mu: &sync.Mutex{}, lines: new([]string)} }
+
+func (h logSink) Enabled(context.Context, slog.Level) bool { return true }
+func (h logSink) Handle(_ context.Context, r slog.Record) error {
+	s := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool { s += " " + a.String(); return true })
+	for _, a := range h.attrs {
+		s += " " + a.String()
+	}
+	h.mu.Lock()
+	*h.lines = append(*h.lines, s)
+	h.mu.Unlock()
+	return nil
+}
+func (h logSink) WithAttrs(attrs []slog.Attr) slog.Handler {
+	h.attrs = append(append([]slog.Attr(nil), h.attrs...), attrs...)
+	return h
+}
+func (h logSink) WithGroup(string) slog.Handler { return h }
+
+func (h logSink) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(*h.lines, "\n")
+}
+
+func TestGuestLogs(t *testing.T) {
+	sink := newLogSink()
+	cache := t.TempDir()
+	host, err := NewHost(context.Background(), cache, slog.New(sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close(context.Background())
+	p, err := host.Load(context.Background(), Config{Name: "chatty", Path: guestPath(t, "faults")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Transform(context.Background(), faultEnv("log")); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = p.Transform(context.Background(), faultEnv("panic"))
+	logs := sink.String()
+	for _, want := range []string{"WARN hello from the guest plugin=chatty", "WARN wasm plugin stderr: panic: assignment to entry in nil map plugin=chatty"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	// The disk cache holds the compiled module for the next start.
+	if entries, _ := os.ReadDir(cache); len(entries) == 0 {
+		t.Error("compilation cache is empty")
+	}
+}

@@ -75,6 +75,7 @@ func (inv *Invocation) AppendJSON(b []byte) []byte {
 			b = append(b, `{"model":`...)
 			b = rawjson.AppendString(b, a.Model)
 			str("provider", a.Provider, false)
+			str("upstream", a.Upstream, false)
 			integer("status", int64(a.Status), false)
 			str("error", a.Error, false)
 			num("latencyMs", a.LatencyMs, true)

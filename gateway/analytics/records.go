@@ -49,8 +49,10 @@ type Invocation struct {
 
 // Attempt is one upstream try within an invocation.
 type Attempt struct {
-	Model     string  `json:"model"`
-	Provider  string  `json:"provider,omitempty"`
+	Model    string `json:"model"`
+	Provider string `json:"provider,omitempty"`
+	// Upstream is the replica's endpoint, when the model has several.
+	Upstream  string  `json:"upstream,omitempty"`
 	Status    int     `json:"status,omitempty"` // upstream HTTP status, 0 when none answered
 	Error     string  `json:"error,omitempty"`
 	LatencyMs float64 `json:"latencyMs"`

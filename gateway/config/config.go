@@ -32,6 +32,14 @@ type File struct {
 	Providers map[string]Provider `json:"providers,omitempty"`
 	Models    []registry.Model    `json:"models,omitempty"`
 	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
+	// Orgs sets budgets shared by all keys of an organisation.
+	Orgs []Org `json:"orgs,omitempty"`
+}
+
+// Org is an organisation's settings.
+type Org struct {
+	Name   string         `json:"name"`
+	Budget *policy.Budget `json:"budget,omitempty"`
 }
 
 // Server holds listeners and limits.
@@ -45,6 +53,19 @@ type Server struct {
 	IdleTimeoutMs int `json:"idleTimeoutMs"`
 	// ReadTimeoutMs bounds reading one client request.
 	ReadTimeoutMs int `json:"readTimeoutMs"`
+	// CORS lets browser apps on other origins call the data plane; nothing is allowed by default.
+	CORS *CORS `json:"cors,omitempty"`
+}
+
+// CORS configures cross-origin requests to the data plane.
+type CORS struct {
+	// AllowedOrigins are exact origins ("https://app.example.com") or "*".
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// AllowedHeaders default to whatever the browser asks for.
+	AllowedHeaders []string `json:"allowedHeaders,omitempty"`
+	// AllowedMethods default to GET, POST.
+	AllowedMethods []string `json:"allowedMethods,omitempty"`
+	MaxAgeSeconds  int      `json:"maxAgeSeconds,omitempty"`
 }
 
 // Admin configures the admin API.
@@ -226,6 +247,27 @@ func (f *File) Validate(o Options) decode.Errors {
 		}
 	}
 	policy.ValidateKeys("keys", f.Keys, &es)
+	orgs := map[string]bool{}
+	for i, o := range f.Orgs {
+		p := decode.Index("orgs", i)
+		if o.Name == "" {
+			es.Add(decode.Join(p, "name"), "is required")
+		} else if orgs[o.Name] {
+			es.Add(decode.Join(p, "name"), "duplicate org %q", o.Name)
+		}
+		orgs[o.Name] = true
+		policy.ValidateBudget(decode.Join(p, "budget"), o.Budget, &es)
+	}
+	if c := f.Server.CORS; c != nil {
+		for i, o := range c.AllowedOrigins {
+			if o != "*" && (!strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.HasSuffix(o, "/")) {
+				es.Add(decode.Index("server.cors.allowedOrigins", i), "%q must be \"*\" or an origin like https://app.example.com", o)
+			}
+		}
+		if c.MaxAgeSeconds < 0 {
+			es.Add("server.cors.maxAgeSeconds", "must not be negative")
+		}
+	}
 	return es
 }
 

@@ -25,6 +25,8 @@ type Request struct {
 	// Op names the operation in records: chat, completion, embedding, invoke, test.
 	Op   string
 	Call provider.Call
+	// Cache is "hit" or "miss" for models with a response cache.
+	Cache string
 }
 
 // maxRetryWait caps how long the engine waits before a retry, whatever Retry-After says; a
@@ -45,11 +47,13 @@ type Outcome struct {
 	req         *Request
 	primary     *Route
 	stream      provider.Stream
+	gate        *gate
 	first       []byte
 	firstEOF    bool
 	upstreamT0  time.Time
 	firstByte   time.Duration
 	upstreamDur time.Duration
+	cachedUsage *provider.Usage
 	inv         analytics.Invocation
 }
 
@@ -78,10 +82,17 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 				continue
 			}
 		}
-		if r.Upstream == nil {
+		if r.Unavailable != "" {
 			last = fault.Unavailable("model %q is unavailable: %s", r.ID, r.Unavailable)
-			o.addAttempt(r, last, 0)
+			o.addAttempt(r, nil, last, 0)
 			continue
+		}
+		if r.gate != nil {
+			if last = r.gate.enter(r.ID); last != nil {
+				o.addAttempt(r, nil, last, 0)
+				continue
+			}
+			o.gate = r.gate
 		}
 		if last = e.attempts(o, r, stream); last == nil {
 			o.Route = r
@@ -89,6 +100,10 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 				o.Fallback = r.ID
 			}
 			return o, nil
+		}
+		if o.gate != nil {
+			o.gate.leave()
+			o.gate = nil
 		}
 		if !fallbackable(last) {
 			break
@@ -101,19 +116,30 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 	return nil, last
 }
 
-// attempts calls r, retrying retryable failures with exponential backoff and full jitter.
+// attempts calls r, retrying retryable failures with exponential backoff and full jitter, on
+// another replica when there is one.
 func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
+	var tried []*replica
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()
+		rep := r.pick(tried, t0)
+		if rep == nil {
+			fe := fault.Unavailable("model %q is unavailable: every upstream is failing (circuit open); retry later", r.ID)
+			fe.RetryAfter = 1
+			o.addAttempt(r, nil, fe, 0)
+			return fe
+		}
+		tried = append(tried, rep)
 		o.upstreamT0 = t0
 		var err error
 		if stream {
-			err = o.open(r)
+			err = o.open(rep)
 		} else {
-			o.Result, err = r.Upstream.Do(&o.req.Call)
+			o.Result, err = rep.up.Do(&o.req.Call)
 		}
 		dur := time.Since(t0)
 		if err == nil {
+			rep.health.success(dur)
 			r.Stats.Observe(t0.Add(dur), dur, "")
 			if stream {
 				o.firstByte = dur
@@ -121,13 +147,18 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 				o.upstreamDur = dur
 			}
 			if len(o.inv.Attempts) > 0 {
-				o.addAttempt(r, nil, dur)
+				o.addAttempt(r, rep, nil, dur)
 			}
 			return nil
 		}
 		fe := fault.As(err)
+		if upstreamFault(fe) {
+			rep.health.failure(t0.Add(dur))
+		} else {
+			rep.health.success(dur) // the upstream answered; the request was at fault
+		}
 		r.Stats.Observe(t0.Add(dur), dur, fe.Message)
-		o.addAttempt(r, fe, dur)
+		o.addAttempt(r, rep, fe, dur)
 		if !fe.Retryable() || attempt >= r.retry.Attempts {
 			return fe
 		}
@@ -141,8 +172,8 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 }
 
 // open starts a stream and reads its first chunk.
-func (o *Outcome) open(r *Route) error {
-	s, err := r.Upstream.Stream(&o.req.Call)
+func (o *Outcome) open(rep *replica) error {
+	s, err := rep.up.Stream(&o.req.Call)
 	if err != nil {
 		return err
 	}
@@ -177,18 +208,30 @@ func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {
 // fallbackable reports whether another model may succeed where this one failed: not when the
 // upstream found the request itself bad.
 func fallbackable(fe *fault.Error) bool {
-	if fe.Kind != fault.Provider {
+	if fe.Code == codeBusy {
+		return true
+	}
+	return upstreamFault(fe)
+}
+
+// upstreamFault reports whether a failure is the upstream's (it counts against its circuit
+// breaker), rather than the request's.
+func upstreamFault(fe *fault.Error) bool {
+	if fe.Kind != fault.Provider && fe.Kind != fault.Plugin {
 		return false
 	}
 	switch fe.Upstream {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return false
 	}
 	return true
 }
 
-func (o *Outcome) addAttempt(r *Route, fe *fault.Error, d time.Duration) {
+func (o *Outcome) addAttempt(r *Route, rep *replica, fe *fault.Error, d time.Duration) {
 	a := analytics.Attempt{Model: r.ID, Provider: r.Provider, LatencyMs: ms(d)}
+	if rep != nil && len(r.replicas) > 1 {
+		a.Upstream = rep.name
+	}
 	if fe != nil {
 		a.Error, a.Status = fe.Message, fe.Upstream
 	}
@@ -211,8 +254,18 @@ func (o *Outcome) Next() ([]byte, error) {
 // Buffered reports whether the next chunk may be ready without waiting.
 func (o *Outcome) Buffered() bool { return o.first != nil || o.stream != nil && o.stream.Buffered() }
 
+// Cached records a call answered from the response cache: no upstream, no cost.
+func (e *Engine) Cached(r *Route, req *Request, usage provider.Usage, status int) {
+	o := outcomePool.Get().(*Outcome)
+	*o = Outcome{e: e, req: req, primary: r, Route: r, cachedUsage: &usage}
+	o.finish(status, nil)
+}
+
 // Usage is what the call consumed so far (complete after a stream's end).
 func (o *Outcome) Usage() provider.Usage {
+	if o.cachedUsage != nil {
+		return *o.cachedUsage
+	}
 	if o.Result != nil {
 		return o.Result.Usage
 	}
@@ -222,8 +275,12 @@ func (o *Outcome) Usage() provider.Usage {
 	return provider.Usage{}
 }
 
-// Cost is the call's cost in USD at the answering model's prices.
+// Cost is the call's cost in USD at the answering model's prices; an answer from the cache
+// costs nothing.
 func (o *Outcome) Cost() float64 {
+	if o.cachedUsage != nil {
+		return 0
+	}
 	u := o.Usage()
 	c := float64(u.Input)*o.Route.InputCost() + float64(u.Output)*o.Route.OutputCost()
 	return math.Round(c*1e12) / 1e12 // to a millionth of a micro-dollar, without float noise
@@ -254,6 +311,7 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 		inv.Key = "admin"
 	}
 	inv.Stream = req.Call.Stream
+	inv.Cache = req.Cache
 	inv.HTTPStatus = status
 	inv.LatencyMs = ms(now.Sub(req.Start))
 	inv.UpstreamMs = ms(o.upstreamDur)
@@ -267,9 +325,14 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	if o.Route != nil {
 		u := o.Usage()
 		inv.InTokens, inv.OutTokens, inv.CostUSD = u.Input, u.Output, o.Cost()
-		m.InputTokens.Add(int(u.Input))
-		m.OutputTokens.Add(int(u.Output))
-		m.Cost.Add(inv.CostUSD)
+		if o.cachedUsage == nil {
+			m.InputTokens.Add(int(u.Input))
+			m.OutputTokens.Add(int(u.Output))
+			m.Cost.Add(inv.CostUSD)
+			if e.Spend != nil && req.Key != nil {
+				e.Spend(req.Key, u.Input+u.Output, inv.CostUSD)
+			}
+		}
 	}
 	inv.Status = "ok"
 	if fe != nil {
@@ -277,6 +340,9 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 		m.Error(fe.Kind)
 	}
 	e.rec.Record(inv)
+	if o.gate != nil {
+		o.gate.leave()
+	}
 	if o.Result != nil {
 		o.Result.Release()
 	}

@@ -10,6 +10,7 @@ package invoke
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,19 +25,39 @@ import (
 // Route is one model compiled for calls.
 type Route struct {
 	*registry.Entry
-	// Upstream is nil when the model cannot take calls; Unavailable says why.
-	Upstream    *provider.Upstream
+	// Unavailable says why no replica can take calls, when none can.
 	Unavailable string
 	Stats       *analytics.ModelStats
 	Metrics     *analytics.ModelMetrics
+	replicas    []*replica
 	retry       registry.Retry
+	lb          string
+	rr          atomic.Uint32
+	gate        *gate
 }
 
-// Status is the model's availability: unavailable without a usable upstream, degraded when many
-// recent calls failed.
+// Status is the model's availability: unavailable when no upstream can take a call (none is
+// configured, or every circuit is open), degraded when some circuit is open or many recent
+// calls failed.
 func (r *Route) Status() string {
-	if r.Upstream == nil {
+	now := time.Now()
+	usable, tripped := 0, 0
+	for _, rep := range r.replicas {
+		if rep.up == nil {
+			continue
+		}
+		if st, _ := rep.health.snapshot(); st != closed {
+			tripped++
+		}
+		if rep.health.usable(now) {
+			usable++
+		}
+	}
+	switch {
+	case usable == 0:
 		return registry.StatusUnavailable
+	case tripped > 0:
+		return registry.StatusDegraded
 	}
 	if rate, n := r.Stats.RecentErrorRate(); n >= 10 && rate > 0.25 {
 		return registry.StatusDegraded
@@ -59,14 +80,22 @@ type Engine struct {
 	mu        sync.Mutex // serialises rebuilds
 	snap      *registry.Snapshot
 	providers map[string]provider.Defaults
+	healths   map[string]*health
+	gates     map[string]*gate
 	ids       idGen
 	sleep     func(time.Duration)
+	// Spend, when set, is told what each finished call of a key used.
+	Spend func(key *policy.Key, tokens int64, usd float64)
+
+	probeStop, probeDone chan struct{}
 }
 
 // New returns an engine with no routes.
 func New(pool *provider.Pool, live *analytics.Live, m *analytics.Metrics, rec *analytics.Recorder, log *slog.Logger) *Engine {
-	e := &Engine{pool: pool, live: live, metrics: m, rec: rec, log: log, sleep: time.Sleep, ids: newIDGen()}
+	e := &Engine{pool: pool, live: live, metrics: m, rec: rec, log: log, sleep: time.Sleep, ids: newIDGen(),
+		healths: map[string]*health{}, gates: map[string]*gate{}}
 	e.table.Store(&table{routes: map[string]*Route{}})
+	e.startProbes()
 	return e
 }
 
@@ -104,18 +133,71 @@ func (e *Engine) rebuildLocked() {
 				r.retry.MaxBackoffMs = max(defaultRetry.MaxBackoffMs, r.retry.BackoffMs)
 			}
 		}
-		up, err := e.pool.Upstream(entry.Model, e.providers[entry.Provider])
-		switch {
-		case err != nil:
-			r.Unavailable = err.Error()
-		case !up.Key.IsSet() && provider.RequiresKey(entry.Endpoint):
-			r.Unavailable = fmt.Sprintf("no API key is set for %s (set the model's apiKey, or providers.%s.apiKey)", entry.Endpoint, entry.Provider)
-		default:
-			r.Upstream = up
+		r.lb = entry.LoadBalancing
+		e.buildReplicas(r, entry.Model)
+		if c := entry.Concurrency; c != nil {
+			key := fmt.Sprintf("%s|%d|%d|%d", entry.ID, c.Max, c.Queue, c.QueueTimeoutMs)
+			if e.gates[key] == nil {
+				e.gates[key] = newGate(c.Max, c.Queue, time.Duration(c.QueueTimeoutMs)*time.Millisecond)
+			}
+			r.gate = e.gates[key]
 		}
 		routes[entry.ID] = r
 	}
 	e.table.Store(&table{routes: routes})
+}
+
+// buildReplicas compiles the model's upstreams: its endpoint, then its replicas.
+func (e *Engine) buildReplicas(r *Route, m *registry.Model) {
+	threshold, cooldown := 5, 10*time.Second
+	if b := m.Breaker; b != nil {
+		if b.Failures > 0 {
+			threshold = b.Failures
+		}
+		if b.CooldownMs > 0 {
+			cooldown = time.Duration(b.CooldownMs) * time.Millisecond
+		}
+	}
+	add := func(variant *registry.Model, weight int) {
+		rep := &replica{name: variant.Endpoint, weight: max(weight, 1)}
+		key := fmt.Sprintf("%s|%s|%s", m.ID, variant.Endpoint, variant.UpstreamModel)
+		if rep.health = e.healths[key]; rep.health == nil {
+			rep.health = &health{}
+			e.healths[key] = rep.health
+		}
+		rep.health.mu.Lock()
+		rep.health.threshold, rep.health.cooldown = threshold, cooldown
+		rep.health.mu.Unlock()
+		up, err := e.pool.Upstream(variant, e.providers[variant.Provider])
+		switch {
+		case err != nil:
+			rep.unavailable = err.Error()
+		case !up.Key.IsSet() && provider.RequiresKey(variant.Endpoint):
+			rep.unavailable = fmt.Sprintf("no API key is set for %s (set the model's apiKey, or providers.%s.apiKey)", variant.Endpoint, variant.Provider)
+		default:
+			rep.up = up
+		}
+		r.replicas = append(r.replicas, rep)
+	}
+	if m.Endpoint != "" || len(m.Replicas) == 0 {
+		add(m, 1)
+	}
+	for _, rp := range m.Replicas {
+		v := *m
+		v.Endpoint, v.APIKey, v.Headers = rp.Endpoint, rp.APIKey, rp.Headers
+		if rp.UpstreamModel != "" {
+			v.UpstreamModel = rp.UpstreamModel
+		}
+		add(&v, rp.Weight)
+	}
+	var why []string
+	for _, rep := range r.replicas {
+		if rep.up != nil {
+			return
+		}
+		why = append(why, rep.unavailable)
+	}
+	r.Unavailable = strings.Join(why, "; ")
 }
 
 // Route returns the route of model id, or nil.

@@ -37,6 +37,7 @@ type KeyConfig struct {
 	Org  string        `json:"org,omitempty"`
 	// Models, when set, is the only models (and pipelines, as pipeline:<id>) the key may use.
 	Models []string `json:"models,omitempty"`
+	Limits *Limits  `json:"limits,omitempty"`
 }
 
 // Key is a gateway key as the gateway keeps it: everything but the secret, which is a hash.
@@ -45,6 +46,7 @@ type Key struct {
 	Name      string    `json:"name"`
 	Org       string    `json:"org,omitempty"`
 	Models    []string  `json:"models,omitempty"`
+	Limits    *Limits   `json:"limits,omitempty"`
 	Prefix    string    `json:"prefix"` // the first characters, so people can tell keys apart
 	ManagedBy string    `json:"managedBy"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
@@ -57,6 +59,7 @@ type NewKeyRequest struct {
 	Name   string   `json:"name"`
 	Org    string   `json:"org,omitempty"`
 	Models []string `json:"models,omitempty"`
+	Limits *Limits  `json:"limits,omitempty"`
 }
 
 // Keyring holds every gateway key.
@@ -125,6 +128,7 @@ func ValidateKeys(base string, keys []KeyConfig, es *decode.Errors) {
 		if v := kc.Key.Reveal(); v != "" && len(v) < 16 {
 			es.Add(decode.Join(p, "key"), "is too short: use at least 16 characters (or leave it empty to have one generated)")
 		}
+		ValidateLimits(decode.Join(p, "limits"), kc.Limits, es)
 	}
 }
 
@@ -139,7 +143,7 @@ type Generated struct {
 func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error) {
 	next := make([]*Key, 0, len(keys))
 	for _, kc := range keys {
-		key := &Key{ID: "config:" + kc.Name, Name: kc.Name, Org: kc.Org, Models: kc.Models, ManagedBy: registry.ManagedByConfig}
+		key := &Key{ID: "config:" + kc.Name, Name: kc.Name, Org: kc.Org, Models: kc.Models, Limits: kc.Limits, ManagedBy: registry.ManagedByConfig}
 		raw := kc.Key.Reveal()
 		if raw == "" {
 			h, value, err := ensureGenerated(k.st, "key:"+kc.Name)
@@ -234,10 +238,15 @@ func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
 	if !namePattern.MatchString(req.Name) {
 		return nil, "", fault.Invalid("name", "name %q must be 1-64 letters, digits or ._- and start with a letter or digit", req.Name)
 	}
+	var es decode.Errors
+	ValidateLimits("limits", req.Limits, &es)
+	if len(es) > 0 {
+		return nil, "", fault.Invalid(es[0].Path, "invalid key: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
+	}
 	value := NewSecretValue()
 	idb := make([]byte, 8)
 	rand.Read(idb)
-	key := &Key{ID: "key_" + hex.EncodeToString(idb), Name: req.Name, Org: req.Org, Models: req.Models,
+	key := &Key{ID: "key_" + hex.EncodeToString(idb), Name: req.Name, Org: req.Org, Models: req.Models, Limits: req.Limits,
 		Prefix: value[:8], ManagedBy: registry.ManagedByAPI, CreatedAt: k.now().UTC(), hash: sha256.Sum256([]byte(value))}
 	b, err := json.Marshal(storedKey{Key: *key, Hash: hex.EncodeToString(key.hash[:])})
 	if err != nil {

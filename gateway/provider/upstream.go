@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
 )
@@ -223,4 +224,42 @@ func RequiresKey(endpoint string) bool {
 		}
 	}
 	return strings.HasSuffix(host, ".openai.azure.com") || strings.HasSuffix(host, ".endpoints.huggingface.cloud")
+}
+
+// Probe checks that the upstream answers, without spending tokens: OpenAI-style and Anthropic
+// upstreams list their models, Ollama its tags, TGI its health; others are asked for their
+// endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
+func (u *Upstream) Probe(timeout time.Duration) error {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	url := u.base
+	switch u.Provider {
+	case "openai":
+		url += "/models"
+		u.bearer(&req.Header)
+	case "anthropic":
+		url += "/v1/models"
+		anthropicAdapter{}.auth(u)(&req.Header)
+	case "ollama":
+		url += "/api/tags"
+	case "huggingface":
+		if st, ok := u.state.(*hfState); ok && st.mode != hfAPI {
+			url += "/health"
+		}
+		u.bearer(&req.Header)
+	}
+	req.SetRequestURI(url)
+	req.Header.SetMethod(fasthttp.MethodGet)
+	for _, h := range u.headers {
+		req.Header.Set(h[0], h[1])
+	}
+	if err := u.client.DoTimeout(req, resp, timeout); err != nil {
+		return transportError(u, err)
+	}
+	if code := resp.StatusCode(); code >= 500 || code == 401 || code == 403 {
+		return fault.Upstream(code, "health probe of %s returned HTTP %d", url, code)
+	}
+	return nil
 }

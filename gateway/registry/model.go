@@ -77,6 +77,14 @@ type Model struct {
 	Retry     *Retry         `json:"retry,omitempty"`
 	// TimeoutMs bounds a whole non-streaming call, and each wait for the next piece of a stream.
 	TimeoutMs int `json:"timeoutMs,omitempty"`
+	// Replicas are more upstreams serving the same model (the endpoint, if set, is one more).
+	Replicas []Replica `json:"replicas,omitempty"`
+	// LoadBalancing picks a replica: round-robin (default), weighted, least-latency.
+	LoadBalancing string       `json:"loadBalancing,omitempty"`
+	Breaker       *Breaker     `json:"breaker,omitempty"`
+	Concurrency   *Concurrency `json:"concurrency,omitempty"`
+	Cache         *Cache       `json:"cache,omitempty"`
+	HealthCheck   *HealthCheck `json:"healthCheck,omitempty"`
 
 	ManagedBy string    `json:"managedBy,omitempty"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
@@ -117,6 +125,45 @@ type Retry struct {
 	MaxBackoffMs int `json:"maxBackoffMs,omitempty"`
 }
 
+// Replica is one more upstream of a model.
+type Replica struct {
+	Endpoint      string            `json:"endpoint"`
+	APIKey        secret.Secret     `json:"apiKey,omitzero"`
+	UpstreamModel string            `json:"upstreamModel,omitempty"`
+	Weight        int               `json:"weight,omitempty"`
+	Headers       map[string]string `json:"headers,omitempty"`
+	// HasAPIKey is set in API answers, which never show the key.
+	HasAPIKey bool `json:"hasApiKey,omitempty"`
+}
+
+// Breaker configures the circuit breaker of each upstream of a model.
+type Breaker struct {
+	// Failures is how many consecutive failures open the breaker (default 5).
+	Failures int `json:"failures,omitempty"`
+	// CooldownMs is how long it stays open before one probe call (default 10000).
+	CooldownMs int `json:"cooldownMs,omitempty"`
+}
+
+// Concurrency bounds the calls in flight to a model; more wait in a bounded queue.
+type Concurrency struct {
+	Max            int `json:"max"`
+	Queue          int `json:"queue,omitempty"`
+	QueueTimeoutMs int `json:"queueTimeoutMs,omitempty"`
+}
+
+// Cache enables the exact-match response cache of a model.
+type Cache struct {
+	TTLSeconds int `json:"ttlSeconds"`
+}
+
+// HealthCheck enables periodic probes of a model's upstreams.
+type HealthCheck struct {
+	IntervalSeconds int `json:"intervalSeconds"`
+}
+
+// LoadBalancing strategies.
+var LoadBalancings = []string{"round-robin", "weighted", "least-latency"}
+
 // Stats are a model's live statistics, measured from real traffic.
 type Stats struct {
 	Requests      int64     `json:"requests"`
@@ -142,6 +189,13 @@ type View struct {
 func NewView(m *Model, status string, stats *Stats) View {
 	v := View{Model: *m, HasAPIKey: m.APIKey.IsSet(), Status: status, Stats: stats}
 	v.APIKey = secret.Secret{}
+	if len(m.Replicas) > 0 {
+		v.Replicas = make([]Replica, len(m.Replicas))
+		for i, r := range m.Replicas {
+			r.HasAPIKey, r.APIKey = r.APIKey.IsSet(), secret.Secret{}
+			v.Replicas[i] = r
+		}
+	}
 	return v
 }
 
@@ -229,17 +283,46 @@ func (m *Model) Validate(base string, known func(provider string) error, es *dec
 			es.Add(p("provider"), "%v", err)
 		}
 	}
-	if m.Endpoint != "" {
-		if err := checkURL(m.Endpoint); err != "" {
-			es.Add(p("endpoint"), "%q %s", m.Endpoint, err)
-		}
-	} else if NeedsEndpoint(m.Provider) {
-		es.Add(p("endpoint"), "is required for provider %q", m.Provider)
-	}
 	nonNegative := func(field string, v float64) {
 		if v < 0 {
 			es.Add(p(field), "must not be negative, got %v", v)
 		}
+	}
+	if m.Endpoint != "" {
+		if err := checkURL(m.Endpoint); err != "" {
+			es.Add(p("endpoint"), "%q %s", m.Endpoint, err)
+		}
+	} else if NeedsEndpoint(m.Provider) && len(m.Replicas) == 0 {
+		es.Add(p("endpoint"), "is required for provider %q", m.Provider)
+	}
+	for i, r := range m.Replicas {
+		rp := decode.Index(p("replicas"), i)
+		if err := checkURL(r.Endpoint); err != "" {
+			es.Add(decode.Join(rp, "endpoint"), "%q %s", r.Endpoint, err)
+		}
+		if r.Weight < 0 {
+			es.Add(decode.Join(rp, "weight"), "must not be negative, got %d", r.Weight)
+		}
+	}
+	if m.LoadBalancing != "" && !slices.Contains(LoadBalancings, m.LoadBalancing) {
+		es.Add(p("loadBalancing"), "%q is not one of %s", m.LoadBalancing, strings.Join(LoadBalancings, ", "))
+	}
+	if b := m.Breaker; b != nil {
+		nonNegative("breaker.failures", float64(b.Failures))
+		nonNegative("breaker.cooldownMs", float64(b.CooldownMs))
+	}
+	if c := m.Concurrency; c != nil {
+		if c.Max < 1 {
+			es.Add(p("concurrency.max"), "must be at least 1, got %d", c.Max)
+		}
+		nonNegative("concurrency.queue", float64(c.Queue))
+		nonNegative("concurrency.queueTimeoutMs", float64(c.QueueTimeoutMs))
+	}
+	if c := m.Cache; c != nil && c.TTLSeconds < 1 {
+		es.Add(p("cache.ttlSeconds"), "must be at least 1, got %d", c.TTLSeconds)
+	}
+	if h := m.HealthCheck; h != nil && h.IntervalSeconds < 1 {
+		es.Add(p("healthCheck.intervalSeconds"), "must be at least 1, got %d", h.IntervalSeconds)
 	}
 	nonNegative("latency", m.Latency)
 	nonNegative("costPerToken", m.CostPerToken)

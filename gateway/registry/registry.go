@@ -297,12 +297,21 @@ func storeKey(id string) []byte { return append(slices.Clip(modelPrefix), id...)
 // model's own encoding never includes it. The store is encrypted at rest.
 type stored struct {
 	Model
-	Key string `json:"storedApiKey,omitempty"`
+	Key         string   `json:"storedApiKey,omitempty"`
+	ReplicaKeys []string `json:"storedReplicaKeys,omitempty"`
 }
 
 func marshalStored(m *Model) ([]byte, error) {
 	s := stored{Model: *m, Key: m.APIKey.Reveal()}
 	s.APIKey = secret.Secret{}
+	if len(m.Replicas) > 0 {
+		s.Replicas = slices.Clone(m.Replicas)
+		s.ReplicaKeys = make([]string, len(m.Replicas))
+		for i := range s.Replicas {
+			s.ReplicaKeys[i] = s.Replicas[i].APIKey.Reveal()
+			s.Replicas[i].APIKey = secret.Secret{}
+		}
+	}
 	return json.Marshal(s)
 }
 
@@ -316,5 +325,10 @@ func unmarshalStored(b []byte) (*Model, error) {
 	}
 	m := s.Model
 	m.APIKey = secret.New(s.Key)
+	for i := range m.Replicas {
+		if i < len(s.ReplicaKeys) {
+			m.Replicas[i].APIKey = secret.New(s.ReplicaKeys[i])
+		}
+	}
 	return &m, nil
 }

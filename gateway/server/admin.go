@@ -269,8 +269,19 @@ func (g *Gateway) apiTestModel(ctx *fasthttp.RequestCtx, params []string) {
 	writeJSON(ctx, fasthttp.StatusOK, rep)
 }
 
+// keyView is a key as the API shows it, with what it has used.
+type keyView struct {
+	*policy.Key
+	Usage policy.Usage `json:"usage"`
+}
+
 func (g *Gateway) apiListKeys(ctx *fasthttp.RequestCtx, _ []string) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.keys.List()})
+	keys := g.keys.List()
+	out := make([]keyView, len(keys))
+	for i, k := range keys {
+		out[i] = keyView{Key: k, Usage: g.limits.UsageOf(k)}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
 }
 
 func (g *Gateway) apiCreateKey(ctx *fasthttp.RequestCtx, _ []string) {

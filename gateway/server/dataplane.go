@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/policy"
@@ -53,6 +54,9 @@ func (g *Gateway) dataRoutes() *router {
 
 func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
+	if g.cors.Load().apply(ctx) {
+		return
+	}
 	// The hot paths skip the router.
 	if ctx.IsPost() {
 		switch string(ctx.Path()) {
@@ -137,9 +141,25 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe)
 		return
 	}
+	if fe := g.limits.Admit(key); fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
 	// The request escapes into the outcome, which outlives this handler for streams.
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op.String(),
 		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream}}
+	var cacheKey []byte
+	if route.Cache != nil {
+		req.Cache = "miss"
+		if !bytes.Contains(ctx.Request.Header.Peek("Cache-Control"), []byte("no-cache")) {
+			cacheKey = cache.Key(route.ID, op.String(), c.fields)
+			if hit, ok := g.cache.Get(cacheKey); ok {
+				req.Cache = "hit"
+				g.serveCached(ctx, route, req, hit)
+				return
+			}
+		}
+	}
 	if c.stream {
 		g.stream(ctx, route, req)
 		return
@@ -152,7 +172,40 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	g.answerHeaders(ctx, out, start)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(out.Result.Body)
+	if cacheKey != nil && out.Fallback == "" {
+		u := out.Usage()
+		g.cache.Put(cacheKey, cache.Entry{Body: bytes.Clone(out.Result.Body), Input: u.Input, Output: u.Output},
+			time.Duration(route.Cache.TTLSeconds)*time.Second)
+	}
 	out.Finish(fasthttp.StatusOK, nil)
+}
+
+// serveCached answers from the response cache, as a stream when one was asked for.
+func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, hit cache.Entry) {
+	h := &ctx.Response.Header
+	h.Set(hModel, route.ID)
+	h.Set(hCache, "hit")
+	h.Set(hCost, "0")
+	usage := provider.Usage{Input: hit.Input, Output: hit.Output}
+	var buf [32]byte
+	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(req.Start).Microseconds())/1000, 'f', 3, 64))
+	if !req.Call.Stream {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(hit.Body)
+		g.engine.Cached(route, req, usage, fasthttp.StatusOK)
+		return
+	}
+	s := provider.ResultAsStream(&provider.Result{Body: hit.Body, Usage: usage}, route.UpstreamModel, req.Call.Body)
+	ctx.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		fe := relay(w, s)
+		status := fasthttp.StatusOK
+		if fe != nil {
+			status = fe.Status
+		}
+		g.engine.Cached(route, req, usage, status)
+	})
 }
 
 func (g *Gateway) answerHeaders(ctx *fasthttp.RequestCtx, out *invoke.Outcome, start time.Time) {
@@ -204,7 +257,13 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 	})
 }
 
-func relay(w *bufio.Writer, out *invoke.Outcome) *fault.Error {
+// chunks is a stream of canonical chunks: a call's outcome, or an answer replayed from the cache.
+type chunks interface {
+	Next() ([]byte, error)
+	Buffered() bool
+}
+
+func relay(w *bufio.Writer, out chunks) *fault.Error {
 	for {
 		chunk, err := out.Next()
 		if errors.Is(err, io.EOF) {

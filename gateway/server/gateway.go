@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/policy"
@@ -55,6 +56,9 @@ type Gateway struct {
 	engine  *invoke.Engine
 	rec     *analytics.Recorder
 	metrics *analytics.Metrics
+	limits  *policy.Limiter
+	cache   *cache.Cache
+	cors    atomic.Pointer[cors]
 
 	cfg       atomic.Pointer[config.File]
 	adminHash atomic.Pointer[[32]byte]
@@ -108,6 +112,15 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	defer func() {
 		if !ok {
 			g.rec.Close()
+			if g.limits != nil {
+				g.limits.Close()
+			}
+			if g.cache != nil {
+				g.cache.Close()
+			}
+			if g.engine != nil {
+				g.engine.Close()
+			}
 			st.Close()
 		}
 	}()
@@ -118,7 +131,12 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.keys, err = policy.OpenKeyring(st); err != nil {
 		return nil, err
 	}
+	if g.limits, err = policy.NewLimiter(st); err != nil {
+		return nil, err
+	}
+	g.cache = cache.New(st, log)
 	g.engine = invoke.New(provider.NewPool(), analytics.NewLive(), g.metrics, g.rec, log)
+	g.engine.Spend = g.limits.Spent
 	g.reg.OnChange(g.engine.SetModels)
 	if err := g.apply(cfg, true); err != nil {
 		return nil, err
@@ -156,6 +174,14 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 	if len(generated) > 0 {
 		g.announce(cfg, generated)
 	}
+	var budgets []policy.OrgBudget
+	for _, o := range cfg.Orgs {
+		if o.Budget != nil {
+			budgets = append(budgets, policy.OrgBudget{Org: o.Name, Budget: *o.Budget})
+		}
+	}
+	g.limits.SetOrgBudgets(budgets)
+	g.cors.Store(newCORS(cfg.Server.CORS))
 	if g.opts.LogLevel != nil {
 		g.opts.LogLevel.Set(parseLevel(cfg.Log.Level))
 	}
@@ -286,7 +312,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	}
 	g.wg.Wait()
+	g.engine.Close()
 	g.rec.Close()
+	g.limits.Close()
+	g.cache.Close()
 	if err := g.st.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -359,5 +388,8 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "fasthttp")
 }
 
-// Flush waits until every invocation record queued so far is written (tests and shutdown).
-func (g *Gateway) Flush() { g.rec.Flush() }
+// Flush waits until every invocation record and cache entry queued so far is written.
+func (g *Gateway) Flush() {
+	g.rec.Flush()
+	g.cache.Flush()
+}

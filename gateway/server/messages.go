@@ -52,6 +52,9 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	route, fe := g.engine.Resolve(key, ar.Model)
+	if fe == nil {
+		fe = g.limits.Admit(key)
+	}
 	if fe != nil {
 		g.count(fe)
 		writeMessagesError(ctx, fe)

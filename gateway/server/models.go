@@ -84,6 +84,10 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 		g.reject(ctx, fe)
 		return
 	}
+	if fe := g.limits.Admit(key); fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
 	out, fe := g.callWithInput(r, key, id, start, "invoke", ctx.PostBody())
 	if fe != nil {
 		writeError(ctx, fe)

@@ -1,0 +1,205 @@
+package invoke
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/provider"
+)
+
+// replica is one upstream of a route.
+type replica struct {
+	name        string // its endpoint, for records
+	up          *provider.Upstream
+	unavailable string // why it cannot take calls (no key, bad config)
+	health      *health
+	weight      int
+}
+
+// Circuit breaker states.
+const (
+	closed = iota
+	open
+	halfOpen
+)
+
+// health is the circuit breaker and latency of one upstream. It outlives route rebuilds, so an
+// edit of a model does not forget that its upstream is down.
+type health struct {
+	mu        sync.Mutex
+	state     int
+	failures  int
+	openedAt  time.Time
+	probing   bool
+	ewmaMs    float64
+	threshold int
+	cooldown  time.Duration
+}
+
+// usable reports whether the breaker would let a call through now (without taking the one
+// half-open probe slot).
+func (h *health) usable(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch h.state {
+	case open:
+		return now.Sub(h.openedAt) >= h.cooldown
+	case halfOpen:
+		return !h.probing
+	}
+	return true
+}
+
+// acquire lets a call through, taking the probe slot of a breaker that is due for a trial.
+func (h *health) acquire(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch h.state {
+	case open:
+		if now.Sub(h.openedAt) < h.cooldown {
+			return false
+		}
+		h.state, h.probing = halfOpen, true
+	case halfOpen:
+		if h.probing {
+			return false
+		}
+		h.probing = true
+	}
+	return true
+}
+
+func (h *health) success(latency time.Duration) {
+	ms := float64(latency) / float64(time.Millisecond)
+	h.mu.Lock()
+	h.state, h.failures, h.probing = closed, 0, false
+	if h.ewmaMs == 0 {
+		h.ewmaMs = ms
+	} else {
+		h.ewmaMs += 0.2 * (ms - h.ewmaMs)
+	}
+	h.mu.Unlock()
+}
+
+func (h *health) failure(now time.Time) {
+	h.mu.Lock()
+	h.failures++
+	h.probing = false
+	if h.state == halfOpen || h.failures >= h.threshold {
+		h.state, h.openedAt = open, now
+	}
+	h.mu.Unlock()
+}
+
+func (h *health) snapshot() (state int, ewma float64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state, h.ewmaMs
+}
+
+// pick chooses a replica for the next attempt by the route's strategy, among those whose breaker
+// lets a call through, preferring ones this call has not tried yet.
+func (r *Route) pick(tried []*replica, now time.Time) *replica {
+	var fresh, any []*replica
+	for _, rep := range r.replicas {
+		if rep.up == nil || !rep.health.usable(now) {
+			continue
+		}
+		any = append(any, rep)
+		if !slices.Contains(tried, rep) {
+			fresh = append(fresh, rep)
+		}
+	}
+	candidates := fresh
+	if len(candidates) == 0 {
+		candidates = any
+	}
+	for len(candidates) > 0 {
+		i := r.choose(candidates)
+		if candidates[i].health.acquire(now) {
+			return candidates[i]
+		}
+		candidates = slices.Delete(candidates, i, i+1)
+	}
+	return nil
+}
+
+func (r *Route) choose(c []*replica) int {
+	if len(c) == 1 {
+		return 0
+	}
+	switch r.lb {
+	case "weighted":
+		total := 0
+		for _, rep := range c {
+			total += rep.weight
+		}
+		n := rand.IntN(total)
+		for i, rep := range c {
+			if n -= rep.weight; n < 0 {
+				return i
+			}
+		}
+	case "least-latency":
+		best, bestMs := 0, -1.0
+		start := int(r.rr.Add(1))
+		for k := range c {
+			i := (start + k) % len(c)
+			if _, ms := c[i].health.snapshot(); bestMs < 0 || ms < bestMs {
+				best, bestMs = i, ms
+			}
+		}
+		return best
+	}
+	return int(r.rr.Add(1)-1) % len(c)
+}
+
+// gate bounds the calls in flight to a model, with a bounded queue of waiting calls.
+type gate struct {
+	slots   chan struct{}
+	waiting atomic.Int32
+	queue   int32
+	timeout time.Duration
+}
+
+func newGate(max, queue int, timeout time.Duration) *gate {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return &gate{slots: make(chan struct{}, max), queue: int32(queue), timeout: timeout}
+}
+
+// errBusy marks a model whose queue is full; another model may take the call.
+const codeBusy = "model_busy"
+
+func (g *gate) enter(model string) *fault.Error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := func(why string) *fault.Error {
+		fe := fault.Limited(1, "model %q is at its concurrency limit (%d) and %s; retry later", model, cap(g.slots), why)
+		fe.Code = codeBusy
+		return fe
+	}
+	if g.waiting.Add(1) > g.queue {
+		g.waiting.Add(-1)
+		return busy("its queue is full")
+	}
+	defer g.waiting.Add(-1)
+	t := time.NewTimer(g.timeout)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return busy("the wait in its queue timed out")
+	}
+}
+
+func (g *gate) leave() { <-g.slots }

@@ -180,7 +180,9 @@ func TestReplicasBalanceAndSkipFailures(t *testing.T) {
 
 func TestConcurrencyQueue(t *testing.T) {
 	f := startFake(t)
-	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault { return fakeupstream.Fault{Delay: 300 * time.Millisecond} }
+	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault {
+		return fakeupstream.Fault{Delay: 300 * time.Millisecond}
+	}
 	g := gt.Start(t, "", `models:
   - id: narrow
     name: Narrow

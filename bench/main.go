@@ -41,6 +41,7 @@ type target struct {
 	pid  int
 	path string // /v1/chat/completions
 	auth bool
+	body []byte // default: chatRequest
 }
 
 func main() {
@@ -118,9 +119,22 @@ keys:
 models:
   - id: bench
     name: Bench
-    endpoint: http://%s/v1/chat/completions
+    endpoint: http://%[6]s/v1/chat/completions
     provider: openai
     costPerToken: 0.000001
+  - id: bench-broken
+    name: Primary that fails fast
+    endpoint: http://%[6]s/v1
+    provider: openai
+    upstreamModel: fail
+    retry: {attempts: 0}
+    breaker: {failures: 1000000}
+    fallbacks: [bench]
+  - id: bench-cached
+    name: Cached
+    endpoint: http://%[6]s/v1
+    provider: openai
+    cache: {ttlSeconds: 3600}
 `, gwAddr, adminAddr, filepath.Join(tmp, "data"), benchAdmin, benchKey, mockAddr)), 0o600)
 	gw := start(iom, "serve", "--config", cfg)
 	for _, a := range []string{mockAddr, proxyAddr, gwAddr} {
@@ -188,6 +202,19 @@ models:
 			cur.p99 = append(cur.p99, s.p99)
 			seq[t.name] = cur
 		}
+	}
+
+	// The fallback path (the primary fails fast, its fallback answers) and a cache hit, each on one
+	// connection against the gateway.
+	var fallbackP50, cacheP50, plainP50 []time.Duration
+	for r := 0; r < *rounds; r++ {
+		step("fallback path and cache hit")
+		gwt := targets[2]
+		plainP50 = append(plainP50, sequential(gwt, *duration/2).p50)
+		gwt.body = bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-broken"`), 1)
+		fallbackP50 = append(fallbackP50, sequential(gwt, *duration/2).p50)
+		gwt.body = bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-cached"`), 1)
+		cacheP50 = append(cacheP50, sequential(gwt, *duration/2).p50)
 	}
 
 	// Max throughput, closed loop.
@@ -266,6 +293,9 @@ models:
 	row("1 connection p50 (median of rounds)", median(sd1.p50), median(sp1.p50), median(sg1.p50))
 	row("1 connection p99 (median of rounds)", median(sd1.p99), median(sp1.p99), median(sg1.p99))
 	check(median(sg1.p50)-median(sp1.p50) <= 15*time.Microsecond, "1 connection: our logic over the bare proxy, p50 %s ≤ 15µs", us(median(sg1.p50)-median(sp1.p50)))
+	pl := median(plainP50)
+	fmt.Printf("%-34s %44s %14s\n", "fallback path p50 (1 connection)", us(median(fallbackP50)), "+"+us(median(fallbackP50)-pl))
+	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(median(cacheP50)), us(median(cacheP50)-pl))
 	d, p, g := maxes["direct"], maxes["bare proxy"], maxes["gateway"]
 	fmt.Printf("%-34s %14.0f %14.0f %14.0f %13.2fx %13.2fx\n", "max rps (closed loop)", d.rps, p.rps, g.rps, g.rps/d.rps, g.rps/p.rps)
 	fmt.Printf("%-34s %14s %14s %14s\n", "CPU per request at max load", us(d.cpuPerReq), us(p.cpuPerReq), us(g.cpuPerReq))
@@ -348,7 +378,11 @@ func sequential(t target, d time.Duration) seqResult {
 	if t.auth {
 		req.Header.Set("Authorization", "Bearer "+benchKey)
 	}
-	req.SetBody(chatRequest)
+	body := t.body
+	if body == nil {
+		body = chatRequest
+	}
+	req.SetBody(body)
 	var lat []time.Duration
 	for stop := time.Now().Add(d); time.Now().Before(stop); {
 		t0 := time.Now()

@@ -39,6 +39,11 @@ func runMock(addr string) {
 	done := []byte("data: [DONE]\n\n")
 	srv := &fasthttp.Server{Name: "mock", NoDefaultServerHeader: true, Handler: func(ctx *fasthttp.RequestCtx) {
 		body := ctx.PostBody()
+		if bytes.Contains(body, []byte(`"model":"fail"`)) {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString(`{"error":{"message":"overloaded","type":"server_error","code":null,"param":null}}`)
+			return
+		}
 		if !bytes.Contains(body, []byte(`"stream":true`)) {
 			ctx.SetContentType("application/json")
 			ctx.SetBody(chatBody)

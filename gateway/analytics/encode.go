@@ -66,6 +66,9 @@ func (inv *Invocation) AppendJSON(b []byte) []byte {
 	integer("retries", int64(inv.Retries), false)
 	str("fallback", inv.Fallback, false)
 	str("cache", inv.Cache, false)
+	str("pipeline", inv.Pipeline, false)
+	str("execution", inv.Execution, false)
+	str("step", inv.Step, false)
 	if len(inv.Attempts) > 0 {
 		b = append(b, `,"attempts":[`...)
 		for i, a := range inv.Attempts {

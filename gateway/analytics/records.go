@@ -45,6 +45,10 @@ type Invocation struct {
 	Fallback   string    `json:"fallback,omitempty"`
 	Cache      string    `json:"cache,omitempty"`
 	Attempts   []Attempt `json:"attempts,omitempty"`
+	// Pipeline, Execution and Step name the pipeline step that made the call, if one did.
+	Pipeline  string `json:"pipeline,omitempty"`
+	Execution string `json:"execution,omitempty"`
+	Step      string `json:"step,omitempty"`
 }
 
 // Attempt is one upstream try within an invocation.

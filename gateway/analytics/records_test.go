@@ -118,7 +118,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{ID: "x", Kind: "invocation", Time: time.Now(), Op: "chat", Model: "gpt \"quoted\"\n\t<tag>", ServedBy: "fb", Provider: "openai",
 			Key: "k", KeyID: "config:k", Org: "acme", Status: "error", HTTPStatus: 502, ErrorKind: "provider", Error: "upstream said: é ✓ \x01",
 			Stream: true, LatencyMs: 1234.567, UpstreamMs: 0.001, FirstByte: 12.5, InTokens: 10, OutTokens: 20, CostUSD: 0.00000003,
-			Retries: 2, Fallback: "fb", Cache: "miss", Attempts: []Attempt{{Model: "a", Provider: "openai", Status: 503, Error: "e", LatencyMs: 1}, {Model: "fb", LatencyMs: 2}}},
+			Retries: 2, Fallback: "fb", Cache: "miss", Pipeline: "p", Execution: "e", Step: "s", Attempts: []Attempt{{Model: "a", Provider: "openai", Status: 503, Error: "e", LatencyMs: 1}, {Model: "fb", LatencyMs: 2}}},
 		{ID: "y", Time: time.Unix(0, 0).UTC(), CostUSD: 1e21, LatencyMs: 1e-7, InTokens: -1},
 	}
 	for _, inv := range cases {

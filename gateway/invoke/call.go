@@ -27,6 +27,8 @@ type Request struct {
 	Call provider.Call
 	// Cache is "hit" or "miss" for models with a response cache.
 	Cache string
+	// Pipeline, Execution and Step name the pipeline step that made the call, if one did.
+	Pipeline, Execution, Step string
 }
 
 // maxRetryWait caps how long the engine waits before a retry, whatever Retry-After says; a
@@ -312,6 +314,7 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	}
 	inv.Stream = req.Call.Stream
 	inv.Cache = req.Cache
+	inv.Pipeline, inv.Execution, inv.Step = req.Pipeline, req.Execution, req.Step
 	inv.HTTPStatus = status
 	inv.LatencyMs = ms(now.Sub(req.Start))
 	inv.UpstreamMs = ms(o.upstreamDur)

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/registry"
 )
 
 // Response headers of the data plane.
@@ -136,7 +139,12 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe)
 		return
 	}
-	route, fe := g.engine.Resolve(key, string(c.model))
+	var route *invoke.Route
+	if string(c.model) == registry.AutoModel {
+		route, fe = g.selectAuto(ctx, key, op)
+	} else {
+		route, fe = g.engine.Resolve(key, string(c.model))
+	}
 	if fe != nil {
 		g.reject(ctx, fe)
 		return
@@ -178,6 +186,29 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 			time.Duration(route.Cache.TTLSeconds)*time.Second)
 	}
 	out.Finish(fasthttp.StatusOK, nil)
+}
+
+// selectAuto picks the model for `"model": "auto"` from the x-iom-capability,
+// x-iom-max-latency-ms, x-iom-max-cost-per-token and x-iom-prefer headers.
+func (g *Gateway) selectAuto(ctx *fasthttp.RequestCtx, key *policy.Key, op provider.Op) (*invoke.Route, *fault.Error) {
+	h := &ctx.Request.Header
+	c := invoke.Constraints{Capability: string(h.Peek("x-iom-capability")), Prefer: string(h.Peek("x-iom-prefer")), Op: op}
+	if c.Prefer != "" && !slices.Contains(invoke.Preferences, c.Prefer) {
+		return nil, fault.Invalid("x-iom-prefer", "x-iom-prefer must be one of %s, got %q", strings.Join(invoke.Preferences, ", "), c.Prefer)
+	}
+	for _, n := range []struct {
+		header string
+		dst    *float64
+	}{{"x-iom-max-latency-ms", &c.MaxLatencyMs}, {"x-iom-max-cost-per-token", &c.MaxCostPerToken}} {
+		if v := h.Peek(n.header); len(v) > 0 {
+			f, err := strconv.ParseFloat(string(v), 64)
+			if err != nil || f < 0 {
+				return nil, fault.Invalid(n.header, "%s must be a non-negative number, got %q", n.header, v)
+			}
+			*n.dst = f
+		}
+	}
+	return g.engine.Select(key, c)
 }
 
 // serveCached answers from the response cache, as a stream when one was asked for.

@@ -413,3 +413,70 @@ func TestHealthProbes(t *testing.T) {
 	down.Store(false)
 	gt.Eventually(t, 5*time.Second, "a good probe to close the breaker", func() bool { return status() == "available" })
 }
+
+func TestAutoRouting(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", `models:
+  - id: cheap
+    name: Cheap
+    endpoint: `+f.URL+`
+    provider: openai
+    costPerToken: 0.000001
+    latency: 900
+    tags: [chat]
+  - id: fast
+    name: Fast
+    endpoint: `+f.URL+`
+    provider: openai
+    costPerToken: 0.00001
+    latency: 100
+    tags: [chat]
+  - id: premium
+    name: Premium
+    endpoint: `+f.URL+`
+    provider: openai
+    costPerToken: 0.0001
+    latency: 2000
+    tags: [chat, reasoning]
+  - id: vectors
+    name: Vectors
+    endpoint: `+f.URL+`
+    provider: openai
+    modelType: embedding
+  - id: down
+    name: Down
+    endpoint: https://api.openai.com/v1
+    costPerToken: 0.0000001
+`)
+	auto := func(headers map[string]string) gt.Response {
+		h := map[string]string{"Authorization": "Bearer " + gt.Key}
+		for k, v := range headers {
+			h[k] = v
+		}
+		return doRaw(t, "POST", g.DataURL+"/v1/chat/completions", h, fmt.Sprintf(chatX, "auto"))
+	}
+	f2 := func(headers map[string]string, want string) {
+		t.Helper()
+		r := auto(headers)
+		if r.Status != 200 || r.Header.Get("x-iom-model") != want {
+			t.Errorf("%v: %d %s answered by %q, want %q", headers, r.Status, r.Body, r.Header.Get("x-iom-model"), want)
+		}
+	}
+	// Latency first: measured latencies, once there are any, replace declared ones.
+	f2(map[string]string{"x-iom-prefer": "latency"}, "fast")
+	f2(map[string]string{"x-iom-max-latency-ms": "500"}, "fast")
+	f2(nil, "cheap") // the cheapest available: "down" has no key
+	f2(map[string]string{"x-iom-prefer": "quality"}, "premium")
+	f2(map[string]string{"x-iom-capability": "reasoning"}, "premium")
+	r := auto(map[string]string{"x-iom-capability": "vision"})
+	if r.Status != 404 || !strings.Contains(string(r.Body), `capability \"vision\"`) {
+		t.Fatalf("no match: %d %s", r.Status, r.Body)
+	}
+	if r := auto(map[string]string{"x-iom-prefer": "vibes"}); r.Status != 400 {
+		t.Fatalf("bad preference: %d", r.Status)
+	}
+	r = g.Data("POST", "/v1/embeddings", gt.Key, `{"model":"auto","input":"x"}`)
+	if r.Status != 200 || r.Header.Get("x-iom-model") != "vectors" {
+		t.Fatalf("auto embeddings: %d %v", r.Status, r.Header.Get("x-iom-model"))
+	}
+}

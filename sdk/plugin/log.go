@@ -20,7 +20,7 @@ func Logger() *slog.Logger { return logger() }
 
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
-		Level: slog.LevelDebug,
+		Level: slog.LevelDebug - 4, // trace: the host decides what it keeps
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) > 0 {
 				return a

@@ -1,6 +1,6 @@
 // Command testplugin is the plugin the host's tests run: a provider and a transformer in one
 // process, whose misbehaviour is picked by markers in the request (HANG, CRASH, PANIC, FAIL,
-// SLOW, UPSTREAM429, ENV, LOG).
+// SLOW, UPSTREAM429, ENV, LOG); ECHO answers with the input as it came, for benchmarks.
 package main
 
 import (
@@ -47,6 +47,9 @@ func misbehave(ctx context.Context, req []byte) error {
 }
 
 func (testPlugin) Transform(ctx context.Context, envelope []byte) ([]byte, error) {
+	if bytes.HasPrefix(envelope, []byte(`{"ECHO"`)) {
+		return envelope, nil
+	}
 	if err := misbehave(ctx, envelope); err != nil {
 		return nil, err
 	}
@@ -64,6 +67,9 @@ func (testPlugin) Transform(ctx context.Context, envelope []byte) ([]byte, error
 }
 
 func (testPlugin) Complete(ctx context.Context, call iomplugin.Call) ([]byte, error) {
+	if bytes.HasPrefix(call.Request, []byte(`{"ECHO"`)) {
+		return call.Request, nil
+	}
 	if err := misbehave(ctx, call.Request); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ var guests = map[string]string{
 	"pii-redact-go":   "examples/plugins/pii-redact-go",
 	"prompt-template": "examples/plugins/prompt-template",
 	"json-guard":      "examples/plugins/json-guard",
-	"echo-adapter":    "examples/plugins/echo-adapter",
+	"textgen-adapter": "examples/plugins/textgen-adapter",
 	"summarizer":      "examples/plugins/summarizer",
 	"sentiment":       "examples/plugins/sentiment",
 	"langid":          "examples/plugins/langid",

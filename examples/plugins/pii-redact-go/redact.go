@@ -2,12 +2,14 @@ package main
 
 // The rules, as in pii_redact.c:
 //
-//	e-mail  local@domain.tld: local part [A-Za-z0-9._%+-], domain [A-Za-z0-9.-] with a dot and
-//	        a top-level label of two or more letters.
+//	e-mail  local@domain.tld: local part [A-Za-z0-9._%+-] and non-ASCII letters, domain
+//	        [A-Za-z0-9.-] and non-ASCII letters, with a dot and a top-level label of two or more
+//	        ASCII letters.
 //	card    13 to 19 digits, optionally grouped by single spaces or hyphens, passing the Luhn
 //	        check.
 //	phone   7 to 15 digits, optionally led by '+' and grouped by spaces, hyphens or
 //	        parentheses, that start with '+', contain a separator, or have 10 digits or more.
+//	        A run of digits that is neither is skipped whole.
 
 const redacted = "[REDACTED]"
 
@@ -15,9 +17,9 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
 func isLocal(c byte) bool {
-	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+	return isAlnum(c) || c >= 0x80 || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
 }
-func isDomain(c byte) bool { return isAlnum(c) || c == '.' || c == '-' }
+func isDomain(c byte) bool { return isAlnum(c) || c >= 0x80 || c == '.' || c == '-' }
 
 // redact appends s to out with PII replaced and returns how many spans it replaced.
 func redact(out, s []byte) ([]byte, int) {
@@ -29,7 +31,11 @@ func redact(out, s []byte) ([]byte, int) {
 			end = emailEnd(s, i)
 		}
 		if end == 0 && (isDigit(c) || c == '+' || c == '(') && (i == 0 || !isAlnum(s[i-1])) {
-			end = numberEnd(s, i)
+			var scanned int
+			if end, scanned = numberEnd(s, i); end == 0 {
+				i = scanned
+				continue
+			}
 		}
 		if end > 0 {
 			out = append(out, s[copied:i]...)
@@ -94,10 +100,12 @@ func luhn(digits []byte) bool {
 	return sum%10 == 0
 }
 
-func numberEnd(s []byte, i int) int {
+// numberEnd returns the end of a card or phone number starting at s[i], or 0, and the end of
+// the run of digits and separators it read.
+func numberEnd(s []byte, i int) (end, scanned int) {
 	var digits [20]byte
-	nd, j, end, run := 0, i, 0, 0
-	plus, sep := false, false
+	nd, j, run := 0, i, 0
+	plus, sep, tooLong := false, false, false
 	if s[j] == '+' {
 		plus = true
 		j++
@@ -106,31 +114,33 @@ func numberEnd(s []byte, i int) int {
 		c := s[j]
 		if isDigit(c) {
 			if nd == len(digits) {
-				return 0
+				tooLong = true
+			} else {
+				digits[nd] = c
+				nd++
 			}
-			digits[nd] = c
-			nd++
+			if run > 0 && nd > 1 {
+				sep = true
+			}
 			run = 0
 			j++
 			end = j
 		} else if (c == ' ' || c == '-' || c == '(' || c == ')') && run < 2 {
-			if nd > 0 {
-				sep = true
-			}
 			run++
 			j++
 		} else {
 			break
 		}
 	}
-	if end == 0 || end < len(s) && isAlnum(s[end]) {
-		return 0
+	scanned = max(end, i+1)
+	if end == 0 || tooLong || end < len(s) && isAlnum(s[end]) {
+		return 0, scanned
 	}
 	if nd >= 13 && nd <= 19 && !plus && luhn(digits[:nd]) {
-		return end
+		return end, scanned
 	}
 	if nd >= 7 && nd <= 15 && (plus || sep || nd >= 10) {
-		return end
+		return end, scanned
 	}
-	return 0
+	return 0, scanned
 }

@@ -5,13 +5,15 @@
  * It looks at the text of every message: "content" when it is a string, and the "text" of each
  * part when it is an array. Everything else in the request is copied byte for byte.
  *
- *   e-mail  local@domain.tld: local part [A-Za-z0-9._%+-], domain [A-Za-z0-9.-] with a dot and
- *           a top-level label of two or more letters.
+ *   e-mail  local@domain.tld: local part [A-Za-z0-9._%+-] and non-ASCII letters, domain
+ *           [A-Za-z0-9.-] and non-ASCII letters, with a dot and a top-level label of two or more
+ *           ASCII letters.
  *   card    13 to 19 digits, optionally grouped by single spaces or hyphens, passing the Luhn
  *           check.
  *   phone   7 to 15 digits, optionally led by '+' and grouped by spaces, hyphens or
  *           parentheses, that start with '+', contain a separator, or have 10 digits or more
- *           (so "2024" or "1234567" stay). Dots do not separate, so decimals stay too.
+ *           (so "2024" or "1234567" stay). Dots do not separate, so decimals stay too. A run of
+ *           digits that is neither is skipped whole, so no part of it matches on its own.
  *
  * Built with the C SDK (sdk/wasm-c); the same algorithm in Go is examples/plugins/pii-redact-go.
  */
@@ -24,10 +26,11 @@ static const char REDACTED[] = "[REDACTED]";
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int is_alnum(char c) { return is_digit(c) || is_alpha(c); }
+/* Bytes of multi-byte UTF-8 sequences count as letters, for internationalised addresses. */
 static int is_local(char c) {
-    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    return is_alnum(c) || (unsigned char)c >= 0x80 || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
-static int is_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
+static int is_domain(char c) { return is_alnum(c) || (unsigned char)c >= 0x80 || c == '.' || c == '-'; }
 
 /* email_end returns the end of an e-mail address starting at s[i], or 0. */
 static size_t email_end(const char *s, size_t n, size_t i) {
@@ -62,28 +65,31 @@ static int luhn(const char *digits, size_t n) {
     return sum % 10 == 0;
 }
 
-/* number_end returns the end of a card or phone number starting at s[i], or 0. */
-static size_t number_end(const char *s, size_t n, size_t i) {
+/* number_end returns the end of a card or phone number starting at s[i], or 0. It sets *scanned
+ * to the end of the run of digits and separators it read, so a run that is neither is skipped
+ * whole rather than matched again from its middle. */
+static size_t number_end(const char *s, size_t n, size_t i, size_t *scanned) {
     char digits[20];
     size_t nd = 0, j = i, end = 0;
-    int plus = 0, sep = 0, run = 0;
+    int plus = 0, sep = 0, run = 0, too_long = 0;
     if (s[j] == '+') plus = 1, j++;
     while (j < n) {
         char c = s[j];
         if (is_digit(c)) {
-            if (nd == sizeof digits) return 0;
-            digits[nd++] = c;
+            if (nd == sizeof digits) too_long = 1;
+            else digits[nd++] = c;
+            if (run > 0 && nd > 1) sep = 1;
             run = 0;
             end = ++j;
         } else if ((c == ' ' || c == '-' || c == '(' || c == ')') && run < 2) {
-            if (nd > 0) sep = 1;
             run++;
             j++;
         } else {
             break;
         }
     }
-    if (end == 0 || (end < n && is_alnum(s[end]))) return 0;
+    *scanned = end > i ? end : i + 1;
+    if (end == 0 || too_long || (end < n && is_alnum(s[end]))) return 0;
     if (nd >= 13 && nd <= 19 && !plus && luhn(digits, nd)) return end;
     if (nd >= 7 && nd <= 15 && (plus || sep || nd >= 10)) return end;
     return 0;
@@ -96,10 +102,15 @@ static int redact(const char *s, size_t n, iom_buf *out) {
     while (i < n) {
         char c = s[i];
         int word_start = i == 0 || !is_local(s[i - 1]);
-        size_t end = 0;
+        size_t end = 0, scanned = 0;
         if (word_start && is_local(c)) end = email_end(s, n, i);
-        if (!end && (is_digit(c) || c == '+' || c == '(') && (i == 0 || !is_alnum(s[i - 1])))
-            end = number_end(s, n, i);
+        if (!end && (is_digit(c) || c == '+' || c == '(') && (i == 0 || !is_alnum(s[i - 1]))) {
+            end = number_end(s, n, i, &scanned);
+            if (!end) {
+                i = scanned;
+                continue;
+            }
+        }
         if (end) {
             iom_buf_put(out, s + copied, i - copied);
             iom_buf_put(out, REDACTED, sizeof REDACTED - 1);

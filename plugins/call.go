@@ -32,8 +32,9 @@ type Model struct {
 	Endpoint      string `json:"endpoint"`
 }
 
-// ChunkStream is a provider plugin's streamed answer. It is for one goroutine; to abort a Next
-// that is waiting, cancel the context given to Stream.
+// ChunkStream is a provider plugin's streamed answer. Always Close it: until then it counts as
+// a call in flight, which a reload or shutdown waits for. It is for one goroutine; to abort a
+// Next that is waiting, cancel the context given to Stream.
 type ChunkStream interface {
 	// Next returns the next canonical chunk (one chat.completion.chunk's JSON), or io.EOF after
 	// the last, or an error (*Error or *UpstreamError) if the stream broke.

@@ -122,18 +122,15 @@ func (s *slot) callError(ctx context.Context, p *process, err error, budget time
 	}
 	switch st.Code() {
 	case codes.Unavailable, codes.Canceled:
-		// Our author kit never sends these without an UpstreamError, and the caller did not
-		// cancel: the connection broke. See whether the process is gone, and have the
-		// supervisor replace it before anyone else is sent to it.
-		if p.exitedWithin(100 * time.Millisecond) {
-			p.dead.Store(true)
-			s.kickSupervisor()
-			return &Error{Plugin: s.cfg.Name, Kind: Crashed,
-				Message: fmt.Sprintf("plugin %q (pid %d) exited during the call", s.cfg.Name, p.pid)}
+		// Plugins must not send these codes (see plugin.proto; the author kit never does), and
+		// the caller did not cancel: the connection broke. Take the process out of service at
+		// once, so no other call is sent to it, and have the supervisor replace it.
+		msg := fmt.Sprintf("plugin %q (pid %d) exited during the call", s.cfg.Name, p.pid)
+		if !p.exitedWithin(100 * time.Millisecond) {
+			msg = fmt.Sprintf("plugin %q (pid %d): lost the connection during the call: %s", s.cfg.Name, p.pid, st.Message())
 		}
-		s.kickSupervisor()
-		return &Error{Plugin: s.cfg.Name, Kind: Crashed,
-			Message: fmt.Sprintf("plugin %q (pid %d): lost the connection during the call: %s", s.cfg.Name, p.pid, st.Message())}
+		s.crashed(p, msg)
+		return &Error{Plugin: s.cfg.Name, Kind: Crashed, Message: msg}
 	case codes.DeadlineExceeded:
 		return s.timeoutError(budget)
 	}
@@ -146,8 +143,12 @@ func (s *slot) callError(ctx context.Context, p *process, err error, budget time
 }
 
 func (s *slot) timeoutError(budget time.Duration) *Error {
-	return &Error{Plugin: s.cfg.Name, Kind: Timeout, Err: context.DeadlineExceeded,
-		Message: fmt.Sprintf("plugin %q did not answer within %s", s.cfg.Name, budget.Round(time.Millisecond))}
+	msg := fmt.Sprintf("plugin %q did not answer within %s", s.cfg.Name, budget.Round(time.Millisecond))
+	if budget <= 0 {
+		// No deadline of ours: the plugin gave up on something of its own.
+		msg = fmt.Sprintf("plugin %q timed out", s.cfg.Name)
+	}
+	return &Error{Plugin: s.cfg.Name, Kind: Timeout, Err: context.DeadlineExceeded, Message: msg}
 }
 
 func unavailable(name string, cause error, format string, args ...any) *Error {

@@ -286,15 +286,16 @@ func (s *slot) watch(p *process) string {
 				return fmt.Sprintf("process %d exited", p.pid)
 			}
 			if p.dead.Load() {
-				return fmt.Sprintf("process %d exited during a call", p.pid)
+				return fmt.Sprintf("process %d lost its connection during a call", p.pid)
 			}
 		case <-s.kick:
-			if p.dead.Load() || p.client.Exited() {
+			if p.client.Exited() {
 				return fmt.Sprintf("process %d exited during a call", p.pid)
 			}
-			// A call lost its connection, yet the process lives: does it still answer?
-			if err := p.ping(); err != nil {
-				return fmt.Sprintf("process %d lost its connection and fails its health check: %v", p.pid, err)
+			if p.dead.Load() {
+				// The process may live on, but its connection broke, and go-plugin cannot
+				// reconnect to it: replace it.
+				return fmt.Sprintf("process %d lost its connection during a call", p.pid)
 			}
 		case <-health.C:
 			if err := p.ping(); err != nil {

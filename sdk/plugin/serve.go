@@ -163,7 +163,8 @@ func recoverTo(err *error) {
 
 // toStatus encodes an error of the plugin's code for the host (see UpstreamError in
 // plugin.proto): an UpstreamError as a status carrying it in its details, a status the code
-// made itself as it is, and anything else as an Unknown status with the error's text.
+// made itself as it is (but for the transport's two codes), and anything else as an Unknown
+// status with the error's text.
 func toStatus(ctx context.Context, err error) error {
 	var ue *UpstreamError
 	if errors.As(err, &ue) {
@@ -177,6 +178,11 @@ func toStatus(ctx context.Context, err error) error {
 		return st.Err()
 	}
 	if st, ok := status.FromError(err); ok {
+		// The host reads these two codes as a broken connection and restarts the plugin; a
+		// plugin's own failure must not look like one.
+		if c := st.Code(); (c == codes.Unavailable || c == codes.Canceled) && ctx.Err() == nil {
+			return status.Error(codes.Unknown, st.Message())
+		}
 		return st.Err()
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {

@@ -44,6 +44,8 @@ func (fake) Complete(ctx context.Context, c Call) ([]byte, error) {
 		return nil, &UpstreamError{Message: "dial tcp: refused"}
 	case "status":
 		return nil, status.Error(codes.FailedPrecondition, "not ready")
+	case "transport-code":
+		return nil, status.Error(codes.Unavailable, "busy")
 	case "panic":
 		panic("boom")
 	}
@@ -112,6 +114,8 @@ func TestProviderServer(t *testing.T) {
 			&pluginpb.UpstreamError{Status: 503, Message: "overloaded", Code: "busy", Body: []byte(`{"error":{"message":"overloaded"}}`), RetryAfterSeconds: 2}},
 		{"unreachable", codes.Unavailable, "upstream unreachable: dial tcp: refused", &pluginpb.UpstreamError{Message: "dial tcp: refused"}},
 		{"status", codes.FailedPrecondition, "not ready", nil},
+		// The host reads Unavailable as a broken connection: a plugin's own never passes as one.
+		{"transport-code", codes.Unknown, "busy", nil},
 		{"panic", codes.Internal, "plugin panicked: boom", nil},
 	} {
 		t.Run(tc.request, func(t *testing.T) {

@@ -63,10 +63,24 @@ type Config struct {
 	// AllowRandom gives the guest crypto/rand instead of a deterministic source.
 	AllowRandom bool
 
-	// noInterrupt compiles without wazero's termination checks, so a runaway guest cannot be
-	// stopped. Only the benchmarks set it, to measure what the checks cost.
-	noInterrupt bool
+	// interrupt chooses how a runaway guest is stopped. Only the benchmarks change it, to
+	// measure what stopping costs.
+	interrupt interruptMode
 }
+
+// interruptMode is how calls are bounded; see run.
+type interruptMode uint8
+
+const (
+	// interruptDeadline: termination checks compiled in, and each call's context carries the
+	// plugin's timeout. The only mode the package uses outside benchmarks.
+	interruptDeadline interruptMode = iota
+	// interruptChecksOnly: termination checks compiled in, but calls get the caller's context
+	// as it is (no timeout of the plugin's own), to tell the checks' cost from the timer's.
+	interruptChecksOnly
+	// interruptNone: no termination checks; a runaway guest runs forever.
+	interruptNone
+)
 
 // Host loads plugins. It is safe for concurrent use.
 type Host struct {
@@ -150,7 +164,7 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
 		WithMemoryLimitPages(uint32(c.MemoryLimitMB) * 16).
-		WithCloseOnContextDone(!c.noInterrupt)
+		WithCloseOnContextDone(c.interrupt != interruptNone)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	p := &Plugin{
 		host:  h,

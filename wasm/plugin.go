@@ -326,7 +326,7 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte,
 func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Function, input []byte) ([]byte, error) {
 	in.stderr.reset()
 	cctx := ctx
-	if !p.cfg.noInterrupt {
+	if p.cfg.interrupt == interruptDeadline {
 		// wazero watches this context from a goroutine of its own and closes the module when it
 		// is done; the compiled code checks for that at every loop head and function entry.
 		var cancel context.CancelFunc

@@ -1,0 +1,106 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchBody is a 1 KB chat request with one e-mail address in it, so pii-redact rewrites it.
+var benchBody = func() json.RawMessage {
+	filler := strings.Repeat("The gateway relays this request to the model and back again. ", 13)
+	b := chatRequest("system", "You are a helpful assistant that answers in one paragraph.",
+		"user", filler+"Please reply to jane.doe@example.com when done.")
+	if len(b) < 1000 || len(b) > 1100 {
+		panic("bench body is not about 1 KB")
+	}
+	return b
+}()
+
+// BenchmarkTransform1KB measures the latency a request-stage transform adds to a 1 KB chat
+// request: envelope encoding, the guest call on a pooled instance with the sandbox's memory
+// cap, and the output's decoding. pii-redact does real work (the C and Go versions run the same
+// algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
+// language runtime's fixed cost. The interrupt modes compare the mechanism that stops a
+// runaway guest (deadline, the default) with no such mechanism (none), and with the
+// termination checks alone (checks: the compiled-in checks and wazero's per-call watcher
+// goroutine, without a per-call timer).
+func BenchmarkTransform1KB(b *testing.B) {
+	modes := []struct {
+		name string
+		mode interruptMode
+	}{{"deadline", interruptDeadline}, {"checks", interruptChecksOnly}, {"none", interruptNone}}
+	for _, guest := range []struct{ name, lang string }{
+		{"pii-redact", "c"}, {"pii-redact-go", "go"}, {"noop-c", "c"}, {"noop-go", "go"},
+	} {
+		for _, m := range modes {
+			b.Run(guest.lang+"/"+guest.name+"/"+m.name, func(b *testing.B) {
+				p := load(b, guest.name, Config{Name: guest.name + "-" + m.name, PoolSize: 1, MemoryLimitMB: 64,
+					Timeout: time.Second, interrupt: m.mode})
+				env := requestEnv(benchBody)
+				ctx := context.Background()
+				res, err := p.Transform(ctx, env)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if strings.HasPrefix(guest.name, "pii") && !strings.Contains(string(res.Body), "[REDACTED]") {
+					b.Fatalf("nothing redacted: %s", res.Body)
+				}
+				b.SetBytes(int64(len(benchBody)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := p.Transform(ctx, env); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				s := p.Stats()
+				b.ReportMetric(float64(s.P50.Nanoseconds()), "p50-ns")
+				b.ReportMetric(float64(s.P95.Nanoseconds()), "p95-ns")
+			})
+		}
+	}
+}
+
+// BenchmarkTransform1KBParallel runs the C and Go transforms from every core at once on a pool
+// of GOMAXPROCS instances.
+func BenchmarkTransform1KBParallel(b *testing.B) {
+	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
+		b.Run(guest, func(b *testing.B) {
+			p := load(b, guest, Config{Name: guest + "-parallel", Timeout: time.Second})
+			env := requestEnv(benchBody)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := p.Transform(context.Background(), env); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkInstantiate is what a call would cost with a fresh instance every time instead of a
+// pool: instantiation (a Go guest's runtime start-up included) and closing.
+func BenchmarkInstantiate(b *testing.B) {
+	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
+		b.Run(guest, func(b *testing.B) {
+			p := load(b, guest, Config{Name: guest + "-instantiate"})
+			ctx := context.Background()
+			for b.Loop() {
+				in, err := p.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.close()
+				p.instances.Add(-1)
+			}
+		})
+	}
+}

@@ -55,6 +55,7 @@ type Manager struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	retiring  sync.WaitGroup
+	unwatch   func() bool // stops watching New's context
 }
 
 // socketPrefix starts the name of each manager's socket directory, followed by the gateway's
@@ -86,7 +87,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts, log: opts.Logger, dir: dir}
 	m.slots.Store(&map[string]*slot{})
-	context.AfterFunc(ctx, func() { _ = m.Close() })
+	m.unwatch = context.AfterFunc(ctx, func() { _ = m.Close() })
 	return m, nil
 }
 
@@ -184,6 +185,7 @@ func (m *Manager) Load(cfgs []Config) error {
 // returns when no plugin process is left. It is safe to call more than once.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {
+		m.unwatch()
 		m.loadMu.Lock()
 		m.closed.Store(true)
 		cur := *m.slots.Load()

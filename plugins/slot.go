@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,6 +161,8 @@ func (s *slot) acquire(ctx context.Context) (*process, error) {
 				return p, nil
 			}
 			p.active.Add(-1)
+			// p is being taken out of service; the slot's state follows in a moment.
+			runtime.Gosched()
 			continue
 		}
 		s.mu.Lock()

@@ -116,6 +116,12 @@ func (b *blockWriter) add(inv *Invocation) error {
 	return nil
 }
 
+func (b *blockWriter) addRaw(r rawRecord) {
+	b.raw = append(append(b.raw, r.line...), '\n')
+	b.n++
+	b.starts = append(b.starts, started{r.id, r.at})
+}
+
 // seal returns the store entries of the block and empties the writer.
 func (b *blockWriter) seal(now time.Time, ttl time.Duration) ([]store.Entry, int) {
 	key := blockKey(now, blockSeq.Add(1))

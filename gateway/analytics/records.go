@@ -67,6 +67,7 @@ type Recorder struct {
 	st        *store.Store
 	ttl       atomic.Int64 // time.Duration
 	ch        chan Invocation
+	raw       chan rawRecord
 	flushReq  chan chan struct{}
 	stop      chan struct{}
 	metrics   *Metrics
@@ -86,7 +87,7 @@ const (
 
 // NewRecorder starts a recorder; retention of zero keeps records forever.
 func NewRecorder(st *store.Store, retention time.Duration, m *Metrics, log *slog.Logger) *Recorder {
-	r := &Recorder{st: st, ch: make(chan Invocation, queueSize), flushReq: make(chan chan struct{}), stop: make(chan struct{}),
+	r := &Recorder{st: st, ch: make(chan Invocation, queueSize), raw: make(chan rawRecord, 1024), flushReq: make(chan chan struct{}), stop: make(chan struct{}),
 		metrics: m, log: log, blocks: newBlockCodec()}
 	r.ttl.Store(int64(retention))
 	r.wg.Add(1)
@@ -103,6 +104,22 @@ func (r *Recorder) Record(inv *Invocation) {
 	case r.ch <- *inv:
 	default:
 		r.metrics.RecordsDropped.Inc()
+	}
+}
+
+// rawRecord is a record of another kind (a pipeline execution), already encoded as one line.
+type rawRecord struct {
+	id   string
+	at   time.Time
+	line []byte
+}
+
+// RecordJSON queues a record of another kind, encoded as JSON without newlines, whose id is a
+// request id. It waits for room rather than drop: such records are few.
+func (r *Recorder) RecordJSON(id string, at time.Time, line []byte) {
+	select {
+	case r.raw <- rawRecord{id, at, line}:
+	case <-r.stop:
 	}
 }
 
@@ -157,6 +174,12 @@ func (r *Recorder) loop() {
 			}
 			add(&inv)
 		}
+		for n := len(r.raw); n > 0; n-- {
+			b.addRaw(<-r.raw)
+		}
+		if b.n >= blockRecords || len(b.raw) >= blockBytes {
+			seal()
+		}
 	}
 	for {
 		select {
@@ -175,12 +198,14 @@ func (r *Recorder) loop() {
 	}
 }
 
-// Query filters a listing of invocations.
+// Query filters a listing of records.
 type Query struct {
-	Model  string // requested or serving model
-	Key    string // key name or id
-	Org    string
-	Status string // ok or error
+	Kind     string // invocation or pipeline
+	Pipeline string // records of this pipeline (its runs, and the calls of its steps)
+	Model    string // requested or serving model
+	Key      string // key name or id
+	Org      string
+	Status   string // ok or error
 	Since  time.Time
 	Until  time.Time
 	// Before is a cursor from a previous page's Next.
@@ -198,8 +223,23 @@ var ErrBadCursor = errors.New("invalid cursor")
 // quickly; the page then ends early with a cursor to go on from.
 const maxScan = 200_000
 
-func (q *Query) matches(inv *Invocation) bool {
-	return (q.Since.IsZero() || !inv.Time.Before(q.Since)) &&
+// header is what every record has, for filtering.
+type header struct {
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind"`
+	Time     time.Time `json:"time"`
+	Model    string    `json:"model"`
+	ServedBy string    `json:"servedBy"`
+	Key      string    `json:"key"`
+	KeyID    string    `json:"keyId"`
+	Org      string    `json:"org"`
+	Status   string    `json:"status"`
+	Pipeline string    `json:"pipeline"`
+}
+
+func (q *Query) matches(inv *header) bool {
+	return (q.Kind == "" || inv.Kind == q.Kind) && (q.Pipeline == "" || inv.Pipeline == q.Pipeline) &&
+		(q.Since.IsZero() || !inv.Time.Before(q.Since)) &&
 		(q.Until.IsZero() || !inv.Time.After(q.Until)) &&
 		(q.Model == "" || inv.Model == q.Model || inv.ServedBy == q.Model) &&
 		(q.Key == "" || inv.Key == q.Key || inv.KeyID == q.Key) &&
@@ -207,9 +247,9 @@ func (q *Query) matches(inv *Invocation) bool {
 		(q.Status == "" || inv.Status == q.Status)
 }
 
-// List returns invocations, most recently finished first, and the cursor of the next page
-// ("" at the end).
-func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, error) {
+// List returns records (JSON objects), most recently finished first, and the cursor of the next
+// page ("" at the end).
+func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 50
 	}
@@ -221,7 +261,7 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, err
 		// A record is sealed after it finishes; requests are assumed to finish within an hour.
 		start = blockKey(q.Until.Add(time.Hour), 0xffffffff)
 	}
-	var out []Invocation
+	var out []json.RawMessage
 	next, scanned := "", 0
 	var scanErr error
 	err = r.st.Scan(ctx, blockPrefix, store.ScanOptions{Reverse: true, Start: start}, func(k, v []byte) bool {
@@ -239,12 +279,12 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, err
 				return false
 			}
 			scanned++
-			var inv Invocation
-			if err := json.Unmarshal(lines[i], &inv); err != nil {
+			var h header
+			if err := json.Unmarshal(lines[i], &h); err != nil {
 				continue
 			}
-			if q.matches(&inv) {
-				out = append(out, inv)
+			if q.matches(&h) {
+				out = append(out, json.RawMessage(lines[i]))
 			}
 		}
 		skip = 0
@@ -256,13 +296,13 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]Invocation, string, err
 	return out, next, err
 }
 
-// Get returns one invocation by id.
-func (r *Recorder) Get(ctx context.Context, id string) (*Invocation, error) {
+// Get returns one record by id.
+func (r *Recorder) Get(ctx context.Context, id string) (json.RawMessage, error) {
 	t, ok := TimeOfID(id)
 	if !ok {
 		return nil, ErrNotFound
 	}
-	var found *Invocation
+	var found json.RawMessage
 	look := func(block []byte) bool {
 		lines, err := r.blocks.lines(block)
 		if err != nil {
@@ -271,9 +311,9 @@ func (r *Recorder) Get(ctx context.Context, id string) (*Invocation, error) {
 		want := []byte(`"id":"` + id + `"`)
 		for _, line := range lines {
 			if bytes.Contains(line, want) {
-				var inv Invocation
-				if json.Unmarshal(line, &inv) == nil && inv.ID == id {
-					found = &inv
+				var h header
+				if json.Unmarshal(line, &h) == nil && h.ID == id {
+					found = json.RawMessage(bytes.Clone(line))
 					return true
 				}
 			}

@@ -49,9 +49,10 @@ func TestRecordsAcrossBlocks(t *testing.T) {
 	}
 	r.Flush()
 	for _, i := range []int{0, 7, 15, 29} {
-		inv, err := r.Get(ctx, ids[i])
-		if err != nil || inv.ID != ids[i] {
-			t.Fatalf("Get(%d): %v %v", i, inv, err)
+		raw, err := r.Get(ctx, ids[i])
+		var inv Invocation
+		if err != nil || json.Unmarshal(raw, &inv) != nil || inv.ID != ids[i] {
+			t.Fatalf("Get(%d): %s %v", i, raw, err)
 		}
 	}
 	if _, err := r.Get(ctx, id(base.Add(time.Hour), 1)); err != ErrNotFound {
@@ -64,7 +65,9 @@ func TestRecordsAcrossBlocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, inv := range list {
+		for _, raw := range list {
+			var inv Invocation
+			json.Unmarshal(raw, &inv)
 			got = append(got, inv.ID)
 		}
 		if next == "" {

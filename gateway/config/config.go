@@ -8,6 +8,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
@@ -34,6 +36,47 @@ type File struct {
 	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
 	// Orgs sets budgets shared by all keys of an organisation.
 	Orgs []Org `json:"orgs,omitempty"`
+	// Plugins are WASM modules and process plugins: transforms, provider adapters, local models.
+	Plugins   []Plugin            `json:"plugins,omitempty"`
+	Pipelines []pipeline.Pipeline `json:"pipelines,omitempty"`
+}
+
+// Plugin declares a WASM module (path) or a process plugin (process).
+type Plugin struct {
+	Name string `json:"name"`
+	// Path is a WASM module.
+	Path string `json:"path,omitempty"`
+	// Process is a go-plugin executable, with its arguments, environment and sha256.
+	Process  string   `json:"process,omitempty"`
+	Args     []string `json:"args,omitempty"`
+	Env      []string `json:"env,omitempty"`
+	SHA256   string   `json:"sha256,omitempty"`
+	Language string   `json:"language,omitempty"`
+	// Config is given to the plugin with every call.
+	Config any           `json:"config,omitempty"`
+	Limits *PluginLimits `json:"limits,omitempty"`
+	Allow  *PluginAllow  `json:"allow,omitempty"`
+}
+
+// PluginLimits bound a plugin's calls.
+type PluginLimits struct {
+	MemoryMB  int `json:"memoryMB,omitempty"`  // WASM: memory cap per instance (default 64)
+	TimeoutMs int `json:"timeoutMs,omitempty"` // per call (default 1000 for WASM, the model's timeout for providers)
+	Instances int `json:"instances,omitempty"` // WASM: pooled instances (default: the number of CPUs)
+}
+
+// PluginAllow grants a WASM plugin what the sandbox withholds by default.
+type PluginAllow struct {
+	Clock  bool `json:"clock,omitempty"`
+	Random bool `json:"random,omitempty"`
+}
+
+// Kind is "wasm" or "process".
+func (p *Plugin) Kind() string {
+	if p.Process != "" {
+		return "process"
+	}
+	return "wasm"
 }
 
 // Org is an organisation's settings.
@@ -222,7 +265,52 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 		}
 	}
+	plugins := map[string]string{} // name → kind
+	pluginPattern := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	for i := range f.Plugins {
+		pl := &f.Plugins[i]
+		p := decode.Index("plugins", i)
+		switch {
+		case !pluginPattern.MatchString(pl.Name):
+			es.Add(decode.Join(p, "name"), "%q must be 1-64 letters, digits or ._- and start with a letter or digit", pl.Name)
+		case plugins[pl.Name] != "":
+			es.Add(decode.Join(p, "name"), "duplicate plugin name %q", pl.Name)
+		}
+		switch {
+		case pl.Path == "" && pl.Process == "":
+			es.Add(p, "give path (a WASM module) or process (an executable)")
+		case pl.Path != "" && pl.Process != "":
+			es.Add(p, "give path or process, not both")
+		case pl.Path != "":
+			if _, err := os.Stat(pl.Path); err != nil {
+				es.Add(decode.Join(p, "path"), "cannot read %q: %v (build the example plugins with make plugins)", pl.Path, errors.Unwrap(err))
+			}
+		case pl.Process != "":
+			if _, err := os.Stat(pl.Process); err != nil {
+				es.Add(decode.Join(p, "process"), "cannot read %q: %v", pl.Process, errors.Unwrap(err))
+			}
+		}
+		if pl.SHA256 != "" && (len(pl.SHA256) != 64 || strings.Trim(strings.ToLower(pl.SHA256), "0123456789abcdef") != "") {
+			es.Add(decode.Join(p, "sha256"), "must be 64 hex digits")
+		}
+		if l := pl.Limits; l != nil && (l.MemoryMB < 0 || l.TimeoutMs < 0 || l.Instances < 0) {
+			es.Add(decode.Join(p, "limits"), "must not be negative")
+		}
+		plugins[pl.Name] = pl.Kind()
+	}
 	known := func(name string) error {
+		if plugin, ok := strings.CutPrefix(name, "wasm:"); ok {
+			if plugins[plugin] != "wasm" {
+				return fmt.Errorf("no WASM plugin named %q in plugins", plugin)
+			}
+			return nil
+		}
+		if plugin, ok := strings.CutPrefix(name, "plugin:"); ok {
+			if plugins[plugin] != "process" {
+				return fmt.Errorf("no process plugin named %q in plugins", plugin)
+			}
+			return nil
+		}
 		if o.KnownProvider == nil {
 			return nil
 		}
@@ -243,6 +331,26 @@ func (f *File) Validate(o Options) decode.Errors {
 		for j, fb := range f.Models[i].Fallbacks {
 			if _, ok := ids[fb]; !ok {
 				es.Add(decode.Index(decode.Join(decode.Index("models", i), "fallbacks"), j), "unknown model %q", fb)
+			}
+		}
+	}
+	cat := &fileCatalog{models: map[string]*registry.Entry{}, plugins: plugins}
+	for i := range f.Models {
+		if e, err := registry.NewEntry(&f.Models[i]); err == nil {
+			cat.models[f.Models[i].ID] = e
+		}
+	}
+	pipelineIDs := map[string]bool{}
+	for i := range f.Pipelines {
+		p := &f.Pipelines[i]
+		base := decode.Index("pipelines", i)
+		if pipelineIDs[p.ID] {
+			es.Add(decode.Join(base, "id"), "duplicate pipeline id %q", p.ID)
+		}
+		pipelineIDs[p.ID] = true
+		if _, problems := pipeline.Compile(p, cat); len(problems) > 0 {
+			for _, pr := range problems {
+				es.Add(base, "%s", pr.Error())
 			}
 		}
 	}
@@ -270,6 +378,15 @@ func (f *File) Validate(o Options) decode.Errors {
 	}
 	return es
 }
+
+// fileCatalog is what a config file declares, for checking its pipelines.
+type fileCatalog struct {
+	models  map[string]*registry.Entry
+	plugins map[string]string
+}
+
+func (c *fileCatalog) Model(id string) *registry.Entry { return c.models[id] }
+func (c *fileCatalog) HasPlugin(name string) bool     { return c.plugins[name] != "" }
 
 var envRef = regexp.MustCompile(`(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 

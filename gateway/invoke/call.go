@@ -29,6 +29,9 @@ type Request struct {
 	Cache string
 	// Pipeline, Execution and Step name the pipeline step that made the call, if one did.
 	Pipeline, Execution, Step string
+	// Fallbacks and Retries, when set, replace the model's own (a pipeline step's settings).
+	Fallbacks []string
+	Retries   *int
 }
 
 // maxRetryWait caps how long the engine waits before a retry, whatever Retry-After says; a
@@ -77,10 +80,14 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 	o := outcomePool.Get().(*Outcome)
 	*o = Outcome{e: e, req: req, primary: primary}
 	var last *fault.Error
-	for i := 0; i <= len(primary.Fallbacks); i++ {
+	fallbacks := primary.Fallbacks
+	if req.Fallbacks != nil {
+		fallbacks = req.Fallbacks
+	}
+	for i := 0; i <= len(fallbacks); i++ {
 		r := primary
 		if i > 0 {
-			if r = e.Route(primary.Fallbacks[i-1]); r == nil || req.Key != nil && !policy.Allows(req.Key, r.Model) {
+			if r = e.Route(fallbacks[i-1]); r == nil || req.Key != nil && !policy.Allows(req.Key, r.Model) {
 				continue
 			}
 		}
@@ -122,6 +129,10 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 // another replica when there is one.
 func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 	var tried []*replica
+	retries := r.retry.Attempts
+	if o.req.Retries != nil && r == o.primary {
+		retries = *o.req.Retries
+	}
 	for attempt := 0; ; attempt++ {
 		t0 := time.Now()
 		rep := r.pick(tried, t0)
@@ -161,7 +172,7 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 		}
 		r.Stats.Observe(t0.Add(dur), dur, fe.Message)
 		o.addAttempt(r, rep, fe, dur)
-		if !fe.Retryable() || attempt >= r.retry.Attempts {
+		if !fe.Retryable() || attempt >= retries {
 			return fe
 		}
 		wait := backoff(r.retry, attempt, fe.RetryAfter)
@@ -357,6 +368,9 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Retries is how many retries the call took.
+func (o *Outcome) Retries() int { return o.inv.Retries }
 
 // UpstreamLatency is how long the answering upstream took (to its answer, or to a stream's
 // first chunk while the stream runs).

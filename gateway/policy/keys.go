@@ -308,6 +308,11 @@ func Allows(key *Key, m *registry.Model) bool {
 	if len(key.Models) > 0 && !slices.Contains(key.Models, m.ID) {
 		return false
 	}
+	return AllowsPolicy(key, m)
+}
+
+// AllowsPolicy is Allows without the key's allowlist: whether m's security policy admits key.
+func AllowsPolicy(key *Key, m *registry.Model) bool {
 	switch m.SecurityPolicy {
 	case registry.Public:
 		return true
@@ -317,4 +322,15 @@ func Allows(key *Key, m *registry.Model) bool {
 		return slices.Contains(m.AllowedKeys, key.Name) || slices.Contains(m.AllowedKeys, key.ID)
 	}
 	return false
+}
+
+// Unlisted returns key without its model allowlist: the steps of a pipeline the key may use run
+// under its security policies, whatever models the pipeline uses.
+func (k *Key) Unlisted() *Key {
+	if k == nil || len(k.Models) == 0 {
+		return k
+	}
+	c := *k
+	c.Models = nil
+	return &c
 }

@@ -275,6 +275,9 @@ func (r *Registry) CreateUnique(m Model) (*Entry, error) {
 	return r.Create(m)
 }
 
+// NewEntry compiles a model's schemas without registering it (config validation).
+func NewEntry(m *Model) (*Entry, error) { return compile(m) }
+
 func compile(m *Model) (*Entry, error) {
 	e := &Entry{Model: m}
 	var err error

@@ -34,8 +34,15 @@ func (g *Gateway) adminRoutes() *router {
 	rt.add("GET", "/api/keys", "List gateway keys (never their values)", g.apiListKeys)
 	rt.add("POST", "/api/keys", "Create a gateway key; its value is returned only once", g.apiCreateKey)
 	rt.add("DELETE", "/api/keys/{id}", "Revoke a gateway key", g.apiRevokeKey)
-	rt.add("GET", "/api/executions", "List model invocations, newest first", g.apiListExecutions)
-	rt.add("GET", "/api/executions/{id}", "Get one model invocation", g.apiGetExecution)
+	rt.add("GET", "/api/pipelines", "List pipelines, with the problems of any that cannot run", g.apiListPipelines)
+	rt.add("POST", "/api/pipelines", "Create a pipeline", g.apiCreatePipeline)
+	rt.add("POST", "/api/pipelines/validate", "Validate a pipeline; errors are keyed by node id", g.apiValidatePipeline)
+	rt.add("GET", "/api/pipelines/{id}", "Get one pipeline", g.apiGetPipeline)
+	rt.add("PUT", "/api/pipelines/{id}", "Replace an API-made pipeline", g.apiUpdatePipeline)
+	rt.add("DELETE", "/api/pipelines/{id}", "Delete an API-made pipeline", g.apiDeletePipeline)
+	rt.add("POST", "/api/pipelines/{id}/run", "Run a pipeline (for testing; no key policies)", g.apiRunPipeline)
+	rt.add("GET", "/api/executions", "List pipeline executions and model invocations, most recent first", g.apiListExecutions)
+	rt.add("GET", "/api/executions/{id}", "Get one execution or invocation; a running pipeline shows its progress", g.apiGetExecution)
 	rt.add("GET", "/", "The admin console", g.console)
 	return rt
 }
@@ -312,10 +319,14 @@ func (g *Gateway) apiRevokeKey(ctx *fasthttp.RequestCtx, params []string) {
 func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	q := analytics.Query{Model: string(a.Peek("model")), Key: string(a.Peek("key")), Org: string(a.Peek("org")),
-		Status: string(a.Peek("status")), Before: string(a.Peek("before"))}
+		Status: string(a.Peek("status")), Before: string(a.Peek("before")), Kind: string(a.Peek("kind")),
+		Pipeline: string(a.Peek("pipeline"))}
 	var fe *fault.Error
 	if q.Status != "" && q.Status != "ok" && q.Status != "error" {
 		fe = fault.Invalid("status", "status must be ok or error, got %q", q.Status)
+	}
+	if q.Kind != "" && q.Kind != "invocation" && q.Kind != "pipeline" {
+		fe = fault.Invalid("kind", "kind must be invocation or pipeline, got %q", q.Kind)
 	}
 	if v := a.Peek("limit"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
@@ -350,7 +361,7 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	if list == nil {
-		list = []analytics.Invocation{}
+		list = []json.RawMessage{}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": list, "next": next})
 }
@@ -365,6 +376,11 @@ func parseTime(s string) (time.Time, error) {
 func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 	if !analytics.IsRecordID(params[0]) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist", params[0]))
+		return
+	}
+	if live := g.runner.Live(params[0]); live != nil {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(live)
 		return
 	}
 	inv, err := g.rec.Get(ctx, params[0])

@@ -52,6 +52,7 @@ func (g *Gateway) dataRoutes() *router {
 	rt.add("GET", "/v1/models/{id}", "Retrieve one model the key may use", g.getModel)
 	rt.add("POST", "/v1/models/{id}/invoke", "Invoke a model with any JSON input, validated against its inputSchema", g.invokeModel)
 	rt.add("POST", "/v1/messages", "Create a message (Anthropic-compatible; stream: true for events)", g.messages)
+	rt.add("POST", "/v1/pipelines/{id}/run", "Run a pipeline with any JSON input, validated against its inputSchema", g.dataRunPipeline)
 	return rt
 }
 
@@ -137,6 +138,10 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	body := ctx.PostBody()
 	if fe := parseRequest(op, body, &c.parsed); fe != nil {
 		g.reject(ctx, fe)
+		return
+	}
+	if pid, ok := bytes.CutPrefix(c.model, []byte(registry.PipelinePrefix)); ok && op == provider.Chat {
+		g.pipelineChat(ctx, key, string(pid), c, start, id)
 		return
 	}
 	var route *invoke.Route

@@ -26,6 +26,7 @@ import (
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
@@ -59,6 +60,9 @@ type Gateway struct {
 	limits  *policy.Limiter
 	cache   *cache.Cache
 	cors    atomic.Pointer[cors]
+	hub     *pluginHub
+	pipes   *pipeline.Set
+	runner  *pipeline.Runner
 
 	cfg       atomic.Pointer[config.File]
 	adminHash atomic.Pointer[[32]byte]
@@ -137,7 +141,15 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.cache = cache.New(st, log)
 	g.engine = invoke.New(provider.NewPool(), analytics.NewLive(), g.metrics, g.rec, log)
 	g.engine.Spend = g.limits.Spent
-	g.reg.OnChange(g.engine.SetModels)
+	g.hub = newPluginHub()
+	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
+		return nil, err
+	}
+	g.runner = pipeline.NewRunner(g.engine, g.hub, g.rec, log, 64)
+	g.reg.OnChange(func(s *registry.Snapshot) {
+		g.engine.SetModels(s)
+		g.pipes.Recompile()
+	})
 	if err := g.apply(cfg, true); err != nil {
 		return nil, err
 	}
@@ -155,6 +167,12 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 	g.engine.SetProviders(defaults)
 	if err := g.reg.SetConfig(cfg.Models); err != nil {
 		return err
+	}
+	g.pipes.SetConfig(cfg.Pipelines)
+	for _, e := range g.pipes.List() {
+		if e.Plan == nil {
+			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
+		}
 	}
 	for _, id := range g.reg.ConfigShadowed() {
 		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
@@ -312,6 +330,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	}
 	g.wg.Wait()
+	g.runner.Wait()
 	g.engine.Close()
 	g.rec.Close()
 	g.limits.Close()

@@ -51,6 +51,12 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 	for _, r := range routes {
 		data = append(data, toOpenAIModel(r))
 	}
+	for _, e := range g.pipes.List() {
+		if g.mayRun(key, e) {
+			data = append(data, openAIModel{ID: registry.PipelinePrefix + e.ID, Object: "model", Created: e.CreatedAt.Unix(),
+				OwnedBy: "iom-pipeline", Name: e.Name, ModelType: "pipeline", Status: registry.StatusAvailable})
+		}
+	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"object": "list", "data": data})
 }
 

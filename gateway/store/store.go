@@ -73,7 +73,8 @@ func Open(o Options) (*Store, error) {
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false)
 	if o.InMemory {
-		bo = bo.WithDir("").WithValueDir("")
+		// Without a value log every value lives in the memtable, so both must fit large ones.
+		bo = bo.WithDir("").WithValueDir("").WithMemTableSize(64 << 20).WithValueThreshold(1 << 20)
 	}
 	if len(o.MasterKey) > 0 {
 		bo = bo.WithEncryptionKey(o.MasterKey)
@@ -141,9 +142,21 @@ func (s *Store) Put(key, value []byte) error {
 // itself does not sync every write: record batches would pay for it.
 func (s *Store) durable(fn func(txn *badger.Txn) error) error {
 	if err := s.db.Update(fn); err != nil {
-		return err
+		return clean(err)
 	}
-	return s.db.Sync()
+	return clean(s.db.Sync())
+}
+
+// clean drops the dump of the value that some of Badger's errors carry: values may hold secrets
+// and errors reach logs.
+func clean(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg, _, cut := strings.Cut(err.Error(), "Value:"); cut {
+		return errors.New(strings.TrimSpace(msg))
+	}
+	return err
 }
 
 // PutIfAbsent writes key durably unless it exists, and reports whether it wrote.
@@ -183,10 +196,10 @@ func (s *Store) Write(entries []Entry) error {
 			be = be.WithTTL(e.TTL)
 		}
 		if err := wb.SetEntry(be); err != nil {
-			return err
+			return clean(err)
 		}
 	}
-	return wb.Flush()
+	return clean(wb.Flush())
 }
 
 // ScanOptions bound a Scan.

@@ -107,3 +107,19 @@ func TestScanOrderAndTTL(t *testing.T) {
 		t.Fatal("PutIfAbsent overwrote")
 	}
 }
+
+func TestErrorsCarryNoValues(t *testing.T) {
+	s, err := Open(Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	huge := []byte("sk-secret-marker" + strings.Repeat("x", 3<<20))
+	err = s.Put([]byte("k"), huge)
+	if err == nil {
+		t.Skip("the store took a 3 MiB value")
+	}
+	if strings.Contains(err.Error(), "sk-secret-marker") || strings.Contains(err.Error(), "736b2d") {
+		t.Fatalf("the error shows the value: %.200s", err)
+	}
+}

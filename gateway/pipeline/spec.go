@@ -1,0 +1,132 @@
+// Package pipeline owns pipelines: multi-model workflows as a DAG of steps (input, output,
+// model, transform, condition, router, merge), validated and compiled once into a plan, run with
+// independent branches in parallel under one deadline, and recorded as PipelineExecutions.
+//
+// A Pipeline is the same value whether it comes from the config file, the admin API or the
+// console's visual builder: nodes and edges in React Flow's shape. The package calls models
+// through the invoke engine and plugins through the Transformer it is given; it knows nothing of
+// HTTP.
+package pipeline
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Node types.
+const (
+	Input     = "input"
+	Output    = "output"
+	Model     = "model"
+	Transform = "transform"
+	Condition = "condition"
+	Router    = "router"
+	Merge     = "merge"
+)
+
+// NodeTypes lists every node type.
+var NodeTypes = []string{Input, Output, Model, Transform, Condition, Router, Merge}
+
+// Pipeline is a workflow of models.
+type Pipeline struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Nodes       []Node          `json:"nodes"`
+	Edges       []Edge          `json:"edges"`
+	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
+	// TimeoutMs bounds a whole run (default 120000).
+	TimeoutMs int       `json:"timeoutMs,omitempty"`
+	ManagedBy string    `json:"managedBy,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// Node is one step. Position is where the builder draws it.
+type Node struct {
+	ID       string    `json:"id"`
+	Type     string    `json:"type"`
+	Position *Position `json:"position,omitempty"`
+	Data     NodeData  `json:"data"`
+}
+
+// Position is a node's place on the builder's canvas.
+type Position struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// NodeData configures a node; which fields apply depends on its type.
+type NodeData struct {
+	Label string `json:"label,omitempty"`
+	// Model (model nodes) is a registered model id.
+	Model string `json:"model,omitempty"`
+	// Input (model and transform nodes) is an expression over input and steps that builds the
+	// step's input; without it, the step takes its predecessor's output (for a model, its text
+	// as the user message).
+	Input     string   `json:"input,omitempty"`
+	Retries   *int     `json:"retries,omitempty"`
+	TimeoutMs int      `json:"timeoutMs,omitempty"`
+	Fallbacks []string `json:"fallbacks,omitempty"`
+	// Plugin (transform nodes) names a WASM or process plugin; Config is given to it.
+	Plugin string `json:"plugin,omitempty"`
+	Config any    `json:"config,omitempty"`
+	// Expression is a condition's test (true or false), or an expression router's choice (the id
+	// of the target node, or the sourceHandle of the edge to follow).
+	Expression string `json:"expression,omitempty"`
+	// Strategy (router nodes) is expression, or cost, latency or quality: the best of the model
+	// nodes it leads to, from the registry's live stats.
+	Strategy        string  `json:"strategy,omitempty"`
+	Capability      string  `json:"capability,omitempty"`
+	MaxLatencyMs    float64 `json:"maxLatencyMs,omitempty"`
+	MaxCostPerToken float64 `json:"maxCostPerToken,omitempty"`
+	// Mode (merge nodes) is object (by source id, the default), list, or text (joined).
+	Mode string `json:"mode,omitempty"`
+	// Output (output nodes) is an expression for the pipeline's output.
+	Output string `json:"output,omitempty"`
+	// OnError is fail (the default: the run fails) or continue: the step's output becomes
+	// {"error": message} and a condition downstream can handle it.
+	OnError string `json:"onError,omitempty"`
+}
+
+// Edge connects two nodes. SourceHandle is true or false on a condition's edges, and optionally
+// names a router's routes.
+type Edge struct {
+	ID           string `json:"id,omitempty"`
+	Source       string `json:"source"`
+	Target       string `json:"target"`
+	SourceHandle string `json:"sourceHandle,omitempty"`
+}
+
+// Problem is one validation error, keyed by the node at fault so the builder can mark it.
+type Problem struct {
+	Node    string `json:"node,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (p Problem) Error() string {
+	switch {
+	case p.Node != "" && p.Field != "":
+		return "nodes." + p.Node + "." + p.Field + ": " + p.Message
+	case p.Node != "":
+		return "nodes." + p.Node + ": " + p.Message
+	case p.Field != "":
+		return p.Field + ": " + p.Message
+	}
+	return p.Message
+}
+
+// Problems is every validation error of a pipeline.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += "; "
+		}
+		s += p.Error()
+	}
+	return s
+}

@@ -1,0 +1,225 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/rules"
+)
+
+// Execution is a PipelineExecution: one run, with a record of every step.
+type Execution struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"` // pipeline
+	Time         time.Time       `json:"time"`
+	Pipeline     string          `json:"pipeline"`
+	PipelineName string          `json:"pipelineName,omitempty"`
+	Model        string          `json:"model"` // pipeline:<id>
+	Key          string          `json:"key,omitempty"`
+	KeyID        string          `json:"keyId,omitempty"`
+	Org          string          `json:"org,omitempty"`
+	Status       string          `json:"status"` // running, ok, error
+	Error        string          `json:"error,omitempty"`
+	FailedStep   string          `json:"failedStep,omitempty"`
+	Async        bool            `json:"async,omitempty"`
+	LatencyMs    float64         `json:"latencyMs"`
+	InTokens     int64           `json:"inputTokens"`
+	OutTokens    int64           `json:"outputTokens"`
+	CostUSD      float64         `json:"costUsd"`
+	Input        Clipped         `json:"input,omitzero"`
+	Output       Clipped         `json:"output,omitzero"`
+	Steps        []StepRecord    `json:"steps"`
+
+	mu     sync.Mutex
+	start  time.Time
+	output any
+	err    error
+}
+
+// StepRecord is one step of a run. Inputs and outputs are clipped to a few kilobytes.
+type StepRecord struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Label      string          `json:"label,omitempty"`
+	Status     string          `json:"status"` // pending, running, ok, error, skipped, canceled
+	Model      string          `json:"model,omitempty"`
+	ServedBy   string          `json:"servedBy,omitempty"`
+	Fallback   string          `json:"fallback,omitempty"`
+	Retries    int             `json:"retries,omitempty"`
+	Invocation string          `json:"invocation,omitempty"`
+	StartMs    float64         `json:"startMs"`
+	LatencyMs  float64         `json:"latencyMs"`
+	InTokens   int64           `json:"inputTokens,omitempty"`
+	OutTokens  int64           `json:"outputTokens,omitempty"`
+	CostUSD    float64         `json:"costUsd,omitempty"`
+	Input      Clipped         `json:"input,omitzero"`
+	Output     Clipped         `json:"output,omitzero"`
+	Error      string          `json:"error,omitempty"`
+	Result     *bool           `json:"result,omitempty"` // a condition's
+	Route      string          `json:"route,omitempty"`  // a router's choice
+}
+
+// JSON encodes the execution as it is now.
+func (x *Execution) JSON() []byte {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	b, _ := json.Marshal(x)
+	return b
+}
+
+// Output returns the run's output value (after it finished).
+func (x *Execution) OutputValue() any {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.output
+}
+
+// Err returns why the run failed, or nil.
+func (x *Execution) Err() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.err
+}
+
+const clipBytes = 4096
+
+// Clipped is a value in a record: encoded only when the record is, cut to a few kilobytes (then
+// as a string ending in …). Values are not changed once a step made them, so holding them is
+// safe and costs nothing while the run goes on.
+type Clipped struct {
+	v   any
+	set bool
+}
+
+func clip(v any) Clipped { return Clipped{v: v, set: true} }
+
+// IsZero reports whether no value was recorded.
+func (c Clipped) IsZero() bool { return !c.set }
+
+// MarshalJSON encodes the value, clipped.
+func (c Clipped) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(c.v)
+	if err != nil {
+		return []byte("null"), nil
+	}
+	if len(b) <= clipBytes {
+		return b, nil
+	}
+	return rawjson.AppendString(nil, string(b[:clipBytes])+"…"), nil
+}
+
+// UnmarshalJSON keeps the value (records read back).
+func (c *Clipped) UnmarshalJSON(b []byte) error {
+	c.set = true
+	return json.Unmarshal(b, &c.v)
+}
+
+// TextOf is the text of a value: a string, or the "text" of a step's output, else its JSON.
+func TextOf(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case map[string]any:
+		if s, ok := t["text"].(string); ok {
+			return s
+		}
+		if e, ok := t["error"].(string); ok {
+			return e
+		}
+	}
+	return rules.Text(v)
+}
+
+// canonical turns a step's input into a canonical request for route: an object with messages as
+// a chat request; a string, or an object's prompt or text, as one user message; embeddings of
+// the text for embedding models.
+func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
+	if route.ModelType == "embedding" {
+		b, _ := json.Marshal(map[string]any{"model": route.ID, "input": TextOf(in)})
+		return provider.Embedding, b
+	}
+	if m, ok := in.(map[string]any); ok {
+		if _, has := m["messages"]; has {
+			req := make(map[string]any, len(m)+1)
+			for k, v := range m {
+				if k != "stream" && k != "stream_options" {
+					req[k] = v
+				}
+			}
+			req["model"] = route.ID
+			b, _ := json.Marshal(req)
+			return provider.Chat, b
+		}
+		for _, k := range []string{"prompt", "text", "input"} {
+			if s, ok := m[k].(string); ok {
+				in = s
+				break
+			}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"model": route.ID, "messages": []any{map[string]any{"role": "user", "content": TextOf(in)}}})
+	return provider.Chat, b
+}
+
+// withStream sets stream (with usage) on a canonical chat body.
+func withStream(body []byte) ([]byte, []rawjson.Field) {
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	m["stream"] = true
+	m["stream_options"] = map[string]any{"include_usage": true}
+	b, _ := json.Marshal(m)
+	fields, _ := rawjson.ScanObject(b, nil)
+	return b, fields
+}
+
+// answerText is the text of a chat or legacy completion.
+func answerText(resp any) string {
+	m, _ := resp.(map[string]any)
+	choices, _ := m["choices"].([]any)
+	if len(choices) == 0 {
+		return ""
+	}
+	c, _ := choices[0].(map[string]any)
+	if msg, ok := c["message"].(map[string]any); ok {
+		s, _ := msg["content"].(string)
+		return s
+	}
+	s, _ := c["text"].(string)
+	return s
+}
+
+// deltaText is the content a chunk adds.
+func deltaText(chunk []byte) string {
+	var c struct {
+		Choices []struct {
+			Delta struct {
+				Content string `json:"content"`
+			} `json:"delta"`
+		} `json:"choices"`
+	}
+	if json.Unmarshal(chunk, &c) != nil || len(c.Choices) == 0 {
+		return ""
+	}
+	return c.Choices[0].Delta.Content
+}
+
+func embeddingOf(resp any) any {
+	m, _ := resp.(map[string]any)
+	data, _ := m["data"].([]any)
+	if len(data) == 1 {
+		if d, ok := data[0].(map[string]any); ok {
+			return d["embedding"]
+		}
+	}
+	var all []any
+	for _, d := range data {
+		if dm, ok := d.(map[string]any); ok {
+			all = append(all, dm["embedding"])
+		}
+	}
+	return all
+}

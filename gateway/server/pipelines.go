@@ -1,0 +1,383 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/pipeline"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/wire/openai"
+)
+
+// catalog lets pipelines see the registry and the plugins.
+type catalog struct{ g *Gateway }
+
+func (c catalog) Model(id string) *registry.Entry { return c.g.reg.Snapshot().Get(id) }
+func (c catalog) HasPlugin(name string) bool     { return c.g.hub.has(name) }
+
+// pipelineFor returns the pipeline id if key may run it: it is on the key's allowlist (when the
+// key has one) and the key may use every model in it under their security policies.
+func (g *Gateway) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fault.Error) {
+	e := g.pipes.Get(id)
+	notFound := fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", registry.PipelinePrefix+id)
+	if e == nil || key != nil && !g.mayRun(key, e) {
+		return nil, notFound
+	}
+	if e.Plan == nil {
+		return nil, fault.Unavailable("pipeline %q cannot run: %s", id, e.Summary())
+	}
+	return e, nil
+}
+
+func (g *Gateway) mayRun(key *policy.Key, e *pipeline.Entry) bool {
+	if len(key.Models) > 0 && !containsString(key.Models, registry.PipelinePrefix+e.ID) {
+		return false
+	}
+	snap := g.reg.Snapshot()
+	for _, id := range e.Uses() {
+		m := snap.Get(id)
+		if m == nil || !policy.AllowsPolicy(key, m.Model) {
+			return false
+		}
+	}
+	return e.Plan != nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pipelineChat serves a chat completion whose model is pipeline:<id>: the request (its messages
+// and settings) is the pipeline's input; the output's text is the answer. A stream relays the
+// last model step as it runs, when the output is that step's answer; otherwise the answer is
+// sent as one chunk when the run ends.
+func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id string, c *call, start time.Time, reqID string) {
+	e, fe := g.pipelineFor(key, id)
+	if fe == nil {
+		fe = g.limits.Admit(key)
+	}
+	if fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	var input map[string]any
+	if err := json.Unmarshal(ctx.PostBody(), &input); err != nil {
+		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err))
+		return
+	}
+	includeUsage := false
+	if so, ok := input["stream_options"].(map[string]any); ok {
+		includeUsage, _ = so["include_usage"].(bool)
+	}
+	for _, k := range []string{"model", "stream", "stream_options"} {
+		delete(input, k)
+	}
+	if e.Plan.Input != nil {
+		if err := e.Plan.Input.ValidateValue(input); err != nil {
+			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v", id, err))
+			return
+		}
+	}
+	model := registry.PipelinePrefix + id
+	h := &ctx.Response.Header
+	h.Set(hModel, model)
+	h.Set(hExecution, reqID)
+	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
+	if !c.stream {
+		x := g.runner.Run(context.Background(), e.Plan, any(input), opts)
+		if err := x.Err(); err != nil {
+			writeError(ctx, runError(err))
+			return
+		}
+		text := pipeline.TextOf(x.OutputValue())
+		g.setRunHeaders(ctx, x, start)
+		writeJSON(ctx, fasthttp.StatusOK, openai.ChatResponse{ID: "chatcmpl-" + x.ID, Object: "chat.completion", Created: start.Unix(), Model: model,
+			Choices: []openai.Choice{{Message: openai.ResponseMessage{Role: "assistant", Content: &text}, FinishReason: "stop"}},
+			Usage:   &openai.Usage{PromptTokens: x.InTokens, CompletionTokens: x.OutTokens, TotalTokens: x.InTokens + x.OutTokens}})
+		return
+	}
+	// Run in the background and commit to a stream only once the first chunk is there, so a run
+	// that fails early still gets a plain error answer.
+	chunks := make(chan []byte, 64)
+	gone := make(chan struct{})
+	done := make(chan *pipeline.Execution, 1)
+	var goneOnce sync.Once
+	if e.Plan.Streams() {
+		opts.Sink = func(chunk []byte) error {
+			if bytes.Contains(chunk, []byte(`"choices":[]`)) {
+				return nil // the step's own usage chunk; the pipeline's comes at the end
+			}
+			select {
+			case chunks <- bytes.Clone(chunk):
+				return nil
+			case <-gone:
+				return errClientGone
+			}
+		}
+	}
+	go func() { done <- g.runner.Run(context.Background(), e.Plan, any(input), opts) }()
+	var first []byte
+	var x *pipeline.Execution
+	select {
+	case first = <-chunks:
+	case x = <-done:
+		if err := x.Err(); err != nil {
+			writeError(ctx, runError(err))
+			return
+		}
+	}
+	g.setRunHeaders(ctx, nil, start)
+	ctx.SetContentType("text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer goneOnce.Do(func() { close(gone) })
+		k := &streamTail{id: "chatcmpl-" + reqID, model: model, created: start.Unix()}
+		if first != nil {
+			writeEvent(w, first)
+			if w.Flush() != nil {
+				return
+			}
+		}
+		for x == nil {
+			select {
+			case c := <-chunks:
+				writeEvent(w, c)
+				if len(chunks) == 0 && w.Flush() != nil {
+					return
+				}
+			case x = <-done:
+			}
+		}
+		for len(chunks) > 0 {
+			writeEvent(w, <-chunks)
+		}
+		if err := x.Err(); err != nil {
+			writeEvent(w, runError(err).AppendJSON(nil))
+			w.Flush()
+			return
+		}
+		if first == nil { // nothing streamed: send the answer as one chunk
+			writeEvent(w, k.chunk(openai.Delta{Role: "assistant", Content: openai.Str(pipeline.TextOf(x.OutputValue()))}, ""))
+		}
+		writeEvent(w, k.chunk(openai.Delta{}, "stop"))
+		if includeUsage {
+			u := openai.Usage{PromptTokens: x.InTokens, CompletionTokens: x.OutTokens, TotalTokens: x.InTokens + x.OutTokens}
+			b, _ := json.Marshal(openai.Chunk{ID: k.id, Object: "chat.completion.chunk", Created: k.created, Model: model, Choices: []openai.ChunkChoice{}, Usage: &u})
+			writeEvent(w, b)
+		}
+		w.Write(sseDone)
+		w.Flush()
+	})
+}
+
+type streamTail struct {
+	id, model string
+	created   int64
+}
+
+func (k *streamTail) chunk(d openai.Delta, finish string) []byte {
+	c := openai.Chunk{ID: k.id, Object: "chat.completion.chunk", Created: k.created, Model: k.model, Choices: []openai.ChunkChoice{{Delta: d}}}
+	if finish != "" {
+		c.Choices[0].FinishReason = &finish
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+const hExecution = "x-iom-execution-id"
+
+func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution, start time.Time) {
+	h := &ctx.Response.Header
+	var buf [32]byte
+	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
+	if x != nil {
+		h.SetBytesV(hCost, strconv.AppendFloat(buf[:0], x.CostUSD, 'f', -1, 64))
+	}
+}
+
+// runError is the client's view of a failed run: the failing step's own fault, named.
+func runError(err error) *fault.Error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		c := *fe
+		c.Message = err.Error()
+		c.Body = nil
+		return &c
+	}
+	return fault.Internal("%v", err)
+}
+
+// runPipeline serves POST /v1/pipelines/{id}/run (and the admin API's): any JSON input, checked
+// against the pipeline's inputSchema; {"input": …, "async": true} (or ?async=true) answers 202
+// at once and runs in the background.
+func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string) {
+	start := time.Now()
+	reqID := g.engine.NewID(start)
+	ctx.Response.Header.Set(hExecution, reqID)
+	e, fe := g.pipelineFor(key, id)
+	if fe == nil && key != nil {
+		fe = g.limits.Admit(key)
+	}
+	if fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	body := bytes.TrimSpace(ctx.PostBody())
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	input, err := decode.ParseJSON(body)
+	if err != nil {
+		g.reject(ctx, fault.Invalid("", "the input is not valid JSON: %v", err))
+		return
+	}
+	async := bytes.Equal(ctx.QueryArgs().Peek("async"), []byte("true"))
+	if m, ok := input.(map[string]any); ok {
+		if a, ok := m["async"].(bool); ok {
+			if in, has := m["input"]; has && len(m) == 2 {
+				async, input = a, in
+			}
+		}
+	}
+	input = decode.Normalize(input)
+	if e.Plan.Input != nil {
+		if err := e.Plan.Input.ValidateValue(input); err != nil {
+			g.reject(ctx, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v", id, err))
+			return
+		}
+	}
+	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
+	if async {
+		x, err := g.runner.Start(e.Plan, input, opts)
+		if err != nil {
+			g.reject(ctx, fault.Limited(1, "%v", err))
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"executionId": x.ID, "status": "running",
+			"poll": "/api/executions/" + x.ID})
+		return
+	}
+	x := g.runner.Run(context.Background(), e.Plan, input, opts)
+	g.setRunHeaders(ctx, x, start)
+	status := fasthttp.StatusOK
+	if err := x.Err(); err != nil {
+		status = runError(err).Status
+	}
+	writeJSON(ctx, status, map[string]any{"executionId": x.ID, "status": x.Status, "output": x.OutputValue(),
+		"text": pipeline.TextOf(x.OutputValue()), "execution": json.RawMessage(x.JSON())})
+}
+
+func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
+	key, fe := g.authenticate(ctx)
+	if fe != nil {
+		g.reject(ctx, fe)
+		return
+	}
+	g.runPipeline(ctx, key, params[0])
+}
+
+// Admin API.
+
+func (g *Gateway) apiListPipelines(ctx *fasthttp.RequestCtx, _ []string) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.pipes.List()})
+}
+
+func (g *Gateway) apiGetPipeline(ctx *fasthttp.RequestCtx, params []string) {
+	e := g.pipes.Get(params[0])
+	if e == nil {
+		writeError(ctx, fault.NotFound("pipeline_not_found", "pipeline %q does not exist", params[0]))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, e)
+}
+
+// pipelineInput is a pipeline body; it accepts, and ignores, the read-only fields the API returns.
+type pipelineInput struct {
+	pipeline.Pipeline
+	Problems any `json:"problems"`
+}
+
+func decodePipeline(body []byte) (pipeline.Pipeline, *fault.Error) {
+	var in pipelineInput
+	if es := decode.JSON(body, &in); len(es) > 0 {
+		return pipeline.Pipeline{}, fault.Invalid(es[0].Path, "invalid pipeline: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
+	}
+	return in.Pipeline, nil
+}
+
+func (g *Gateway) apiCreatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
+	p, fe := decodePipeline(ctx.PostBody())
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	e, err := g.pipes.Create(p)
+	if err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	ctx.Response.Header.Set("Location", "/api/pipelines/"+e.ID)
+	writeJSON(ctx, fasthttp.StatusCreated, e)
+}
+
+func (g *Gateway) apiUpdatePipeline(ctx *fasthttp.RequestCtx, params []string) {
+	p, fe := decodePipeline(ctx.PostBody())
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	e, err := g.pipes.Update(params[0], p)
+	if err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, e)
+}
+
+func (g *Gateway) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
+	if err := g.pipes.Delete(params[0]); err != nil {
+		writeError(ctx, fault.As(err))
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// apiValidatePipeline answers 200 with {"valid": …, "errors": [{node, field, message}]}, so the
+// builder can mark each failing node.
+func (g *Gateway) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
+	p, fe := decodePipeline(ctx.PostBody())
+	if fe != nil {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": false, "errors": []pipeline.Problem{{Message: fe.Message}}})
+		return
+	}
+	if p.ID == "" {
+		p.ID = "draft"
+	}
+	problems := g.pipes.Validate(&p)
+	if problems == nil {
+		problems = pipeline.Problems{}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": len(problems) == 0, "errors": problems})
+}
+
+func (g *Gateway) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
+	g.runPipeline(ctx, nil, params[0])
+}
+

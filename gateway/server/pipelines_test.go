@@ -1,0 +1,337 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iomhq/iom/internal/fakeupstream"
+	gt "github.com/iomhq/iom/internal/gatewaytest"
+)
+
+func pipelineModels(f *fakeupstream.OpenAI, extra string) string {
+	return `models:
+  - id: writer
+    name: Writer
+    endpoint: ` + f.URL + `
+    provider: openai
+    costPerToken: 0.001
+  - id: editor
+    name: Editor
+    endpoint: ` + f.URL + `
+    provider: openai
+    upstreamModel: editor-v2
+    costPerToken: 0.002
+  - id: broken
+    name: Broken
+    endpoint: ` + f.URL + `
+    provider: openai
+    upstreamModel: broken-upstream
+    retry: {attempts: 0}
+  - id: secret-model
+    name: Only for other
+    endpoint: ` + f.URL + `
+    provider: openai
+    securityPolicy: private
+    allowedKeys: [other]
+pipelines:
+  - id: draft-edit
+    name: Draft then edit
+    nodes:
+      - {id: in, type: input, position: {x: 0, y: 0}}
+      - {id: draft, type: model, data: {model: writer}}
+      - {id: edit, type: model, data: {model: editor, input: '"improve: " + steps.draft.output.text'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: draft}
+      - {source: draft, target: edit}
+      - {source: edit, target: out}
+` + extra
+}
+
+func brokenFaults(f *fakeupstream.OpenAI) {
+	f.Faults = func(_ int64, r *fakeupstream.Received) fakeupstream.Fault {
+		if strings.Contains(string(r.Body), "broken-upstream") {
+			return fakeupstream.Fault{Status: 500}
+		}
+		if strings.Contains(string(r.Body), "slow please") {
+			return fakeupstream.Fault{Delay: 300 * time.Millisecond}
+		}
+		return fakeupstream.Fault{}
+	}
+}
+
+func run(t *testing.T, g *gt.Gateway, id, input string) (int, map[string]any) {
+	t.Helper()
+	r := g.Data("POST", "/v1/pipelines/"+id+"/run", gt.Key, input)
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("run %s: %d %s", id, r.Status, r.Body)
+	}
+	return r.Status, m
+}
+
+func TestPipelineRunsAndRecords(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	status, res := run(t, g, "draft-edit", `"a story about a fox"`)
+	if status != 200 || res["text"] != "echo: improve: echo: a story about a fox" {
+		t.Fatalf("run: %d %v", status, res)
+	}
+	if !strings.Contains(string(f.Last().Body), `"editor-v2"`) {
+		t.Fatalf("the edit step should call the editor model: %s", f.Last().Body)
+	}
+	id := res["executionId"].(string)
+	g.Flush()
+	x := g.Admin("GET", "/api/executions/"+id, nil).JSON(t)
+	steps := x["steps"].([]any)
+	if x["kind"] != "pipeline" || x["status"] != "ok" || len(steps) != 4 {
+		t.Fatalf("execution: %v", x)
+	}
+	draft := steps[1].(map[string]any)
+	// draft: 5 words in, 6 out, at $0.001; edit: 7 in, 8 out at $0.002
+	if draft["id"] != "draft" || draft["status"] != "ok" || draft["inputTokens"] != 5.0 || draft["servedBy"] != "writer" {
+		t.Fatalf("draft step: %v", draft)
+	}
+	if x["costUsd"] != 0.041 || x["inputTokens"] != 12.0 || x["outputTokens"] != 14.0 {
+		t.Fatalf("totals: %v %v %v", x["costUsd"], x["inputTokens"], x["outputTokens"])
+	}
+	// The step calls are model invocations of their own, tied to the run.
+	calls := g.Admin("GET", "/api/executions?kind=invocation&pipeline=draft-edit", nil).JSON(t)["data"].([]any)
+	if len(calls) != 2 || calls[0].(map[string]any)["execution"] != id {
+		t.Fatalf("step invocations: %v", calls)
+	}
+	runs := g.Admin("GET", "/api/executions?kind=pipeline&pipeline=draft-edit", nil).JSON(t)["data"].([]any)
+	if len(runs) != 1 {
+		t.Fatalf("pipeline runs: %v", runs)
+	}
+}
+
+func TestPipelineValidation(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	r := g.Admin("POST", "/api/pipelines/validate", `{"id":"bad","name":"Bad","nodes":[
+		{"id":"in","type":"input"},
+		{"id":"a","type":"model","data":{"model":"gpt-9"}},
+		{"id":"b","type":"model","data":{"model":"writer","input":"steps.a.output.txet +"}},
+		{"id":"c","type":"condition","data":{"expression":"true"}},
+		{"id":"lonely","type":"model","data":{"model":"writer"}},
+		{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"a","target":"b"},{"source":"b","target":"c"},{"source":"c","target":"out"}]}`)
+	res := r.JSON(t)
+	if res["valid"] != false {
+		t.Fatalf("%s", r.Body)
+	}
+	byNode := map[string]string{}
+	for _, e := range res["errors"].([]any) {
+		m := e.(map[string]any)
+		node, _ := m["node"].(string)
+		byNode[node] += m["message"].(string) + ";"
+	}
+	for node, want := range map[string]string{"a": `unknown model "gpt-9"`, "b": "invalid expression", "c": "sourceHandle true or false"} {
+		if !strings.Contains(byNode[node], want) {
+			t.Errorf("node %s: %q, want %q", node, byNode[node], want)
+		}
+	}
+	r = g.Admin("POST", "/api/pipelines/validate", `{"id":"cyc","name":"Cycle","nodes":[
+		{"id":"in","type":"input"},{"id":"a","type":"model","data":{"model":"writer"}},{"id":"b","type":"model","data":{"model":"editor"}},
+		{"id":"x","type":"model","data":{"model":"writer"}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"a","target":"b"},{"source":"b","target":"a"},{"source":"b","target":"out"},{"source":"in","target":"x"}]}`)
+	body := string(r.Body)
+	if !strings.Contains(body, `"node":"a","message":"is part of a cycle"`) {
+		t.Fatalf("cycle: %s", body)
+	}
+	r = g.Admin("POST", "/api/pipelines/validate", `{"id":"dead","name":"Dead end","nodes":[
+		{"id":"in","type":"input"},{"id":"a","type":"model","data":{"model":"writer"}},{"id":"x","type":"model","data":{"model":"writer"}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"a","target":"out"},{"source":"in","target":"x"}]}`)
+	if !strings.Contains(string(r.Body), `"node":"x","message":"has no path to the output node"`) {
+		t.Fatalf("dead end: %s", r.Body)
+	}
+	if r := g.Admin("POST", "/api/pipelines", `{"name":"Broken","nodes":[{"id":"in","type":"input"}],"edges":[]}`); r.Status != 400 {
+		t.Fatalf("creating an invalid pipeline: %d %s", r.Status, r.Body)
+	}
+	if r := g.Admin("PUT", "/api/pipelines/draft-edit", `{"name":"x","nodes":[],"edges":[]}`); r.Status != 409 {
+		t.Fatalf("config pipelines are read-only: %d", r.Status)
+	}
+}
+
+func TestPipelineBranchesConditionsAndMerge(t *testing.T) {
+	f := startFake(t)
+	brokenFaults(f)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	create := func(body string) {
+		t.Helper()
+		if r := g.Admin("POST", "/api/pipelines", body); r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+	}
+	create(`{"id":"branchy","name":"Branchy","inputSchema":{"type":"object","required":["text"]},"nodes":[
+		{"id":"in","type":"input"},
+		{"id":"long","type":"condition","data":{"expression":"len(input.text) > 10"}},
+		{"id":"summarize","type":"model","data":{"model":"writer","input":"\"summarize: \" + input.text"}},
+		{"id":"keep","type":"model","data":{"model":"editor","input":"input.text"}},
+		{"id":"out","type":"output","data":{"output":"steps.summarize.status == \"ok\" ? steps.summarize.output.text : steps.keep.output.text"}}],
+		"edges":[{"source":"in","target":"long"},{"source":"long","sourceHandle":"true","target":"summarize"},
+			{"source":"long","sourceHandle":"false","target":"keep"},{"source":"summarize","target":"out"},{"source":"keep","target":"out"}]}`)
+	_, res := run(t, g, "branchy", `{"text":"a rather long text"}`)
+	if res["text"] != "echo: summarize: a rather long text" {
+		t.Fatalf("true branch: %v", res)
+	}
+	steps := res["execution"].(map[string]any)["steps"].([]any)
+	statuses := map[string]string{}
+	for _, s := range steps {
+		m := s.(map[string]any)
+		statuses[m["id"].(string)] = m["status"].(string)
+	}
+	if statuses["keep"] != "skipped" || statuses["summarize"] != "ok" {
+		t.Fatalf("statuses: %v", statuses)
+	}
+	if _, res := run(t, g, "branchy", `{"text":"short"}`); res["text"] != "echo: short" {
+		t.Fatalf("false branch: %v", res)
+	}
+	if status, res := run(t, g, "branchy", `{"nope":1}`); status != 400 {
+		t.Fatalf("input schema: %d %v", status, res)
+	}
+
+	// Two slow steps in parallel, merged as text.
+	create(`{"id":"fanout","name":"Fan out","nodes":[
+		{"id":"in","type":"input"},
+		{"id":"a","type":"model","data":{"model":"writer","input":"\"slow please A\""}},
+		{"id":"b","type":"model","data":{"model":"editor","input":"\"slow please B\""}},
+		{"id":"m","type":"merge","data":{"mode":"text"}},
+		{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"in","target":"b"},{"source":"a","target":"m"},{"source":"b","target":"m"},{"source":"m","target":"out"}]}`)
+	t0 := time.Now()
+	_, res = run(t, g, "fanout", `{}`)
+	if d := time.Since(t0); d > 550*time.Millisecond {
+		t.Fatalf("independent branches took %s; they should run in parallel", d)
+	}
+	if res["text"] != "echo: slow please A\n\necho: slow please B" {
+		t.Fatalf("merge: %q", res["text"])
+	}
+
+	// Routers: by expression, and by cost among their model targets.
+	create(`{"id":"routed","name":"Routed","nodes":[
+		{"id":"in","type":"input"},
+		{"id":"pick","type":"router","data":{"expression":"input.fancy ? \"fancy\" : \"plain\""}},
+		{"id":"fancy","type":"model","data":{"model":"editor"}},
+		{"id":"plain","type":"model","data":{"model":"writer"}},
+		{"id":"cheapest","type":"router","data":{"strategy":"cost"}},
+		{"id":"w","type":"model","data":{"model":"writer"}},
+		{"id":"e","type":"model","data":{"model":"editor"}},
+		{"id":"out","type":"output","data":{"output":"steps.w.status == \"ok\" ? \"writer\" : \"editor\""}}],
+		"edges":[{"source":"in","target":"pick"},{"source":"pick","target":"fancy"},{"source":"pick","target":"plain"},
+			{"source":"fancy","target":"cheapest"},{"source":"plain","target":"cheapest"},
+			{"source":"cheapest","target":"w"},{"source":"cheapest","target":"e"},{"source":"w","target":"out"},{"source":"e","target":"out"}]}`)
+	_, res = run(t, g, "routed", `{"fancy":true,"text":"hi"}`)
+	x := res["execution"].(map[string]any)
+	if res["text"] != "writer" || !strings.Contains(fmt.Sprint(x["steps"]), "route:fancy") {
+		t.Fatalf("routers: %v", res)
+	}
+}
+
+func TestPipelineFailures(t *testing.T) {
+	f := startFake(t)
+	brokenFaults(f)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	g.Admin("POST", "/api/pipelines", `{"id":"fails","name":"Fails","nodes":[
+		{"id":"in","type":"input"},{"id":"bad","type":"model","data":{"model":"broken"}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"bad"},{"source":"bad","target":"out"}]}`)
+	status, res := run(t, g, "fails", `"x"`)
+	if status != 502 || res["status"] != "error" || !strings.Contains(res["execution"].(map[string]any)["error"].(string), `step "bad" failed`) {
+		t.Fatalf("failing step: %d %v", status, res)
+	}
+	g.Admin("POST", "/api/pipelines", `{"id":"handled","name":"Handled","nodes":[
+		{"id":"in","type":"input"},{"id":"bad","type":"model","data":{"model":"broken","onError":"continue"}},
+		{"id":"ok","type":"condition","data":{"expression":"steps.bad.status == \"ok\""}},
+		{"id":"backup","type":"model","data":{"model":"writer","input":"\"backup\""}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"bad"},{"source":"bad","target":"ok"},{"source":"ok","sourceHandle":"false","target":"backup"},
+			{"source":"ok","sourceHandle":"true","target":"out"},{"source":"backup","target":"out"}]}`)
+	if status, res := run(t, g, "handled", `"x"`); status != 200 || res["text"] != "echo: backup" {
+		t.Fatalf("a condition handles a failed step: %d %v", status, res)
+	}
+	g.Admin("POST", "/api/pipelines", `{"id":"fallback","name":"Step fallback","nodes":[
+		{"id":"in","type":"input"},{"id":"bad","type":"model","data":{"model":"broken","fallbacks":["writer"]}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"bad"},{"source":"bad","target":"out"}]}`)
+	status, res = run(t, g, "fallback", `"y"`)
+	step := res["execution"].(map[string]any)["steps"].([]any)[1].(map[string]any)
+	if status != 200 || step["fallback"] != "writer" {
+		t.Fatalf("step fallback: %d %v", status, step)
+	}
+	g.Admin("POST", "/api/pipelines", `{"id":"slow","name":"Slow","timeoutMs":100,"nodes":[
+		{"id":"in","type":"input"},{"id":"s","type":"model","data":{"model":"writer","input":"\"slow please\""}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"s"},{"source":"s","target":"out"}]}`)
+	status, res = run(t, g, "slow", `{}`)
+	if status != 504 || !strings.Contains(fmt.Sprint(res), "did not answer within") {
+		t.Fatalf("deadline: %d %v", status, res)
+	}
+}
+
+func TestPipelineAsChatModel(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, `  - id: private-path
+    name: Uses a private model
+    nodes:
+      - {id: in, type: input}
+      - {id: s, type: model, data: {model: secret-model}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: s}
+      - {source: s, target: out}
+`))
+	r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"pipeline:draft-edit","messages":[{"role":"user","content":"hello there"}]}`)
+	if got := chatText(t, r); got != "echo: improve: echo: hello there" || r.Header.Get("x-iom-model") != "pipeline:draft-edit" {
+		t.Fatalf("pipeline as a model: %q %v", got, r.Header)
+	}
+	text, usage, finish := streamText(t, g.Data("POST", "/v1/chat/completions", gt.Key,
+		`{"model":"pipeline:draft-edit","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"stream it"}]}`))
+	if text != "echo: improve: echo: stream it" || finish != "stop" || usage["completion_tokens"] != 8.0 {
+		t.Fatalf("streamed pipeline: %q %v %q", text, usage, finish)
+	}
+	ids := func(key string) string {
+		var out []string
+		for _, m := range g.Data("GET", "/v1/models", key, nil).JSON(t)["data"].([]any) {
+			if id := m.(map[string]any)["id"].(string); strings.HasPrefix(id, "pipeline:") {
+				out = append(out, id)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(gt.Key); got != "pipeline:draft-edit" {
+		t.Fatalf("acme sees %s", got)
+	}
+	if got := ids(gt.OtherKey); got != "pipeline:draft-edit,pipeline:private-path" {
+		t.Fatalf("globex sees %s", got)
+	}
+	if r := g.Data("POST", "/v1/pipelines/private-path/run", gt.Key, `"x"`); r.Status != 404 {
+		t.Fatalf("a pipeline using a model the key may not use: %d", r.Status)
+	}
+}
+
+func TestPipelineAsyncRun(t *testing.T) {
+	f := startFake(t)
+	brokenFaults(f)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	g.Admin("POST", "/api/pipelines", `{"id":"slow2","name":"Slow two steps","nodes":[
+		{"id":"in","type":"input"},{"id":"a","type":"model","data":{"model":"writer","input":"\"slow please 1\""}},
+		{"id":"b","type":"model","data":{"model":"editor","input":"\"slow please 2\""}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"a","target":"b"},{"source":"b","target":"out"}]}`)
+	r := g.Data("POST", "/v1/pipelines/slow2/run", gt.Key, `{"input":{"q":1},"async":true}`)
+	if r.Status != 202 {
+		t.Fatalf("async: %d %s", r.Status, r.Body)
+	}
+	id := r.JSON(t)["executionId"].(string)
+	sawRunning := false
+	gt.Eventually(t, 5*time.Second, "the background run", func() bool {
+		x := g.Admin("GET", "/api/executions/"+id, nil).JSON(t)
+		if x["status"] == "running" {
+			sawRunning = true
+		}
+		return x["status"] == "ok"
+	})
+	if !sawRunning {
+		t.Fatal("progress of a running pipeline should be visible")
+	}
+}

@@ -206,8 +206,8 @@ type Query struct {
 	Key      string // key name or id
 	Org      string
 	Status   string // ok or error
-	Since  time.Time
-	Until  time.Time
+	Since    time.Time
+	Until    time.Time
 	// Before is a cursor from a previous page's Next.
 	Before string
 	Limit  int

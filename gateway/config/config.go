@@ -386,7 +386,7 @@ type fileCatalog struct {
 }
 
 func (c *fileCatalog) Model(id string) *registry.Entry { return c.models[id] }
-func (c *fileCatalog) HasPlugin(name string) bool     { return c.plugins[name] != "" }
+func (c *fileCatalog) HasPlugin(name string) bool      { return c.plugins[name] != "" }
 
 var envRef = regexp.MustCompile(`(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 

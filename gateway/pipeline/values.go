@@ -13,26 +13,26 @@ import (
 
 // Execution is a PipelineExecution: one run, with a record of every step.
 type Execution struct {
-	ID           string          `json:"id"`
-	Kind         string          `json:"kind"` // pipeline
-	Time         time.Time       `json:"time"`
-	Pipeline     string          `json:"pipeline"`
-	PipelineName string          `json:"pipelineName,omitempty"`
-	Model        string          `json:"model"` // pipeline:<id>
-	Key          string          `json:"key,omitempty"`
-	KeyID        string          `json:"keyId,omitempty"`
-	Org          string          `json:"org,omitempty"`
-	Status       string          `json:"status"` // running, ok, error
-	Error        string          `json:"error,omitempty"`
-	FailedStep   string          `json:"failedStep,omitempty"`
-	Async        bool            `json:"async,omitempty"`
-	LatencyMs    float64         `json:"latencyMs"`
-	InTokens     int64           `json:"inputTokens"`
-	OutTokens    int64           `json:"outputTokens"`
-	CostUSD      float64         `json:"costUsd"`
-	Input        Clipped         `json:"input,omitzero"`
-	Output       Clipped         `json:"output,omitzero"`
-	Steps        []StepRecord    `json:"steps"`
+	ID           string       `json:"id"`
+	Kind         string       `json:"kind"` // pipeline
+	Time         time.Time    `json:"time"`
+	Pipeline     string       `json:"pipeline"`
+	PipelineName string       `json:"pipelineName,omitempty"`
+	Model        string       `json:"model"` // pipeline:<id>
+	Key          string       `json:"key,omitempty"`
+	KeyID        string       `json:"keyId,omitempty"`
+	Org          string       `json:"org,omitempty"`
+	Status       string       `json:"status"` // running, ok, error
+	Error        string       `json:"error,omitempty"`
+	FailedStep   string       `json:"failedStep,omitempty"`
+	Async        bool         `json:"async,omitempty"`
+	LatencyMs    float64      `json:"latencyMs"`
+	InTokens     int64        `json:"inputTokens"`
+	OutTokens    int64        `json:"outputTokens"`
+	CostUSD      float64      `json:"costUsd"`
+	Input        Clipped      `json:"input,omitzero"`
+	Output       Clipped      `json:"output,omitzero"`
+	Steps        []StepRecord `json:"steps"`
 
 	mu     sync.Mutex
 	start  time.Time
@@ -42,25 +42,25 @@ type Execution struct {
 
 // StepRecord is one step of a run. Inputs and outputs are clipped to a few kilobytes.
 type StepRecord struct {
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	Label      string          `json:"label,omitempty"`
-	Status     string          `json:"status"` // pending, running, ok, error, skipped, canceled
-	Model      string          `json:"model,omitempty"`
-	ServedBy   string          `json:"servedBy,omitempty"`
-	Fallback   string          `json:"fallback,omitempty"`
-	Retries    int             `json:"retries,omitempty"`
-	Invocation string          `json:"invocation,omitempty"`
-	StartMs    float64         `json:"startMs"`
-	LatencyMs  float64         `json:"latencyMs"`
-	InTokens   int64           `json:"inputTokens,omitempty"`
-	OutTokens  int64           `json:"outputTokens,omitempty"`
-	CostUSD    float64         `json:"costUsd,omitempty"`
-	Input      Clipped         `json:"input,omitzero"`
-	Output     Clipped         `json:"output,omitzero"`
-	Error      string          `json:"error,omitempty"`
-	Result     *bool           `json:"result,omitempty"` // a condition's
-	Route      string          `json:"route,omitempty"`  // a router's choice
+	ID         string  `json:"id"`
+	Type       string  `json:"type"`
+	Label      string  `json:"label,omitempty"`
+	Status     string  `json:"status"` // pending, running, ok, error, skipped, canceled
+	Model      string  `json:"model,omitempty"`
+	ServedBy   string  `json:"servedBy,omitempty"`
+	Fallback   string  `json:"fallback,omitempty"`
+	Retries    int     `json:"retries,omitempty"`
+	Invocation string  `json:"invocation,omitempty"`
+	StartMs    float64 `json:"startMs"`
+	LatencyMs  float64 `json:"latencyMs"`
+	InTokens   int64   `json:"inputTokens,omitempty"`
+	OutTokens  int64   `json:"outputTokens,omitempty"`
+	CostUSD    float64 `json:"costUsd,omitempty"`
+	Input      Clipped `json:"input,omitzero"`
+	Output     Clipped `json:"output,omitzero"`
+	Error      string  `json:"error,omitempty"`
+	Result     *bool   `json:"result,omitempty"` // a condition's
+	Route      string  `json:"route,omitempty"`  // a router's choice
 }
 
 // JSON encodes the execution as it is now.

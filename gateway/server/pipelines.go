@@ -25,7 +25,7 @@ import (
 type catalog struct{ g *Gateway }
 
 func (c catalog) Model(id string) *registry.Entry { return c.g.reg.Snapshot().Get(id) }
-func (c catalog) HasPlugin(name string) bool     { return c.g.hub.has(name) }
+func (c catalog) HasPlugin(name string) bool      { return c.g.hub.has(name) }
 
 // pipelineFor returns the pipeline id if key may run it: it is on the key's allowlist (when the
 // key has one) and the key may use every model in it under their security policies.
@@ -380,4 +380,3 @@ func (g *Gateway) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 func (g *Gateway) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	g.runPipeline(ctx, nil, params[0])
 }
-

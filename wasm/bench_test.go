@@ -23,15 +23,15 @@ var benchBody = func() json.RawMessage {
 // request: envelope encoding, the guest call on a pooled instance with the sandbox's memory
 // cap, and the output's decoding. pii-redact does real work (the C and Go versions run the same
 // algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
-// language runtime's fixed cost. The interrupt modes compare the mechanism that stops a
-// runaway guest (deadline, the default) with no such mechanism (none), and with the
-// termination checks alone (checks: the compiled-in checks and wazero's per-call watcher
-// goroutine, without a per-call timer).
+// language runtime's fixed cost. The interrupt modes compare the mechanisms that stop a
+// runaway guest: flag (the default: an interrupt flag checked at every loop head, raised by a
+// timer; see instrument.go) and wazero (WithCloseOnContextDone and a timeout context per call),
+// with none (no way to stop a runaway guest; the floor).
 func BenchmarkTransform1KB(b *testing.B) {
 	modes := []struct {
 		name string
 		mode interruptMode
-	}{{"deadline", interruptDeadline}, {"checks", interruptChecksOnly}, {"none", interruptNone}}
+	}{{"flag", interruptFlag}, {"wazero", interruptWazero}, {"none", interruptNone}}
 	for _, guest := range []struct{ name, lang string }{
 		{"pii-redact", "c"}, {"pii-redact-go", "go"}, {"noop-c", "c"}, {"noop-go", "go"},
 	} {

@@ -92,6 +92,7 @@ func TestPIIRedact(t *testing.T) {
 		{"plain numbers", "In 2024 I had 3 cats, 1234567 ants and pi is 3.14159265.", "In 2024 I had 3 cats, 1234567 ants and pi is 3.14159265."},
 		{"unicode and escapes", "Élodie: \"élodie@exemple.fr\"\n— tel. 06 12 34 56 78", "Élodie: \"[REDACTED]\"\n— tel. [REDACTED]"},
 		{"not an email", "user@localhost and a@b.c stay", "user@localhost and a@b.c stay"},
+		{"number in an address", "Mail john+15551234567@example.com now", "Mail [REDACTED] now"},
 	}
 	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
 		t.Run(guest, func(t *testing.T) {

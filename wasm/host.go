@@ -68,17 +68,17 @@ type Config struct {
 	interrupt interruptMode
 }
 
-// interruptMode is how calls are bounded; see run.
+// interruptMode is how a runaway guest is stopped (instrument.go says why the flag).
 type interruptMode uint8
 
 const (
-	// interruptDeadline: termination checks compiled in, and each call's context carries the
-	// plugin's timeout. The only mode the package uses outside benchmarks.
-	interruptDeadline interruptMode = iota
-	// interruptChecksOnly: termination checks compiled in, but calls get the caller's context
-	// as it is (no timeout of the plugin's own), to tell the checks' cost from the timer's.
-	interruptChecksOnly
-	// interruptNone: no termination checks; a runaway guest runs forever.
+	// interruptFlag: the module is rewritten to check an interrupt flag at every loop head, and
+	// a timer per call raises the flag. The default.
+	interruptFlag interruptMode = iota
+	// interruptWazero: wazero's WithCloseOnContextDone, with the timeout in each call's
+	// context. The fallback for modules the rewriter cannot read.
+	interruptWazero
+	// interruptNone: nothing; a runaway guest runs forever. Only for the benchmarks.
 	interruptNone
 )
 
@@ -159,17 +159,9 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 		return nil, newError(c.Name, "", KindClosed, "the host is closed")
 	}
 
-	// One runtime per plugin: the memory cap is a runtime setting, and the iom.log import
-	// closes over the plugin's logger. Runtimes share the compilation cache.
-	rc := wazero.NewRuntimeConfig().
-		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(uint32(c.MemoryLimitMB) * 16).
-		WithCloseOnContextDone(c.interrupt != interruptNone)
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	p := &Plugin{
 		host:  h,
 		cfg:   c,
-		rt:    rt,
 		log:   h.log.With("plugin", c.Name),
 		sem:   make(chan struct{}, c.PoolSize),
 		idle:  make(chan *instance, c.PoolSize),
@@ -177,23 +169,42 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 		done:  make(chan struct{}),
 	}
 	if err := p.init(ctx, bin); err != nil {
-		_ = rt.Close(context.WithoutCancel(ctx))
+		if p.rt != nil {
+			_ = p.rt.Close(context.WithoutCancel(ctx))
+		}
 		return nil, err
 	}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		_ = rt.Close(context.WithoutCancel(ctx))
+		_ = p.rt.Close(context.WithoutCancel(ctx))
 		return nil, newError(c.Name, "", KindClosed, "the host is closed")
 	}
 	h.plugins[p] = struct{}{}
 	return p, nil
 }
 
-// init compiles the module, checks its imports and exports and starts the first instance.
+// init instruments and compiles the module, checks its imports and exports and starts the
+// first instance.
 func (p *Plugin) init(ctx context.Context, bin []byte) error {
 	name := p.cfg.Name
+	p.mode = p.cfg.interrupt
+	if p.mode == interruptFlag {
+		if ib, err := instrument(bin); err != nil {
+			p.log.Warn("wasm plugin: cannot add interrupt checks, using wazero's slower ones", "error", err)
+			p.mode = interruptWazero
+		} else {
+			bin = ib
+		}
+	}
+	// One runtime per plugin: the memory cap is a runtime setting, and the iom.log import
+	// closes over the plugin's logger. Runtimes share the compilation cache.
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(p.host.cache).
+		WithMemoryLimitPages(uint32(p.cfg.MemoryLimitMB) * 16).
+		WithCloseOnContextDone(p.mode == interruptWazero)
+	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
 		return newError(name, "", KindLoad, "wasi: %v", err)
 	}
@@ -214,11 +225,12 @@ func (p *Plugin) init(ctx context.Context, bin []byte) error {
 		return err
 	}
 
+	// The host calls _initialize itself, under the same deadline as a call (newInstance).
 	p.modCfg = wazero.NewModuleConfig().
 		WithName(""). // several instances of one module live side by side
-		WithStartFunctions("_initialize")
+		WithStartFunctions()
 	if p.cfg.AllowClock {
-		p.modCfg = p.modCfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+		p.modCfg = p.modCfg.WithSysWalltime().WithSysNanotime()
 	}
 	if p.cfg.AllowRandom {
 		p.modCfg = p.modCfg.WithRandSource(rand.Reader)

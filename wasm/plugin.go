@@ -29,6 +29,7 @@ type Plugin struct {
 	modCfg   wazero.ModuleConfig
 	log      *slog.Logger
 	limit    uint64 // memory cap in bytes
+	mode     interruptMode
 
 	exports map[string]bool
 	roles   []string
@@ -169,8 +170,11 @@ func sigString(params, results []api.ValueType) string {
 
 func (p *Plugin) checkVersion(ctx context.Context, in *instance) error {
 	stack := in.stack[:]
-	if err := p.callFn(ctx, in.version, stack); err != nil {
-		return p.classify(ctx, exportABIVersion, in, err)
+	err := p.guard(ctx, in, func(ctx context.Context) error {
+		return wrapCall(exportABIVersion, in.version.CallWithStack(ctx, stack))
+	})
+	if err != nil {
+		return err
 	}
 	if v := int32(stack[0]); v != ABIVersion {
 		return newError(p.cfg.Name, "", KindABI, "module speaks ABI version %d; this host speaks version %d", v, ABIVersion)
@@ -184,7 +188,7 @@ func (p *Plugin) describe(ctx context.Context, in *instance) bool {
 	out, err := p.run(ctx, in, exportDescribe, in.describe, nil)
 	if err != nil {
 		p.log.Warn("wasm plugin: iom_describe failed", "error", err)
-		return false
+		return fit(err)
 	}
 	if len(out) > 0 {
 		if err := json.Unmarshal(out, &p.desc); err != nil {
@@ -204,40 +208,129 @@ type instance struct {
 	roles       [len(roleExports)]api.Function
 	stack       [2]uint64
 	stderr      *stderrWriter
+
+	// The interrupt flag (interruptFlag mode) and the timer that raises it. mu orders the
+	// timer's goroutine against the call's start and end.
+	flag     api.MutableGlobal
+	timer    *time.Timer
+	mu       sync.Mutex
+	busy     bool
+	deadline *Error // what to report if the timer fires during this call
+	raised   *Error // why the flag was raised during this call
 }
 
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	stderr := &stderrWriter{log: p.log}
-	// Instantiation runs the guest's _initialize (the Go runtime's start-up for Go guests):
-	// bound it too, more loosely than a call.
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(p.cfg.Timeout, 10*time.Second))
-	defer cancel()
-	mod, err := p.rt.InstantiateModule(ictx, p.compiled, p.modCfg.WithStderr(stderr).WithStdout(&stdoutWriter{log: p.log}))
+	in := &instance{stderr: &stderrWriter{log: p.log}}
+	cfg := p.modCfg.WithStderr(in.stderr).WithStdout(&stdoutWriter{log: p.log})
+	if p.cfg.AllowClock {
+		cfg = cfg.WithNanosleep(in.sleep)
+	}
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
-		msg := firstLine(err.Error())
-		if t := stderr.message(); t != "" {
-			msg += ": " + t
-		}
-		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", msg)
+		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", firstLine(err.Error()))
 	}
-	in := &instance{
-		mod:      mod,
-		mem:      mod.ExportedMemory("memory"),
-		version:  mod.ExportedFunction(exportABIVersion),
-		alloc:    mod.ExportedFunction(exportAlloc),
-		free:     mod.ExportedFunction(exportFree),
-		describe: mod.ExportedFunction(exportDescribe),
-		stderr:   stderr,
-	}
+	in.mod = mod
+	in.mem = mod.ExportedMemory("memory")
+	in.version = mod.ExportedFunction(exportABIVersion)
+	in.alloc = mod.ExportedFunction(exportAlloc)
+	in.free = mod.ExportedFunction(exportFree)
+	in.describe = mod.ExportedFunction(exportDescribe)
 	for i, e := range roleExports {
 		in.roles[i] = mod.ExportedFunction(e)
 	}
+	if p.mode == interruptFlag {
+		flag, ok := mod.ExportedGlobal(interruptGlobal).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(context.Background())
+			return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: the instrumented module lacks its interrupt flag")
+		}
+		in.flag = flag
+		in.timer = time.AfterFunc(time.Hour, in.onDeadline)
+		in.timer.Stop()
+	}
 	p.instances.Add(1)
+	// _initialize sets up the guest's runtime (the Go runtime, C constructors). It runs under a
+	// call's deadline, loosened: a Go runtime takes a few milliseconds to start.
+	if start := mod.ExportedFunction("_initialize"); start != nil {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(p.cfg.Timeout, 10*time.Second))
+		defer cancel()
+		err := p.guard(ictx, in, func(ctx context.Context) error {
+			return wrapCall("_initialize", start.CallWithStack(ctx, in.stack[:]))
+		})
+		if err != nil {
+			in.close()
+			p.instances.Add(-1)
+			e := err.(*Error)
+			e.Kind = KindLoad
+			e.Message = "instantiate: _initialize failed: " + e.Message
+			return nil, e
+		}
+	}
 	return in, nil
 }
 
 func (in *instance) close() {
 	_ = in.mod.Close(context.Background())
+	if in.timer != nil {
+		in.timer.Stop()
+	}
+}
+
+// arm starts a call that must end within d; why is the error if it does not.
+func (in *instance) arm(d time.Duration, why *Error) {
+	in.mu.Lock()
+	in.busy, in.raised, in.deadline = true, nil, why
+	in.mu.Unlock()
+	in.timer.Reset(d)
+}
+
+// disarm ends a call and returns why the flag was raised during it, if it was. A flag raised
+// after the guest had already finished is lowered, so the instance can serve again.
+func (in *instance) disarm() *Error {
+	in.timer.Stop()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	raised := in.raised
+	if raised != nil {
+		in.flag.Set(0)
+	}
+	in.busy, in.raised, in.deadline = false, nil, nil
+	return raised
+}
+
+func (in *instance) onDeadline() {
+	in.mu.Lock()
+	why := in.deadline
+	in.mu.Unlock()
+	if why != nil {
+		in.raise(why)
+	}
+}
+
+// raise sets the interrupt flag, so the guest traps at its next loop head.
+func (in *instance) raise(why *Error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.busy && in.raised == nil {
+		in.raised = why
+		in.flag.Set(1)
+	}
+}
+
+// sleep is the guest's WASI sleep when it may use the clock: real, but cut short when the call
+// is interrupted.
+func (in *instance) sleep(ns int64) {
+	end := time.Now().Add(time.Duration(ns))
+	for {
+		in.mu.Lock()
+		raised := in.raised != nil
+		in.mu.Unlock()
+		left := time.Until(end)
+		if raised || left <= 0 {
+			return
+		}
+		time.Sleep(min(left, 5*time.Millisecond))
+	}
 }
 
 // acquire takes an instance for one call, waiting while PoolSize calls are in flight.
@@ -322,17 +415,27 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte,
 }
 
 // run writes input into the guest, calls fn and copies the output out. input nil calls a
-// () -> i64 export (iom_describe). Any error leaves the instance unfit for reuse.
+// () -> i64 export (iom_describe). Errors are *Error; after one whose kind is not guest or
+// malformed, the instance is unfit for reuse.
 func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Function, input []byte) ([]byte, error) {
 	in.stderr.reset()
-	cctx := ctx
-	if p.cfg.interrupt == interruptDeadline {
-		// wazero watches this context from a goroutine of its own and closes the module when it
-		// is done; the compiled code checks for that at every loop head and function entry.
-		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-		defer cancel()
+	var out []byte
+	err := p.guard(ctx, in, func(ctx context.Context) error {
+		var err error
+		out, err = p.exchange(ctx, in, export, fn, input)
+		return err
+	})
+	if err != nil {
+		if e := err.(*Error); e.Export == "" {
+			e.Export = export
+		}
+		return nil, err
 	}
+	return out, nil
+}
+
+// exchange is run's guest calls. A failed call comes back as a *callError for guard to classify.
+func (p *Plugin) exchange(ctx context.Context, in *instance, export string, fn api.Function, input []byte) ([]byte, error) {
 	stack := in.stack[:]
 	if input != nil {
 		size := uint64(len(input))
@@ -340,8 +443,8 @@ func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Fu
 			return nil, newError(p.cfg.Name, export, KindMemory, "input of %d bytes does not fit a 32-bit guest", len(input))
 		}
 		stack[0] = size
-		if err := p.callFn(cctx, in.alloc, stack); err != nil {
-			return nil, p.classify(ctx, exportAlloc, in, err)
+		if err := in.alloc.CallWithStack(ctx, stack); err != nil {
+			return nil, wrapCall(exportAlloc, err)
 		}
 		ptr := uint32(stack[0])
 		if ptr == 0 || !in.mem.Write(ptr, input) {
@@ -349,8 +452,8 @@ func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Fu
 		}
 		stack[0], stack[1] = uint64(ptr), size
 	}
-	if err := p.callFn(cctx, fn, stack); err != nil {
-		return nil, p.classify(ctx, export, in, err)
+	if err := fn.CallWithStack(ctx, stack); err != nil {
+		return nil, wrapCall(export, err)
 	}
 	res := stack[0]
 	ptr, n := uint32(res>>32), uint32(res)
@@ -363,10 +466,63 @@ func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Fu
 	}
 	out := append([]byte(nil), view...)
 	stack[0], stack[1] = uint64(ptr), uint64(n)
-	if err := p.callFn(cctx, in.free, stack); err != nil {
-		return nil, p.classify(ctx, exportFree, in, err)
+	if err := in.free.CallWithStack(ctx, stack); err != nil {
+		return nil, wrapCall(exportFree, err)
 	}
 	return out, nil
+}
+
+// callError is a guest call that failed, before classification.
+type callError struct {
+	export string
+	err    error
+}
+
+func (e *callError) Error() string { return e.export + ": " + e.err.Error() }
+
+func wrapCall(export string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &callError{export, err}
+}
+
+// guard runs f, which calls into the guest, within the call's deadline and the caller's
+// context, and returns its failure as an *Error.
+func (p *Plugin) guard(ctx context.Context, in *instance, f func(ctx context.Context) error) error {
+	cctx := ctx
+	switch p.mode {
+	case interruptFlag:
+		d, why := p.cfg.Timeout, newError(p.cfg.Name, "", KindTimeout, "the guest did not finish within %s and was stopped", p.cfg.Timeout)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			d, why = time.Until(dl), newError(p.cfg.Name, "", KindTimeout, "the caller's deadline passed while the guest ran")
+		}
+		in.arm(d, why)
+		if ctx.Done() != nil {
+			stop := context.AfterFunc(ctx, func() { in.raise(p.ctxError(ctx, "", "while the guest ran")) })
+			defer stop()
+		}
+	case interruptWazero:
+		// wazero watches this context from a goroutine of its own and closes the module when it
+		// is done; the compiled code checks for that at every loop head and function entry.
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
+		defer cancel()
+	}
+	err := f(cctx)
+	if p.mode == interruptFlag {
+		if raised := in.disarm(); raised != nil && err != nil {
+			return raised
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var ce *callError
+	if errors.As(err, &ce) {
+		return p.classify(ctx, ce.export, in, ce.err)
+	}
+	return err
 }
 
 // fit reports whether an instance whose call ended with err may serve again: a guest that
@@ -374,10 +530,6 @@ func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Fu
 func fit(err error) bool {
 	var e *Error
 	return err == nil || errors.As(err, &e) && (e.Kind == KindGuest || e.Kind == KindMalformed)
-}
-
-func (p *Plugin) callFn(ctx context.Context, fn api.Function, stack []uint64) error {
-	return fn.CallWithStack(ctx, stack)
 }
 
 // classify turns a failed guest call into an *Error, logging the details a client should not see.

@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Strings are scanned and escaped eight bytes at a time (SWAR, SIMD within a register): a
+ * plugin's input is mostly the text of strings, which the scanner passes over several times.
+ * A flagged word may be a false positive; the byte-by-byte path then decides. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+#define HAS_BYTE(x, b) HAS_ZERO((x) ^ (ONES * (unsigned char)(b)))
+#define HAS_LESS(x, b) (((x) - ONES * (unsigned char)(b)) & ~(x) & HIGHS)
+
 /* ---- ABI exports ------------------------------------------------------------------------- */
 
 IOM_EXPORT("iom_abi_version")
@@ -153,6 +162,14 @@ void iom_buf_put_json_string(iom_buf *b, const char *s, size_t n) {
     iom_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = 0; i < n;) {
+        if (i + 8 <= n) { /* eight plain ASCII bytes at a time */
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (!((HAS_LESS(x, 0x20) | HAS_BYTE(x, '"') | HAS_BYTE(x, '\\') | x) & HIGHS)) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;
@@ -196,6 +213,13 @@ size_t iom_json_ws(const char *s, size_t n, size_t i) {
 
 static size_t skip_string(const char *s, size_t n, size_t i) {
     for (i++; i < n; i++) {
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (HAS_BYTE(x, '"') | HAS_BYTE(x, '\\')) break;
+            i += 8;
+        }
+        if (i >= n) break;
         if (s[i] == '"') return i + 1;
         if (s[i] == '\\') i++;
     }

@@ -13,24 +13,49 @@ package main
 
 const redacted = "[REDACTED]"
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
-func isLocal(c byte) bool {
-	return isAlnum(c) || c >= 0x80 || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
-}
-func isDomain(c byte) bool { return isAlnum(c) || c >= 0x80 || c == '.' || c == '-' }
+// Character classes, by table: the scan looks at every byte of every message. Bytes of
+// multi-byte UTF-8 sequences count as letters, for internationalised addresses.
+const (
+	digit = 1 << iota
+	alpha
+	local
+	domain
+)
 
-// redact appends s to out with PII replaced and returns how many spans it replaced.
+var class = func() (t [256]byte) {
+	for c := range 256 {
+		var k byte
+		switch {
+		case c >= '0' && c <= '9':
+			k = digit | local | domain
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			k = alpha | local | domain
+		case c >= 0x80 || c == '.' || c == '-':
+			k = local | domain
+		case c == '_' || c == '%' || c == '+':
+			k = local
+		}
+		t[c] = k
+	}
+	return t
+}()
+
+// redact appends s to out with PII replaced and returns how many spans it replaced. An address
+// is found from its '@', looking back for the local part and ahead for the domain, so ordinary
+// words cost one table lookup per byte.
 func redact(out, s []byte) ([]byte, int) {
 	count, copied := 0, 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		end := 0
-		if isLocal(c) && (i == 0 || !isLocal(s[i-1])) {
-			end = emailEnd(s, i)
-		}
-		if end == 0 && (isDigit(c) || c == '+' || c == '(') && (i == 0 || !isAlnum(s[i-1])) {
+		start, end := i, 0
+		if c == '@' {
+			for start > copied && class[s[start-1]]&local != 0 {
+				start--
+			}
+			if start < i {
+				end = domainEnd(s, i+1)
+			}
+		} else if (class[c]&digit != 0 || c == '+' || c == '(') && (i == 0 || class[s[i-1]]&(digit|alpha) == 0) {
 			var scanned int
 			if end, scanned = numberEnd(s, i); end == 0 {
 				i = scanned
@@ -38,7 +63,7 @@ func redact(out, s []byte) ([]byte, int) {
 			}
 		}
 		if end > 0 {
-			out = append(out, s[copied:i]...)
+			out = append(out, s[copied:start]...)
 			out = append(out, redacted...)
 			count++
 			i, copied = end, end
@@ -49,17 +74,11 @@ func redact(out, s []byte) ([]byte, int) {
 	return append(out, s[copied:]...), count
 }
 
-func emailEnd(s []byte, i int) int {
-	j := i
-	for j < len(s) && isLocal(s[j]) {
-		j++
-	}
-	if j == i || j >= len(s) || s[j] != '@' {
-		return 0
-	}
-	d := j + 1
+// domainEnd returns the end of an address's domain starting at s[d], or 0: a dot, and a
+// top-level label of two or more ASCII letters.
+func domainEnd(s []byte, d int) int {
 	k := d
-	for k < len(s) && isDomain(s[k]) {
+	for k < len(s) && class[s[k]]&domain != 0 {
 		k++
 	}
 	for k > d && (s[k-1] == '.' || s[k-1] == '-') {
@@ -71,16 +90,13 @@ func emailEnd(s []byte, i int) int {
 			dot = x
 		}
 	}
-	if dot == 0 || dot == d {
+	if dot == 0 || dot == d || k-dot-1 < 2 {
 		return 0
 	}
 	for x := dot + 1; x < k; x++ {
-		if !isAlpha(s[x]) {
+		if class[s[x]]&alpha == 0 {
 			return 0
 		}
-	}
-	if k-dot-1 < 2 {
-		return 0
 	}
 	return k
 }
@@ -112,7 +128,7 @@ func numberEnd(s []byte, i int) (end, scanned int) {
 	}
 	for j < len(s) {
 		c := s[j]
-		if isDigit(c) {
+		if class[c]&digit != 0 {
 			if nd == len(digits) {
 				tooLong = true
 			} else {
@@ -133,7 +149,9 @@ func numberEnd(s []byte, i int) (end, scanned int) {
 		}
 	}
 	scanned = max(end, i+1)
-	if end == 0 || tooLong || end < len(s) && isAlnum(s[end]) {
+	// digits running into a letter, or into an address ("+15551234567@example.com"), are not a
+	// number of their own
+	if end == 0 || tooLong || end < len(s) && (class[s[end]]&(digit|alpha) != 0 || s[end] == '@') {
 		return 0, scanned
 	}
 	if nd >= 13 && nd <= 19 && !plus && luhn(digits[:nd]) {

@@ -23,33 +23,38 @@
 
 static const char REDACTED[] = "[REDACTED]";
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-/* Bytes of multi-byte UTF-8 sequences count as letters, for internationalised addresses. */
-static int is_local(char c) {
-    return is_alnum(c) || (unsigned char)c >= 0x80 || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
-}
-static int is_domain(char c) { return is_alnum(c) || (unsigned char)c >= 0x80 || c == '.' || c == '-'; }
+/* Character classes, by table: the scan looks at every byte of every message. Bytes of
+ * multi-byte UTF-8 sequences count as letters, for internationalised addresses. */
+enum { DIGIT = 1, ALPHA = 2, LOCAL = 4, DOMAIN = 8 };
+static unsigned char cls[256];
 
-/* email_end returns the end of an e-mail address starting at s[i], or 0. */
-static size_t email_end(const char *s, size_t n, size_t i) {
-    size_t j = i;
-    while (j < n && is_local(s[j])) j++;
-    if (j == i || j >= n || s[j] != '@') return 0;
-    size_t d = j + 1, k = d;
-    while (k < n && is_domain(s[k])) k++;
+__attribute__((constructor)) static void init_classes(void) {
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if (c >= '0' && c <= '9') k |= DIGIT | LOCAL | DOMAIN;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k |= ALPHA | LOCAL | DOMAIN;
+        if (c >= 0x80) k |= LOCAL | DOMAIN;
+        if (c == '.' || c == '-') k |= LOCAL | DOMAIN;
+        if (c == '_' || c == '%' || c == '+') k |= LOCAL;
+        cls[c] = k;
+    }
+}
+
+#define IS(c, k) (cls[(unsigned char)(c)] & (k))
+
+/* domain_end returns the end of an address's domain starting at s[d], or 0: a dot, and a
+ * top-level label of two or more ASCII letters. */
+static size_t domain_end(const char *s, size_t n, size_t d) {
+    size_t k = d;
+    while (k < n && IS(s[k], DOMAIN)) k++;
     while (k > d && (s[k - 1] == '.' || s[k - 1] == '-')) k--; /* a sentence's full stop */
     size_t dot = 0;
     for (size_t x = d; x < k; x++)
         if (s[x] == '.') dot = x;
-    if (dot == 0 || dot == d) return 0;
-    size_t tld = 0;
-    for (size_t x = dot + 1; x < k; x++) {
-        if (!is_alpha(s[x])) return 0;
-        tld++;
-    }
-    return tld >= 2 ? k : 0;
+    if (dot == 0 || dot == d || k - dot - 1 < 2) return 0;
+    for (size_t x = dot + 1; x < k; x++)
+        if (!IS(s[x], ALPHA)) return 0;
+    return k;
 }
 
 static int luhn(const char *digits, size_t n) {
@@ -75,7 +80,7 @@ static size_t number_end(const char *s, size_t n, size_t i, size_t *scanned) {
     if (s[j] == '+') plus = 1, j++;
     while (j < n) {
         char c = s[j];
-        if (is_digit(c)) {
+        if (IS(c, DIGIT)) {
             if (nd == sizeof digits) too_long = 1;
             else digits[nd++] = c;
             if (run > 0 && nd > 1) sep = 1;
@@ -89,22 +94,28 @@ static size_t number_end(const char *s, size_t n, size_t i, size_t *scanned) {
         }
     }
     *scanned = end > i ? end : i + 1;
-    if (end == 0 || too_long || (end < n && is_alnum(s[end]))) return 0;
+    /* digits running into a letter, or into an address ("+15551234567@example.com"), are not
+     * a number of their own */
+    if (end == 0 || too_long || (end < n && (IS(s[end], DIGIT | ALPHA) || s[end] == '@'))) return 0;
     if (nd >= 13 && nd <= 19 && !plus && luhn(digits, nd)) return end;
     if (nd >= 7 && nd <= 15 && (plus || sep || nd >= 10)) return end;
     return 0;
 }
 
-/* redact appends s[0..n) to out with PII replaced; returns how many spans it replaced. */
+/* redact appends s[0..n) to out with PII replaced; returns how many spans it replaced. An
+ * address is found from its '@', looking back for the local part and ahead for the domain, so
+ * ordinary words cost one table lookup per byte. */
 static int redact(const char *s, size_t n, iom_buf *out) {
     int count = 0;
     size_t i = 0, copied = 0;
     while (i < n) {
         char c = s[i];
-        int word_start = i == 0 || !is_local(s[i - 1]);
-        size_t end = 0, scanned = 0;
-        if (word_start && is_local(c)) end = email_end(s, n, i);
-        if (!end && (is_digit(c) || c == '+' || c == '(') && (i == 0 || !is_alnum(s[i - 1]))) {
+        size_t start = i, end = 0;
+        if (c == '@') {
+            while (start > copied && IS(s[start - 1], LOCAL)) start--;
+            if (start < i) end = domain_end(s, n, i + 1);
+        } else if ((IS(c, DIGIT) || c == '+' || c == '(') && (i == 0 || !IS(s[i - 1], DIGIT | ALPHA))) {
+            size_t scanned;
             end = number_end(s, n, i, &scanned);
             if (!end) {
                 i = scanned;
@@ -112,7 +123,7 @@ static int redact(const char *s, size_t n, iom_buf *out) {
             }
         }
         if (end) {
-            iom_buf_put(out, s + copied, i - copied);
+            iom_buf_put(out, s + copied, start - copied);
             iom_buf_put(out, REDACTED, sizeof REDACTED - 1);
             count++;
             i = copied = end;

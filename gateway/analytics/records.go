@@ -73,6 +73,7 @@ type Recorder struct {
 	metrics   *Metrics
 	log       *slog.Logger
 	blocks    *blockCodec
+	roll      *rollups
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -88,7 +89,7 @@ const (
 // NewRecorder starts a recorder; retention of zero keeps records forever.
 func NewRecorder(st *store.Store, retention time.Duration, m *Metrics, log *slog.Logger) *Recorder {
 	r := &Recorder{st: st, ch: make(chan Invocation, queueSize), raw: make(chan rawRecord, 1024), flushReq: make(chan chan struct{}), stop: make(chan struct{}),
-		metrics: m, log: log, blocks: newBlockCodec()}
+		metrics: m, log: log, blocks: newBlockCodec(), roll: newRollups()}
 	r.ttl.Store(int64(retention))
 	r.wg.Add(1)
 	go r.loop()
@@ -112,13 +113,24 @@ type rawRecord struct {
 	id   string
 	at   time.Time
 	line []byte
+	sum  RunSummary
+}
+
+// RunSummary is what a pipeline run adds to the analytics (grouped by pipeline only: its model
+// calls are counted as invocations).
+type RunSummary struct {
+	Pipeline  string
+	Error     bool
+	LatencyMs float64
+	In, Out   int64
+	CostUSD   float64
 }
 
 // RecordJSON queues a record of another kind, encoded as JSON without newlines, whose id is a
 // request id. It waits for room rather than drop: such records are few.
-func (r *Recorder) RecordJSON(id string, at time.Time, line []byte) {
+func (r *Recorder) RecordJSON(id string, at time.Time, line []byte, sum RunSummary) {
 	select {
-	case r.raw <- rawRecord{id, at, line}:
+	case r.raw <- rawRecord{id, at, line, sum}:
 	case <-r.stop:
 	}
 }
@@ -144,11 +156,17 @@ func (r *Recorder) loop() {
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	seal := func() {
+		rolls := r.roll.entries(time.Now())
 		if b.n == 0 {
+			if len(rolls) > 0 {
+				if err := r.st.Write(rolls); err != nil {
+					r.log.Error("cannot write rollups", "err", err)
+				}
+			}
 			return
 		}
 		entries, n := b.seal(time.Now(), time.Duration(r.ttl.Load()))
-		if err := r.st.Write(entries); err != nil {
+		if err := r.st.Write(append(entries, rolls...)); err != nil {
 			r.log.Error("cannot write invocation records", "count", n, "err", err)
 			r.metrics.RecordsDropped.Add(n)
 		} else {
@@ -156,6 +174,12 @@ func (r *Recorder) loop() {
 		}
 	}
 	add := func(inv *Invocation) {
+		model := inv.ServedBy
+		if model == "" {
+			model = inv.Model
+		}
+		r.roll.observe(observation{at: inv.Time, dims: [4]string{model, "", inv.Key, inv.Org}, err: inv.Status != "ok",
+			latencyMs: inv.LatencyMs, in: inv.InTokens, out: inv.OutTokens, cost: inv.CostUSD})
 		if err := b.add(inv); err != nil {
 			r.metrics.RecordsDropped.Inc()
 			return
@@ -175,7 +199,12 @@ func (r *Recorder) loop() {
 			add(&inv)
 		}
 		for n := len(r.raw); n > 0; n-- {
-			b.addRaw(<-r.raw)
+			raw := <-r.raw
+			if s := raw.sum; s.Pipeline != "" {
+				r.roll.observe(observation{at: raw.at, dims: [4]string{"", s.Pipeline, "", ""}, err: s.Error,
+					latencyMs: s.LatencyMs, in: s.In, out: s.Out, cost: s.CostUSD})
+			}
+			b.addRaw(raw)
 		}
 		if b.n >= blockRecords || len(b.raw) >= blockBytes {
 			seal()

@@ -425,8 +425,10 @@ func (u *run) finishRun() {
 		x.Output = clip(x.output)
 	}
 	x.err = u.failed
+	sum := analytics.RunSummary{Pipeline: x.Pipeline, Error: x.Status != "ok", LatencyMs: x.LatencyMs,
+		In: x.InTokens, Out: x.OutTokens, CostUSD: x.CostUSD}
 	x.mu.Unlock()
-	u.r.rec.RecordJSON(x.ID, x.start, x.JSON())
+	u.r.rec.RecordJSON(x.ID, x.start, x.JSON(), sum)
 	u.r.mu.Lock()
 	delete(u.r.live, x.ID)
 	u.r.mu.Unlock()

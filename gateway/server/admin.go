@@ -43,6 +43,8 @@ func (g *Gateway) adminRoutes() *router {
 	rt.add("POST", "/api/pipelines/{id}/run", "Run a pipeline (for testing; no key policies)", g.apiRunPipeline)
 	rt.add("GET", "/api/executions", "List pipeline executions and model invocations, most recent first", g.apiListExecutions)
 	rt.add("GET", "/api/executions/{id}", "Get one execution or invocation; a running pipeline shows its progress", g.apiGetExecution)
+	rt.add("GET", "/api/analytics", "Requests, errors, latency percentiles, tokens and cost over time, grouped by model, pipeline, key or org", g.apiAnalytics)
+	rt.add("GET", "/api/plugins", "Loaded WASM and process plugins with their stats", g.apiPlugins)
 	rt.add("GET", "/", "The admin console", g.console)
 	return rt
 }
@@ -62,7 +64,17 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		pprofhandler.PprofHandler(ctx) // Go's profiles, for operators chasing a hot path
 		return
 	}
-	g.dispatch(ctx, g.admin)
+	r, params, other := g.admin.match(string(ctx.Method()), string(path))
+	switch {
+	case r != nil && r.Pattern != "/":
+		r.handler(ctx, params)
+	case other:
+		g.dispatch(ctx, g.admin)
+	case ctx.IsGet() && !bytes.HasPrefix(path, []byte("/api/")):
+		g.console(ctx, nil) // the console's own routes
+	default:
+		g.dispatch(ctx, g.admin)
+	}
 }
 
 func (g *Gateway) healthz(ctx *fasthttp.RequestCtx, _ []string) {
@@ -396,9 +408,70 @@ func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 }
 
 func (g *Gateway) console(ctx *fasthttp.RequestCtx, _ []string) {
+	if g.consoleFiles != nil {
+		g.consoleFiles.serve(ctx)
+		return
+	}
 	ctx.SetContentType("text/html; charset=utf-8")
 	ctx.SetBodyString(`<!doctype html><meta charset="utf-8"><title>IoM</title>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
-<h1>IoM admin</h1><p>The console is not part of this build. The admin API is served under <code>/api/</code>
+<h1>IoM admin</h1><p>The console is not part of this build: run <code>make run</code> (or <code>make console</code>
+and rebuild) to include it. The admin API is served under <code>/api/</code>
 (send <code>Authorization: Bearer &lt;admin token&gt;</code>), Prometheus metrics at <code>/metrics</code>.</p></body>`)
+}
+
+// ranges are the named ranges of the analytics API.
+var ranges = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "24h": 24 * time.Hour, "1d": 24 * time.Hour,
+	"7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
+
+// apiAnalytics answers from the rollups: ?range=1h|6h|24h|7d|30d (or since and until), step
+// (1m, 5m, 15m, 1h, 6h, 1d; chosen from the range when absent) and group (model, pipeline, key, org).
+func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
+	a := ctx.QueryArgs()
+	to := time.Now()
+	span := time.Hour
+	if r := string(a.Peek("range")); r != "" {
+		d, ok := ranges[r]
+		if !ok {
+			writeError(ctx, fault.Invalid("range", "range must be one of 1h, 6h, 24h, 7d, 30d, got %q", r))
+			return
+		}
+		span = d
+	}
+	from := to.Add(-span)
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &from}, {"until", &to}} {
+		if v := a.Peek(t.name); len(v) > 0 {
+			tm, err := parseTime(string(v))
+			if err != nil {
+				writeError(ctx, fault.Invalid(t.name, "%s must be an RFC 3339 time or Unix milliseconds, got %q", t.name, v))
+				return
+			}
+			*t.dst = tm
+		}
+	}
+	if !from.Before(to) {
+		writeError(ctx, fault.Invalid("since", "since must be before until"))
+		return
+	}
+	step := string(a.Peek("step"))
+	if step == "" {
+		step = analytics.AutoStep(to.Sub(from))
+	}
+	group := string(a.Peek("group"))
+	if group == "" {
+		group = "model"
+	}
+	rep, err := g.rec.Analytics(ctx, from, to, step, group)
+	if err != nil {
+		writeError(ctx, fault.Invalid("", "%v", err))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, rep)
+}
+
+func (g *Gateway) apiPlugins(ctx *fasthttp.RequestCtx, _ []string) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.hub.list()})
 }

@@ -3,10 +3,12 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -294,5 +296,62 @@ func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 	st := g.Admin("GET", "/api/status", nil).JSON(t)["lastReload"].(map[string]any)
 	if st["ok"] != false {
 		t.Fatalf("status should show the failed reload: %v", st)
+	}
+}
+
+// TestAnalyticsAgreeWithRecords: the rollups' totals are the sums of the raw records.
+func TestAnalyticsAgreeWithRecords(t *testing.T) {
+	f := startFake(t)
+	f.Faults = func(n int64, r *fakeupstream.Received) fakeupstream.Fault {
+		if strings.Contains(string(r.Body), "fail me") {
+			return fakeupstream.Fault{Status: 500}
+		}
+		return fakeupstream.Fault{}
+	}
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	for i := range 12 {
+		content := fmt.Sprintf("question number %d", i)
+		if i%4 == 0 {
+			content = "fail me"
+		}
+		model := []string{"writer", "editor"}[i%2]
+		key := []string{gt.Key, gt.OtherKey}[i%3%2]
+		g.Data("POST", "/v1/chat/completions", key, fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}]}`, model, content))
+	}
+	run(t, g, "draft-edit", `"a b c"`)
+	g.Flush()
+	records := g.Admin("GET", "/api/executions?kind=invocation&limit=500", nil).JSON(t)["data"].([]any)
+	want := map[string][3]float64{} // model → requests, errors, cost
+	for _, rec := range records {
+		m := rec.(map[string]any)
+		w := want[m["servedBy"].(string)]
+		w[0]++
+		if m["status"] == "error" {
+			w[1]++
+		}
+		w[2] += m["costUsd"].(float64)
+		want[m["servedBy"].(string)] = w
+	}
+	rep := g.Admin("GET", "/api/analytics?range=1h&group=model", nil).JSON(t)
+	got := map[string][3]float64{}
+	for _, tot := range rep["totals"].([]any) {
+		m := tot.(map[string]any)
+		got[m["key"].(string)] = [3]float64{m["requests"].(float64), m["errors"].(float64), m["costUsd"].(float64)}
+	}
+	for model, w := range want {
+		g := got[model]
+		if g[0] != w[0] || g[1] != w[1] || math.Abs(g[2]-w[2]) > 1e-9 {
+			t.Errorf("%s: analytics %v, records %v", model, g, w)
+		}
+	}
+	if len(rep["series"].([]any)) != len(want) {
+		t.Errorf("series: %v", rep["series"])
+	}
+	pipes := g.Admin("GET", "/api/analytics?range=24h&group=pipeline&step=1h", nil).JSON(t)
+	if tot := pipes["totals"].([]any); len(tot) != 1 || tot[0].(map[string]any)["key"] != "draft-edit" || tot[0].(map[string]any)["requests"] != 1.0 {
+		t.Fatalf("pipeline analytics: %v", pipes["totals"])
+	}
+	if r := g.Admin("GET", "/api/analytics?group=color", nil); r.Status != 400 {
+		t.Fatalf("bad group: %d", r.Status)
 	}
 }

@@ -64,10 +64,11 @@ type Gateway struct {
 	pipes   *pipeline.Set
 	runner  *pipeline.Runner
 
-	cfg       atomic.Pointer[config.File]
-	adminHash atomic.Pointer[[32]byte]
-	data      *router
-	admin     *router
+	cfg          atomic.Pointer[config.File]
+	adminHash    atomic.Pointer[[32]byte]
+	data         *router
+	admin        *router
+	consoleFiles *consoleFiles
 
 	dataSrv, adminSrv *fasthttp.Server
 	dataLn, adminLn   net.Listener
@@ -154,6 +155,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
+	g.consoleFiles = newConsoleFiles()
 	ok = true
 	return g, nil
 }

@@ -1,0 +1,347 @@
+package analytics
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/iomhq/iom/gateway/store"
+)
+
+// Rollups aggregate records per minute and per hour and per dimension (model, key, org,
+// pipeline), so a chart of a week answers from a few hundred small entries instead of every
+// record. They are fed by the recorder's goroutine and written with its batches: the current
+// minute and hour are kept in memory and written again while they change.
+
+// Dimensions a chart can group by.
+var Dimensions = []string{"model", "pipeline", "key", "org"}
+
+// latencyBounds are the upper bounds, in milliseconds, of the latency histogram's buckets.
+var latencyBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000, 300000, math.Inf(1)}
+
+// Agg is what a group of records adds up to.
+type Agg struct {
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+	CostUSD      float64 `json:"costUsd"`
+	LatencySumMs float64 `json:"latencySumMs"`
+	Hist         []int64 `json:"hist"`
+}
+
+func (a *Agg) add(b *Agg) {
+	a.Requests += b.Requests
+	a.Errors += b.Errors
+	a.InputTokens += b.InputTokens
+	a.OutputTokens += b.OutputTokens
+	a.CostUSD += b.CostUSD
+	a.LatencySumMs += b.LatencySumMs
+	if len(a.Hist) < len(latencyBounds) {
+		a.Hist = append(a.Hist, make([]int64, len(latencyBounds)-len(a.Hist))...)
+	}
+	for i, n := range b.Hist {
+		a.Hist[i] += n
+	}
+}
+
+// Latency are latency statistics in milliseconds, estimated from the histogram.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+}
+
+func (a *Agg) latency() Latency {
+	if a.Requests == 0 {
+		return Latency{}
+	}
+	return Latency{Mean: round(a.LatencySumMs / float64(a.Requests)), P50: a.quantile(0.5), P95: a.quantile(0.95), P99: a.quantile(0.99)}
+}
+
+// quantile interpolates within the histogram bucket that holds the q-th record.
+func (a *Agg) quantile(q float64) float64 {
+	var total int64
+	for _, n := range a.Hist {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var seen int64
+	for i, n := range a.Hist {
+		if n == 0 {
+			continue
+		}
+		if float64(seen+n) >= rank {
+			lo := 0.0
+			if i > 0 {
+				lo = latencyBounds[i-1]
+			}
+			hi := latencyBounds[i]
+			if math.IsInf(hi, 1) {
+				return lo
+			}
+			return round(lo + (hi-lo)*(rank-float64(seen))/float64(n))
+		}
+		seen += n
+	}
+	return latencyBounds[len(latencyBounds)-2]
+}
+
+// observation is one record's contribution.
+type observation struct {
+	at        time.Time
+	dims      [4]string // by Dimensions
+	err       bool
+	latencyMs float64
+	in, out   int64
+	cost      float64
+}
+
+type period struct {
+	start time.Time
+	aggs  map[string]map[string]*Agg // dimension → value → agg
+	dirty bool
+}
+
+// rollups is owned by the recorder's goroutine, except for reads of the current periods.
+type rollups struct {
+	mu      sync.Mutex
+	minutes map[int64]*period
+	hours   map[int64]*period
+}
+
+func newRollups() *rollups {
+	return &rollups{minutes: map[int64]*period{}, hours: map[int64]*period{}}
+}
+
+func (r *rollups) observe(o observation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range []*period{r.get(r.minutes, o.at.Truncate(time.Minute)), r.get(r.hours, o.at.Truncate(time.Hour))} {
+		p.dirty = true
+		for i, dim := range Dimensions {
+			if o.dims[i] == "" {
+				continue
+			}
+			byValue := p.aggs[dim]
+			if byValue == nil {
+				byValue = map[string]*Agg{}
+				p.aggs[dim] = byValue
+			}
+			a := byValue[o.dims[i]]
+			if a == nil {
+				a = &Agg{Hist: make([]int64, len(latencyBounds))}
+				byValue[o.dims[i]] = a
+			}
+			a.Requests++
+			if o.err {
+				a.Errors++
+			}
+			a.InputTokens += o.in
+			a.OutputTokens += o.out
+			a.CostUSD += o.cost
+			a.LatencySumMs += o.latencyMs
+			a.Hist[sort.SearchFloat64s(latencyBounds, o.latencyMs)]++
+		}
+	}
+}
+
+func (r *rollups) get(m map[int64]*period, start time.Time) *period {
+	p := m[start.Unix()]
+	if p == nil {
+		p = &period{start: start, aggs: map[string]map[string]*Agg{}}
+		m[start.Unix()] = p
+	}
+	return p
+}
+
+var (
+	minutePrefix = []byte("roll/m/")
+	hourPrefix   = []byte("roll/h/")
+)
+
+// Rollup retention.
+const (
+	minuteTTL = 48 * time.Hour
+	hourTTL   = 90 * 24 * time.Hour
+)
+
+func rollKey(prefix []byte, start time.Time, dim string) []byte {
+	k := append([]byte(nil), prefix...)
+	k = binary.BigEndian.AppendUint64(k, uint64(start.Unix()))
+	return append(append(k, '/'), dim...)
+}
+
+// entries returns the changed periods to write, and forgets periods that ended before now.
+func (r *rollups) entries(now time.Time) []store.Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.Entry
+	for _, set := range []struct {
+		m      map[int64]*period
+		prefix []byte
+		ttl    time.Duration
+		length time.Duration
+	}{{r.minutes, minutePrefix, minuteTTL, time.Minute}, {r.hours, hourPrefix, hourTTL, time.Hour}} {
+		for k, p := range set.m {
+			if p.dirty {
+				for dim, byValue := range p.aggs {
+					b, _ := json.Marshal(byValue)
+					out = append(out, store.Entry{Key: rollKey(set.prefix, p.start, dim), Value: b, TTL: set.ttl})
+				}
+				p.dirty = false
+			}
+			if now.Sub(p.start) > set.length+time.Minute {
+				delete(set.m, k)
+			}
+		}
+	}
+	return out
+}
+
+// Series is one group's points over time.
+type Series struct {
+	Key    string  `json:"key"`
+	Points []Point `json:"points"`
+}
+
+// Point is one step of a series.
+type Point struct {
+	Time         time.Time `json:"t"`
+	Requests     int64     `json:"requests"`
+	Errors       int64     `json:"errors"`
+	InputTokens  int64     `json:"inputTokens"`
+	OutputTokens int64     `json:"outputTokens"`
+	CostUSD      float64   `json:"costUsd"`
+	Latency      Latency   `json:"latencyMs"`
+}
+
+// Total is one group's totals over the range.
+type Total struct {
+	Key          string  `json:"key"`
+	Requests     int64   `json:"requests"`
+	Errors       int64   `json:"errors"`
+	InputTokens  int64   `json:"inputTokens"`
+	OutputTokens int64   `json:"outputTokens"`
+	CostUSD      float64 `json:"costUsd"`
+	Latency      Latency `json:"latencyMs"`
+}
+
+// Report is the answer of GET /api/analytics.
+type Report struct {
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	Step    string    `json:"step"`
+	Group   string    `json:"group"`
+	Series  []Series  `json:"series"`
+	Totals  []Total   `json:"totals"`
+	Overall Total     `json:"overall"`
+}
+
+// Steps are the accepted chart steps.
+var Steps = map[string]time.Duration{"1m": time.Minute, "5m": 5 * time.Minute, "15m": 15 * time.Minute,
+	"1h": time.Hour, "6h": 6 * time.Hour, "1d": 24 * time.Hour}
+
+// AutoStep picks a step that gives a chart of at most about 120 points.
+func AutoStep(span time.Duration) string {
+	for _, s := range []string{"1m", "5m", "15m", "1h", "6h", "1d"} {
+		if span/Steps[s] <= 120 {
+			return s
+		}
+	}
+	return "1d"
+}
+
+// Analytics reports the records between from and to, grouped by dim, in points of step. Steps
+// under an hour read minute rollups (kept two days); longer ones read hourly rollups.
+func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim string) (*Report, error) {
+	d, ok := Steps[step]
+	if !ok {
+		return nil, fmt.Errorf("step %q is not one of 1m, 5m, 15m, 1h, 6h, 1d", step)
+	}
+	if !slices.Contains(Dimensions, dim) {
+		return nil, fmt.Errorf("group %q is not one of model, pipeline, key, org", dim)
+	}
+	prefix, unit := minutePrefix, time.Minute
+	if d >= time.Hour {
+		prefix, unit = hourPrefix, time.Hour
+	}
+	from = from.Truncate(unit)
+	rep := &Report{From: from.UTC(), To: to.UTC(), Step: step, Group: dim, Overall: Total{Key: "all"}}
+	series := map[string]map[int64]*Agg{}
+	totals := map[string]*Agg{}
+	all := &Agg{Hist: make([]int64, len(latencyBounds))}
+	addPeriod := func(start time.Time, byValue map[string]*Agg) {
+		if start.Before(from) || start.After(to) {
+			return
+		}
+		bucket := start.Truncate(d).Unix()
+		for value, a := range byValue {
+			if series[value] == nil {
+				series[value] = map[int64]*Agg{}
+				totals[value] = &Agg{Hist: make([]int64, len(latencyBounds))}
+			}
+			if series[value][bucket] == nil {
+				series[value][bucket] = &Agg{Hist: make([]int64, len(latencyBounds))}
+			}
+			series[value][bucket].add(a)
+			totals[value].add(a)
+			all.add(a)
+		}
+	}
+	start := rollKey(prefix, from, "")
+	err := r.st.Scan(ctx, prefix, store.ScanOptions{Start: start[:len(start)-1]}, func(k, v []byte) bool {
+		ts := time.Unix(int64(binary.BigEndian.Uint64(k[len(prefix):])), 0)
+		if ts.After(to) {
+			return false
+		}
+		if string(k[len(prefix)+9:]) != dim {
+			return true
+		}
+		var byValue map[string]*Agg
+		if json.Unmarshal(v, &byValue) == nil {
+			addPeriod(ts, byValue)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for value, byBucket := range series {
+		s := Series{Key: value}
+		for t := from.Truncate(d); !t.After(to); t = t.Add(d) {
+			p := Point{Time: t.UTC()}
+			if a := byBucket[t.Unix()]; a != nil {
+				p = Point{Time: t.UTC(), Requests: a.Requests, Errors: a.Errors, InputTokens: a.InputTokens,
+					OutputTokens: a.OutputTokens, CostUSD: roundCost(a.CostUSD), Latency: a.latency()}
+			}
+			s.Points = append(s.Points, p)
+		}
+		rep.Series = append(rep.Series, s)
+		a := totals[value]
+		rep.Totals = append(rep.Totals, Total{Key: value, Requests: a.Requests, Errors: a.Errors, InputTokens: a.InputTokens,
+			OutputTokens: a.OutputTokens, CostUSD: roundCost(a.CostUSD), Latency: a.latency()})
+	}
+	sort.Slice(rep.Series, func(i, j int) bool { return rep.Series[i].Key < rep.Series[j].Key })
+	sort.Slice(rep.Totals, func(i, j int) bool {
+		return rep.Totals[i].CostUSD > rep.Totals[j].CostUSD || rep.Totals[i].CostUSD == rep.Totals[j].CostUSD && rep.Totals[i].Key < rep.Totals[j].Key
+	})
+	rep.Overall = Total{Key: "all", Requests: all.Requests, Errors: all.Errors, InputTokens: all.InputTokens,
+		OutputTokens: all.OutputTokens, CostUSD: roundCost(all.CostUSD), Latency: all.latency()}
+	if rep.Series == nil {
+		rep.Series, rep.Totals = []Series{}, []Total{}
+	}
+	return rep, nil
+}
+
+func roundCost(c float64) float64 { return math.Round(c*1e12) / 1e12 }

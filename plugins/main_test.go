@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -30,11 +29,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gobin); err != nil {
-			gobin = "go"
-		}
-		cmd := exec.Command(gobin, "build", "-o", dir+string(filepath.Separator),
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
 			"./testdata/testplugin", "../examples/plugins/process-provider", "../examples/plugins/process-transformer")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -48,6 +43,20 @@ func TestMain(m *testing.M) {
 	}()
 	os.Exit(code)
 }
+
+// touchSources reads the sources of the plugins TestMain builds. go test caches a package's
+// result by what the test binary is made of and the files its tests read; the plugins are built
+// by a separate command, so without this a change to them would not rerun cached tests. Reads
+// count only once the tests run, not in TestMain: newManager does it.
+var touchSources = sync.OnceFunc(func() {
+	for _, dir := range []string{"testdata/testplugin", "proto", "../sdk/plugin",
+		"../examples/plugins/process-provider", "../examples/plugins/process-transformer"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			_, _ = os.ReadFile(f)
+		}
+	}
+})
 
 // logBuffer collects a manager's logs; a failed test prints them.
 type logBuffer struct {
@@ -72,6 +81,7 @@ func (b *logBuffer) String() string {
 // 108 bytes, which a test's own TempDir nearly uses up.
 func newManager(t testing.TB, opts Options) (*Manager, *logBuffer) {
 	t.Helper()
+	touchSources()
 	logs := &logBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

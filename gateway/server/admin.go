@@ -45,6 +45,7 @@ func (g *Gateway) adminRoutes() *router {
 	rt.add("GET", "/api/executions/{id}", "Get one execution or invocation; a running pipeline shows its progress", g.apiGetExecution)
 	rt.add("GET", "/api/analytics", "Requests, errors, latency percentiles, tokens and cost over time, grouped by model, pipeline, key or org", g.apiAnalytics)
 	rt.add("GET", "/api/plugins", "Loaded WASM and process plugins with their stats", g.apiPlugins)
+	rt.add("GET", "/api/openapi.json", "This document: the OpenAPI 3 description of the admin API and the data plane", g.apiOpenAPI)
 	rt.add("GET", "/", "The admin console", g.console)
 	return rt
 }

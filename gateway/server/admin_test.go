@@ -355,3 +355,12 @@ func TestAnalyticsAgreeWithRecords(t *testing.T) {
 		t.Fatalf("bad group: %d", r.Status)
 	}
 }
+
+func TestOpenAPIServed(t *testing.T) {
+	g := gt.Start(t, "", "")
+	doc := g.Admin("GET", "/api/openapi.json", nil).JSON(t)
+	paths := doc["paths"].(map[string]any)
+	if doc["openapi"] != "3.0.3" || paths["/v1/chat/completions"] == nil || paths["/api/models/{id}/test"] == nil {
+		t.Fatalf("document: %v", doc["openapi"])
+	}
+}

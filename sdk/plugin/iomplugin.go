@@ -12,8 +12,8 @@
 //
 // The gateway starts the binary itself (running it by hand only prints a notice), restarts it if
 // it crashes, and stops it on shutdown or when it is removed from the config. A plugin should
-// log through Logger, so its lines reach the gateway's log with their level and the plugin's
-// name; anything else written to stderr arrives as debug lines.
+// log through Logger, so its lines reach the gateway's log with their level and attributes;
+// anything else it prints to stdout or stderr arrives line by line at info level.
 //
 // The package imports go-plugin, gRPC and the contract (plugins/proto) and nothing else of IoM.
 package iomplugin
@@ -98,10 +98,8 @@ type Plugin struct {
 	Transformer Transformer
 }
 
-// ServeProvider serves p until the gateway stops the plugin. Call it from main; it does not
-// return.
+// ServeProvider serves p until the gateway stops the plugin. Call it last in main.
 func ServeProvider(p Provider) { Serve(Plugin{Provider: p}) }
 
-// ServeTransformer serves t until the gateway stops the plugin. Call it from main; it does not
-// return.
+// ServeTransformer serves t until the gateway stops the plugin. Call it last in main.
 func ServeTransformer(t Transformer) { Serve(Plugin{Transformer: t}) }

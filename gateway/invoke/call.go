@@ -57,8 +57,9 @@ type Outcome struct {
 	firstEOF    bool
 	upstreamT0  time.Time
 	firstByte   time.Duration
-	upstreamDur time.Duration
-	cachedUsage *provider.Usage
+	upstreamDur  time.Duration
+	cachedUsage  *provider.Usage
+	chunkPlugins []string
 	inv         analytics.Invocation
 }
 
@@ -80,6 +81,7 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 	o := outcomePool.Get().(*Outcome)
 	*o = Outcome{e: e, req: req, primary: primary}
 	var last *fault.Error
+	orig := &requestBody{body: req.Call.Body, fields: req.Call.Fields}
 	fallbacks := primary.Fallbacks
 	if req.Fallbacks != nil {
 		fallbacks = req.Fallbacks
@@ -96,6 +98,9 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 			o.addAttempt(r, nil, last, 0)
 			continue
 		}
+		if last = e.requestFor(o, r, orig); last != nil {
+			break // the request's own transforms failed: no model will do better
+		}
 		if r.gate != nil {
 			if last = r.gate.enter(r.ID); last != nil {
 				o.addAttempt(r, nil, last, 0)
@@ -107,6 +112,10 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 			o.Route = r
 			if r != primary {
 				o.Fallback = r.ID
+			}
+			if last = e.respond(o); last != nil {
+				o.finish(last.Status, last)
+				return nil, last
 			}
 			return o, nil
 		}
@@ -253,6 +262,18 @@ func (o *Outcome) addAttempt(r *Route, rep *replica, fe *fault.Error, d time.Dur
 
 // Next returns the stream's next chunk, or io.EOF at its end.
 func (o *Outcome) Next() ([]byte, error) {
+	for {
+		c, err := o.next()
+		if err != nil || len(o.chunkPlugins) == 0 {
+			return c, err
+		}
+		if c, err = o.transformChunk(c); err != nil || c != nil {
+			return c, err
+		}
+	}
+}
+
+func (o *Outcome) next() ([]byte, error) {
 	if o.first != nil {
 		c := o.first
 		o.first = nil
@@ -363,7 +384,7 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	if o.stream != nil {
 		o.stream.Close()
 	}
-	*o = Outcome{first: o.first[:0]}
+	*o = Outcome{first: o.first[:0], chunkPlugins: o.chunkPlugins[:0]}
 	outcomePool.Put(o)
 }
 

@@ -86,6 +86,8 @@ type Engine struct {
 	sleep     func(time.Duration)
 	// Spend, when set, is told what each finished call of a key used.
 	Spend func(key *policy.Key, tokens int64, usd float64)
+	// Transforms runs the plugins of models' transform chains.
+	Transforms Transformer
 
 	probeStop, probeDone chan struct{}
 }

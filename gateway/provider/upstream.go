@@ -61,6 +61,8 @@ type Defaults struct {
 type Pool struct {
 	mu      sync.Mutex
 	clients map[clientKey]*fasthttp.HostClient
+	// Plugins, when set, finds the plugin that serves a wasm:<name> or plugin:<name> provider.
+	Plugins func(provider string) (PluginModel, error)
 }
 
 type clientKey struct {
@@ -74,6 +76,9 @@ func NewPool() *Pool { return &Pool{clients: map[clientKey]*fasthttp.HostClient{
 
 // Upstream compiles m's upstream. It fails for models without an HTTP endpoint.
 func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
+	if !registry.NeedsEndpoint(m.Provider) {
+		return p.upstreamForPlugin(m, d)
+	}
 	ad, ok := adapters[m.Provider]
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q", m.Provider)
@@ -230,6 +235,9 @@ func RequiresKey(endpoint string) bool {
 // upstreams list their models, Ollama its tags, TGI its health; others are asked for their
 // endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
 func (u *Upstream) Probe(timeout time.Duration) error {
+	if u.client == nil {
+		return nil // a plugin: it is up when it is loaded
+	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	resp := fasthttp.AcquireResponse()

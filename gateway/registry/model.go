@@ -85,6 +85,9 @@ type Model struct {
 	Concurrency   *Concurrency `json:"concurrency,omitempty"`
 	Cache         *Cache       `json:"cache,omitempty"`
 	HealthCheck   *HealthCheck `json:"healthCheck,omitempty"`
+	// Transforms are plugins run on the request before the upstream call and on the answer
+	// after it (and on each chunk of a stream, for plugins that transform chunks).
+	Transforms *Transforms `json:"transforms,omitempty"`
 
 	ManagedBy string    `json:"managedBy,omitempty"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
@@ -134,6 +137,12 @@ type Replica struct {
 	Headers       map[string]string `json:"headers,omitempty"`
 	// HasAPIKey is set in API answers, which never show the key.
 	HasAPIKey bool `json:"hasApiKey,omitempty"`
+}
+
+// Transforms name the plugins of a model's request and response chains, run in order.
+type Transforms struct {
+	Request  []string `json:"request,omitempty"`
+	Response []string `json:"response,omitempty"`
 }
 
 // Breaker configures the circuit breaker of each upstream of a model.
@@ -247,6 +256,11 @@ func (m *Model) Normalize() {
 // Validate reports every problem of m itself, with paths under base. References to other
 // models are checked by the caller, who knows them.
 func (m *Model) Validate(base string, known func(provider string) error, es *decode.Errors) {
+	m.ValidateWith(base, known, nil, es)
+}
+
+// ValidateWith is Validate that also checks the names of transform plugins with plugin.
+func (m *Model) ValidateWith(base string, known func(provider string) error, plugin func(name string) error, es *decode.Errors) {
 	p := func(field string) string { return decode.Join(base, field) }
 	switch {
 	case m.ID == "" && strings.TrimSpace(m.Name) != "":
@@ -354,6 +368,18 @@ func (m *Model) Validate(base string, known func(provider string) error, es *dec
 		nonNegative("retry.maxBackoffMs", float64(r.MaxBackoffMs))
 		if r.Attempts > 10 {
 			es.Add(p("retry.attempts"), "must be at most 10, got %d", r.Attempts)
+		}
+	}
+	if t := m.Transforms; t != nil && plugin != nil {
+		for _, chain := range []struct {
+			name  string
+			names []string
+		}{{"transforms.request", t.Request}, {"transforms.response", t.Response}} {
+			for i, name := range chain.names {
+				if err := plugin(name); err != nil {
+					es.Add(decode.Index(p(chain.name), i), "%v", err)
+				}
+			}
 		}
 	}
 	if m.Provider == "http" {

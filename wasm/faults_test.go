@@ -319,3 +319,48 @@ func TestGuestLogs(t *testing.T) {
 		t.Error("compilation cache is empty")
 	}
 }
+
+// The C guest's faults: the same guarantees for a module built by clang against wasi-libc.
+func TestGuestFaultsC(t *testing.T) {
+	tests := []struct {
+		fault    string
+		kind     Kind
+		contains string
+	}{
+		{"loop", KindTimeout, "did not finish within 200ms"},
+		{"trap", KindTrap, "unreachable"},
+		{"oob", KindTrap, "out of bounds memory access"},
+		{"oom", KindMemory, "ran out of memory (cap 16 MB"},
+		{"error", KindGuest, "refused by C (code nope)"},
+	}
+	p := load(t, "faults-c", Config{Timeout: 200 * time.Millisecond, MemoryLimitMB: 16, PoolSize: 1})
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			_, err := p.Transform(context.Background(), faultEnv(tt.fault))
+			wantKind(t, err, tt.kind, tt.contains)
+			res, err := p.Transform(context.Background(), faultEnv("echo"))
+			if err != nil || !strings.Contains(string(res.Body), `"requestId":"req-1"`) {
+				t.Fatalf("the call after the fault: %s, %v", res.Body, err)
+			}
+		})
+	}
+}
+
+// A caller that gives up stops the guest: a canceled context or a deadline shorter than the
+// plugin's timeout interrupts a running call.
+func TestCallerStopsGuest(t *testing.T) {
+	p := load(t, "faults", Config{Timeout: 10 * time.Second, PoolSize: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := p.Transform(ctx, faultEnv("loop"))
+	wantKind(t, err, KindCanceled, "canceled while the guest ran")
+	dctx, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	_, err = p.Transform(dctx, faultEnv("loop"))
+	wantKind(t, err, KindTimeout, "the caller's deadline passed while the guest ran")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("stopping took %s", d)
+	}
+	checkHealthy(t, p)
+}

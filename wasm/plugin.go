@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -225,7 +226,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	if p.cfg.AllowClock {
 		cfg = cfg.WithNanosleep(in.sleep)
 	}
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
+	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, memoryAllocator), p.compiled, cfg)
 	if err != nil {
 		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", firstLine(err.Error()))
 	}

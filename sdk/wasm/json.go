@@ -212,7 +212,12 @@ func Splice(doc []byte, old Value, repl []byte) []byte {
 }
 
 // AppendString appends s as a JSON string.
-func AppendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
+// AppendStringBytes appends b as a JSON string, without converting it to a string first.
+func AppendStringBytes(dst, b []byte) []byte { return appendString(dst, b) }
+
+func appendString[S string | []byte](dst []byte, s S) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -240,7 +245,7 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
@@ -252,6 +257,16 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+func decodeRune[S string | []byte](s S) (rune, int) {
+	switch v := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	return utf8.RuneError, 1
 }
 
 // AppendFloat appends f as a JSON number (NaN and infinities, which JSON lacks, become 0).

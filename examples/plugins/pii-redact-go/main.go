@@ -16,8 +16,9 @@ func describe() uint64 {
 	return iomwasm.Describe(iomwasm.Description{Name: "pii-redact-go", Language: "go", Roles: []string{"transform"}, Version: "1.0.0"})
 }
 
-// Scratch buffers reused from call to call, so a request costs no allocation but its output.
-var text, clean []byte
+// Buffers reused from call to call (the SDK copies the result out before the next call), so a
+// request costs no allocation once they have grown.
+var text, clean, body []byte
 
 func apply(env *iomwasm.Envelope) (iomwasm.Result, error) {
 	if env.Stage != "request" {
@@ -27,8 +28,7 @@ func apply(env *iomwasm.Envelope) (iomwasm.Result, error) {
 	if messages.Kind() != iomwasm.Array {
 		return iomwasm.Result{}, nil
 	}
-	out := make([]byte, 0, len(env.Body)+64)
-	out = append(out, env.Body[:cap(env.Body)-cap(messages)]...)
+	out := append(body[:0], env.Body[:cap(env.Body)-cap(messages)]...)
 	count := 0
 	out = append(out, '[')
 	messages.Each(func(i int, m iomwasm.Value) bool {
@@ -40,6 +40,7 @@ func apply(env *iomwasm.Envelope) (iomwasm.Result, error) {
 	})
 	out = append(out, ']')
 	out = append(out, env.Body[cap(env.Body)-cap(messages)+len(messages):]...)
+	body = out
 	if count == 0 {
 		return iomwasm.Result{}, nil
 	}
@@ -59,7 +60,7 @@ func putObject(out []byte, obj iomwasm.Value, field string, count int) ([]byte, 
 			out = append(out, ',')
 		}
 		first = false
-		out = iomwasm.AppendString(out, string(k))
+		out = iomwasm.AppendStringBytes(out, k)
 		out = append(out, ':')
 		switch {
 		case string(k) == field && v.Kind() == iomwasm.String:
@@ -89,5 +90,5 @@ func putText(out []byte, v iomwasm.Value, count int) ([]byte, int) {
 	if n == 0 {
 		return append(out, v...), count // unchanged: keep the original escaping
 	}
-	return iomwasm.AppendString(out, string(clean)), count + n
+	return iomwasm.AppendStringBytes(out, clean), count + n
 }

@@ -48,19 +48,19 @@ type Outcome struct {
 	// Fallback is the id of the answering model when it was a fallback.
 	Fallback string
 
-	e           *Engine
-	req         *Request
-	primary     *Route
-	stream      provider.Stream
-	gate        *gate
-	first       []byte
-	firstEOF    bool
-	upstreamT0  time.Time
-	firstByte   time.Duration
+	e            *Engine
+	req          *Request
+	primary      *Route
+	stream       provider.Stream
+	gate         *gate
+	first        []byte
+	firstEOF     bool
+	upstreamT0   time.Time
+	firstByte    time.Duration
 	upstreamDur  time.Duration
 	cachedUsage  *provider.Usage
 	chunkPlugins []string
-	inv         analytics.Invocation
+	inv          analytics.Invocation
 }
 
 var outcomePool = sync.Pool{New: func() any { return new(Outcome) }}

@@ -53,7 +53,7 @@ var opDocs = map[string]opDoc{
 	"POST /v1/chat/completions": {body: openai.ChatRequest{}, response: openai.ChatResponse{}, stream: true},
 	"POST /v1/completions":      {body: openai.CompletionRequest{}, response: openai.CompletionResponse{}},
 	"POST /v1/embeddings":       {body: openai.EmbeddingRequest{}, response: openai.EmbeddingResponse{}},
-	"GET /v1/models":            {response: struct {
+	"GET /v1/models": {response: struct {
 		Object string        `json:"object"`
 		Data   []openAIModel `json:"data"`
 	}{}},

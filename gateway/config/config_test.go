@@ -1,13 +1,17 @@
 package config
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml"
+
 	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -112,4 +116,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("an error must say something")
 		}
 	})
+}
+
+// TestJSONSchemaFile keeps configs/iom.schema.json equal to the schema of the config types, and
+// checks the default config against it.
+func TestJSONSchemaFile(t *testing.T) {
+	got, err := JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "../../configs/iom.schema.json"
+	if *update {
+		os.WriteFile(path, got, 0o644)
+	}
+	want, _ := os.ReadFile(path)
+	if string(got) != string(want) {
+		t.Fatalf("%s is out of date: go test ./gateway/config -update", path)
+	}
+	schema, err := registry.CompileSchema(got)
+	if err != nil {
+		t.Fatalf("the schema does not compile: %v", err)
+	}
+	src, _ := os.ReadFile("../../configs/iom.yaml")
+	var tree any
+	if err := yaml.Unmarshal(src, &tree); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(expandEnv(tree))
+	if err := schema.Validate(doc); err != nil {
+		t.Fatalf("the default config does not match the schema: %v", err)
+	}
+	bad, _ := json.Marshal(map[string]any{"server": map[string]any{"lisen": ":1"}})
+	if schema.Validate(bad) == nil {
+		t.Fatal("the schema should refuse unknown fields")
+	}
 }

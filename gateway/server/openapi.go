@@ -1,14 +1,13 @@
 package server
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
@@ -123,9 +122,9 @@ func (g *Gateway) openAPI() map[string]any {
 		if s, ok := v.(string); ok {
 			return map[string]any{"type": "string", "description": s}
 		}
-		return schemaOf(reflect.TypeOf(v), schemas)
+		return decode.SchemaOf(reflect.TypeOf(v), schemas, "#/components/schemas/")
 	}
-	schemas["Error"] = schemaOf(reflect.TypeOf(errorObject{}), schemas)
+	schemas["Error"] = decode.SchemaOf(reflect.TypeOf(errorObject{}), schemas, "#/components/schemas/")
 	paths := map[string]map[string]any{}
 	add := func(rt *router, server string, auth string) {
 		for _, r := range rt.routes {
@@ -193,96 +192,6 @@ func dialableAddr(addr string) string {
 		return "localhost" + addr[strings.LastIndex(addr, ":"):]
 	}
 	return addr
-}
-
-var (
-	timeType    = reflect.TypeOf(time.Time{})
-	rawType     = reflect.TypeOf(json.RawMessage{})
-	anyJSONType = reflect.TypeOf(anyJSON{})
-)
-
-// schemaOf reflects a JSON Schema of t; named structs go to schemas and are referenced.
-func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case t == timeType:
-		return map[string]any{"type": "string", "format": "date-time"}
-	case t == rawType || t == anyJSONType || t.Kind() == reflect.Interface:
-		return map[string]any{"description": "any JSON value"}
-	case t.PkgPath() == "github.com/iomhq/iom/gateway/secret":
-		return map[string]any{"type": "string", "writeOnly": true}
-	case t.PkgPath() == "github.com/iomhq/iom/gateway/pipeline" && t.Name() == "Clipped":
-		return map[string]any{"description": "any JSON value, clipped to a few kilobytes"}
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return map[string]any{"type": "string"}
-	case reflect.Bool:
-		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}
-	case reflect.Float32, reflect.Float64:
-		return map[string]any{"type": "number"}
-	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), schemas)}
-	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), schemas)}
-	case reflect.Struct:
-		name := schemaName(t)
-		if name != "" {
-			if _, done := schemas[name]; !done {
-				schemas[name] = map[string]any{} // breaks cycles
-				schemas[name] = structSchema(t, schemas)
-			}
-			return map[string]any{"$ref": "#/components/schemas/" + name}
-		}
-		return structSchema(t, schemas)
-	}
-	return map[string]any{}
-}
-
-func schemaName(t reflect.Type) string {
-	if t.Name() == "" || strings.Contains(t.Name(), "[") {
-		return ""
-	}
-	pkg := t.PkgPath()
-	pkg = pkg[strings.LastIndex(pkg, "/")+1:]
-	return strings.ToUpper(pkg[:1]) + pkg[1:] + t.Name()
-}
-
-func structSchema(t reflect.Type, schemas map[string]any) map[string]any {
-	props := map[string]any{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if f.Anonymous && name == "" {
-				ft := f.Type
-				for ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					walk(ft)
-					continue
-				}
-			}
-			if name == "" {
-				name = f.Name
-			}
-			props[name] = schemaOf(f.Type, schemas)
-		}
-	}
-	walk(t)
-	return map[string]any{"type": "object", "properties": props}
 }
 
 func (g *Gateway) apiOpenAPI(ctx *fasthttp.RequestCtx, _ []string) {

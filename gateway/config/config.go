@@ -320,7 +320,12 @@ func (f *File) Validate(o Options) decode.Errors {
 	for i := range f.Models {
 		m := &f.Models[i]
 		base := decode.Index("models", i)
-		m.Validate(base, known, &es)
+		m.ValidateWith(base, known, func(name string) error {
+			if plugins[name] == "" {
+				return fmt.Errorf("no plugin named %q in plugins", name)
+			}
+			return nil
+		}, &es)
 		if j, dup := ids[m.ID]; dup && m.ID != "" {
 			es.Add(decode.Join(base, "id"), "duplicate model id %q (also models[%d])", m.ID, j)
 		} else {

@@ -42,6 +42,7 @@ type Registry struct {
 	mu       sync.Mutex // serialises writers
 	st       *store.Store
 	known    func(provider string) error
+	plugin   func(name string) error
 	config   map[string]*Entry
 	api      map[string]*Entry
 	snap     atomic.Pointer[Snapshot]
@@ -77,6 +78,13 @@ func Open(st *store.Store, known func(provider string) error) (*Registry, error)
 	}
 	r.publishLocked()
 	return r, nil
+}
+
+// SetChecks replaces how provider names and transform plugin names are checked.
+func (r *Registry) SetChecks(known func(provider string) error, plugin func(name string) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.known, r.plugin = known, plugin
 }
 
 // OnChange registers fn to be called with every new snapshot (under the writer lock, so calls
@@ -198,7 +206,7 @@ func configOwned(id string) error {
 
 func (r *Registry) checkLocked(m *Model) error {
 	var es decode.Errors
-	m.Validate("", r.known, &es)
+	m.ValidateWith("", r.known, r.plugin, &es)
 	snap := r.snap.Load()
 	for i, f := range m.Fallbacks {
 		if snap.Get(f) == nil && f != m.ID {

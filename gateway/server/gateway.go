@@ -126,6 +126,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 			if g.engine != nil {
 				g.engine.Close()
 			}
+			if g.hub != nil {
+				g.hub.close(context.Background())
+			}
 			st.Close()
 		}
 	}()
@@ -140,13 +143,19 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.cache = cache.New(st, log)
-	g.engine = invoke.New(provider.NewPool(), analytics.NewLive(), g.metrics, g.rec, log)
+	if g.hub, err = newPluginHub(context.Background(), cfg.Server.DataDir, log); err != nil {
+		return nil, err
+	}
+	g.reg.SetChecks(g.hub.knownProvider, g.hub.knownPlugin)
+	pool := provider.NewPool()
+	pool.Plugins = g.hub.model
+	g.engine = invoke.New(pool, analytics.NewLive(), g.metrics, g.rec, log)
 	g.engine.Spend = g.limits.Spent
-	g.hub = newPluginHub()
+	g.engine.Transforms = g.hub
 	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
 		return nil, err
 	}
-	g.runner = pipeline.NewRunner(g.engine, g.hub, g.rec, log, 64)
+	g.runner = pipeline.NewRunner(g.engine, pipelineTransformer{g.hub}, g.rec, log, 64)
 	g.reg.OnChange(func(s *registry.Snapshot) {
 		g.engine.SetModels(s)
 		g.pipes.Recompile()
@@ -162,6 +171,10 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 
 // apply makes cfg the running config. At first start it also reports generated credentials.
 func (g *Gateway) apply(cfg *config.File, first bool) error {
+	if err := g.hub.apply(context.Background(), cfg.Plugins); err != nil {
+		return err
+	}
+	g.pipes.Recompile()
 	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
 	for name, p := range cfg.Providers {
 		defaults[name] = provider.Defaults{APIKey: p.APIKey, Headers: p.Headers}
@@ -334,6 +347,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.wg.Wait()
 	g.runner.Wait()
 	g.engine.Close()
+	g.hub.close(ctx)
 	g.rec.Close()
 	g.limits.Close()
 	g.cache.Close()

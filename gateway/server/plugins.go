@@ -1,48 +1,489 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/iomhq/iom/gateway/config"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/plugins"
+	"github.com/iomhq/iom/wasm"
 )
 
-// pluginHub knows the loaded plugins, WASM and process alike, so pipelines and models use them
-// by name without caring which kind they are.
+// pluginHub holds the loaded plugins, WASM modules and processes alike, so models, transform
+// chains and pipelines use them by name without caring which kind they are. It loads them from
+// the config at start and on every reload, keeping the ones that did not change.
 type pluginHub struct {
+	log   *slog.Logger
+	host  *wasm.Host
+	procs *plugins.Manager
 	mu    sync.RWMutex
-	kinds map[string]string // name → wasm or process
+	wasm  map[string]*wasmPlugin
+	proc  map[string]config.Plugin
 }
 
-func newPluginHub() *pluginHub { return &pluginHub{kinds: map[string]string{}} }
+type wasmPlugin struct {
+	p           *wasm.Plugin
+	cfg         config.Plugin
+	fingerprint string
+}
+
+func newPluginHub(ctx context.Context, dataDir string, log *slog.Logger) (*pluginHub, error) {
+	host, err := wasm.NewHost(ctx, filepath.Join(dataDir, "wasm-cache"), log)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the WASM host: %w", err)
+	}
+	procs, err := plugins.New(ctx, plugins.Options{Logger: log})
+	if err != nil {
+		host.Close(ctx)
+		return nil, fmt.Errorf("cannot start the plugin manager: %w", err)
+	}
+	return &pluginHub{log: log, host: host, procs: procs, wasm: map[string]*wasmPlugin{}, proc: map[string]config.Plugin{}}, nil
+}
+
+// fingerprint identifies what a WASM plugin was loaded from: its entry and its file.
+func fingerprint(c config.Plugin) string {
+	b, _ := json.Marshal(c)
+	if st, err := os.Stat(c.Path); err == nil {
+		return fmt.Sprintf("%s|%d|%d", b, st.Size(), st.ModTime().UnixNano())
+	}
+	return string(b)
+}
+
+// apply loads the config's plugins. On any error nothing changes.
+func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
+	h.mu.RLock()
+	old := h.wasm
+	h.mu.RUnlock()
+	next := map[string]*wasmPlugin{}
+	var loaded []*wasm.Plugin
+	var procs []plugins.Config
+	fail := func(err error) error {
+		for _, p := range loaded {
+			p.Close(ctx)
+		}
+		return err
+	}
+	for _, c := range cfgs {
+		if c.Kind() == "process" {
+			conf, _ := json.Marshal(c.Config)
+			pc := plugins.Config{Name: c.Name, Path: c.Process, Args: c.Args, Env: c.Env, SHA256: c.SHA256, Config: conf}
+			if c.Limits != nil && c.Limits.TimeoutMs > 0 {
+				pc.Timeout = time.Duration(c.Limits.TimeoutMs) * time.Millisecond
+			}
+			procs = append(procs, pc)
+			continue
+		}
+		fp := fingerprint(c)
+		if o := old[c.Name]; o != nil && o.fingerprint == fp {
+			next[c.Name] = o
+			continue
+		}
+		wc := wasm.Config{Name: c.Name, Path: c.Path, Language: c.Language}
+		if c.Config != nil {
+			wc.Config, _ = json.Marshal(c.Config)
+		}
+		if l := c.Limits; l != nil {
+			wc.MemoryLimitMB, wc.PoolSize = l.MemoryMB, l.Instances
+			wc.Timeout = time.Duration(l.TimeoutMs) * time.Millisecond
+		}
+		if a := c.Allow; a != nil {
+			wc.AllowClock, wc.AllowRandom = a.Clock, a.Random
+		}
+		p, err := h.host.Load(ctx, wc)
+		if err != nil {
+			return fail(fmt.Errorf("plugins: cannot load %q: %w", c.Name, err))
+		}
+		loaded = append(loaded, p)
+		next[c.Name] = &wasmPlugin{p: p, cfg: c, fingerprint: fp}
+	}
+	if err := h.procs.Load(procs); err != nil {
+		return fail(fmt.Errorf("plugins: %w", err))
+	}
+	procNames := map[string]config.Plugin{}
+	for _, c := range cfgs {
+		if c.Kind() == "process" {
+			procNames[c.Name] = c
+		}
+	}
+	h.mu.Lock()
+	h.wasm, h.proc = next, procNames
+	h.mu.Unlock()
+	for name, o := range old {
+		if next[name] != o {
+			o.p.Close(ctx)
+		}
+	}
+	return nil
+}
+
+func (h *pluginHub) close(ctx context.Context) {
+	h.procs.Close()
+	h.host.Close(ctx)
+}
 
 func (h *pluginHub) has(name string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.kinds[name] != ""
+	_, w := h.wasm[name]
+	_, p := h.proc[name]
+	return w || p
 }
 
-// Transform runs plugin's transform on a pipeline step's value.
-func (h *pluginHub) Transform(ctx context.Context, plugin string, value any, config any, meta map[string]any) (any, error) {
-	return nil, fmt.Errorf("plugin %q is not loaded", plugin)
+func (h *pluginHub) wasmPlugin(name string) *wasm.Plugin {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if w := h.wasm[name]; w != nil {
+		return w.p
+	}
+	return nil
 }
+
+// knownProvider checks a provider name: a built-in adapter, or a loaded plugin that serves models.
+func (h *pluginHub) knownProvider(name string) error {
+	if p, ok := strings.CutPrefix(name, "wasm:"); ok {
+		w := h.wasmPlugin(p)
+		if w == nil {
+			return fmt.Errorf("no WASM plugin named %q is loaded", p)
+		}
+		if !w.Has(wasm.RoleAdapter) && !w.Has(wasm.RoleInfer) {
+			return fmt.Errorf("WASM plugin %q serves no models (it is neither an adapter nor a local model)", p)
+		}
+		return nil
+	}
+	if p, ok := strings.CutPrefix(name, "plugin:"); ok {
+		h.mu.RLock()
+		_, found := h.proc[p]
+		h.mu.RUnlock()
+		if !found {
+			return fmt.Errorf("no process plugin named %q is loaded", p)
+		}
+		return nil
+	}
+	return provider.Known(name)
+}
+
+// knownPlugin checks the name of a transform plugin.
+func (h *pluginHub) knownPlugin(name string) error {
+	if !h.has(name) {
+		return fmt.Errorf("no plugin named %q is loaded", name)
+	}
+	return nil
+}
+
+// model finds the plugin that serves a wasm:<name> or plugin:<name> provider.
+func (h *pluginHub) model(name string) (provider.PluginModel, error) {
+	if p, ok := strings.CutPrefix(name, "wasm:"); ok {
+		if w := h.wasmPlugin(p); w != nil {
+			return wasmModel{w}, nil
+		}
+		return nil, fmt.Errorf("no WASM plugin named %q is loaded", p)
+	}
+	if p, ok := strings.CutPrefix(name, "plugin:"); ok && h.has(p) {
+		return procModel{h.procs, p}, nil
+	}
+	return nil, fmt.Errorf("no plugin serves provider %q", name)
+}
+
+// Transform runs a transform plugin (invoke.Transformer).
+func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
+	md := wasm.Metadata{RequestID: meta.RequestID, Model: meta.Model, Provider: meta.Provider, Key: meta.Key, Org: meta.Org,
+		Op: wasm.Op(meta.Op), Stream: meta.Stream}
+	if w := h.wasmPlugin(plugin); w != nil {
+		env := wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}
+		var res wasm.TransformResult
+		var err error
+		if stage == string(wasm.StageChunk) {
+			res, err = w.TransformChunk(ctx, env)
+		} else {
+			if !w.Has(wasm.RoleTransform) {
+				return nil, false, fault.PluginFailed("plugin %q is not a transform", plugin)
+			}
+			res, err = w.Transform(ctx, env)
+		}
+		if err != nil {
+			return nil, false, wasmFault(err)
+		}
+		return res.Body, res.Drop, nil
+	}
+	h.mu.RLock()
+	pc, ok := h.proc[plugin]
+	h.mu.RUnlock()
+	if !ok {
+		return nil, false, fault.PluginFailed("no plugin named %q is loaded", plugin)
+	}
+	env := map[string]any{"abi": 1, "stage": stage, "body": json.RawMessage(body), "headers": map[string]string{},
+		"config": pc.Config, "metadata": md}
+	in, _ := json.Marshal(env)
+	out, err := h.procs.Transform(ctx, plugin, in)
+	if err != nil {
+		return nil, false, procFault(err)
+	}
+	var res struct {
+		Body  json.RawMessage `json:"body"`
+		Drop  bool            `json:"drop"`
+		Error *struct {
+			Message string `json:"message"`
+			Code    string `json:"code"`
+		} `json:"error"`
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return nil, false, nil
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, false, fault.PluginFailed("plugin %q answered something that is not a transform result: %v", plugin, err)
+	}
+	if res.Error != nil {
+		fe := fault.PluginFailed("plugin %q: %s", plugin, res.Error.Message)
+		if res.Error.Code != "" {
+			fe.Code = res.Error.Code
+		}
+		return nil, false, fe
+	}
+	return res.Body, res.Drop, nil
+}
+
+// Chunks reports whether plugin transforms stream chunks: WASM modules that export the chunk
+// role. Process plugins are not sent chunks: a round trip per chunk would slow every stream.
+func (h *pluginHub) Chunks(plugin string) bool {
+	w := h.wasmPlugin(plugin)
+	return w != nil && w.Has(wasm.RoleTransformChunk)
+}
+
+// pipelineTransformer runs transform steps of pipelines on JSON values.
+type pipelineTransformer struct{ h *pluginHub }
+
+func (t pipelineTransformer) Transform(ctx context.Context, plugin string, value any, _ any, meta map[string]any) (any, error) {
+	body, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := t.h.Transform(ctx, plugin, "request", body, invoke.TransformMeta{Op: "invoke", Model: fmt.Sprint(meta["pipeline"]),
+		RequestID: fmt.Sprint(meta["execution"])})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return value, nil
+	}
+	var v any
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fault.PluginFailed("plugin %q returned a body that is not JSON: %v", plugin, err)
+	}
+	return v, nil
+}
+
+// wasmFault maps a WASM plugin's error to the gateway's: an adapter's upstream error keeps the
+// upstream's status; anything else is the plugin's fault.
+func wasmFault(err error) error {
+	var we *wasm.Error
+	if !errors.As(err, &we) {
+		return fault.PluginFailed("%v", err)
+	}
+	if we.Kind == wasm.KindGuest && we.Status > 0 {
+		fe := fault.Upstream(we.Status, "upstream of plugin %q returned HTTP %d: %s", we.Plugin, we.Status, we.Message)
+		if we.Status == 429 {
+			fe.Status = 429
+		}
+		return fe
+	}
+	fe := fault.PluginFailed("plugin %q: %s", we.Plugin, we.Message)
+	if we.Kind == wasm.KindGuest && we.Code != "" {
+		fe.Code = we.Code
+	} else {
+		fe.Code = "plugin_" + we.Kind.String()
+	}
+	return fe
+}
+
+// procFault maps a process plugin's error to the gateway's.
+func procFault(err error) error {
+	var ue *plugins.UpstreamError
+	if errors.As(err, &ue) {
+		fe := fault.Upstream(ue.Status, "upstream of plugin %q: %s", ue.Plugin, ue.Message)
+		if ue.Status == 0 {
+			fe.Message = fmt.Sprintf("upstream of plugin %q unreachable: %s", ue.Plugin, ue.Message)
+		}
+		if ue.Code != "" {
+			fe.Code = ue.Code
+		}
+		switch ue.Status {
+		case 400, 404, 409, 413, 422, 429:
+			fe.Status = ue.Status
+			if len(ue.Body) > 0 && bytes.Contains(ue.Body, []byte(`"error"`)) {
+				fe.Body = ue.Body
+			}
+		}
+		fe.RetryAfter = ue.RetryAfter
+		return fe
+	}
+	var pe *plugins.Error
+	if errors.As(err, &pe) {
+		switch pe.Kind {
+		case plugins.Timeout:
+			return fault.Timeout("%s", pe.Message)
+		}
+		fe := fault.PluginFailed("%s", pe.Message)
+		fe.Code = "plugin_" + strings.ToLower(pe.Kind.String())
+		return fe
+	}
+	return fault.PluginFailed("%v", err)
+}
+
+// wasmModel serves models through a WASM adapter or local model.
+type wasmModel struct{ p *wasm.Plugin }
+
+func modelInfo(m provider.PluginModelInfo) wasm.ModelInfo {
+	return wasm.ModelInfo{ID: m.ID, UpstreamModel: m.UpstreamModel, Endpoint: m.Endpoint}
+}
+
+func (w wasmModel) Adapter() bool { return w.p.Has(wasm.RoleAdapter) }
+
+func (w wasmModel) AdaptRequest(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) (*provider.PluginHTTP, error) {
+	r, err := w.p.AdapterRequest(ctx, wasm.ModelCall{Op: wasm.Op(op.String()), Request: request, Model: modelInfo(m)})
+	if err != nil {
+		return nil, wasmFault(err)
+	}
+	return &provider.PluginHTTP{Method: r.Method, URL: r.URL, Headers: r.Headers, Body: r.Body}, nil
+}
+
+func (w wasmModel) AdaptResponse(ctx context.Context, op provider.Op, status int, headers map[string]string, body, request []byte, m provider.PluginModelInfo) ([]byte, error) {
+	out, err := w.p.AdapterResponse(ctx, wasm.UpstreamResponse{Op: wasm.Op(op.String()), Status: status, Headers: headers, Body: body,
+		Request: request, Model: modelInfo(m)})
+	if err != nil {
+		return nil, wasmFault(err)
+	}
+	return out, nil
+}
+
+func (w wasmModel) Infer(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) ([]byte, error) {
+	if !w.p.Has(wasm.RoleInfer) {
+		return nil, fault.PluginFailed("plugin %q does not answer requests itself", w.p.Name())
+	}
+	out, err := w.p.Infer(ctx, wasm.ModelCall{Op: wasm.Op(op.String()), Request: request, Model: modelInfo(m)})
+	if err != nil {
+		return nil, wasmFault(err)
+	}
+	return out, nil
+}
+
+func (w wasmModel) InferStream(context.Context, provider.Op, []byte, provider.PluginModelInfo) (provider.ChunkStream, error) {
+	return nil, nil
+}
+
+// procModel serves models through a process provider plugin.
+type procModel struct {
+	m    *plugins.Manager
+	name string
+}
+
+func (p procModel) call(op provider.Op, request []byte, m provider.PluginModelInfo) plugins.ProviderCall {
+	return plugins.ProviderCall{Op: op.String(), Request: request, APIKey: m.APIKey,
+		Model: plugins.Model{ID: m.ID, UpstreamModel: m.UpstreamModel, Endpoint: m.Endpoint}}
+}
+
+func (p procModel) Adapter() bool { return false }
+
+func (p procModel) AdaptRequest(context.Context, provider.Op, []byte, provider.PluginModelInfo) (*provider.PluginHTTP, error) {
+	return nil, errors.New("process plugins make their own calls")
+}
+
+func (p procModel) AdaptResponse(context.Context, provider.Op, int, map[string]string, []byte, []byte, provider.PluginModelInfo) ([]byte, error) {
+	return nil, errors.New("process plugins make their own calls")
+}
+
+func (p procModel) Infer(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) ([]byte, error) {
+	out, err := p.m.Complete(ctx, p.name, p.call(op, request, m))
+	if err != nil {
+		return nil, procFault(err)
+	}
+	if _, err := rawjson.ScanObject(out, nil); err != nil {
+		return nil, fault.PluginFailed("plugin %q answered something that is not a JSON object: %v", p.name, err)
+	}
+	return out, nil
+}
+
+func (p procModel) InferStream(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) (provider.ChunkStream, error) {
+	s, err := p.m.Stream(ctx, p.name, p.call(op, request, m))
+	if err != nil {
+		return nil, procFault(err)
+	}
+	return procStream{s}, nil
+}
+
+type procStream struct{ s plugins.ChunkStream }
+
+func (s procStream) Next() ([]byte, error) {
+	c, err := s.s.Next()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, procFault(err)
+	}
+	return c, err
+}
+
+func (s procStream) Close() { s.s.Close() }
 
 // PluginInfo is a plugin as GET /api/plugins shows it.
 type PluginInfo struct {
-	Name     string   `json:"name"`
-	Kind     string   `json:"kind"` // wasm or process
-	Roles    []string `json:"roles"`
-	Language string   `json:"language,omitempty"`
-	Path     string   `json:"path"`
-	State    string   `json:"state"`
-	PID      int      `json:"pid,omitempty"`
-	Restarts int      `json:"restarts,omitempty"`
-	Calls    int64    `json:"calls"`
-	Errors   int64    `json:"errors"`
-	Latency  struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"` // wasm or process
+	Roles     []string `json:"roles"`
+	Language  string   `json:"language,omitempty"`
+	Path      string   `json:"path"`
+	State     string   `json:"state"`
+	PID       int      `json:"pid,omitempty"`
+	Restarts  int64    `json:"restarts,omitempty"`
+	LastError string   `json:"lastError,omitempty"`
+	Calls     int64    `json:"calls"`
+	Errors    int64    `json:"errors"`
+	Instances int      `json:"instances,omitempty"`
+	Latency   struct {
 		Mean float64 `json:"mean"`
 		P50  float64 `json:"p50"`
 		P95  float64 `json:"p95"`
 	} `json:"latencyMs"`
 }
 
-func (h *pluginHub) list() []PluginInfo { return []PluginInfo{} }
+func (h *pluginHub) list() []PluginInfo {
+	h.mu.RLock()
+	var ws []*wasmPlugin
+	for _, w := range h.wasm {
+		ws = append(ws, w)
+	}
+	h.mu.RUnlock()
+	out := []PluginInfo{}
+	for _, w := range ws {
+		st := w.p.Stats()
+		info := PluginInfo{Name: w.cfg.Name, Kind: "wasm", Roles: w.p.Roles(), Language: w.p.Language(), Path: w.cfg.Path,
+			State: "loaded", Calls: int64(st.Calls), Errors: int64(st.Errors), Instances: st.Instances}
+		info.Latency.Mean, info.Latency.P50, info.Latency.P95 = msOf(st.Mean), msOf(st.P50), msOf(st.P95)
+		out = append(out, info)
+	}
+	for _, s := range h.procs.Stats() {
+		info := PluginInfo{Name: s.Name, Kind: "process", Roles: strings.Split(s.Role, ","), Path: s.Path, State: s.State,
+			PID: s.PID, Restarts: s.Restarts, LastError: s.LastError, Calls: s.Calls, Errors: s.Errors}
+		if s.Role == "" {
+			info.Roles = []string{}
+		}
+		info.Latency.Mean, info.Latency.P50, info.Latency.P95 = s.MeanMs, s.P50Ms, s.P95Ms
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b PluginInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

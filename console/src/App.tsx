@@ -1,0 +1,92 @@
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
+import { Layout } from "./components/Layout";
+import { ToastProvider } from "./components/ui/toast";
+import { TooltipProvider } from "./components/ui/tooltip";
+import { Spinner } from "./components/ui/states";
+import { getToken, onAuthChange } from "./lib/api";
+import { matchPath, navigate, ParamsProvider, useLocation } from "./lib/router";
+import { Login } from "./pages/Login";
+import { RegistryPage } from "./pages/registry/RegistryPage";
+import { PipelinesPage } from "./pages/pipelines/PipelinesPage";
+import { ExecutionsPage } from "./pages/executions/ExecutionsPage";
+import { ExecutionDetailPage } from "./pages/executions/ExecutionDetailPage";
+import { KeysPage } from "./pages/KeysPage";
+import { PluginsPage } from "./pages/PluginsPage";
+import { ApiReferencePage } from "./pages/ApiReferencePage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+
+// React Flow and Recharts are big: their pages load on demand, in chunks of their own.
+const BuilderPage = lazy(() => import("./pages/pipelines/BuilderPage"));
+const AnalyticsPage = lazy(() => import("./pages/analytics/AnalyticsPage"));
+
+interface RouteDef {
+  path: string;
+  render: () => ReactNode;
+}
+
+const routes: RouteDef[] = [
+  { path: "/", render: () => <RegistryPage /> },
+  { path: "/models", render: () => <RegistryPage /> },
+  { path: "/pipelines", render: () => <PipelinesPage /> },
+  { path: "/pipelines/new", render: () => <BuilderPage /> },
+  { path: "/pipelines/:id", render: () => <BuilderPage /> },
+  { path: "/executions", render: () => <ExecutionsPage /> },
+  { path: "/executions/:id", render: () => <ExecutionDetailPage /> },
+  { path: "/analytics", render: () => <AnalyticsPage /> },
+  { path: "/keys", render: () => <KeysPage /> },
+  { path: "/plugins", render: () => <PluginsPage /> },
+  { path: "/reference", render: () => <ApiReferencePage /> },
+];
+
+function Routes() {
+  const { pathname } = useLocation();
+  for (const r of routes) {
+    const params = matchPath(r.path, pathname);
+    if (params) {
+      return (
+        <ParamsProvider value={params} key={r.path}>
+          <Suspense
+            fallback={
+              <div className="p-8">
+                <Spinner label="Loading page" />
+              </div>
+            }
+          >
+            {r.render()}
+          </Suspense>
+        </ParamsProvider>
+      );
+    }
+  }
+  return <NotFoundPage />;
+}
+
+export function App() {
+  const [token, setTokenState] = useState<string | null>(() => getToken());
+  const [reason, setReason] = useState<string | null>(null);
+  useEffect(
+    () =>
+      onAuthChange((why) => {
+        setTokenState(getToken());
+        setReason(why);
+      }),
+    [],
+  );
+  useEffect(() => {
+    // Old links to the API's path prefix land on the reference page.
+    if (window.location.pathname === "/api") navigate("/reference", { replace: true });
+  }, []);
+  return (
+    <TooltipProvider>
+      <ToastProvider>
+        {token ? (
+          <Layout>
+            <Routes />
+          </Layout>
+        ) : (
+          <Login reason={reason} />
+        )}
+      </ToastProvider>
+    </TooltipProvider>
+  );
+}

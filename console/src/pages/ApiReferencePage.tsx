@@ -1,0 +1,1 @@
+export function ApiReferencePage() { return null; }

@@ -1,0 +1,1 @@
+export function KeysPage() { return null; }

@@ -1,0 +1,1 @@
+export function ExecutionDetailPage() { return null; }

@@ -1,0 +1,1 @@
+export function ExecutionsPage() { return null; }

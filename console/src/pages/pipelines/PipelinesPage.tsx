@@ -1,0 +1,1 @@
+export function PipelinesPage() { return null; }

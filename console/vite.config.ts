@@ -1,0 +1,55 @@
+/// <reference types="vitest/config" />
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import tailwindcss from "@tailwindcss/vite";
+import react from "@vitejs/plugin-react";
+import { defineConfig, type Plugin } from "vite";
+
+// The gateway embeds dist/ with go:embed, which needs the directory to exist even before a
+// build: dist/.gitkeep is committed, so it is put back after each build empties the directory.
+function keepDist(): Plugin {
+  return {
+    name: "iom-keep-dist",
+    apply: "build",
+    closeBundle() {
+      writeFileSync(resolve(import.meta.dirname, "dist/.gitkeep"), "");
+    },
+  };
+}
+
+const admin = process.env.IOM_ADMIN_URL ?? "http://127.0.0.1:8081";
+
+export default defineConfig({
+  plugins: [react(), tailwindcss(), keepDist()],
+  resolve: { alias: { "@": resolve(import.meta.dirname, "src") } },
+  server: {
+    proxy: {
+      "/api": { target: admin, changeOrigin: true },
+      "/metrics": { target: admin, changeOrigin: true },
+      "/healthz": { target: admin, changeOrigin: true },
+    },
+  },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      output: {
+        codeSplitting: {
+          groups: [
+            { name: "react-flow", test: /node_modules[\\/](@xyflow|d3-(drag|zoom|selection|dispatch|transition|timer|ease|interpolate|color))/, priority: 20 },
+            { name: "recharts", test: /node_modules[\\/](recharts|d3-|victory-vendor|decimal\.js-light|es-toolkit|eventemitter3|@reduxjs|redux|reselect|immer|react-redux|use-sync-external-store|internmap)/, priority: 10 },
+            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 5 },
+          ],
+        },
+      },
+    },
+  },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/test/setup.ts"],
+    css: false,
+    include: ["src/**/*.test.{ts,tsx}"],
+  },
+});

@@ -15,6 +15,15 @@ import (
 
 // The example plugins under examples/plugins, run by the host on real inputs.
 
+// skipUnderRace skips an example's test in a -race build: each Go guest takes wazero's compiler,
+// itself instrumented, some fifteen seconds to compile there, and the examples test the guests'
+// logic, not the host's concurrency (the fault and concurrency tests run under -race).
+func skipUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("example guests are not compiled under -race; run go test without -race")
+	}
+}
+
 func chatRequest(messages ...string) json.RawMessage {
 	var b strings.Builder
 	b.WriteString(`{"model":"local","temperature":0.2,"messages":[`)
@@ -81,6 +90,7 @@ func inferChat(t *testing.T, p *Plugin, text string) (string, chatCompletion) {
 }
 
 func TestPIIRedact(t *testing.T) {
+	skipUnderRace(t)
 	tests := []struct {
 		name, in, want string
 	}{
@@ -150,6 +160,7 @@ func TestPIIRedact(t *testing.T) {
 }
 
 func TestPromptTemplate(t *testing.T) {
+	skipUnderRace(t)
 	p := load(t, "prompt-template", Config{Config: []byte(`{"system":"You are a pirate.","template":"Answer briefly: {{input}}"}`)})
 	body := chatRequest("system", "old system", "user", "first", "assistant", "ok", "user", "What is \"WASM\"?")
 	res, err := p.Transform(context.Background(), requestEnv(body))
@@ -174,6 +185,7 @@ func TestPromptTemplate(t *testing.T) {
 }
 
 func TestJSONGuard(t *testing.T) {
+	skipUnderRace(t)
 	schema := `{"schema":{"type":"object","required":["name","age","tags"],"additionalProperties":false,
 		"properties":{"name":{"type":"string","minLength":2,"maxLength":10},"age":{"type":"integer","minimum":0,"maximum":150},
 		"tags":{"type":"array","items":{"enum":["a","b"]}},"nick":{"type":["string","null"]}}}}`
@@ -254,6 +266,7 @@ func fakeTextgen(t *testing.T) string {
 }
 
 func TestTextgenAdapter(t *testing.T) {
+	skipUnderRace(t)
 	ctx := context.Background()
 	p := load(t, "textgen-adapter", Config{Config: []byte(`{"path":"/v2/generate"}`)})
 	if !p.Has(RoleAdapter) || p.Has(RoleTransform) {
@@ -333,6 +346,7 @@ func TestTextgenAdapter(t *testing.T) {
 }
 
 func TestSummarizer(t *testing.T) {
+	skipUnderRace(t)
 	p := load(t, "summarizer", Config{Config: []byte(`{"sentences":2}`)})
 	text := `WebAssembly lets the gateway run plugins safely. Each plugin runs in a sandbox with a memory cap.
 The weather was nice yesterday. A plugin that loops forever is stopped at its deadline, and the sandbox keeps
@@ -361,6 +375,7 @@ the gateway safe. Cats are popular pets. The gateway runs many plugins in pools 
 }
 
 func TestSentiment(t *testing.T) {
+	skipUnderRace(t)
 	p := load(t, "sentiment", Config{})
 	tests := []struct{ text, label string }{
 		{"I love this product, it is absolutely wonderful!", "positive"},
@@ -389,6 +404,7 @@ func TestSentiment(t *testing.T) {
 }
 
 func TestLangID(t *testing.T) {
+	skipUnderRace(t)
 	p := load(t, "langid", Config{})
 	tests := []struct{ lang, text string }{
 		{"en", "Please send me the report before the end of the afternoon."},
@@ -423,6 +439,7 @@ func TestLangID(t *testing.T) {
 }
 
 func TestEmbeddings(t *testing.T) {
+	skipUnderRace(t)
 	p := load(t, "embeddings", Config{})
 	embed := func(request string) (vecs [][]float64, promptTokens int) {
 		t.Helper()

@@ -294,7 +294,9 @@ func (h logSink) String() string {
 
 func TestGuestLogs(t *testing.T) {
 	sink := newLogSink()
-	cache := t.TempDir()
+	// The test host compiled the module into the shared cache; this host loads it from disk.
+	cache := testCacheDir()
+	load(t, "faults", Config{})
 	host, err := NewHost(context.Background(), cache, slog.New(sink))
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +316,6 @@ func TestGuestLogs(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
-	// The disk cache holds the compiled module for the next start.
 	if entries, _ := os.ReadDir(cache); len(entries) == 0 {
 		t.Error("compilation cache is empty")
 	}

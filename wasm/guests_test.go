@@ -127,8 +127,12 @@ func cFlags() []string {
 	return flags
 }
 
+// testCacheDir is the compilation cache the tests' hosts share, so a second host in one test
+// binary loads compiled modules instead of compiling them again.
+func testCacheDir() string { return filepath.Join(guestDir, "cache") }
+
 var testHost = sync.OnceValue(func() *Host {
-	h, err := NewHost(context.Background(), "", slog.New(slog.DiscardHandler))
+	h, err := NewHost(context.Background(), testCacheDir(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		panic(err)
 	}

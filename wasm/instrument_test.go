@@ -1,0 +1,101 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// A hand-assembled module: one function with a loop that counts its parameter down to zero,
+// exported as "count", with a global of its own so the new one must take index 1.
+var countdown = []byte{
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+	0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
+	0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+	0x06, 0x06, 0x01, 0x7f, 0x01, 0x41, 0x07, 0x0b, // global 0: mut i32 = 7
+	0x07, 0x09, 0x01, 0x05, 'c', 'o', 'u', 'n', 't', 0x00, 0x00, // export "count" func 0
+	0x0a, 0x15, 0x01, 0x13, 0x00, // code: one body of 19 bytes, no locals
+	0x03, 0x40, //   loop
+	0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, //     local.get 0, i32.const 1, i32.sub, local.tee 0
+	0x0d, 0x00, //     br_if 0
+	0x0b,       //   end
+	0x23, 0x00, //   global.get 0
+	0x20, 0x00, 0x6a, //   local.get 0, i32.add
+	0x0b, // end
+}
+
+func TestInstrumentAddsLoopChecks(t *testing.T) {
+	out, err := instrument(countdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := []byte{0x03, 0x40, 0x23, 0x01, 0x04, 0x40, 0x00, 0x0b} // loop, global.get 1, if, unreachable, end
+	if !bytes.Contains(out, check) {
+		t.Fatalf("no check after the loop:\n% x", out)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatalf("the rewritten module does not validate: %v", err)
+	}
+	res, err := mod.ExportedFunction("count").Call(ctx, 1000)
+	if err != nil || res[0] != 7 {
+		t.Fatalf("count(1000) = %v, %v; want 7", res, err)
+	}
+	flag := mod.ExportedGlobal(interruptGlobal)
+	if flag == nil || flag.Get() != 0 {
+		t.Fatalf("flag %v", flag)
+	}
+}
+
+func TestInstrumentRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		bin  []byte
+		want string
+	}{
+		{"not wasm", []byte("hello"), "not a WebAssembly 1.0 binary"},
+		{"truncated", countdown[:len(countdown)-5], "truncated"},
+		{"unknown opcode", bytes.Replace(countdown, []byte{0x6b, 0x22}, []byte{0xfb, 0x22}, 1), "unknown instruction 0xfb"},
+		{"name taken", bytes.Replace(countdown, []byte{0x05, 'c', 'o', 'u', 'n', 't'},
+			append([]byte{0x0f}, interruptGlobal...), 1), "already exports"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bin := tt.bin
+			if tt.name == "name taken" { // the export section grew by 10 bytes
+				bin = bytes.Replace(bin, []byte{0x07, 0x09, 0x01}, []byte{0x07, 0x13, 0x01}, 1)
+			}
+			_, err := instrument(bin)
+			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tt.want)) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := instrument(bytes.Replace(countdown, []byte{0x6b, 0x22}, []byte{0xfb, 0x22}, 1)); !errors.Is(err, errUnknownOpcode) {
+		t.Fatalf("unknown opcode: %v", err)
+	}
+}
+
+// Every guest the tests build, in Go and C, is rewritten and still loads.
+func TestInstrumentGuests(t *testing.T) {
+	if raceEnabled {
+		t.Skip("compiling every guest under -race takes minutes")
+	}
+	for name := range guests {
+		if name == "abi2" { // refused at load, by design
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			p := load(t, name, Config{Name: name + "-instrumented"})
+			if p.mode != interruptFlag {
+				t.Fatalf("%s fell back to interrupt mode %d", name, p.mode)
+			}
+		})
+	}
+}

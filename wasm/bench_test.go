@@ -98,8 +98,7 @@ func BenchmarkInstantiate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				in.close()
-				p.instances.Add(-1)
+				p.untrack(in)
 			}
 		})
 	}

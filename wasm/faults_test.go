@@ -365,3 +365,27 @@ func TestCallerStopsGuest(t *testing.T) {
 	}
 	checkHealthy(t, p)
 }
+
+// Closing a plugin interrupts a guest still running once the close's context is done.
+func TestCloseInterruptsRunningGuest(t *testing.T) {
+	p := load(t, "faults", Config{Name: "faults-closing", Timeout: time.Minute, PoolSize: 1})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Transform(context.Background(), faultEnv("loop"))
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let the call start
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, <-errc, KindClosed, "the plugin was closed while the guest ran")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("closing took %s", d)
+	}
+	if s := p.Stats(); s.Instances != 0 {
+		t.Fatalf("%d instances left", s.Instances)
+	}
+}

@@ -241,12 +241,11 @@ func (p *Plugin) init(ctx context.Context, bin []byte) error {
 		return err
 	}
 	if err := p.checkVersion(ctx, inst); err != nil {
-		inst.close()
+		p.untrack(inst)
 		return err
 	}
 	if p.exports[exportDescribe] && !p.describe(ctx, inst) {
-		inst.close()
-		p.instances.Add(-1)
+		p.untrack(inst)
 		return nil
 	}
 	p.idle <- inst

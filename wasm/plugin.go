@@ -44,6 +44,10 @@ type Plugin struct {
 	closed    atomic.Bool
 	done      chan struct{}
 
+	// live holds every instance, for Close to interrupt the ones still running.
+	liveMu sync.Mutex
+	live   map[*instance]struct{}
+
 	calls, errs, discarded, latencyTotal atomic.Uint64
 	instances                            atomic.Int64
 	kindErrs                             [len(kindNames)]atomic.Uint64
@@ -249,7 +253,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		in.timer = time.AfterFunc(time.Hour, in.onDeadline)
 		in.timer.Stop()
 	}
-	p.instances.Add(1)
+	p.track(in)
 	// _initialize sets up the guest's runtime (the Go runtime, C constructors). It runs under a
 	// call's deadline, loosened: a Go runtime takes a few milliseconds to start.
 	if start := mod.ExportedFunction("_initialize"); start != nil {
@@ -259,8 +263,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 			return wrapCall("_initialize", start.CallWithStack(ctx, in.stack[:]))
 		})
 		if err != nil {
-			in.close()
-			p.instances.Add(-1)
+			p.untrack(in)
 			e := err.(*Error)
 			e.Kind = KindLoad
 			e.Message = "instantiate: _initialize failed: " + e.Message
@@ -268,6 +271,25 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		}
 	}
 	return in, nil
+}
+
+func (p *Plugin) track(in *instance) {
+	p.liveMu.Lock()
+	if p.live == nil {
+		p.live = map[*instance]struct{}{}
+	}
+	p.live[in] = struct{}{}
+	p.liveMu.Unlock()
+	p.instances.Add(1)
+}
+
+// untrack closes an instance and forgets it.
+func (p *Plugin) untrack(in *instance) {
+	in.close()
+	p.liveMu.Lock()
+	delete(p.live, in)
+	p.liveMu.Unlock()
+	p.instances.Add(-1)
 }
 
 func (in *instance) close() {
@@ -371,12 +393,10 @@ func (p *Plugin) release(in *instance, healthy bool) {
 		select {
 		case p.idle <- in:
 		default: // never expected, as instances never outnumber idle's capacity; do not block
-			in.close()
-			p.instances.Add(-1)
+			p.untrack(in)
 		}
 	} else {
-		in.close()
-		p.instances.Add(-1)
+		p.untrack(in)
 		p.discarded.Add(1)
 	}
 	<-p.sem
@@ -642,26 +662,40 @@ func (p *Plugin) Stats() Stats {
 }
 
 // Close stops the plugin: new calls fail with KindClosed, calls in flight may finish until ctx
-// is done, then every instance is closed (stopping any still running).
+// is done; those still running then are interrupted (they fail with KindClosed), and every
+// instance is closed.
 func (p *Plugin) Close(ctx context.Context) error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		close(p.done)
 		p.host.forget(p)
-	wait:
-		for range cap(p.sem) {
-			select {
-			case p.sem <- struct{}{}:
-			case <-ctx.Done():
-				break wait
+		taken := 0
+		acquire := func(ctx context.Context) {
+			for ; taken < cap(p.sem); taken++ {
+				select {
+				case p.sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
 			}
+		}
+		acquire(ctx)
+		if taken < cap(p.sem) && p.mode == interruptFlag {
+			p.liveMu.Lock()
+			for in := range p.live {
+				in.raise(newError(p.cfg.Name, "", KindClosed, "the plugin was closed while the guest ran"))
+			}
+			p.liveMu.Unlock()
+			// An interrupted guest stops at its next loop head, within microseconds.
+			wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			acquire(wctx)
+			cancel()
 		}
 		for {
 			select {
 			case in := <-p.idle:
-				in.close()
-				p.instances.Add(-1)
+				p.untrack(in)
 				continue
 			default:
 			}

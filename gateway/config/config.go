@@ -149,6 +149,8 @@ type Options struct {
 	// KnownProvider reports whether a built-in provider name exists. Plugin-backed names
 	// (wasm:<name>, plugin:<name>) are checked against the file's plugins.
 	KnownProvider func(name string) error
+	// CheckFiles checks that the plugins' files exist.
+	CheckFiles bool
 }
 
 // Load reads, decodes and validates the file at path. The error, if any, is a decode.Errors
@@ -281,11 +283,11 @@ func (f *File) Validate(o Options) decode.Errors {
 			es.Add(p, "give path (a WASM module) or process (an executable)")
 		case pl.Path != "" && pl.Process != "":
 			es.Add(p, "give path or process, not both")
-		case pl.Path != "":
+		case pl.Path != "" && o.CheckFiles:
 			if _, err := os.Stat(pl.Path); err != nil {
 				es.Add(decode.Join(p, "path"), "cannot read %q: %v (build the example plugins with make plugins)", pl.Path, errors.Unwrap(err))
 			}
-		case pl.Process != "":
+		case pl.Process != "" && o.CheckFiles:
 			if _, err := os.Stat(pl.Process); err != nil {
 				es.Add(decode.Join(p, "process"), "cannot read %q: %v", pl.Process, errors.Unwrap(err))
 			}

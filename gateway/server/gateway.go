@@ -89,7 +89,7 @@ type ReloadStatus struct {
 
 // LoadOptions are the config checks that depend on the gateway's parts.
 func LoadOptions() config.Options {
-	return config.Options{KnownProvider: provider.Known}
+	return config.Options{KnownProvider: provider.Known, CheckFiles: true}
 }
 
 // New opens the store in the config's data dir and builds every part. It does not listen yet.

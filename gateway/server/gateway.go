@@ -45,6 +45,8 @@ type Options struct {
 	Out io.Writer
 	// Overrides applies command-line overrides to every loaded config.
 	Overrides func(*config.File)
+	// WASMCacheDir keeps compiled WASM modules (default: the data dir's wasm-cache).
+	WASMCacheDir string
 }
 
 // Gateway is a running IoM.
@@ -143,7 +145,11 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.cache = cache.New(st, log)
-	if g.hub, err = newPluginHub(context.Background(), cfg.Server.DataDir, log); err != nil {
+	cacheDir := o.WASMCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(cfg.Server.DataDir, "wasm-cache")
+	}
+	if g.hub, err = newPluginHub(context.Background(), cacheDir, log); err != nil {
 		return nil, err
 	}
 	g.reg.SetChecks(g.hub.knownProvider, g.hub.knownPlugin)

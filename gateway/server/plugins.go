@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -42,8 +41,8 @@ type wasmPlugin struct {
 	fingerprint string
 }
 
-func newPluginHub(ctx context.Context, dataDir string, log *slog.Logger) (*pluginHub, error) {
-	host, err := wasm.NewHost(ctx, filepath.Join(dataDir, "wasm-cache"), log)
+func newPluginHub(ctx context.Context, cacheDir string, log *slog.Logger) (*pluginHub, error) {
+	host, err := wasm.NewHost(ctx, cacheDir, log)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the WASM host: %w", err)
 	}

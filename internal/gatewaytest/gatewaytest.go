@@ -88,7 +88,7 @@ func StartFile(t testing.TB, dir, path string) *Gateway {
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, err := server.New(cfg, server.Options{ConfigPath: path, Version: "test", Logger: log})
+	g, err := server.New(cfg, server.Options{ConfigPath: path, Version: "test", Logger: log, WASMCacheDir: wasmCache()})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -99,6 +99,21 @@ func StartFile(t testing.TB, dir, path string) *Gateway {
 		DataURL: "http://" + g.DataAddr(), AdminURL: "http://" + g.AdminAddr()}
 	t.Cleanup(tg.Stop)
 	return tg
+}
+
+var (
+	cacheOnce sync.Once
+	cacheDir  string
+)
+
+// wasmCache is one compilation cache for every test gateway, kept between test runs (wazero
+// keys it by module and its own version), so each WASM module is compiled once.
+func wasmCache() string {
+	cacheOnce.Do(func() {
+		cacheDir = filepath.Join(os.TempDir(), "iom-test-wasm-cache")
+		_ = os.MkdirAll(cacheDir, 0o700)
+	})
+	return cacheDir
 }
 
 // Stop shuts the gateway down (tests may call it early to restart on the same dir).

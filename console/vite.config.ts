@@ -35,11 +35,13 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
     rolldownOptions: {
       output: {
+        // React Flow and Recharts load only with the pages that use them (imported lazily), so
+        // the first page does not wait for them. React Flow gets a chunk of its own; Recharts
+        // stays in the analytics page's chunk (a group of its own breaks its module order).
         codeSplitting: {
+          includeDependenciesRecursively: false,
           groups: [
-            { name: "react-flow", test: /node_modules[\\/](@xyflow|d3-(drag|zoom|selection|dispatch|transition|timer|ease|interpolate|color))/, priority: 20 },
-            { name: "recharts", test: /node_modules[\\/](recharts|d3-|victory-vendor|decimal\.js-light|es-toolkit|eventemitter3|@reduxjs|redux|reselect|immer|react-redux|use-sync-external-store|internmap)/, priority: 10 },
-            { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 5 },
+            { name: "react-flow", test: /node_modules[\\/]@xyflow[\\/]/ },
           ],
         },
       },

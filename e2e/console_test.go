@@ -55,6 +55,10 @@ func TestConsole(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Second)
 	defer cancel()
+	consoleDir, err := filepath.Abs(filepath.Join("..", "console"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("console", "console.mjs"))
 	cmd.Env = append(os.Environ(),
 		"IOM_CONSOLE_URL="+g.AdminURL,
@@ -62,7 +66,7 @@ func TestConsole(t *testing.T) {
 		"IOM_UPSTREAM_URL="+f.URL,
 		"IOM_DATA_URL="+g.DataURL,
 		"IOM_CONSOLE_SHOTS="+shots,
-		"IOM_CONSOLE_DIR="+filepath.Join("..", "console"),
+		"IOM_CONSOLE_DIR="+consoleDir,
 		"IOM_CHROMIUM="+chromiumPath,
 	)
 	out, err := cmd.CombinedOutput()

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Layout } from "./components/Layout";
 import { ToastProvider } from "./components/ui/toast";
 import { TooltipProvider } from "./components/ui/tooltip";
@@ -21,6 +22,8 @@ const AnalyticsPage = lazy(() => import("./pages/analytics/AnalyticsPage"));
 
 interface RouteDef {
   path: string;
+  /** Routes with the same key keep the page mounted when switching between them. */
+  key?: string;
   render: () => ReactNode;
 }
 
@@ -28,8 +31,8 @@ const routes: RouteDef[] = [
   { path: "/", render: () => <RegistryPage /> },
   { path: "/models", render: () => <RegistryPage /> },
   { path: "/pipelines", render: () => <PipelinesPage /> },
-  { path: "/pipelines/new", render: () => <BuilderPage /> },
-  { path: "/pipelines/:id", render: () => <BuilderPage /> },
+  { path: "/pipelines/new", key: "builder", render: () => <BuilderPage /> },
+  { path: "/pipelines/:id", key: "builder", render: () => <BuilderPage /> },
   { path: "/executions", render: () => <ExecutionsPage /> },
   { path: "/executions/:id", render: () => <ExecutionDetailPage /> },
   { path: "/analytics", render: () => <AnalyticsPage /> },
@@ -44,7 +47,8 @@ function Routes() {
     const params = matchPath(r.path, pathname);
     if (params) {
       return (
-        <ParamsProvider value={params} key={r.path}>
+        <ParamsProvider value={params} key={r.key ?? r.path}>
+          <ErrorBoundary resetKey={pathname}>
           <Suspense
             fallback={
               <div className="p-8">
@@ -54,6 +58,7 @@ function Routes() {
           >
             {r.render()}
           </Suspense>
+          </ErrorBoundary>
         </ParamsProvider>
       );
     }

@@ -32,7 +32,7 @@ export function Layout({ children }: { children: ReactNode }) {
           "fixed inset-y-0 left-0 z-40 flex w-56 shrink-0 flex-col bg-sidebar text-sidebar-foreground transition-transform lg:static lg:translate-x-0",
           open ? "translate-x-0" : "-translate-x-full",
         )}
-        aria-label="Main"
+        aria-label="Sidebar"
       >
         <div className="flex h-14 items-center gap-2 px-4">
           <Logo size={26} />
@@ -44,7 +44,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <X size={16} />
           </button>
         </div>
-        <nav className="flex-1 space-y-0.5 px-2 py-2">
+        <nav aria-label="Main" className="flex-1 space-y-0.5 px-2 py-2">
           {nav.map((n) => {
             const active = n.match ? n.match(pathname) : pathname.startsWith(n.to);
             const Icon = n.icon;

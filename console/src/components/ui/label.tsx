@@ -31,7 +31,11 @@ export function Field({
     <div className={cn("grid gap-1.5", className)}>
       <Label htmlFor={htmlFor}>
         {label}
-        {required && <span className="text-destructive"> *</span>}
+        {required && (
+          <span className="text-destructive" aria-hidden>
+            {" "}*
+          </span>
+        )}
       </Label>
       {children}
       {error ? (

@@ -46,7 +46,7 @@ export function fieldsFromSchema(schema: unknown): FieldSpec[] | null {
     };
     const t = typeOf(s);
     if (Array.isArray(s.enum) && s.enum.every((x) => typeof x === "string")) out.push({ ...base, kind: "enum", options: s.enum as string[] });
-    else if (name === "messages" && isMessagesSchema(s)) out.push({ ...base, kind: "messages" });
+    else if (name === "messages" && (isMessagesSchema(s) || (t === "array" && !isObj(s.items)))) out.push({ ...base, kind: "messages" });
     else if (t === "string") {
       const long = (typeof s.maxLength !== "number" || s.maxLength > 120) && /prompt|text|content|input|question|query|document|body/i.test(name);
       out.push({ ...base, kind: long ? "text" : "string" });

@@ -1,0 +1,146 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { getToken, setToken } from "@/lib/api";
+import type { ModelView } from "@/lib/types";
+import { mockFetch, route } from "@/test/fetch";
+import { renderPage } from "@/test/render";
+import { ExecutionDetailPage } from "./executions/ExecutionDetailPage";
+import { Login } from "./Login";
+import { RegistryPage } from "./registry/RegistryPage";
+import { ApiReferencePage } from "./ApiReferencePage";
+
+const models: ModelView[] = [
+  { id: "gpt-4-turbo", name: "GPT-4 Turbo", modelType: "llm", securityPolicy: "public", hasApiKey: false, status: "unavailable", managedBy: "config", costPerToken: 0.00003, tags: ["openai"], owner: "OpenAI" },
+  {
+    id: "local",
+    name: "Local Llama",
+    modelType: "llm",
+    securityPolicy: "private",
+    hasApiKey: true,
+    status: "available",
+    managedBy: "api",
+    stats: { requests: 10, errors: 1, successRate: 0.9, latencyMs: 40, p50Ms: 35, p95Ms: 80, lastError: "upstream timed out", lastErrorAt: new Date().toISOString() },
+  },
+];
+
+beforeEach(() => setToken("t"));
+afterEach(() => vi.unstubAllGlobals());
+
+describe("sign in", () => {
+  it("keeps a token the gateway accepts", async () => {
+    sessionStorage.clear();
+    const { calls } = mockFetch(route("GET", "/api/status", (r) => (r.headers.Authorization === "Bearer right" ? { body: { version: "t" } } : { status: 401, body: { error: { message: "wrong admin token", type: "authentication_error" } } })));
+    renderPage(<Login />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("Admin token"), "nope");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    expect(await screen.findByText("wrong admin token")).toBeInTheDocument();
+    expect(getToken()).toBeNull();
+    await user.clear(screen.getByLabelText("Admin token"));
+    await user.type(screen.getByLabelText("Admin token"), "right");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(getToken()).toBe("right"));
+    expect(calls).toHaveLength(2);
+  });
+});
+
+describe("registry", () => {
+  it("shows each model's status, stats and policy; config models are read-only", async () => {
+    mockFetch(route("GET", "/api/models", () => ({ body: { data: models, total: 2 } })));
+    renderPage(<RegistryPage />);
+    const local = await screen.findByTestId("model-local");
+    expect(within(local).getByText("available")).toBeInTheDocument();
+    expect(within(local).getByText("35 ms / 80 ms")).toBeInTheDocument();
+    expect(within(local).getByText(/upstream timed out/)).toBeInTheDocument();
+    expect(within(local).getByRole("button", { name: "Delete Local Llama" })).toBeInTheDocument();
+    const gpt = screen.getByTestId("model-gpt-4-turbo");
+    expect(within(gpt).getByText("unavailable")).toBeInTheDocument();
+    expect(within(gpt).getByText("$30/1M")).toBeInTheDocument();
+    expect(within(gpt).queryByRole("button", { name: /Delete/ })).toBeNull();
+    expect(within(gpt).getByRole("button", { name: "View GPT-4 Turbo" })).toBeInTheDocument();
+  });
+
+  it("searches on the server", async () => {
+    const { calls } = mockFetch(route("GET", "/api/models", (r) => ({ body: { data: r.url.searchParams.get("q") ? [] : models, total: 0 } })));
+    renderPage(<RegistryPage />);
+    await screen.findByTestId("model-local");
+    await userEvent.setup().type(screen.getByLabelText("Search models"), "zzz");
+    expect(await screen.findByText("No model matches these filters")).toBeInTheDocument();
+    expect(calls.some((c) => c.url.searchParams.get("q") === "zzz")).toBe(true);
+  });
+
+  it("shows the API's error under the field it names", async () => {
+    mockFetch(
+      route("GET", "/api/models", () => ({ body: { data: [], total: 0 } })),
+      route("POST", "/api/models", () => ({ status: 400, body: { error: { message: 'provider: unknown provider "opnai"', type: "invalid_request_error", param: "provider" } } })),
+    );
+    renderPage(<RegistryPage />);
+    const user = userEvent.setup();
+    await user.click((await screen.findAllByRole("button", { name: "Register model" }))[0]);
+    const dlg = await screen.findByRole("dialog");
+    await user.type(within(dlg).getByRole("textbox", { name: "Name" }), "Llama");
+    await user.type(within(dlg).getByLabelText("Endpoint"), "http://localhost:8000/v1");
+    await user.type(within(dlg).getByLabelText("Provider"), "opnai");
+    await user.click(within(dlg).getByRole("button", { name: "Register model" }));
+    expect(await within(dlg).findAllByText('provider: unknown provider "opnai"')).toHaveLength(2);
+  });
+
+  it("shows a load failure with a retry", async () => {
+    mockFetch(route("GET", "/api/models", () => ({ status: 500, body: { error: { message: "store is closed", type: "server_error" } } })));
+    renderPage(<RegistryPage />);
+    expect(await screen.findByText("store is closed")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+  });
+});
+
+describe("execution timeline", () => {
+  it("draws each step of a run", async () => {
+    mockFetch(
+      route("GET", "/api/executions/x1", () => ({
+        body: {
+          id: "x1",
+          kind: "pipeline",
+          time: new Date().toISOString(),
+          pipeline: "p",
+          pipelineName: "Draft then edit",
+          model: "pipeline:p",
+          status: "error",
+          error: "upstream failed",
+          failedStep: "edit",
+          latencyMs: 120,
+          inputTokens: 5,
+          outputTokens: 6,
+          costUsd: 0.01,
+          steps: [
+            { id: "in", type: "input", status: "ok", startMs: 0, latencyMs: 0 },
+            { id: "draft", type: "model", model: "writer", servedBy: "writer", status: "ok", startMs: 0.1, latencyMs: 70, costUsd: 0.01, input: "hi", output: { text: "hello" } },
+            { id: "edit", type: "model", model: "editor", status: "error", startMs: 70.2, latencyMs: 50, error: "upstream failed" },
+          ],
+        },
+      })),
+    );
+    renderPage(<ExecutionDetailPage />, { id: "x1" });
+    expect(await screen.findByRole("heading", { name: "Draft then edit" })).toBeInTheDocument();
+    expect(screen.getByTestId("step-draft")).toBeInTheDocument();
+    expect(screen.getAllByText("upstream failed").length).toBeGreaterThan(0);
+    await userEvent.setup().click(within(screen.getByTestId("step-draft")).getByRole("button"));
+    expect(within(screen.getByTestId("step-draft")).getByText(/"text": "hello"/)).toBeInTheDocument();
+  });
+});
+
+describe("API reference", () => {
+  it("says so when the gateway has no OpenAPI document", async () => {
+    mockFetch();
+    renderPage(<ApiReferencePage />);
+    expect(await screen.findByText("This gateway does not publish an API description")).toBeInTheDocument();
+  });
+
+  it("lists paths, methods and summaries", async () => {
+    mockFetch(route("GET", "/api/openapi.json", () => ({ body: { openapi: "3.1.0", info: { title: "IoM", version: "1" }, paths: { "/api/models": { get: { summary: "Search models" }, post: { summary: "Register a model" } } } } })));
+    renderPage(<ApiReferencePage />);
+    expect(await screen.findByText("Search models")).toBeInTheDocument();
+    expect(screen.getByText("Register a model")).toBeInTheDocument();
+    expect(screen.getAllByText("/api/models", { selector: "code" })).toHaveLength(2);
+  });
+});

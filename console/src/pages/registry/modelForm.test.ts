@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import type { ModelView } from "@/lib/types";
+import { buildModel, emptyModelForm, fieldOfParam, formFromModel } from "./modelForm";
+
+const base = { ...emptyModelForm, name: "Local Llama", endpoint: "http://localhost:11434/v1" };
+
+describe("the model form", () => {
+  it("builds the seed's registration shape", () => {
+    const r = buildModel({ ...base, tags: "local, fast ,", costPerToken: "0.00003", latency: "2000", inputSchema: '{"type":"object"}' });
+    expect(r).toEqual({
+      ok: true,
+      model: { name: "Local Llama", endpoint: "http://localhost:11434/v1", modelType: "llm", securityPolicy: "public", tags: ["local", "fast"], costPerToken: 0.00003, latency: 2000, inputSchema: { type: "object" } },
+    });
+  });
+
+  it("checks fields before sending", () => {
+    const r = buildModel({ ...emptyModelForm, endpoint: "ftp://x", securityPolicy: "organization", costPerToken: "-1", retryAttempts: "11", inputSchema: "{", id: "auto" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.name).toBe("A name is required");
+    expect(r.errors.endpoint).toMatch(/http or https URL/);
+    expect(r.errors.costPerToken).toBe("Cost per token must not be negative");
+    expect(r.errors.retryAttempts).toBe("Retry attempts must be at most 10");
+    expect(r.errors.inputSchema).toMatch(/^Input schema: Not valid JSON/);
+    expect(r.errors.id).toBe("This id is reserved");
+  });
+
+  it("needs an org for the organization policy", () => {
+    const r = buildModel({ ...base, securityPolicy: "organization" });
+    expect(!r.ok && r.errors.org).toMatch(/required when the policy is organization/);
+    expect(buildModel({ ...base, securityPolicy: "organization", org: "acme" }).ok).toBe(true);
+  });
+
+  it("does not need an endpoint for plugin providers", () => {
+    expect(buildModel({ ...emptyModelForm, name: "Sum", provider: "wasm:summarizer" }).ok).toBe(true);
+  });
+
+  it("keeps fields it does not show on edit, and the stored key unless a new one is typed", () => {
+    const view = {
+      id: "m",
+      name: "M",
+      endpoint: "https://api.openai.com/v1",
+      modelType: "llm",
+      securityPolicy: "public",
+      upstreamModel: "m",
+      hasApiKey: true,
+      status: "available",
+      stats: { requests: 1 },
+      replicas: [{ endpoint: "https://b" }],
+      headers: { "x-a": "1" },
+      managedBy: "api",
+      retry: { attempts: 2 },
+    } as unknown as ModelView;
+    const f = formFromModel(view);
+    expect(f.upstreamModel).toBe("");
+    expect(f.retryAttempts).toBe("2");
+    const r = buildModel({ ...f, description: "new" }, view);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const m = r.model as unknown as Record<string, unknown>;
+    expect(m.description).toBe("new");
+    expect(m.replicas).toEqual([{ endpoint: "https://b" }]);
+    expect(m.headers).toEqual({ "x-a": "1" });
+    expect(m.retry).toEqual({ attempts: 2 });
+    for (const k of ["apiKey", "hasApiKey", "status", "stats", "managedBy", "upstreamModel"]) expect(m).not.toHaveProperty(k);
+    const withKey = buildModel({ ...f, apiKey: " sk-new " }, view);
+    expect(withKey.ok && (withKey.model as unknown as Record<string, unknown>).apiKey).toBe("sk-new");
+  });
+
+  it("maps the API's error params to fields", () => {
+    expect(fieldOfParam("retry.attempts")).toBe("retryAttempts");
+    expect(fieldOfParam("tags[2]")).toBe("tags");
+    expect(fieldOfParam("endpoint")).toBe("endpoint");
+    expect(fieldOfParam("replicas[0].endpoint")).toBeUndefined();
+  });
+});

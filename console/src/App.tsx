@@ -8,17 +8,18 @@ import { getToken, onAuthChange } from "./lib/api";
 import { matchPath, navigate, ParamsProvider, useLocation } from "./lib/router";
 import { Login } from "./pages/Login";
 import { RegistryPage } from "./pages/registry/RegistryPage";
-import { PipelinesPage } from "./pages/pipelines/PipelinesPage";
-import { ExecutionsPage } from "./pages/executions/ExecutionsPage";
-import { ExecutionDetailPage } from "./pages/executions/ExecutionDetailPage";
-import { KeysPage } from "./pages/KeysPage";
-import { PluginsPage } from "./pages/PluginsPage";
-import { ApiReferencePage } from "./pages/ApiReferencePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 
-// React Flow and Recharts are big: their pages load on demand, in chunks of their own.
+// Every page but the registry loads on demand, so the first page does not wait for the others
+// (React Flow and Recharts above all).
 const BuilderPage = lazy(() => import("./pages/pipelines/BuilderPage"));
 const AnalyticsPage = lazy(() => import("./pages/analytics/AnalyticsPage"));
+const PipelinesPage = lazy(() => import("./pages/pipelines/PipelinesPage").then((m) => ({ default: m.PipelinesPage })));
+const ExecutionsPage = lazy(() => import("./pages/executions/ExecutionsPage").then((m) => ({ default: m.ExecutionsPage })));
+const ExecutionDetailPage = lazy(() => import("./pages/executions/ExecutionDetailPage").then((m) => ({ default: m.ExecutionDetailPage })));
+const KeysPage = lazy(() => import("./pages/KeysPage").then((m) => ({ default: m.KeysPage })));
+const PluginsPage = lazy(() => import("./pages/PluginsPage").then((m) => ({ default: m.PluginsPage })));
+const ApiReferencePage = lazy(() => import("./pages/ApiReferencePage").then((m) => ({ default: m.ApiReferencePage })));
 
 interface RouteDef {
   path: string;

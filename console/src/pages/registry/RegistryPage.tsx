@@ -1,5 +1,5 @@
 import { ArrowDown, ArrowUp, Cube, FunnelSimple, MagnifyingGlass, Plus, X } from "@phosphor-icons/react";
-import { useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { Page, PageHeader } from "@/components/Layout";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
@@ -11,8 +11,10 @@ import { api } from "@/lib/api";
 import { useApi, useDebounced } from "@/lib/hooks";
 import { MODEL_TYPES, POLICIES, SORT_FIELDS, STATUSES, type ModelQuery, type ModelView } from "@/lib/types";
 import { ModelCard } from "./ModelCard";
-import { ModelFormDialog } from "./ModelFormDialog";
-import { TestDialog } from "./TestDialog";
+
+// The dialogs (and Zod) load when first opened.
+const ModelFormDialog = lazy(() => import("./ModelFormDialog").then((m) => ({ default: m.ModelFormDialog })));
+const TestDialog = lazy(() => import("./TestDialog").then((m) => ({ default: m.TestDialog })));
 
 interface Filters {
   q: string;
@@ -213,8 +215,10 @@ export function RegistryPage() {
         </>
       )}
 
-      <ModelFormDialog open={formOpen} onOpenChange={setFormOpen} model={editing} models={all.data?.data ?? []} onSaved={refresh} />
-      <TestDialog model={testing} open={testOpen} onOpenChange={setTestOpen} onDone={list.reload} />
+      <Suspense fallback={null}>
+        {(formOpen || editing) && <ModelFormDialog open={formOpen} onOpenChange={setFormOpen} model={editing} models={all.data?.data ?? []} onSaved={refresh} />}
+        {testing && <TestDialog model={testing} open={testOpen} onOpenChange={setTestOpen} onDone={list.reload} />}
+      </Suspense>
     </Page>
   );
 }

@@ -76,7 +76,7 @@ export function Layout({ children }: { children: ReactNode }) {
                 <div className="truncate font-mono">data {s.listen}</div>
               </Tooltip>
               <div>
-                {s.models} models · {s.keys} keys
+                {s.models} {s.models === 1 ? "model" : "models"} · {s.keys} {s.keys === 1 ? "key" : "keys"}
               </div>
             </div>
           ) : status.error ? (

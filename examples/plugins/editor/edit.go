@@ -20,6 +20,7 @@ var spacing = []struct {
 	{regexp.MustCompile(` +([,.;:!?])(\pL)`), "$1 $2"},               // a misplaced space: "end .Next" → "end. Next"
 	{regexp.MustCompile(` +([,.;:!?)\]])`), "$1"},                    // no space before punctuation
 	{regexp.MustCompile(`([(\[]) +`), "$1"},                          // nor after an opening bracket
+	{regexp.MustCompile(`(\pL)\(`), "$1 ("},                          // but one before it, after a word
 	{regexp.MustCompile(`,{2,}`), ","},                               // doubled commas
 	{regexp.MustCompile(`!{2,}`), "!"},                               // !!! → !
 	{regexp.MustCompile(`\?{2,}`), "?"},                              // ??? → ?

@@ -7,9 +7,11 @@
 // starting with -, *, +, a number and a full stop, # or |), which are edited line by line. Each
 // paragraph gets, in order:
 //
-//   - single spaces; none before , . ; : ! ? ) ] or after ( [; one after a comma, a semicolon,
-//     a colon between words and a full stop, ! or ? between words ("end.Next" → "end. Next");
-//     runs of !, ? or commas and doubled full stops (not ellipses) reduced to one;
+//   - single spaces; a space before , . ; : ! ? moved after it when a letter follows ("mat .it"
+//     → "mat. it"); no space before , . ; : ! ? ) ] or after ( [, one before ( after a word;
+//     one after a comma, a semicolon, a colon between words and a full stop, ! or ? between a
+//     lower-case word and a capital ("end.Next" → "end. Next"); runs of !, ? or commas and
+//     doubled full stops (not ellipses) reduced to one;
 //   - doubled words removed ("the the" → "the"; "had had" and "that that" stay);
 //   - with tighten (the default), the fillers very, really, basically, actually and literally
 //     removed, with a comma that set them off, except right after a negation ("not very");

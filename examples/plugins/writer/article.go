@@ -22,7 +22,7 @@ type topic struct {
 	plural  bool            // its head noun looks plural
 	words   map[string]bool // corpus words matching the topic's content words
 	related map[string]float64
-	paras   map[int]bool // corpus paragraphs containing a topic word
+	paras   map[int]float64 // corpus paragraphs about the topic, weighted from 0 to 1 (the best)
 }
 
 var stopWords = func() map[string]bool {
@@ -67,7 +67,7 @@ func matches(a, b string) bool {
 }
 
 func newTopic(phrase string) *topic {
-	t := &topic{phrase: strings.Join(strings.Fields(phrase), " "), words: map[string]bool{}, related: map[string]float64{}, paras: map[int]bool{}}
+	t := &topic{phrase: strings.Join(strings.Fields(phrase), " "), words: map[string]bool{}, related: map[string]float64{}, paras: map[int]float64{}}
 	var content []string
 	head := ""
 	for _, w := range strings.Fields(strings.ToLower(t.phrase)) {
@@ -89,28 +89,52 @@ func newTopic(phrase string) *topic {
 	}
 	t.plural = strings.HasSuffix(head, "s") && !strings.HasSuffix(head, "ss") && !strings.HasSuffix(head, "us") &&
 		!strings.HasSuffix(head, "is") && !strings.HasSuffix(head, "ics") && head != "news"
+	matched := map[string]string{} // corpus word → the topic word it matches
 	for _, v := range trained.vocab {
 		for _, w := range content {
 			if matches(v, w) {
 				t.words[v] = true
-				for _, p := range trained.paras[v] {
-					t.paras[p] = true
-				}
+				matched[v] = w
 			}
 		}
 	}
-	// A word is related in proportion to the share of the topic's paragraphs it appears in.
-	if len(t.paras) > 0 {
-		for _, v := range trained.vocab {
-			n := 0
-			for _, p := range trained.paras[v] {
-				if t.paras[p] {
-					n++
+	// A paragraph is about the topic in proportion to the share of the topic's words it has,
+	// and more the more often they occur: share × hits / (hits + 2), scaled so the best is 1.
+	distinct := map[int]map[string]bool{}
+	hits := map[int]int{}
+	for _, s := range trained.sentences {
+		for _, w := range s.words {
+			if tw, ok := matched[bare(w)]; ok {
+				if distinct[s.para] == nil {
+					distinct[s.para] = map[string]bool{}
 				}
+				distinct[s.para][tw] = true
+				hits[s.para]++
 			}
-			if n > 0 && !t.words[v] {
-				t.related[v] = float64(n) / float64(len(t.paras))
-			}
+		}
+	}
+	best := 0.0
+	for p, ws := range distinct {
+		h := float64(hits[p])
+		t.paras[p] = float64(len(ws)) / float64(len(content)) * h / (h + 2)
+		best = max(best, t.paras[p])
+	}
+	total := 0.0
+	for p := range t.paras {
+		t.paras[p] /= best
+		total += t.paras[p]
+	}
+	// A word is related in proportion to the weight of the topic's paragraphs it appears in.
+	for _, v := range trained.vocab {
+		if t.words[v] {
+			continue
+		}
+		sum := 0.0
+		for _, p := range trained.paras[v] {
+			sum += t.paras[p]
+		}
+		if sum > 0 {
+			t.related[v] = sum / total
 		}
 	}
 	return t
@@ -125,7 +149,7 @@ func (t *topic) pull(w string) float64 {
 	return 1.5 * t.related[b]
 }
 
-func (t *topic) near(p int) bool { return t.paras[p] }
+func (t *topic) near(p int) bool { return t.paras[p] >= 0.5 }
 
 // score rates a sentence's closeness to the topic.
 func (t *topic) score(words []string) float64 {
@@ -240,10 +264,7 @@ func (w *writer) topicSentence() []string {
 		if w.start[i] || w.t.subjectEnd(s.words) == 0 {
 			continue
 		}
-		weight := 1 + w.t.score(s.words[:w.t.subjectEnd(s.words)])*10
-		if w.t.paras[s.para] {
-			weight += 40
-		}
+		weight := 1 + w.t.score(s.words[:w.t.subjectEnd(s.words)])*10 + 40*w.t.paras[s.para]*w.t.paras[s.para]
 		idx = append(idx, i)
 		weights = append(weights, weight)
 	}
@@ -271,10 +292,7 @@ func (w *writer) bodySentence() []string {
 		if w.start[i] {
 			continue
 		}
-		weights[i] = 1 + w.t.score(s.words)
-		if w.t.paras[s.para] {
-			weights[i] += 30
-		}
+		weights[i] = 1 + w.t.score(s.words) + 30*w.t.paras[s.para]*w.t.paras[s.para]
 	}
 	return w.best(12, func() ([]string, int) {
 		i := w.r.pick(weights)

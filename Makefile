@@ -3,32 +3,52 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/iom
+PLUGINS  := bin/plugins
 CONFIG   ?= configs/iom.yaml
 FUZZTIME ?= 4s
 
-.PHONY: all build run test test-go test-race fuzz bench node-deps vet clean
+.PHONY: all build run plugins console test test-go test-race test-console fuzz bench node-deps vet proto clean
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/iom
 
-## run: build and serve the default config (data plane :8080, admin 127.0.0.1:8081)
-run: build
+## run: build the console, the example plugins and the gateway, and serve the default config
+run: console plugins build
 	./$(BIN) serve --config $(CONFIG)
 
-## test: every test, the SDK tests against a real gateway, a race pass and a short fuzz pass
-test: node-deps vet test-go test-race fuzz
+## plugins: the example WASM modules and process plugins, into bin/plugins
+plugins:
+	examples/plugins/build.sh $(PLUGINS)
+	$(GO) build -o $(PLUGINS)/process-provider ./examples/plugins/process-provider
+	$(GO) build -o $(PLUGINS)/process-transformer ./examples/plugins/process-transformer
+
+## console: the admin console's assets, embedded into the binary by the next build
+CONSOLE_SRC := $(shell find console/src console/public -type f 2>/dev/null) $(wildcard console/*.json console/*.ts console/*.html)
+console: console/dist/index.html
+
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SRC)
+	cd console && npm run build
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+
+## test: every test — Go, the SDK clients, the console in a real browser — a race pass and a short fuzz pass
+test: node-deps console plugins vet test-go test-race test-console fuzz
 
 vet:
 	$(GO) vet ./...
 
 test-go:
-	IOM_REQUIRE_NODE=1 $(GO) test -count=1 ./...
+	IOM_REQUIRE_NODE=1 IOM_REQUIRE_BROWSER=1 IOM_REQUIRE_WASM_C=1 IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS) $(GO) test -count=1 ./...
 
 # The packages with shared state under concurrency.
 test-race:
-	$(GO) test -count=1 -race ./gateway/...
+	$(GO) test -count=1 -race ./gateway/... ./plugins/... ./wasm/...
+
+test-console: console/node_modules/.package-lock.json
+	cd console && npm test
 
 # Each fuzz target runs briefly; `make fuzz FUZZTIME=5m` searches longer.
 FUZZ_TARGETS := \
@@ -36,7 +56,9 @@ FUZZ_TARGETS := \
 	./gateway/server:FuzzParseRequest \
 	./gateway/server:FuzzWriteEvent \
 	./gateway/provider:FuzzSSEStream \
-	./gateway/config:FuzzParse
+	./gateway/config:FuzzParse \
+	./wasm:FuzzGuestOutput \
+	./wasm:FuzzEnvelope
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -54,5 +76,9 @@ e2e/node/node_modules/.package-lock.json: e2e/node/package.json e2e/node/package
 bench:
 	$(GO) run ./bench
 
+## proto: regenerate the process plugins' gRPC code (needs protoc)
+proto:
+	plugins/gen.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin console/dist/assets console/dist/index.html

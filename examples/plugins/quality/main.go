@@ -18,7 +18,8 @@
 //
 // rounded to one decimal. The text passes when it has at least minWords words and a reading
 // ease of at least minReadingEase; issues lists, in words, what fails and what else could be
-// better: sentences longer than maxSentenceWords, doubled words, a single long paragraph.
+// better: sentences longer than maxSentenceWords, doubled words (up to five), a single
+// paragraph of more than 150 words.
 // Config (optional): {"minWords": 80, "minReadingEase": 30, "maxSentenceWords": 25}. Usage
 // counts whitespace-separated words.
 package main

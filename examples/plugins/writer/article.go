@@ -376,7 +376,7 @@ func write(b brief) string {
 			if s == nil {
 				continue
 			}
-			if i == 1 && p == paragraphs-1 && b.Audience != "" {
+			if i == 1 && p == paragraphs-1 && b.Audience != "" && len(s)+len(strings.Fields(b.Audience))+1 <= maxWords {
 				s = forAudience(b.Audience, s)
 			}
 			if written > 0 {

@@ -5,8 +5,10 @@
 // The input is a topic ("solar power"), a request naming one ("Write about solar power": the
 // words after "about"), or a JSON object {"topic": "solar power", "audience": "students",
 // "paragraphs": 3} (audience and paragraphs optional; "subject" is read when "topic" is absent).
-// Config (optional): {"paragraphs": 3}, the default number of paragraphs; otherwise it is
-// drawn from the seed.
+// Topics are cut to eight words. An audience puts " for Students" after the title and "For
+// students, " before the second sentence of the last paragraph. Paragraphs are clamped to 2–4;
+// without them, the config's {"paragraphs": 3} is used, else the number is drawn from the
+// seed.
 //
 // The model is a word-level Markov chain of order 2 trained on an embedded corpus of neutral
 // expository prose (corpus.go). Everything random comes from a generator seeded with a hash of
@@ -87,7 +89,8 @@ func parseBrief(text string) brief {
 			if n, ok := v.Get("paragraphs").Int(); ok {
 				b.Paragraphs = int(min(max(n, 2), 4))
 			}
-			b.Topic = strings.Join(strings.Fields(b.Topic), " ")
+			words := strings.Fields(b.Topic)
+			b.Topic = strings.Join(words[:min(len(words), maxTopicWords)], " ")
 			return b
 		case iomwasm.String:
 			text = v.Str()

@@ -10,7 +10,8 @@
 // image_url part of the last user message (OpenAI's multi-part content; its url or the part's
 // string), else the message's text, or {"image": …} in it ("image_url", "url" and "data" are
 // read too, as a string or an object with "url"); for completions, the prompt. URLs are not
-// fetched: the sandbox has no network. Images over 4 megapixels are refused.
+// fetched: the sandbox has no network. Images over 4 megapixels (4 × 2²⁰ pixels) or 12 MB of
+// base64 are refused (code image_too_large); what does not decode, code bad_image.
 //
 // Measurements, on a grid of at most 512×512 pixels spread over the whole image (transparent
 // pixels composited over white): the mean colour; brightness, the mean Rec. 601 luma in

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -387,5 +388,39 @@ func TestCloseInterruptsRunningGuest(t *testing.T) {
 	}
 	if s := p.Stats(); s.Instances != 0 {
 		t.Fatalf("%d instances left", s.Instances)
+	}
+}
+
+// A guest spinning in native code must not hold up the Go runtime: garbage collections (which
+// stop the world) go on while it runs, and the timer that stops it still fires. Without the
+// periodic trips through Go at loop heads, this test hangs.
+func TestRunawayGuestDoesNotStallGC(t *testing.T) {
+	for _, guest := range []string{"faults", "faults-c"} {
+		t.Run(guest, func(t *testing.T) {
+			p := load(t, guest, Config{Name: guest + "-gc", Timeout: 300 * time.Millisecond, PoolSize: 1})
+			stop := make(chan struct{})
+			gcs := make(chan int)
+			go func() {
+				n := 0
+				for {
+					select {
+					case <-stop:
+						gcs <- n
+						return
+					default:
+						runtime.GC()
+						n++
+					}
+				}
+			}()
+			start := time.Now()
+			_, err := p.Transform(context.Background(), faultEnv("loop"))
+			close(stop)
+			n := <-gcs
+			wantKind(t, err, KindTimeout, "did not finish within 300ms")
+			if d := time.Since(start); d > 3*time.Second || n < 2 {
+				t.Fatalf("the call took %s and %d collections ran alongside", d, n)
+			}
+		})
 	}
 }

@@ -13,28 +13,38 @@ import (
 // wazero's own mechanism (RuntimeConfig.WithCloseOnContextDone) compiles a check into every
 // loop head and function entry that leaves the native code for Go and back, and watches each
 // call's context from a goroutine of its own. Measured on a 1 KB request (bench_test.go), it
-// made the C pii-redact transform about 20 times slower (some 380 µs instead of 19 µs) and a
-// no-op C transform 10 times slower (2.5 µs instead of 0.26 µs): every loop iteration pays a
-// round trip into Go.
+// made the C pii-redact transform 13 times slower (some 100 µs instead of 7.7 µs) and a Go one
+// 10 times slower: every loop iteration pays a round trip into Go.
 //
-// The host instead rewrites each module once, before compiling it: it adds a mutable i32
-// global, exported as interruptGlobal, and at the head of every loop the instructions
+// The host instead rewrites each module once, before compiling it. It adds two mutable i32
+// globals, a fuel counter and an interrupt flag (exported as interruptGlobal), and at the head
+// of every loop the instructions
 //
-//	global.get $interrupt
-//	if
-//	  unreachable
-//	end
+//	fuel -= 1
+//	if fuel == 0 {
+//		fuel = fuelPerTrip
+//		drop(memory.grow(0))   // a trip through Go
+//		if interrupt { unreachable }
+//	}
 //
-// A loop iteration then costs one load and one untaken branch, in native code. Each call arms a
-// timer (reused, one per instance) that sets the global when the call's deadline passes; the
-// next loop iteration traps, the host sees that the timer fired and reports a timeout, and the
+// A loop iteration costs a decrement and an untaken branch, in native code. Each call arms a
+// timer (one per instance, reused) that sets the flag when the call's deadline passes; the guest
+// traps at its next trip, the host sees that the timer fired and reports a timeout, and the
 // instance is thrown away. Code without loops cannot run away: it ends or overflows its stack.
-// wazero loads a global at a loop head from memory every time, since the head is a merge point
-// in its SSA form, so the store from the timer's goroutine is seen. Host functions that could
-// block (the WASI sleep, when the plugin may use the clock) are bounded separately.
+//
+// The trip through Go matters as much as the flag. Native code cannot be preempted: a guest
+// spinning in native code forever would keep the Go runtime from ever stopping the world for
+// garbage collection, the stop would wait on it, and so would every goroutine, the timer's
+// included (a first version that only checked the flag hung the whole process that way).
+// memory.grow leaves wazero's native code for its Go side, where a pending preemption or
+// stop-the-world takes effect, so a spinning guest delays them by at most fuelPerTrip
+// iterations, microseconds. Growing by 0 changes nothing.
 //
 // A module the rewriter cannot read (an instruction it does not know) falls back to wazero's
 // mechanism, with a warning in the log.
+
+// fuelPerTrip is how many loop iterations a guest runs between trips through Go.
+const fuelPerTrip = 4096
 
 // interruptGlobal is the name under which an instrumented module exports its interrupt flag.
 const interruptGlobal = "__iom_interrupt"
@@ -64,14 +74,18 @@ func instrument(bin []byte) ([]byte, error) {
 
 	// The new global's index follows the imported and defined globals.
 	var importedGlobals, definedGlobals uint32
+	hasMemory := false
 	for _, s := range sections {
 		switch s.id {
 		case 2:
-			n, err := countImportedGlobals(s.body)
+			n, mems, err := countImports(s.body)
 			if err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
 			importedGlobals = n
+			hasMemory = hasMemory || mems > 0
+		case 5:
+			hasMemory = true
 		case 6:
 			sr := &reader{b: s.body}
 			definedGlobals = sr.u32()
@@ -84,12 +98,17 @@ func instrument(bin []byte) ([]byte, error) {
 			}
 		}
 	}
-	global := importedGlobals + definedGlobals
-	check := append(append([]byte{0x23}, appendU32(nil, global)...), 0x04, 0x40, 0x00, 0x0b)
+	if !hasMemory {
+		return nil, errors.New("the module has no memory, which the interrupt check uses")
+	}
+	fuel := importedGlobals + definedGlobals
+	flag := fuel + 1
+	check := loopCheck(fuel, flag)
 
-	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // mutable i32 = i32.const 0
+	// fuel: mutable i32 = fuelPerTrip; flag: mutable i32 = 0
+	newGlobals := append(append([]byte{0x7f, 0x01, 0x41}, appendS32(nil, fuelPerTrip)...), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
 	newExport := append(appendName(nil, interruptGlobal), 0x03)
-	newExport = appendU32(newExport, global)
+	newExport = appendU32(newExport, flag)
 
 	out := append([]byte(nil), bin[:8]...)
 	emit := func(id byte, body []byte) {
@@ -103,7 +122,7 @@ func instrument(bin []byte) ([]byte, error) {
 	for _, s := range sections {
 		if s.id != 0 {
 			if !haveGlobals && order[s.id] > order[6] {
-				emit(6, append([]byte{1}, newGlobal...))
+				emit(6, append([]byte{2}, newGlobals...))
 				haveGlobals = true
 			}
 			if !haveExports && order[s.id] > order[7] {
@@ -120,10 +139,10 @@ func instrument(bin []byte) ([]byte, error) {
 			}
 			emit(s.id, s.body)
 		case 6:
-			emit(6, appendVecItem(s.body, newGlobal))
+			emit(6, appendVecItems(s.body, 2, newGlobals))
 			haveGlobals = true
 		case 7:
-			emit(7, appendVecItem(s.body, newExport))
+			emit(7, appendVecItems(s.body, 1, newExport))
 			haveExports = true
 		case 10:
 			body, err := instrumentCode(s.body, check)
@@ -136,7 +155,7 @@ func instrument(bin []byte) ([]byte, error) {
 		}
 	}
 	if !haveGlobals {
-		emit(6, append([]byte{1}, newGlobal...))
+		emit(6, append([]byte{2}, newGlobals...))
 	}
 	if !haveExports {
 		emit(7, append([]byte{1}, newExport...))
@@ -144,18 +163,36 @@ func instrument(bin []byte) ([]byte, error) {
 	return out, nil
 }
 
-// appendVecItem returns a vector section's body with one more item at the end.
-func appendVecItem(body, item []byte) []byte {
-	r := &reader{b: body}
-	n := r.u32()
-	out := appendU32(nil, n+1)
-	out = append(out, body[r.i:]...)
-	return append(out, item...)
+// loopCheck returns the instructions put at every loop head (see the comment at the top).
+func loopCheck(fuel, flag uint32) []byte {
+	gget := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x23), g) }
+	gset := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x24), g) }
+	b := gget(nil, fuel)
+	b = append(b, 0x41, 0x01, 0x6b) // i32.const 1, i32.sub
+	b = gset(b, fuel)
+	b = gget(b, fuel)
+	b = append(b, 0x45, 0x04, 0x40) // i32.eqz, if
+	b = append(b, 0x41)
+	b = appendS32(b, fuelPerTrip)
+	b = gset(b, fuel)
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0, memory.grow 0, drop
+	b = gget(b, flag)
+	b = append(b, 0x04, 0x40, 0x00, 0x0b) // if, unreachable, end
+	return append(b, 0x0b)                // end
 }
 
-func countImportedGlobals(body []byte) (uint32, error) {
+// appendVecItems returns a vector section's body with n more items, encoded in items, at the end.
+func appendVecItems(body []byte, n uint32, items []byte) []byte {
 	r := &reader{b: body}
-	var globals uint32
+	count := r.u32()
+	out := appendU32(nil, count+n)
+	out = append(out, body[r.i:]...)
+	return append(out, items...)
+}
+
+// countImports returns how many globals and memories a module imports.
+func countImports(body []byte) (globals, memories uint32, err error) {
+	r := &reader{b: body}
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.name()
 		r.name()
@@ -167,6 +204,7 @@ func countImportedGlobals(body []byte) (uint32, error) {
 			r.limits()
 		case 2: // memory: limits
 			r.limits()
+			memories++
 		case 3: // global: value type, mutability
 			r.byte()
 			r.byte()
@@ -175,10 +213,10 @@ func countImportedGlobals(body []byte) (uint32, error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("unknown import kind %d", kind)
+			return 0, 0, fmt.Errorf("unknown import kind %d", kind)
 		}
 	}
-	return globals, r.err
+	return globals, memories, r.err
 }
 
 // instrumentCode rewrites the code section, inserting check after every loop's block type.
@@ -404,6 +442,17 @@ func appendU32(b []byte, v uint32) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
 }
 
 func appendName(b []byte, s string) []byte {

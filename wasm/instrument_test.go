@@ -10,11 +10,12 @@ import (
 )
 
 // A hand-assembled module: one function with a loop that counts its parameter down to zero,
-// exported as "count", with a global of its own so the new one must take index 1.
+// exported as "count", with a global of its own so the new ones must take indexes 1 and 2.
 var countdown = []byte{
 	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
 	0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
 	0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+	0x05, 0x03, 0x01, 0x00, 0x01, // memory: min 1 page (the check needs one)
 	0x06, 0x06, 0x01, 0x7f, 0x01, 0x41, 0x07, 0x0b, // global 0: mut i32 = 7
 	0x07, 0x09, 0x01, 0x05, 'c', 'o', 'u', 'n', 't', 0x00, 0x00, // export "count" func 0
 	0x0a, 0x15, 0x01, 0x13, 0x00, // code: one body of 19 bytes, no locals
@@ -32,7 +33,7 @@ func TestInstrumentAddsLoopChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := []byte{0x03, 0x40, 0x23, 0x01, 0x04, 0x40, 0x00, 0x0b} // loop, global.get 1, if, unreachable, end
+	check := append([]byte{0x03, 0x40}, loopCheck(1, 2)...) // the module's own global is 0
 	if !bytes.Contains(out, check) {
 		t.Fatalf("no check after the loop:\n% x", out)
 	}
@@ -61,6 +62,7 @@ func TestInstrumentRefuses(t *testing.T) {
 	}{
 		{"not wasm", []byte("hello"), "not a WebAssembly 1.0 binary"},
 		{"truncated", countdown[:len(countdown)-5], "truncated"},
+		{"no memory", bytes.Replace(countdown, []byte{0x05, 0x03, 0x01, 0x00, 0x01}, nil, 1), "no memory"},
 		{"unknown opcode", bytes.Replace(countdown, []byte{0x6b, 0x22}, []byte{0xfb, 0x22}, 1), "unknown instruction 0xfb"},
 		{"name taken", bytes.Replace(countdown, []byte{0x05, 'c', 'o', 'u', 'n', 't'},
 			append([]byte{0x0f}, interruptGlobal...), 1), "already exports"},

@@ -175,7 +175,7 @@ func sigString(params, results []api.ValueType) string {
 
 func (p *Plugin) checkVersion(ctx context.Context, in *instance) error {
 	stack := in.stack[:]
-	err := p.guard(ctx, in, func(ctx context.Context) error {
+	err := p.guard(ctx, in, p.cfg.Timeout, func(ctx context.Context) error {
 		return wrapCall(exportABIVersion, in.version.CallWithStack(ctx, stack))
 	})
 	if err != nil {
@@ -216,16 +216,18 @@ type instance struct {
 
 	// The interrupt flag (interruptFlag mode) and the timer that raises it. mu orders the
 	// timer's goroutine against the call's start and end.
-	flag     api.MutableGlobal
-	timer    *time.Timer
-	mu       sync.Mutex
-	busy     bool
-	deadline *Error // what to report if the timer fires during this call
-	raised   *Error // why the flag was raised during this call
+	flag    api.MutableGlobal
+	timer   *time.Timer
+	mu      sync.Mutex
+	busy    bool
+	plugin  *Plugin
+	timeout time.Duration // this call's, to name in the error if the timer fires
+	caller  bool          // whether the timeout is the caller's deadline rather than ours
+	raised  *Error        // why the flag was raised during this call
 }
 
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	in := &instance{stderr: &stderrWriter{log: p.log}}
+	in := &instance{stderr: &stderrWriter{log: p.log}, plugin: p}
 	cfg := p.modCfg.WithStderr(in.stderr).WithStdout(&stdoutWriter{log: p.log})
 	if p.cfg.AllowClock {
 		cfg = cfg.WithNanosleep(in.sleep)
@@ -257,9 +259,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	// _initialize sets up the guest's runtime (the Go runtime, C constructors). It runs under a
 	// call's deadline, loosened: a Go runtime takes a few milliseconds to start.
 	if start := mod.ExportedFunction("_initialize"); start != nil {
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(p.cfg.Timeout, 10*time.Second))
-		defer cancel()
-		err := p.guard(ictx, in, func(ctx context.Context) error {
+		err := p.guard(context.WithoutCancel(ctx), in, max(p.cfg.Timeout, 10*time.Second), func(ctx context.Context) error {
 			return wrapCall("_initialize", start.CallWithStack(ctx, in.stack[:]))
 		})
 		if err != nil {
@@ -299,10 +299,10 @@ func (in *instance) close() {
 	}
 }
 
-// arm starts a call that must end within d; why is the error if it does not.
-func (in *instance) arm(d time.Duration, why *Error) {
+// arm starts a call that must end within d, the caller's deadline if caller is set.
+func (in *instance) arm(d time.Duration, caller bool) {
 	in.mu.Lock()
-	in.busy, in.raised, in.deadline = true, nil, why
+	in.busy, in.raised, in.timeout, in.caller = true, nil, d, caller
 	in.mu.Unlock()
 	in.timer.Reset(d)
 }
@@ -317,16 +317,19 @@ func (in *instance) disarm() *Error {
 	if raised != nil {
 		in.flag.Set(0)
 	}
-	in.busy, in.raised, in.deadline = false, nil, nil
+	in.busy, in.raised = false, nil
 	return raised
 }
 
 func (in *instance) onDeadline() {
 	in.mu.Lock()
-	why := in.deadline
+	d, caller := in.timeout, in.caller
 	in.mu.Unlock()
-	if why != nil {
-		in.raise(why)
+	name := in.plugin.cfg.Name
+	if caller {
+		in.raise(newError(name, "", KindTimeout, "the caller's deadline passed while the guest ran"))
+	} else {
+		in.raise(newError(name, "", KindTimeout, "the guest did not finish within %s and was stopped", d))
 	}
 }
 
@@ -440,13 +443,9 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte,
 // malformed, the instance is unfit for reuse.
 func (p *Plugin) run(ctx context.Context, in *instance, export string, fn api.Function, input []byte) ([]byte, error) {
 	in.stderr.reset()
-	var out []byte
-	err := p.guard(ctx, in, func(ctx context.Context) error {
-		var err error
-		out, err = p.exchange(ctx, in, export, fn, input)
-		return err
-	})
-	if err != nil {
+	cctx, stop := p.begin(ctx, in, p.cfg.Timeout)
+	out, err := p.exchange(cctx, in, export, fn, input)
+	if err = p.end(ctx, in, stop, err); err != nil {
 		if e := err.(*Error); e.Export == "" {
 			e.Export = export
 		}
@@ -510,27 +509,41 @@ func wrapCall(export string, err error) error {
 
 // guard runs f, which calls into the guest, within the call's deadline and the caller's
 // context, and returns its failure as an *Error.
-func (p *Plugin) guard(ctx context.Context, in *instance, f func(ctx context.Context) error) error {
-	cctx := ctx
+func (p *Plugin) guard(ctx context.Context, in *instance, timeout time.Duration, f func(ctx context.Context) error) error {
+	cctx, stop := p.begin(ctx, in, timeout)
+	return p.end(ctx, in, stop, f(cctx))
+}
+
+// begin bounds the guest calls that follow by timeout and the caller's context: it returns the
+// context to call them with, and a function for end to call (nil when there is none).
+func (p *Plugin) begin(ctx context.Context, in *instance, timeout time.Duration) (context.Context, func() bool) {
 	switch p.mode {
 	case interruptFlag:
-		d, why := p.cfg.Timeout, newError(p.cfg.Name, "", KindTimeout, "the guest did not finish within %s and was stopped", p.cfg.Timeout)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			d, why = time.Until(dl), newError(p.cfg.Name, "", KindTimeout, "the caller's deadline passed while the guest ran")
+		d, caller := timeout, false
+		if dl, ok := ctx.Deadline(); ok {
+			if left := time.Until(dl); left < d {
+				d, caller = left, true
+			}
 		}
-		in.arm(d, why)
+		in.arm(d, caller)
 		if ctx.Done() != nil {
-			stop := context.AfterFunc(ctx, func() { in.raise(p.ctxError(ctx, "", "while the guest ran")) })
-			defer stop()
+			return ctx, context.AfterFunc(ctx, func() { in.raise(p.ctxError(ctx, "", "while the guest ran")) })
 		}
 	case interruptWazero:
 		// wazero watches this context from a goroutine of its own and closes the module when it
 		// is done; the compiled code checks for that at every loop head and function entry.
-		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-		defer cancel()
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		return cctx, func() bool { cancel(); return true }
 	}
-	err := f(cctx)
+	return ctx, nil
+}
+
+// end closes what begin opened and turns err, the guest calls' failure, into an *Error: the
+// reason the call was interrupted, if it was, else err classified.
+func (p *Plugin) end(ctx context.Context, in *instance, stop func() bool, err error) error {
+	if stop != nil {
+		stop()
+	}
 	if p.mode == interruptFlag {
 		if raised := in.disarm(); raised != nil && err != nil {
 			return raised

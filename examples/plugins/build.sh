@@ -3,8 +3,9 @@
 #   examples/plugins/build.sh OUTDIR
 # Go plugins need only Go; C plugins need clang, wasm-ld and wasi-libc (Debian: apt-get install
 # clang lld wasi-libc). Without clang the C plugins are skipped with a message, unless
-# IOM_REQUIRE_WASM_C=1, which makes that an error. WASI_SYSROOT points clang at a wasi-libc
-# sysroot where it does not find one itself (Debian's clang does).
+# IOM_REQUIRE_WASM_C=1, which makes that an error. CLANG names another clang (default clang);
+# WASI_SYSROOT points it at a wasi-libc sysroot where it does not find one itself (Debian's
+# clang does).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -16,8 +17,9 @@ root="$(cd "$here/../.." && pwd)"
 mkdir -p "$1"
 out="$(cd "$1" && pwd)"
 
+clang="${CLANG:-clang}"
 have_clang=1
-if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then
+if ! command -v "$clang" >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then
 	have_clang=0
 fi
 
@@ -47,7 +49,7 @@ for dir in "$here"/*/; do
 			continue
 		fi
 		echo "c     $name"
-		clang "${cflags[@]}" -I "$root/sdk/wasm-c" "$root/sdk/wasm-c/iom.c" "$dir"*.c -o "$out/$name.wasm"
+		"$clang" "${cflags[@]}" -I "$root/sdk/wasm-c" "$root/sdk/wasm-c/iom.c" "$dir"*.c -o "$out/$name.wasm"
 		built=$((built + 1))
 	fi
 done

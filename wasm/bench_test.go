@@ -24,8 +24,8 @@ var benchBody = func() json.RawMessage {
 // cap, and the output's decoding. pii-redact does real work (the C and Go versions run the same
 // algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
 // language runtime's fixed cost. The interrupt modes compare the mechanisms that stop a
-// runaway guest: flag (the default: an interrupt flag checked at every loop head, raised by a
-// timer; see instrument.go) and wazero (WithCloseOnContextDone and a timeout context per call),
+// runaway guest: flag (the default: fuel counted at every loop head, a trip through Go and an
+// interrupt flag check every 4096 iterations, the flag raised by a timer; see instrument.go) and wazero (WithCloseOnContextDone and a timeout context per call),
 // with none (no way to stop a runaway guest; the floor).
 func BenchmarkTransform1KB(b *testing.B) {
 	modes := []struct {

@@ -135,8 +135,9 @@ func TextOf(v any) string {
 }
 
 // canonical turns a step's input into a canonical request for route: an object with messages as
-// a chat request; a string, or an object's prompt or text, as one user message; embeddings of
-// the text for embedding models.
+// a chat request; a string, or an object holding only a prompt, text or input string, as one
+// user message; any other value as its JSON text in one user message; embeddings of the text
+// for embedding models.
 func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
 	if route.ModelType == "embedding" {
 		b, _ := json.Marshal(map[string]any{"model": route.ID, "input": TextOf(in)})
@@ -154,10 +155,11 @@ func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
 			b, _ := json.Marshal(req)
 			return provider.Chat, b
 		}
-		for _, k := range []string{"prompt", "text", "input"} {
-			if s, ok := m[k].(string); ok {
-				in = s
-				break
+		if len(m) == 1 { // {"prompt": …} alone is the prompt; with other fields, the model gets them all
+			for _, k := range []string{"prompt", "text", "input"} {
+				if s, ok := m[k].(string); ok {
+					in = s
+				}
 			}
 		}
 	}

@@ -1,166 +1,21 @@
-// Command editor is a local model: a rule-based copy editor that answers chat completions (the
-// last user message) and completions (the prompt) with the edited text itself, plain, so a
-// later step can use it as it is.
-//
-// The input is a text, or a JSON object {"text": "…"}. Paragraphs are separated by blank lines;
-// the lines of a paragraph are joined into one, except in lists, headings and tables (lines
-// starting with -, *, +, a number and a full stop, # or |), which are edited line by line. Each
-// paragraph gets, in order:
-//
-//   - single spaces; a space before , . ; : ! ? moved after it when a letter follows ("mat .it"
-//     → "mat. it"); no space before , . ; : ! ? ) ] or after ( [, one before ( after a word;
-//     one after a comma, a semicolon, a colon between words and a full stop, ! or ? between a
-//     lower-case word and a capital ("end.Next" → "end. Next"); runs of !, ? or commas and
-//     doubled full stops (not ellipses) reduced to one;
-//   - doubled words removed ("the the" → "the"; "had had" and "that that" stay);
-//   - with tighten (the default), the fillers very, really, basically, actually and literally
-//     removed, with a comma that set them off, except right after a negation ("not very");
-//   - with spelling "us" or "uk", British or American spellings (a table of some 850 forms:
-//     -our/-or, -ise/-ize, -yse/-yze, -re/-er, doubled l, and single words) turned into the
-//     other variety; with "consistent", into whichever the text uses more;
-//   - a capital letter at the start of each sentence (not after e.g., i.e., etc. or an
-//     ellipsis) and for the pronoun I;
-//   - with smartQuotes, straight quotes turned into typographic ones.
-//
-// The first line is kept as the title when it is a Markdown heading, or a short line (at most
-// twelve words) without closing punctuation followed by more text; otherwise the editor adds
-// one made of the text's key phrases ("Solar Power and Batteries") unless title is false. The
-// answer is the title, a blank line and the paragraphs separated by blank lines.
-//
-// Config (optional): {"tighten": true, "spelling": "", "smartQuotes": false, "title": true}.
-// Usage counts whitespace-separated words.
+// Command editor is a local model: a rule-based copy editor (spacing, doubled words, fillers,
+// spelling variety, capitals, quotes, a title) that answers chat completions and completions with
+// the edited text. Config (optional): {"tighten": true, "spelling": "", "smartQuotes": false,
+// "title": true}. The model itself is package edit; this module serves it alone, and the
+// local-models example serves it with the others.
 package main
 
 import (
-	"strconv"
-	"strings"
-
+	"github.com/iomhq/iom/examples/plugins/editor/edit"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
 func main() {}
 
-type config struct {
-	Tighten     *bool  `json:"tighten"`
-	Spelling    string `json:"spelling"` // "", "us", "uk" or "consistent"
-	SmartQuotes bool   `json:"smartQuotes"`
-	Title       *bool  `json:"title"`
-}
-
-func (c *config) tighten() bool  { return c.Tighten == nil || *c.Tighten }
-func (c *config) addTitle() bool { return c.Title == nil || *c.Title }
-
-var cfg iomwasm.ConfigCache[config]
-
 //go:wasmexport iom_infer
-func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, answer) }
+func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, edit.Answer) }
 
 //go:wasmexport iom_describe
 func describe() uint64 {
 	return iomwasm.Describe(iomwasm.Description{Name: "editor", Language: "go", Roles: []string{"infer"}, Version: "1.0.0"})
-}
-
-func answer(c *iomwasm.ModelCall) ([]byte, error) {
-	conf, err := cfg.Get(c.Config)
-	if err != nil {
-		return nil, err
-	}
-	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "the editor answers chat and completion, not %s", c.Op)
-	}
-	if v := iomwasm.Value(strings.TrimSpace(text)); v.Kind() == iomwasm.Object && v.Valid() {
-		if s, ok := v.Get("text").Text(); ok {
-			text = s
-		}
-	}
-	if strings.TrimSpace(text) == "" {
-		return nil, iomwasm.Errorf("no_text", "the editor needs a text to edit")
-	}
-	edited, n := edit(text, conf)
-	iomwasm.Log(iomwasm.LevelDebug, "editor: "+strconv.Itoa(n.doubled)+" doubled words, "+strconv.Itoa(n.fillers)+
-		" fillers, "+strconv.Itoa(n.capitals)+" capitals, "+strconv.Itoa(n.spelling)+" spellings")
-	if c.Op == "completion" {
-		return iomwasm.TextCompletion(model, edited, iomwasm.Words(text), iomwasm.Words(edited)), nil
-	}
-	return iomwasm.ChatCompletion(model, edited, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(edited)), nil
-}
-
-// edit returns the edited text and what changed.
-func edit(text string, c *config) (string, counts) {
-	var n counts
-	conf := *c
-	conf.Spelling = resolveSpelling(text, c.Spelling)
-
-	var blocks [][]string // paragraphs as lines
-	var cur []string
-	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-		if strings.TrimSpace(line) == "" {
-			if len(cur) > 0 {
-				blocks = append(blocks, cur)
-				cur = nil
-			}
-			continue
-		}
-		cur = append(cur, line)
-	}
-	if len(cur) > 0 {
-		blocks = append(blocks, cur)
-	}
-
-	title := ""
-	if len(blocks) > 0 && isTitle(blocks[0][0], len(blocks[0]) > 1 || len(blocks) > 1) {
-		title = editTitle(blocks[0][0], conf.Spelling, &n)
-		if blocks[0] = blocks[0][1:]; len(blocks[0]) == 0 {
-			blocks = blocks[1:]
-		}
-	}
-
-	paragraphs := make([]string, 0, len(blocks))
-	for _, b := range blocks {
-		if structured(b) {
-			for i, line := range b {
-				b[i] = editParagraph(line, &conf, &n)
-			}
-			paragraphs = append(paragraphs, strings.Join(b, "\n"))
-			continue
-		}
-		if p := editParagraph(strings.Join(b, " "), &conf, &n); p != "" {
-			paragraphs = append(paragraphs, p)
-		}
-	}
-	body := strings.Join(paragraphs, "\n\n")
-	if title == "" && conf.addTitle() {
-		title = makeTitle(body)
-	}
-	if title == "" {
-		return body, n
-	}
-	if body == "" {
-		return title, n
-	}
-	return title + "\n\n" + body, n
-}
-
-// structured reports whether a paragraph is a list, headings or a table, edited line by line.
-func structured(lines []string) bool {
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "+ ") ||
-			strings.HasPrefix(l, "#") || strings.HasPrefix(l, "|") {
-			return true
-		}
-		if i := strings.IndexByte(l, '.'); i > 0 && i <= 3 {
-			if _, err := strconv.Atoi(l[:i]); err == nil {
-				return true
-			}
-		}
-	}
-	return false
 }

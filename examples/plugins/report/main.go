@@ -1,91 +1,19 @@
-// Command report is a local model: it writes a Markdown report of a data pipeline's results and
-// answers chat completions (the last user message) and completions (the prompt) with it, plain:
-// a title, a table of the statistics, the trend in words ("The series is rising by about 1.2
-// per step (R² = 0.98)."), the forecast as a table, and a closing sentence.
-//
-// The input is JSON holding the earlier results, usually a pipeline merge of its steps'
-// outputs ({"stats": {"text": "{…}", …}, "forecast": {"text": "{…}", …}}). It is searched
-// breadth first through members, elements and strings that are JSON themselves (a step's
-// "text"): the statistics are the first object with a "mean" and a "count" (the stats
-// example's answer), the forecast the first with a "forecast" array (the forecast example's),
-// the title the input's top-level "label", else the first "label" string found, else "Data
-// report". Either result may be missing, not both (code nothing_to_report).
-//
-// The trend is flat when the least-squares slope's total change over the series is under 5% of
-// its scale (the larger of |mean| and its range); otherwise it is rising or falling by the
-// slope, rounded to two significant digits, called loose when R² is under 0.3. Table numbers
-// keep at most two decimals. The closing sentence gives the last forecast step and its band,
-// or, without a forecast, the mean and range. Usage counts whitespace-separated words.
+// Command report is a local model: it writes a Markdown report (statistics, trend, forecast) of a
+// data pipeline's results for chat completions and completions. The model itself is package report;
+// this module serves it alone, and the local-models example serves it with the others.
 package main
 
 import (
-	"strings"
-
+	"github.com/iomhq/iom/examples/plugins/report/report"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
 func main() {}
 
 //go:wasmexport iom_infer
-func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, answer) }
+func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, report.Answer) }
 
 //go:wasmexport iom_describe
 func describe() uint64 {
 	return iomwasm.Describe(iomwasm.Description{Name: "report", Language: "go", Roles: []string{"infer"}, Version: "1.0.0"})
-}
-
-func answer(c *iomwasm.ModelCall) ([]byte, error) {
-	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "report answers chat and completion, not %s", c.Op)
-	}
-	doc := iomwasm.Value(strings.TrimSpace(text))
-	if !doc.Valid() {
-		return nil, iomwasm.Errorf("nothing_to_report", "report needs the earlier steps' results as JSON")
-	}
-	stats := find(doc, func(o iomwasm.Value) bool { return o.Get("mean") != nil && o.Get("count") != nil })
-	forecast := find(doc, func(o iomwasm.Value) bool { return o.Get("forecast").Kind() == iomwasm.Array })
-	if stats == nil && forecast == nil {
-		return nil, iomwasm.Errorf("nothing_to_report", "report found neither statistics (count, mean…) nor a forecast in its input")
-	}
-	label := doc.Get("label").Str()
-	if label == "" {
-		label = find(doc, func(o iomwasm.Value) bool { return o.Get("label").Kind() == iomwasm.String }).Get("label").Str()
-	}
-	md := write(label, stats, forecast)
-	if c.Op == "completion" {
-		return iomwasm.TextCompletion(model, md, iomwasm.Words(text), iomwasm.Words(md)), nil
-	}
-	return iomwasm.ChatCompletion(model, md, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(md)), nil
-}
-
-// find returns the first object, breadth first through v's members and elements and the JSON
-// held in its strings, for which ok holds; nil if none does.
-func find(v iomwasm.Value, ok func(iomwasm.Value) bool) iomwasm.Value {
-	queue := []iomwasm.Value{v}
-	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
-		x := queue[0]
-		queue = queue[1:]
-		switch x.Kind() {
-		case iomwasm.Object:
-			if ok(x) {
-				return x
-			}
-			x.Members(func(_ []byte, m iomwasm.Value) bool { queue = append(queue, m); return true })
-		case iomwasm.Array:
-			x.Each(func(_ int, e iomwasm.Value) bool { queue = append(queue, e); return true })
-		case iomwasm.String:
-			s := strings.TrimSpace(x.Str())
-			if len(s) > 1 && (s[0] == '{' || s[0] == '[') && iomwasm.Value(s).Valid() {
-				queue = append(queue, iomwasm.Value(s))
-			}
-		}
-	}
-	return nil
 }

@@ -1,143 +1,20 @@
-// Command stats is a local model: descriptive statistics of a numeric series, answering chat
-// completions (the last user message) and completions (the prompt) with JSON text:
-//
-//	{"count": 5, "mean": 3, "median": 3, "stdev": 1.58113883, "min": 1, "max": 5, "q1": 2,
-//	 "q3": 4, "sum": 15, "trend": {"slope": 1, "intercept": 1, "r2": 1}}
-//
-// The series is a JSON array, the "series" array of the first object that has one (searched
-// breadth first through members, elements and strings holding JSON: data-clean's output, a
-// pipeline step's "text", a merge of steps), or numbers separated by commas, semicolons or
-// white space; values that are neither numbers nor numeric strings are skipped. The object's
-// "label", when it is a string, is repeated in the answer for the steps after.
-//
-// stdev is the sample standard deviation (n − 1; 0 for one value); q1, median and q3 are
-// quantiles interpolated linearly between order statistics (the default of R, NumPy and
-// spreadsheets); trend is the least-squares line through (index, value), index from 0, with
-// its coefficient of determination r2 (1 for a series that is constant, which the line fits
-// exactly). Numbers are rounded to 10 significant digits. An empty series is an error with
-// code no_data. Usage counts whitespace-separated words.
+// Command stats is a local model: descriptive statistics of a numeric series (count, mean, median,
+// deviation, quartiles, least-squares trend), answering chat completions and completions with JSON
+// text. The model itself is package stats; this module serves it alone, and the local-models
+// example serves it with the others.
 package main
 
 import (
-	"math"
-	"sort"
-	"strings"
-
+	"github.com/iomhq/iom/examples/plugins/stats/stats"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
 func main() {}
 
 //go:wasmexport iom_infer
-func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, answer) }
+func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, stats.Answer) }
 
 //go:wasmexport iom_describe
 func describe() uint64 {
 	return iomwasm.Describe(iomwasm.Description{Name: "stats", Language: "go", Roles: []string{"infer"}, Version: "1.0.0"})
-}
-
-func answer(c *iomwasm.ModelCall) ([]byte, error) {
-	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "stats answers chat and completion, not %s", c.Op)
-	}
-	in, ok := readSeries(text)
-	if !ok || len(in.values) == 0 {
-		return nil, iomwasm.Errorf("no_data", "stats needs a series: a JSON array of numbers or {\"series\": […]}")
-	}
-	out := string(summary(in))
-	if c.Op == "completion" {
-		return iomwasm.TextCompletion(model, out, iomwasm.Words(text), iomwasm.Words(out)), nil
-	}
-	return iomwasm.ChatCompletion(model, out, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(out)), nil
-}
-
-// summary writes the statistics of a non-empty series.
-func summary(in input) []byte {
-	ys := in.values
-	n := float64(len(ys))
-	sorted := append([]float64(nil), ys...)
-	sort.Float64s(sorted)
-	sum := 0.0
-	for _, y := range ys {
-		sum += y
-	}
-	mean := sum / n
-	ss := 0.0
-	for _, y := range ys {
-		ss += (y - mean) * (y - mean)
-	}
-	stdev := 0.0
-	if len(ys) > 1 {
-		stdev = math.Sqrt(ss / (n - 1))
-	}
-	slope, intercept, r2 := trend(ys)
-
-	var o obj
-	o.num("count", n)
-	o.num("mean", mean)
-	o.num("median", quantile(sorted, 0.5))
-	o.num("stdev", stdev)
-	o.num("min", sorted[0])
-	o.num("max", sorted[len(sorted)-1])
-	o.num("q1", quantile(sorted, 0.25))
-	o.num("q3", quantile(sorted, 0.75))
-	o.num("sum", sum)
-	var t obj
-	t.num("slope", slope)
-	t.num("intercept", intercept)
-	t.num("r2", r2)
-	o.raw("trend", t.done())
-	if label := in.holder.Get("label"); label.Kind() == iomwasm.String {
-		o.raw("label", label)
-	}
-	return o.done()
-}
-
-// quantile interpolates linearly between the order statistics of sorted at p × (n − 1).
-func quantile(sorted []float64, p float64) float64 {
-	pos := p * float64(len(sorted)-1)
-	lo := int(math.Floor(pos))
-	if lo+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
-}
-
-// trend fits y = slope × index + intercept by least squares and returns r².
-func trend(ys []float64) (slope, intercept, r2 float64) {
-	n := float64(len(ys))
-	mx := (n - 1) / 2
-	my := 0.0
-	for _, y := range ys {
-		my += y
-	}
-	my /= n
-	sxy, sxx := 0.0, 0.0
-	for i, y := range ys {
-		dx := float64(i) - mx
-		sxy += dx * (y - my)
-		sxx += dx * dx
-	}
-	if sxx > 0 {
-		slope = sxy / sxx
-	}
-	intercept = my - slope*mx
-	ssRes, ssTot := 0.0, 0.0
-	for i, y := range ys {
-		e := y - (slope*float64(i) + intercept)
-		ssRes += e * e
-		ssTot += (y - my) * (y - my)
-	}
-	r2 = 1
-	if ssTot > 0 {
-		r2 = 1 - ssRes/ssTot
-	}
-	return slope, intercept, r2
 }

@@ -1,130 +1,20 @@
-// Command translator is a local model: it translates the describer's English into French,
-// Spanish or German, answering chat completions (the last user message) and completions (the
-// prompt) with the translated text alone, plain.
-//
-// The input is a text, or a JSON object {"text": "…", "to": "es"} (or any JSON holding such an
-// object, searched breadth first through members, elements and strings that are JSON
-// themselves: a pipeline step's output). The target language is the input's "to", else the
-// config's {"to": "de"}, else French; "fr", "es" and "de" (or fr-FR, French, français, …)
-// are known, "en" leaves the text as it is, anything else is an error.
-//
-// The describer's three sentence shapes ("A tiny landscape image, mostly navy with touches of
-// orange.", "It is dark and high in contrast.", "The colors are vivid.") are parsed and written
-// again from templates that put each language's words in its order and make them agree: the
-// image is feminine in French and Spanish (une petite image carrée, una pequeña imagen
-// cuadrada) and neuter in German (ein kleines quadratisches Bild), and the 34 colour names are
-// used as nouns, which do not agree. Any other sentence is translated word by word from a
-// table of common short words (phrases of up to three words first): unknown words pass
-// through unchanged and word order stays English. Usage counts whitespace-separated words.
+// Command translator is a local model: it translates the describer's English into French, Spanish
+// or German (sentence templates, then a word table) for chat completions and completions. Config
+// (optional): {"to": "fr"}. The model itself is package translate; this module serves it alone, and
+// the local-models example serves it with the others.
 package main
 
 import (
-	"strings"
-
+	"github.com/iomhq/iom/examples/plugins/translator/translate"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
 func main() {}
 
-type config struct {
-	To string `json:"to"`
-}
-
-var cfg iomwasm.ConfigCache[config]
-
 //go:wasmexport iom_infer
-func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, answer) }
+func infer(ptr, size uint32) uint64 { return iomwasm.Infer(ptr, size, translate.Answer) }
 
 //go:wasmexport iom_describe
 func describe() uint64 {
 	return iomwasm.Describe(iomwasm.Description{Name: "translator", Language: "go", Roles: []string{"infer"}, Version: "1.0.0"})
-}
-
-func answer(c *iomwasm.ModelCall) ([]byte, error) {
-	conf, err := cfg.Get(c.Config)
-	if err != nil {
-		return nil, err
-	}
-	model := c.Request.Get("model").Str()
-	var input string
-	switch c.Op {
-	case "chat":
-		input = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		input = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "the translator answers chat and completion, not %s", c.Op)
-	}
-	text, to := input, ""
-	if v := iomwasm.Value(strings.TrimSpace(input)); (v.Kind() == iomwasm.Object || v.Kind() == iomwasm.Array) && v.Valid() {
-		if t := find(v, func(o iomwasm.Value) bool { return o.Get("text").Kind() == iomwasm.String }); t != nil {
-			text = t.Get("text").Str()
-		}
-		if t := find(v, func(o iomwasm.Value) bool { return o.Get("to").Kind() == iomwasm.String }); t != nil {
-			to = t.Get("to").Str()
-		}
-	}
-	if to == "" {
-		to = conf.To
-	}
-	code, ok := languageCode(to)
-	if !ok {
-		return nil, iomwasm.Errorf("unsupported_language", "the translator translates into fr, es and de, not %q", to)
-	}
-	out := text
-	if code != "en" {
-		out = translate(text, languages[code])
-	}
-	if c.Op == "completion" {
-		return iomwasm.TextCompletion(model, out, iomwasm.Words(input), iomwasm.Words(out)), nil
-	}
-	return iomwasm.ChatCompletion(model, out, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(out)), nil
-}
-
-// languageCode reads a language's name or tag; "" is French.
-func languageCode(s string) (string, bool) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "", "french", "français", "francais":
-		return "fr", true
-	case "spanish", "español", "espanol", "castellano":
-		return "es", true
-	case "german", "deutsch":
-		return "de", true
-	case "english":
-		return "en", true
-	}
-	if i := strings.IndexAny(s, "-_"); i > 0 {
-		s = s[:i]
-	}
-	switch s {
-	case "fr", "es", "de", "en":
-		return s, true
-	}
-	return "", false
-}
-
-// find returns the first object, breadth first through v's members and elements and the JSON
-// held in its strings, for which ok holds; nil if none does.
-func find(v iomwasm.Value, ok func(iomwasm.Value) bool) iomwasm.Value {
-	queue := []iomwasm.Value{v}
-	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
-		x := queue[0]
-		queue = queue[1:]
-		switch x.Kind() {
-		case iomwasm.Object:
-			if ok(x) {
-				return x
-			}
-			x.Members(func(_ []byte, m iomwasm.Value) bool { queue = append(queue, m); return true })
-		case iomwasm.Array:
-			x.Each(func(_ int, e iomwasm.Value) bool { queue = append(queue, e); return true })
-		case iomwasm.String:
-			s := strings.TrimSpace(x.Str())
-			if len(s) > 1 && (s[0] == '{' || s[0] == '[') && iomwasm.Value(s).Valid() {
-				queue = append(queue, iomwasm.Value(s))
-			}
-		}
-	}
-	return nil
 }

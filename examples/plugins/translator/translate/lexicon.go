@@ -1,4 +1,4 @@
-package main
+package translate
 
 // The phrase tables: the describer's closed vocabulary in each language, and common short
 // words for text outside its sentences.

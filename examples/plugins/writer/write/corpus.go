@@ -1,4 +1,4 @@
-package main
+package write
 
 // corpus is the writer's training text: plain expository prose written for this model, one
 // topic per paragraph (a blank line between paragraphs). Sentences end with a full stop and use

@@ -1,4 +1,4 @@
-package main
+package langid
 
 // samples are the texts the language profiles are counted from: the first article of the
 // Universal Declaration of Human Rights and a few everyday sentences, in each language.

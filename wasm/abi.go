@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Exports of ABI v1 (see ABI.md).
@@ -149,9 +150,22 @@ func (p *Plugin) TransformChunk(ctx context.Context, env Envelope) (TransformRes
 	return p.transform(ctx, ExportTransformChunk, env)
 }
 
+// inputBufs recycles the buffers inputs are encoded into: Call copies the input into the guest,
+// so the buffer is free again when it returns.
+var inputBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func (p *Plugin) callWith(ctx context.Context, export string, encode func([]byte) []byte) ([]byte, error) {
+	bp := inputBufs.Get().(*[]byte)
+	*bp = encode((*bp)[:0])
+	out, err := p.Call(ctx, export, *bp)
+	if cap(*bp) <= 1<<20 { // keep no giant buffer alive
+		inputBufs.Put(bp)
+	}
+	return out, err
+}
+
 func (p *Plugin) transform(ctx context.Context, export string, env Envelope) (TransformResult, error) {
-	buf := appendEnvelope(make([]byte, 0, len(env.Body)+256+len(p.cfg.Config)), env, p.cfg.Config)
-	out, err := p.Call(ctx, export, buf)
+	out, err := p.callWith(ctx, export, func(b []byte) []byte { return appendEnvelope(b, env, p.cfg.Config) })
 	if err != nil {
 		return TransformResult{}, err
 	}
@@ -165,8 +179,7 @@ func (p *Plugin) transform(ctx context.Context, export string, env Envelope) (Tr
 // AdapterRequest runs iom_adapter_request: the guest turns a canonical request into the
 // upstream's HTTP request. The caller calls SetAPIKey on the result, then makes the call.
 func (p *Plugin) AdapterRequest(ctx context.Context, c ModelCall) (*HTTPRequest, error) {
-	buf := appendModelCall(make([]byte, 0, len(c.Request)+256+len(p.cfg.Config)), c, p.cfg.Config)
-	out, err := p.Call(ctx, ExportAdapterRequest, buf)
+	out, err := p.callWith(ctx, ExportAdapterRequest, func(b []byte) []byte { return appendModelCall(b, c, p.cfg.Config) })
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +194,7 @@ func (p *Plugin) AdapterRequest(ctx context.Context, c ModelCall) (*HTTPRequest,
 // canonical OpenAI response (with usage). An upstream error comes back as a KindGuest *Error
 // whose Status is the HTTP status the guest chose (0 when it gave none).
 func (p *Plugin) AdapterResponse(ctx context.Context, r UpstreamResponse) (json.RawMessage, error) {
-	buf := appendUpstreamResponse(make([]byte, 0, len(r.Body)+len(r.Request)+256+len(p.cfg.Config)), r, p.cfg.Config)
-	out, err := p.Call(ctx, ExportAdapterResponse, buf)
+	out, err := p.callWith(ctx, ExportAdapterResponse, func(b []byte) []byte { return appendUpstreamResponse(b, r, p.cfg.Config) })
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +207,7 @@ func (p *Plugin) AdapterResponse(ctx context.Context, r UpstreamResponse) (json.
 
 // Infer runs iom_infer: a local model answers a canonical request with a canonical response.
 func (p *Plugin) Infer(ctx context.Context, c ModelCall) (json.RawMessage, error) {
-	buf := appendModelCall(make([]byte, 0, len(c.Request)+256+len(p.cfg.Config)), c, p.cfg.Config)
-	out, err := p.Call(ctx, ExportInfer, buf)
+	out, err := p.callWith(ctx, ExportInfer, func(b []byte) []byte { return appendModelCall(b, c, p.cfg.Config) })
 	if err != nil {
 		return nil, err
 	}

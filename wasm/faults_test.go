@@ -375,7 +375,7 @@ func TestCloseInterruptsRunningGuest(t *testing.T) {
 		_, err := p.Transform(context.Background(), faultEnv("loop"))
 		errc <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // let the call start
+	waitRunning(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -423,4 +423,51 @@ func TestRunawayGuestDoesNotStallGC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A guest granted the clock sleeps for real, but no longer than its deadline; without the grant
+// it sees a fake clock.
+func TestClockGrant(t *testing.T) {
+	real := load(t, "faults", Config{Name: "faults-clock", AllowClock: true, Timeout: 200 * time.Millisecond, PoolSize: 1})
+	start := time.Now()
+	_, err := real.Transform(context.Background(), faultEnv("sleep"))
+	wantKind(t, err, KindTimeout, "did not finish within 200ms")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the sleeping guest was stopped after %s", d)
+	}
+	year := func(p *Plugin) int {
+		res, err := p.Transform(context.Background(), faultEnv("clock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Year int }
+		json.Unmarshal(res.Body, &v)
+		return v.Year
+	}
+	if y := year(real); y != time.Now().Year() {
+		t.Errorf("with the clock granted the guest sees year %d", y)
+	}
+	fake := load(t, "faults", Config{Name: "faults-fake-clock", PoolSize: 1})
+	if y := year(fake); y == time.Now().Year() || y == 0 {
+		t.Errorf("without the grant the guest sees year %d, the real one", y)
+	}
+}
+
+// waitRunning waits until one of p's instances is running a call.
+func waitRunning(t *testing.T, p *Plugin) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		p.liveMu.Lock()
+		busy := false
+		for in := range p.live {
+			in.mu.Lock()
+			busy = busy || in.busy
+			in.mu.Unlock()
+		}
+		p.liveMu.Unlock()
+		if busy {
+			return
+		}
+	}
+	t.Fatal("no call started")
 }

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"strconv"
+	"time"
 	"unsafe"
 
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
@@ -35,6 +37,11 @@ func transform(ptr, size uint32) uint64 {
 		}
 	case "trap":
 		trap()
+	case "sleep":
+		time.Sleep(time.Hour)
+	case "clock":
+		// Answer with the wall clock's year, to tell the fake clock from the real one.
+		return packed([]byte(`{"body":{"year":` + strconv.Itoa(time.Now().Year()) + `}}`))
 	case "panic":
 		var m map[string]int
 		m["boom"]++

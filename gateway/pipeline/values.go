@@ -155,16 +155,29 @@ func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
 			b, _ := json.Marshal(req)
 			return provider.Chat, b
 		}
-		if len(m) == 1 { // {"prompt": …} alone is the prompt; with other fields, the model gets them all
+		content := rules.Text(m)
+		switch {
+		case isStepOutput(m):
+			content = TextOf(m) // the previous model's answer
+		case len(m) == 1: // {"prompt": …} alone is the prompt; with other fields, the model gets them all
 			for _, k := range []string{"prompt", "text", "input"} {
 				if s, ok := m[k].(string); ok {
-					in = s
+					content = s
 				}
 			}
 		}
+		in = content
 	}
 	b, _ := json.Marshal(map[string]any{"model": route.ID, "messages": []any{map[string]any{"role": "user", "content": TextOf(in)}}})
 	return provider.Chat, b
+}
+
+// isStepOutput reports whether m is a model step's output ({text, model, usage, …}).
+func isStepOutput(m map[string]any) bool {
+	_, text := m["text"].(string)
+	_, model := m["model"]
+	_, usage := m["usage"]
+	return text && model && usage
 }
 
 // withStream sets stream (with usage) on a canonical chat body.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -470,4 +471,25 @@ func waitRunning(t *testing.T, p *Plugin) {
 		}
 	}
 	t.Fatal("no call started")
+}
+
+func TestTransformChunk(t *testing.T) {
+	p := load(t, "faults", Config{Name: "faults-chunks"})
+	if !p.Has(RoleTransformChunk) {
+		t.Fatalf("roles %v", p.Roles())
+	}
+	chunk := func(content string) Envelope {
+		env := faultEnv("")
+		env.Body = json.RawMessage(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":` + strconv.Quote(content) + `}}]}`)
+		env.Metadata.Stream = true
+		return env
+	}
+	res, err := p.TransformChunk(context.Background(), chunk("hello"))
+	if err != nil || string(res.Body) != `{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hello"}}]}` {
+		t.Fatalf("%s %v", res.Body, err)
+	}
+	res, err = p.TransformChunk(context.Background(), chunk(""))
+	if err != nil || !res.Drop || res.Body != nil {
+		t.Fatalf("empty chunk: %+v %v", res, err)
+	}
 }

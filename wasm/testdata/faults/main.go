@@ -4,6 +4,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -83,4 +84,21 @@ var keep [][]byte
 func packed(b []byte) uint64 {
 	keep = append(keep[:0], b)
 	return uint64(uintptr(unsafe.Pointer(&b[0])))<<32 | uint64(len(b))
+}
+
+// iom_transform_chunk drops chunks with no content and upper-cases the rest's first letter.
+//
+//go:wasmexport iom_transform_chunk
+func transformChunk(ptr, size uint32) uint64 {
+	return iomwasm.Transform(ptr, size, func(env *iomwasm.Envelope) (iomwasm.Result, error) {
+		var delta iomwasm.Value
+		env.Body.Get("choices").Each(func(_ int, c iomwasm.Value) bool { delta = c.Get("delta"); return false })
+		content := delta.Get("content")
+		text := content.Str()
+		if env.Stage != "chunk" || text == "" {
+			return iomwasm.Result{Drop: true}, nil
+		}
+		text = strings.ToUpper(text[:1]) + text[1:]
+		return iomwasm.Result{Body: iomwasm.Splice(env.Body, content, iomwasm.AppendString(nil, text))}, nil
+	})
 }

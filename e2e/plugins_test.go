@@ -89,6 +89,7 @@ func TestWASMPlugins(t *testing.T) {
     path: %[1]s/json-guard.wasm
     config: {schema: {type: object, required: [label], properties: {label: {type: string}}}}
   - {name: textgen, path: %[1]s/textgen-adapter.wasm, config: {path: /custom/predict}}
+  - {name: model-guard, path: %[1]s/json-guard.wasm}
 models:
   - {id: local-summarizer, name: Summarizer, provider: "wasm:summarizer", modelType: llm}
   - {id: local-sentiment, name: Sentiment, provider: "wasm:sentiment", transforms: {response: [guard]}}
@@ -103,6 +104,17 @@ models:
     endpoint: %[2]s
     provider: openai
     transforms: {response: [guard]}
+  - id: schema-echo
+    name: Echo checked against its own outputSchema
+    endpoint: %[2]s
+    provider: openai
+    outputSchema: {type: object, required: [score]}
+    transforms: {response: [model-guard]}
+  - id: schemaless-echo
+    name: Echo with a guard but no schema
+    endpoint: %[2]s
+    provider: openai
+    transforms: {response: [model-guard]}
   - id: custom-api
     name: A non-OpenAI API through a WASM adapter
     endpoint: %[3]s
@@ -139,6 +151,15 @@ models:
 	r = chat(t, g, "guarded-echo", "not json", "")
 	if r.Status != 502 || !strings.Contains(string(r.Body), "json_guard") {
 		t.Fatalf("json-guard should refuse a non-JSON answer: %d %s", r.Status, r.Body)
+	}
+	// Without a schema of its own, the guard checks the model's outputSchema.
+	r = chat(t, g, "schema-echo", `{"score": 1}`, "")
+	if r.Status != 502 || !strings.Contains(string(r.Body), "answer is not JSON matching the schema") {
+		t.Fatalf("json-guard with the model's schema: %d %s", r.Status, r.Body)
+	}
+	r = chat(t, g, "schemaless-echo", "hi", "")
+	if r.Status != 502 || !strings.Contains(string(r.Body), `neither the config nor model \"schemaless-echo\" has a schema`) {
+		t.Fatalf("json-guard without any schema: %d %s", r.Status, r.Body)
 	}
 
 	// A WASM adapter: the gateway makes the HTTP call the plugin describes.

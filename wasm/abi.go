@@ -68,6 +68,8 @@ type Metadata struct {
 	Org       string `json:"org"`
 	Op        Op     `json:"op"`
 	Stream    bool   `json:"stream"`
+	// OutputSchema is the model's outputSchema (a JSON Schema), absent when it has none.
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
 }
 
 // Envelope is the input of a transform. The host adds "abi" and the plugin's "config" when it
@@ -244,6 +246,10 @@ func appendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 	dst = appendQuoted(dst, string(m.Op))
 	dst = append(dst, `,"stream":`...)
 	dst = strconv.AppendBool(dst, m.Stream)
+	if len(m.OutputSchema) > 0 {
+		dst = append(dst, `,"outputSchema":`...)
+		dst = appendRaw(dst, m.OutputSchema)
+	}
 	return append(dst, "}}"...)
 }
 

@@ -503,3 +503,28 @@ func TestEmbeddings(t *testing.T) {
 		t.Fatalf("oversized dimensions: %v", err)
 	}
 }
+
+// Without a schema in its config, json-guard checks the answer against the model's outputSchema,
+// which the host sends in the metadata.
+func TestJSONGuardModelSchema(t *testing.T) {
+	skipUnderRace(t)
+	p := load(t, "json-guard", Config{})
+	answer := func(content string) Envelope {
+		c, _ := json.Marshal(content)
+		env := requestEnv(json.RawMessage(`{"choices":[{"index":0,"message":{"role":"assistant","content":` + string(c) + `}}]}`))
+		env.Stage = StageResponse
+		return env
+	}
+	env := answer(`{"score":1}`)
+	_, err := p.Transform(context.Background(), env)
+	wantKind(t, err, KindGuest, `json-guard: neither the config nor model "local" has a schema`)
+
+	env.Metadata.OutputSchema = json.RawMessage(`{"type":"object","required":["score"],"properties":{"score":{"type":"number"}}}`)
+	if res, err := p.Transform(context.Background(), env); err != nil || res.Body != nil {
+		t.Fatalf("valid answer: %+v %v", res, err)
+	}
+	bad := answer(`{"score":"high"}`)
+	bad.Metadata.OutputSchema = env.Metadata.OutputSchema
+	_, err = p.Transform(context.Background(), bad)
+	wantKind(t, err, KindGuest, "answer is not JSON matching the schema: $.score: expected number, got string")
+}

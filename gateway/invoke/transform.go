@@ -2,6 +2,7 @@ package invoke
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/iomhq/iom/gateway/fault"
@@ -22,13 +23,15 @@ type Transformer interface {
 type TransformMeta struct {
 	RequestID, Model, Provider, Key, Org, Op string
 	Stream                                   bool
+	OutputSchema                             json.RawMessage // the model's, when it declares one
 }
 
 // transformTimeout bounds a chain of transforms when the request sets no deadline.
 const transformTimeout = 30 * time.Second
 
 func (o *Outcome) meta(r *Route) TransformMeta {
-	m := TransformMeta{RequestID: o.req.ID, Model: r.ID, Provider: r.Provider, Op: o.req.Op, Stream: o.req.Call.Stream}
+	m := TransformMeta{RequestID: o.req.ID, Model: r.ID, Provider: r.Provider, Op: o.req.Op, Stream: o.req.Call.Stream,
+		OutputSchema: r.OutputSchema}
 	if k := o.req.Key; k != nil {
 		m.Key, m.Org = k.Name, k.Org
 	}

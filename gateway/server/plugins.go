@@ -201,7 +201,7 @@ func (h *pluginHub) model(name string) (provider.PluginModel, error) {
 // Transform runs a transform plugin (invoke.Transformer).
 func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
 	md := wasm.Metadata{RequestID: meta.RequestID, Model: meta.Model, Provider: meta.Provider, Key: meta.Key, Org: meta.Org,
-		Op: wasm.Op(meta.Op), Stream: meta.Stream}
+		Op: wasm.Op(meta.Op), Stream: meta.Stream, OutputSchema: meta.OutputSchema}
 	if w := h.wasmPlugin(plugin); w != nil {
 		env := wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}
 		var res wasm.TransformResult

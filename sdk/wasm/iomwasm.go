@@ -72,6 +72,9 @@ type Metadata struct {
 	Org       string
 	Op        string // chat, completion, embedding or invoke
 	Stream    bool
+	// OutputSchema is the model's outputSchema (a JSON Schema); its Kind is Invalid when the
+	// model declares none.
+	OutputSchema Value
 }
 
 // Envelope is a transform's input.
@@ -190,6 +193,8 @@ func ParseEnvelope(input []byte) (*Envelope, error) {
 					m.Op = v.Str()
 				case "stream":
 					m.Stream = v.Bool()
+				case "outputSchema":
+					m.OutputSchema = v
 				}
 				return true
 			})

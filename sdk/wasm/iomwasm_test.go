@@ -108,7 +108,8 @@ func TestAppendString(t *testing.T) {
 }
 
 const envelope = `{"abi":1,"stage":"request","body":{"model":"m","messages":[]},"headers":{"x-a":"1"},
-	"config":{"k":"v"},"metadata":{"requestId":"r","model":"m","provider":"openai","key":"app","org":"o","op":"chat","stream":true}}`
+	"config":{"k":"v"},"metadata":{"requestId":"r","model":"m","provider":"openai","key":"app","org":"o","op":"chat","stream":true,
+	"outputSchema":{"type":"object"}}}`
 
 func TestTransformJSON(t *testing.T) {
 	var seen *Envelope
@@ -119,8 +120,9 @@ func TestTransformJSON(t *testing.T) {
 	if unchanged != nil {
 		t.Fatalf("unchanged output %s", unchanged)
 	}
-	want := Metadata{RequestID: "r", Model: "m", Provider: "openai", Key: "app", Org: "o", Op: "chat", Stream: true}
-	if seen.Stage != "request" || seen.Metadata != want || seen.Header("x-a") != "1" || seen.Config.Get("k").Str() != "v" ||
+	want := Metadata{RequestID: "r", Model: "m", Provider: "openai", Key: "app", Org: "o", Op: "chat", Stream: true,
+		OutputSchema: Value(`{"type":"object"}`)}
+	if seen.Stage != "request" || !reflect.DeepEqual(seen.Metadata, want) || seen.Header("x-a") != "1" || seen.Config.Get("k").Str() != "v" ||
 		string(seen.Body) != `{"model":"m","messages":[]}` {
 		t.Fatalf("envelope %+v", seen)
 	}

@@ -1,7 +1,10 @@
 // Command json-guard is a response transform that checks a chat answer is JSON matching a JSON
-// Schema from its config, so an app asking for structured output gets it or a clear error:
+// Schema, so an app asking for structured output gets it or a clear error. The schema is the
+// config's, for example
 //
 //	{"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}
+//
+// or, when the config has none, the outputSchema of the model that answered.
 //
 // It reads choices[0].message.content (a ```json fenced block is unwrapped first) and answers
 // unchanged, or with the error {"message": "answer is not JSON matching the schema: …",
@@ -48,15 +51,20 @@ func apply(env *iomwasm.Envelope) (iomwasm.Result, error) {
 	if err != nil {
 		return iomwasm.Result{}, err
 	}
-	if len(c.Schema) == 0 {
-		return iomwasm.Result{}, iomwasm.Errorf("json_guard_config", "json-guard: the config has no schema")
+	schema := []byte(c.Schema)
+	if len(schema) == 0 {
+		schema = env.Metadata.OutputSchema
 	}
-	if g.raw != string(c.Schema) {
+	if len(schema) == 0 {
+		return iomwasm.Result{}, iomwasm.Errorf("json_guard_config",
+			"json-guard: neither the config nor model %q has a schema", env.Metadata.Model)
+	}
+	if g.raw != string(schema) {
 		var s any
-		if err := json.Unmarshal(c.Schema, &s); err != nil {
+		if err := json.Unmarshal(schema, &s); err != nil {
 			return iomwasm.Result{}, iomwasm.Errorf("json_guard_config", "json-guard: invalid schema: %v", err)
 		}
-		g = guard{raw: string(c.Schema), schema: s}
+		g = guard{raw: string(schema), schema: s}
 	}
 	var choice iomwasm.Value
 	env.Body.Get("choices").Each(func(_ int, v iomwasm.Value) bool { choice = v; return false })

@@ -111,6 +111,22 @@ func TestSeedExamplePipelines(t *testing.T) {
 		}
 	})
 
+	t.Run("a transform node's own config", func(t *testing.T) {
+		// The same plugin as the clean step, configured by the node: a lenient outlier threshold
+		// keeps the 400 the default one drops.
+		if r := g.Admin("POST", "/api/pipelines", `{"id":"lenient-clean","name":"Lenient clean","nodes":[
+			{"id":"in","type":"input"},
+			{"id":"clean","type":"transform","data":{"plugin":"data-clean","config":{"madThreshold":1000}}},
+			{"id":"out","type":"output"}],
+			"edges":[{"source":"in","target":"clean"},{"source":"clean","target":"out"}]}`); r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		res := runPipeline(t, g, "lenient-clean", map[string]any{"series": []any{10, 12, "13", nil, 15, 16, 400, 18, 20}})
+		if out := string(mustJSON(res["output"])); !strings.Contains(out, `"removed":1`) || !strings.Contains(out, "400") {
+			t.Fatalf("lenient clean: %s", out)
+		}
+	})
+
 	t.Run("as a chat model", func(t *testing.T) {
 		r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"pipeline:content-generation","messages":[{"role":"user","content":"x"}]}`)
 		if r.Status != 400 {

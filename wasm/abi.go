@@ -79,6 +79,9 @@ type Envelope struct {
 	Body     json.RawMessage   `json:"body"`
 	Headers  map[string]string `json:"headers"`
 	Metadata Metadata          `json:"metadata"`
+	// Config, when set (valid JSON), replaces the plugin's config for this call: a pipeline's
+	// transform node configures its step this way.
+	Config json.RawMessage `json:"-"`
 }
 
 // TransformResult is a transform's answer. A nil Body or Headers means unchanged.
@@ -167,7 +170,11 @@ func (p *Plugin) callWith(ctx context.Context, export string, encode func([]byte
 }
 
 func (p *Plugin) transform(ctx context.Context, export string, env Envelope) (TransformResult, error) {
-	out, err := p.callWith(ctx, export, func(b []byte) []byte { return appendEnvelope(b, env, p.cfg.Config) })
+	config := p.cfg.Config
+	if env.Config != nil {
+		config = env.Config
+	}
+	out, err := p.callWith(ctx, export, func(b []byte) []byte { return appendEnvelope(b, env, config) })
 	if err != nil {
 		return TransformResult{}, err
 	}

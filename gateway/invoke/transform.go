@@ -24,6 +24,8 @@ type TransformMeta struct {
 	RequestID, Model, Provider, Key, Org, Op string
 	Stream                                   bool
 	OutputSchema                             json.RawMessage // the model's, when it declares one
+	// Config, when set, replaces the plugin's config for this call (a pipeline node's).
+	Config json.RawMessage
 }
 
 // transformTimeout bounds a chain of transforms when the request sets no deadline.

@@ -68,7 +68,8 @@ type NodeData struct {
 	Retries   *int     `json:"retries,omitempty"`
 	TimeoutMs int      `json:"timeoutMs,omitempty"`
 	Fallbacks []string `json:"fallbacks,omitempty"`
-	// Plugin (transform nodes) names a WASM or process plugin; Config is given to it.
+	// Plugin (transform nodes) names a WASM or process plugin; Config, when set, replaces the
+	// plugin's own config for this step.
 	Plugin string `json:"plugin,omitempty"`
 	Config any    `json:"config,omitempty"`
 	// Expression is a condition's test (true or false), or an expression router's choice (the id

@@ -203,7 +203,7 @@ func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []
 	md := wasm.Metadata{RequestID: meta.RequestID, Model: meta.Model, Provider: meta.Provider, Key: meta.Key, Org: meta.Org,
 		Op: wasm.Op(meta.Op), Stream: meta.Stream, OutputSchema: meta.OutputSchema}
 	if w := h.wasmPlugin(plugin); w != nil {
-		env := wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}
+		env := wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md, Config: meta.Config}
 		var res wasm.TransformResult
 		var err error
 		if stage == string(wasm.StageChunk) {
@@ -225,8 +225,12 @@ func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []
 	if !ok {
 		return nil, false, fault.PluginFailed("no plugin named %q is loaded", plugin)
 	}
+	config := any(pc.Config)
+	if meta.Config != nil {
+		config = meta.Config
+	}
 	env := map[string]any{"abi": 1, "stage": stage, "body": json.RawMessage(body), "headers": map[string]string{},
-		"config": pc.Config, "metadata": md}
+		"config": config, "metadata": md}
 	in, _ := json.Marshal(env)
 	out, err := h.procs.Transform(ctx, plugin, in)
 	if err != nil {
@@ -266,13 +270,18 @@ func (h *pluginHub) Chunks(plugin string) bool {
 // pipelineTransformer runs transform steps of pipelines on JSON values.
 type pipelineTransformer struct{ h *pluginHub }
 
-func (t pipelineTransformer) Transform(ctx context.Context, plugin string, value any, _ any, meta map[string]any) (any, error) {
+func (t pipelineTransformer) Transform(ctx context.Context, plugin string, value any, config any, meta map[string]any) (any, error) {
 	body, err := json.Marshal(value)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := t.h.Transform(ctx, plugin, "request", body, invoke.TransformMeta{Op: "invoke", Model: fmt.Sprint(meta["pipeline"]),
-		RequestID: fmt.Sprint(meta["execution"])})
+	tm := invoke.TransformMeta{Op: "invoke", Model: fmt.Sprint(meta["pipeline"]), RequestID: fmt.Sprint(meta["execution"])}
+	if config != nil {
+		if tm.Config, err = json.Marshal(config); err != nil {
+			return nil, fault.Internal("the node's plugin config is not JSON: %v", err)
+		}
+	}
+	out, _, err := t.h.Transform(ctx, plugin, "request", body, tm)
 	if err != nil {
 		return nil, err
 	}

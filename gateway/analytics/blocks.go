@@ -73,7 +73,10 @@ type blockCodec struct {
 }
 
 func newBlockCodec() *blockCodec {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		// A block is at most blockBytes: a window that size finds every match, and the encoder
+		// keeps ~640 KiB of history instead of the 8 MiB default.
+		zstd.WithWindowSize(blockBytes), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		panic(err)
 	}

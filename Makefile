@@ -73,7 +73,7 @@ e2e/node/node_modules/.package-lock.json: e2e/node/package.json e2e/node/package
 	cd e2e/node && npm ci --no-audit --no-fund --loglevel=error
 
 ## bench: the gateway against a direct upstream and a bare proxy (see bench/README.md)
-bench:
+bench: plugins
 	$(GO) run ./bench
 
 ## proto: regenerate the process plugins' gRPC code (needs protoc)

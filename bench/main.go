@@ -54,6 +54,7 @@ func main() {
 	maxDuration := flag.Duration("max-duration", 5*time.Second, "length of each max-throughput run")
 	conns := flag.Int("conns", 64, "connections of the max-throughput runs")
 	streams := flag.Int("streams", 300, "sequential streamed requests per target")
+	pluginsDir := flag.String("plugins", "bin/plugins", "the example plugins (`make plugins`); their rows are left out when absent")
 	only := flag.String("only", "", "internal: run only the fixed-rate runs against this target (direct, proxy, gateway)")
 	flag.Parse()
 	switch *role {
@@ -105,39 +106,15 @@ func main() {
 	mock := start(self, "-role", "mock", "-addr", mockAddr)
 	proxy := start(self, "-role", "proxy", "-addr", proxyAddr, "-upstream", mockAddr)
 	cfg := filepath.Join(tmp, "iom.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`server:
-  listen: %q
-  adminListen: %q
-  dataDir: %q
-log:
-  level: warn
-admin:
-  token: %s
-keys:
-  - name: bench
-    key: %s
-models:
-  - id: bench
-    name: Bench
-    endpoint: http://%[6]s/v1/chat/completions
-    provider: openai
-    costPerToken: 0.000001
-  - id: bench-broken
-    name: Primary that fails fast
-    endpoint: http://%[6]s/v1
-    provider: openai
-    upstreamModel: fail
-    retry: {attempts: 0}
-    breaker: {failures: 1000000}
-    fallbacks: [bench]
-  - id: bench-cached
-    name: Cached
-    endpoint: http://%[6]s/v1
-    provider: openai
-    cache: {ttlSeconds: 3600}
-`, gwAddr, adminAddr, filepath.Join(tmp, "data"), benchAdmin, benchKey, mockAddr)), 0o600)
+	os.WriteFile(cfg, []byte(gatewayConfig(gwAddr, adminAddr, filepath.Join(tmp, "data"), mockAddr)), 0o600)
+	// The plugin and pipeline rows run on a second gateway, so that what they load (WASM runtimes,
+	// plugin processes) stays out of the core gateway's CPU and memory rows.
+	xAddr, xAdmin := freePort(), freePort()
+	xcfg := filepath.Join(tmp, "iom-extras.yaml")
+	os.WriteFile(xcfg, []byte(extrasConfig(xAddr, xAdmin, filepath.Join(tmp, "data-extras"), mockAddr, *pluginsDir)), 0o600)
 	gw := start(iom, "serve", "--config", cfg)
-	for _, a := range []string{mockAddr, proxyAddr, gwAddr} {
+	start(iom, "serve", "--config", xcfg)
+	for _, a := range []string{mockAddr, proxyAddr, gwAddr, xAddr} {
 		if err := waitListening(a, 10*time.Second); err != nil {
 			log.Fatal(err)
 		}
@@ -204,18 +181,21 @@ models:
 		}
 	}
 
-	// The fallback path (the primary fails fast, its fallback answers) and a cache hit, each on one
-	// connection against the gateway.
-	var fallbackP50, cacheP50, plainP50 []time.Duration
-	for r := 0; r < *rounds; r++ {
-		step("fallback path and cache hit")
-		gwt := targets[2]
-		plainP50 = append(plainP50, sequential(gwt, *duration/2).p50)
-		gwt.body = bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-broken"`), 1)
-		fallbackP50 = append(fallbackP50, sequential(gwt, *duration/2).p50)
-		gwt.body = bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-cached"`), 1)
-		cacheP50 = append(cacheP50, sequential(gwt, *duration/2).p50)
+	// The fallback path (the primary fails fast, its fallback answers) and a cache hit against the
+	// plain path on the core gateway; then plugins and a pipeline step on a 1 KB request against
+	// the plain path with the same body on the second gateway.
+	step("fallback path and cache hit")
+	paths := interleaved(targets[2], *rounds*10, *duration/10, chatRequest,
+		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-broken"`), 1),
+		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-cached"`), 1))
+	extras := extraRows(*pluginsDir)
+	bodies := [][]byte{request1KB("bench")}
+	for _, x := range extras {
+		bodies = append(bodies, request1KB(x.model))
 	}
+	step("plugins and a pipeline step, 1 KB requests")
+	xlat := interleaved(target{name: "gateway with plugins", addr: xAddr, path: "/v1/chat/completions", auth: true},
+		*rounds*10, *duration/10, bodies...)
 
 	// Max throughput, closed loop.
 	type maxRun struct {
@@ -293,9 +273,28 @@ models:
 	row("1 connection p50 (median of rounds)", median(sd1.p50), median(sp1.p50), median(sg1.p50))
 	row("1 connection p99 (median of rounds)", median(sd1.p99), median(sp1.p99), median(sg1.p99))
 	check(median(sg1.p50)-median(sp1.p50) <= 15*time.Microsecond, "1 connection: our logic over the bare proxy, p50 %s ≤ 15µs", us(median(sg1.p50)-median(sp1.p50)))
-	pl := median(plainP50)
-	fmt.Printf("%-34s %44s %14s\n", "fallback path p50 (1 connection)", us(median(fallbackP50)), "+"+us(median(fallbackP50)-pl))
-	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(median(cacheP50)), us(median(cacheP50)-pl))
+	pl := percentile(paths[0], 50)
+	fallback, hit := percentile(paths[1], 50), percentile(paths[2], 50)
+	fmt.Printf("%-34s %44s %14s\n", "fallback path p50 (1 connection)", us(fallback), "+"+us(fallback-pl))
+	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(hit), us(hit-pl))
+	pl1K := percentile(xlat[0], 50)
+	fmt.Printf("%-34s %44s\n", "1 KB request p50 (1 connection)", us(pl1K))
+	for i, x := range extras {
+		m := percentile(xlat[i+1], 50)
+		fmt.Printf("%-34s %44s %14s\n", x.label, us(m), "+"+us(m-pl1K))
+		if x.target > 0 {
+			check(m-pl1K <= x.target, "%s: added p50 %s ≤ %s", x.label, us(m-pl1K), us(x.target))
+		}
+	}
+	if perStep, err := stepOverhead(); err != nil {
+		log.Printf("warning: the pipeline step benchmark: %v", err)
+	} else {
+		fmt.Printf("%-34s %44s\n", "pipeline engine, per step", us(perStep))
+		check(perStep <= 20*time.Microsecond, "pipeline engine overhead %s per step ≤ 20µs", us(perStep))
+	}
+	if !hasPlugins(*pluginsDir) {
+		fmt.Printf("(no plugin rows: %s has no example plugins; run `make plugins`)\n", *pluginsDir)
+	}
 	d, p, g := maxes["direct"], maxes["bare proxy"], maxes["gateway"]
 	fmt.Printf("%-34s %14.0f %14.0f %14.0f %13.2fx %13.2fx\n", "max rps (closed loop)", d.rps, p.rps, g.rps, g.rps/d.rps, g.rps/p.rps)
 	fmt.Printf("%-34s %14s %14s %14s\n", "CPU per request at max load", us(d.cpuPerReq), us(p.cpuPerReq), us(g.cpuPerReq))
@@ -312,6 +311,22 @@ models:
 	for _, c := range checks {
 		fmt.Println("  " + c)
 	}
+}
+
+// stepOverhead runs the pipeline engine's Go benchmark (steps that do nothing) for its cost per
+// step.
+func stepOverhead() (time.Duration, error) {
+	step("the pipeline engine's step benchmark")
+	out, err := exec.Command("go", "test", "./gateway/pipeline", "-run", "^$", "-bench", "^BenchmarkStepOverhead$", "-benchtime", "2s").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`([0-9.]+) µs/step`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no µs/step in:\n%s", out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return time.Duration(v * float64(time.Microsecond)), nil
 }
 
 func step(s string) { fmt.Fprintf(os.Stderr, "· %s\n", s) }
@@ -368,6 +383,12 @@ type seqResult struct{ p50, p99 time.Duration }
 
 // sequential sends one request at a time on one connection for d and returns its latencies.
 func sequential(t target, d time.Duration) seqResult {
+	lat := latencies(t, d)
+	return seqResult{p50: percentile(lat, 50), p99: percentile(lat, 99)}
+}
+
+// latencies sends one request at a time on one connection for d and returns each one's latency.
+func latencies(t target, d time.Duration) []time.Duration {
 	hc := &fasthttp.HostClient{Addr: t.addr, MaxConns: 1}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -387,12 +408,33 @@ func sequential(t target, d time.Duration) seqResult {
 	for stop := time.Now().Add(d); time.Now().Before(stop); {
 		t0 := time.Now()
 		if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
-			log.Fatalf("%s: %v %d", t.name, err, resp.StatusCode())
+			log.Fatalf("%s: %v %d %.300s", t.name, err, resp.StatusCode(), resp.Body())
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	slices.Sort(lat)
-	return seqResult{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}
+	return lat
+}
+
+// percentile is the q-th percentile of ds (which it sorts).
+func percentile(ds []time.Duration, q int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)*q/100]
+}
+
+// interleaved sends each body to t, one request at a time on one connection, in n short runs of
+// d taken in turn so that drift hits every body alike, and returns each body's latencies.
+func interleaved(t target, n int, d time.Duration, bodies ...[]byte) [][]time.Duration {
+	lat := make([][]time.Duration, len(bodies))
+	for range n {
+		for i, b := range bodies {
+			t.body = b
+			lat[i] = append(lat[i], latencies(t, d)...)
+		}
+	}
+	return lat
 }
 
 func streamOnce(c *http.Client, t target) (first, end time.Duration, err error) {

@@ -120,7 +120,7 @@ func (b *blockWriter) add(inv *Invocation) error {
 }
 
 func (b *blockWriter) addRaw(r rawRecord) {
-	b.raw = append(append(b.raw, r.line...), '\n')
+	b.raw = append(append(b.raw, r.rec.JSON()...), '\n')
 	b.n++
 	b.starts = append(b.starts, started{r.id, r.at})
 }

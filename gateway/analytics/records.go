@@ -110,13 +110,17 @@ func (r *Recorder) Record(inv *Invocation) {
 	}
 }
 
-// rawRecord is a record of another kind (a pipeline execution), already encoded as one line.
+// rawRecord is a record of another kind (a pipeline execution).
 type rawRecord struct {
-	id   string
-	at   time.Time
-	line []byte
-	sum  RunSummary
+	id  string
+	at  time.Time
+	rec Line
+	sum RunSummary
 }
+
+// A Line is a record of another kind: JSON() encodes it as one line (JSON has no raw newlines).
+// The recorder calls it on its own goroutine, so the record must not change once queued.
+type Line interface{ JSON() []byte }
 
 // RunSummary is what a pipeline run adds to the analytics (grouped by pipeline only: its model
 // calls are counted as invocations).
@@ -128,11 +132,11 @@ type RunSummary struct {
 	CostUSD   float64
 }
 
-// RecordJSON queues a record of another kind, encoded as JSON without newlines, whose id is a
-// request id. It waits for room rather than drop: such records are few.
-func (r *Recorder) RecordJSON(id string, at time.Time, line []byte, sum RunSummary) {
+// RecordJSON queues a record of another kind whose id is a request id; it is encoded off the
+// caller's path. It waits for room rather than drop: such records are few.
+func (r *Recorder) RecordJSON(id string, at time.Time, rec Line, sum RunSummary) {
 	select {
-	case r.raw <- rawRecord{id, at, line, sum}:
+	case r.raw <- rawRecord{id, at, rec, sum}:
 	case <-r.stop:
 	}
 }

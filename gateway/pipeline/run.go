@@ -134,9 +134,17 @@ type run struct {
 	activeIn map[*step]int
 	steps    map[string]any // the expressions' view: id → {output, status, error}
 	results  chan result
+	queued   []launch // model and transform steps ready to call
 	inflight int
 	failed   error
 	done     bool
+}
+
+// A launch is a model or transform step ready to call, with its input.
+type launch struct {
+	s       *step
+	in      any
+	started time.Time
 }
 
 type result struct {
@@ -165,11 +173,42 @@ func (r *Runner) execute(ctx context.Context, plan *Plan, x *Execution, input an
 	u.outputs[plan.input] = input
 	u.record(plan.input, func(rec *StepRecord) { rec.Status, rec.Output = "ok", clip(input) })
 	u.resolve(plan.input, func(*link) bool { return true })
+	u.launchReady()
 	for u.inflight > 0 {
 		res := <-u.results
 		u.inflight--
 		u.complete(res)
+		u.launchReady()
 	}
+}
+
+// launchReady calls the steps that are ready: a lone one on this goroutine, so that a chain pays
+// no hand-off between goroutines per step; several at once in parallel.
+func (u *run) launchReady() {
+	for len(u.queued) > 0 {
+		q := u.queued
+		u.queued = nil
+		if len(q) == 1 && u.inflight == 0 {
+			u.complete(u.callStep(q[0]))
+			continue
+		}
+		u.inflight += len(q)
+		for _, l := range q {
+			go func() { u.results <- u.callStep(l) }()
+		}
+	}
+}
+
+// callStep runs a model or transform step; a panic in it fails the step, not the gateway.
+func (u *run) callStep(l launch) (res result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = result{s: l.s, err: fmt.Errorf("internal error: %v", p)}
+		}
+	}()
+	res = u.r.call(u, l.s, l.in)
+	res.rec.LatencyMs = ms(time.Since(l.started))
+	return res
 }
 
 // resolve settles the outgoing links of s, scheduling the targets that become ready.
@@ -209,17 +248,7 @@ func (u *run) ready(s *step) {
 			fail(err)
 			return
 		}
-		u.inflight++
-		go func() {
-			defer func() {
-				if p := recover(); p != nil {
-					u.results <- result{s: s, err: fmt.Errorf("internal error: %v", p)}
-				}
-			}()
-			res := u.r.call(u, s, in)
-			res.rec.LatencyMs = ms(time.Since(started))
-			u.results <- res
-		}()
+		u.queued = append(u.queued, launch{s, in, started})
 	case Condition:
 		ok, err := s.expr.Bool(u.env())
 		if err != nil {
@@ -428,7 +457,7 @@ func (u *run) finishRun() {
 	sum := analytics.RunSummary{Pipeline: x.Pipeline, Error: x.Status != "ok", LatencyMs: x.LatencyMs,
 		In: x.InTokens, Out: x.OutTokens, CostUSD: x.CostUSD}
 	x.mu.Unlock()
-	u.r.rec.RecordJSON(x.ID, x.start, x.JSON(), sum)
+	u.r.rec.RecordJSON(x.ID, x.start, x, sum) // x no longer changes: it is encoded off this path
 	u.r.mu.Lock()
 	delete(u.r.live, x.ID)
 	u.r.mu.Unlock()

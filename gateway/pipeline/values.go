@@ -63,12 +63,71 @@ type StepRecord struct {
 	Route      string  `json:"route,omitempty"`  // a router's choice
 }
 
-// JSON encodes the execution as it is now.
+// JSON encodes the execution as it is now: the document encoding/json makes of it, written by
+// hand because every run is recorded.
 func (x *Execution) JSON() []byte {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	b, _ := json.Marshal(x)
-	return b
+	o := rawjson.ObjectWriter{B: make([]byte, 0, 1024)}
+	o.Str("id", x.ID, false)
+	o.Str("kind", x.Kind, false)
+	o.Time("time", x.Time)
+	o.Str("pipeline", x.Pipeline, false)
+	o.Str("pipelineName", x.PipelineName, true)
+	o.Str("model", x.Model, false)
+	o.Str("key", x.Key, true)
+	o.Str("keyId", x.KeyID, true)
+	o.Str("org", x.Org, true)
+	o.Str("status", x.Status, false)
+	o.Str("error", x.Error, true)
+	o.Str("failedStep", x.FailedStep, true)
+	o.Bool("async", x.Async, true)
+	o.Num("latencyMs", x.LatencyMs, false)
+	o.Int("inputTokens", x.InTokens, false)
+	o.Int("outputTokens", x.OutTokens, false)
+	o.Num("costUsd", x.CostUSD, false)
+	x.Input.write(&o, "input")
+	x.Output.write(&o, "output")
+	o.Key("steps")
+	if x.Steps == nil {
+		o.B = append(o.B, "null"...)
+	} else {
+		o.B = append(o.B, '[')
+		for i := range x.Steps {
+			if i > 0 {
+				o.B = append(o.B, ',')
+			}
+			o.B = x.Steps[i].appendJSON(o.B)
+		}
+		o.B = append(o.B, ']')
+	}
+	return o.End()
+}
+
+func (r *StepRecord) appendJSON(b []byte) []byte {
+	o := rawjson.ObjectWriter{B: b}
+	o.Str("id", r.ID, false)
+	o.Str("type", r.Type, false)
+	o.Str("label", r.Label, true)
+	o.Str("status", r.Status, false)
+	o.Str("model", r.Model, true)
+	o.Str("servedBy", r.ServedBy, true)
+	o.Str("fallback", r.Fallback, true)
+	o.Int("retries", int64(r.Retries), true)
+	o.Str("invocation", r.Invocation, true)
+	o.Num("startMs", r.StartMs, false)
+	o.Num("latencyMs", r.LatencyMs, false)
+	o.Int("inputTokens", r.InTokens, true)
+	o.Int("outputTokens", r.OutTokens, true)
+	o.Num("costUsd", r.CostUSD, true)
+	r.Input.write(&o, "input")
+	r.Output.write(&o, "output")
+	o.Str("error", r.Error, true)
+	if r.Result != nil {
+		o.Bool("result", *r.Result, false)
+	}
+	o.Str("route", r.Route, true)
+	return o.End()
 }
 
 // Output returns the run's output value (after it finished).
@@ -101,15 +160,29 @@ func clip(v any) Clipped { return Clipped{v: v, set: true} }
 func (c Clipped) IsZero() bool { return !c.set }
 
 // MarshalJSON encodes the value, clipped.
-func (c Clipped) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(c.v)
-	if err != nil {
-		return []byte("null"), nil
+func (c Clipped) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
+
+// appendJSON appends the value's JSON, or when that is longer than clipBytes, a string of its
+// first clipBytes bytes and "…"; a value JSON cannot encode is null.
+func (c Clipped) appendJSON(b []byte) []byte {
+	start := len(b)
+	b, err := rawjson.AppendValue(b, c.v)
+	switch {
+	case err != nil:
+		return append(b[:start], "null"...)
+	case len(b)-start <= clipBytes:
+		return b
 	}
-	if len(b) <= clipBytes {
-		return b, nil
+	cut := string(b[start:start+clipBytes]) + "…"
+	return rawjson.AppendString(b[:start], cut)
+}
+
+// write writes the value as the member name, unless none was recorded.
+func (c Clipped) write(o *rawjson.ObjectWriter, name string) {
+	if c.set {
+		o.Key(name)
+		o.B = c.appendJSON(o.B)
 	}
-	return rawjson.AppendString(nil, string(b[:clipBytes])+"…"), nil
 }
 
 // UnmarshalJSON keeps the value (records read back).

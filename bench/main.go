@@ -235,6 +235,7 @@ func main() {
 		streamsBy[t.name] = sr
 	}
 	rss := peakRSS(gw.Process.Pid)
+	perStep, stepErr := stepOverhead()
 
 	// The table.
 	fmt.Printf("\nIoM bench: %d rounds of %s per fixed rate, %s closed loop with %d connections, %d streams; all on 127.0.0.1\n\n",
@@ -286,8 +287,8 @@ func main() {
 			check(m-pl1K <= x.target, "%s: added p50 %s ≤ %s", x.label, us(m-pl1K), us(x.target))
 		}
 	}
-	if perStep, err := stepOverhead(); err != nil {
-		log.Printf("warning: the pipeline step benchmark: %v", err)
+	if stepErr != nil {
+		log.Printf("warning: the pipeline step benchmark: %v", stepErr)
 	} else {
 		fmt.Printf("%-34s %44s\n", "pipeline engine, per step", us(perStep))
 		check(perStep <= 20*time.Microsecond, "pipeline engine overhead %s per step ≤ 20µs", us(perStep))

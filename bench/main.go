@@ -234,8 +234,14 @@ func main() {
 		}
 		streamsBy[t.name] = sr
 	}
-	rss := peakRSS(gw.Process.Pid)
-	perStep, stepErr := stepOverhead()
+	mem := memStatus(gw.Process.Pid)
+	rss := mem["VmHWM"]
+	perStep, stepErr := goBench("the pipeline engine's step benchmark", "./gateway/pipeline", "StepOverhead", "2s", "µs/step")
+	var grpcFloor time.Duration
+	var grpcErr error
+	if hasPlugins(*pluginsDir) {
+		grpcFloor, grpcErr = goBench("the raw gRPC round trip to a plugin", "./plugins", "RawGRPC1KB", "3000x", "p50-µs")
+	}
 
 	// The table.
 	fmt.Printf("\nIoM bench: %d rounds of %s per fixed rate, %s closed loop with %d connections, %d streams; all on 127.0.0.1\n\n",
@@ -280,6 +286,12 @@ func main() {
 	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(hit), us(hit-pl))
 	pl1K := percentile(xlat[0], 50)
 	fmt.Printf("%-34s %44s\n", "1 KB request p50 (1 connection)", us(pl1K))
+	if grpcErr != nil {
+		log.Printf("warning: the gRPC round-trip benchmark: %v", grpcErr)
+	} else if grpcFloor > 0 {
+		// The floor of the process plugin rows, as the bare proxy is the floor of the gateway's.
+		fmt.Printf("%-34s %44s\n", "gRPC round trip alone (1 KB, p50)", us(grpcFloor))
+	}
 	for i, x := range extras {
 		m := percentile(xlat[i+1], 50)
 		fmt.Printf("%-34s %44s %14s\n", x.label, us(m), "+"+us(m-pl1K))
@@ -307,6 +319,7 @@ func main() {
 	row("stream: 20 chunks to [DONE] p50", median(sd.end), median(sp.end), median(sg.end))
 	check(median(sg.first)-median(sd.first) <= 150*time.Microsecond, "stream first event added %s ≤ 150µs", us(median(sg.first)-median(sd.first)))
 	fmt.Printf("%-34s %44.1f MiB\n", "gateway peak RSS", float64(rss)/(1<<20))
+	fmt.Printf("%-34s %44s\n", "  at the end: own / mapped files", fmt.Sprintf("%.1f / %.1f MiB", float64(mem["RssAnon"])/(1<<20), float64(mem["RssFile"])/(1<<20)))
 	check(rss <= 50<<20, "peak RSS %.1f MiB ≤ 50 MiB", float64(rss)/(1<<20))
 	fmt.Println("\nTargets:")
 	for _, c := range checks {
@@ -314,17 +327,18 @@ func main() {
 	}
 }
 
-// stepOverhead runs the pipeline engine's Go benchmark (steps that do nothing) for its cost per
-// step.
-func stepOverhead() (time.Duration, error) {
-	step("the pipeline engine's step benchmark")
-	out, err := exec.Command("go", "test", "./gateway/pipeline", "-run", "^$", "-bench", "^BenchmarkStepOverhead$", "-benchtime", "2s").CombinedOutput()
+// goBench runs the Go benchmark Benchmark<name> of pkg and returns the metric it reports in
+// unit (microseconds): the pipeline engine's cost per step (steps that do nothing), the gRPC
+// round trip to a plugin without the gateway.
+func goBench(what, pkg, name, benchtime, unit string) (time.Duration, error) {
+	step(what)
+	out, err := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^Benchmark"+name+"$", "-benchtime", benchtime).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("%v\n%s", err, out)
 	}
-	m := regexp.MustCompile(`([0-9.]+) µs/step`).FindSubmatch(out)
+	m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(unit)).FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("no µs/step in:\n%s", out)
+		return 0, fmt.Errorf("no %s in:\n%s", unit, out)
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return time.Duration(v * float64(time.Microsecond)), nil
@@ -483,15 +497,18 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
 }
 
-func peakRSS(pid int) int64 {
+// memStatus reads a process's memory figures from /proc/PID/status (VmHWM: peak RSS; RssAnon
+// and RssFile: what it holds now, its own memory and mapped files such as its binary), in bytes.
+func memStatus(pid int) map[string]int64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	out := map[string]int64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb << 10
+		if f := strings.Fields(line); len(f) >= 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			out[strings.TrimSuffix(f[0], ":")] = kb << 10
 		}
 	}
-	return 0
+	return out
 }
 
 func median(ds []time.Duration) time.Duration {

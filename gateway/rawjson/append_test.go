@@ -3,8 +3,8 @@ package rawjson
 import (
 	"encoding/json"
 	"math"
-	"time"
 	"testing"
+	"time"
 )
 
 // AppendValue writes what encoding/json writes for the values it decodes into an any.

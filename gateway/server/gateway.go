@@ -290,7 +290,11 @@ func (g *Gateway) Start() error {
 		NoDefaultServerHeader:         true,
 		NoDefaultDate:                 false,
 		DisableHeaderNamesNormalizing: false,
-		Logger:                        fasthttpLogger{g.log},
+		// An idle keep-alive connection gives its buffers and request context back to the pools
+		// while it waits: a client that keeps hundreds of connections open (an open-loop load, a
+		// fleet of apps) costs a few KB each instead of ~25 KB, for one more small read per request.
+		ReduceMemoryUsage: true,
+		Logger:            fasthttpLogger{g.log},
 	}
 	g.adminSrv = &fasthttp.Server{
 		Handler:               g.serveAdmin,

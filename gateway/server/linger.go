@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -18,12 +19,17 @@ func (l lingerListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
-		return &lingerConn{TCPConn: tc}, nil
+		return &lingerConn{TCPConn: tc, raw: rawConn(tc)}, nil
 	}
 	return c, nil
 }
 
-type lingerConn struct{ *net.TCPConn }
+type lingerConn struct {
+	*net.TCPConn
+	raw   syscall.RawConn
+	ahead *[]byte // bytes read ahead and not handed out yet (see readahead.go)
+	off   int
+}
 
 const (
 	lingerTime  = 2 * time.Second

@@ -78,6 +78,41 @@ func TestValue(t *testing.T) {
 	}
 }
 
+func TestFind(t *testing.T) {
+	hasSeries := func(o Value) bool { return o.Get("series").Kind() == Array }
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"top level", `{"series":[1]}`, `{"series":[1]}`},
+		{"breadth first", `{"a":{"b":{"series":[2]}},"c":{"series":[1]}}`, `{"series":[1]}`},
+		{"in an array", `[1,{"x":{"series":[3]}}]`, `{"series":[3]}`},
+		{"json in a string", `{"text":" {\"series\":[4]} "}`, `{"series":[4]}`},
+		{"none", `{"text":"{not json","series":"no"}`, ``},
+		{"not json", `plain words`, ``},
+	}
+	for _, tt := range tests {
+		if got := Value(tt.doc).Find(hasSeries); string(got) != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestModelCallText(t *testing.T) {
+	chat := &ModelCall{Op: "chat", Request: Value(doc)}
+	if got, err := chat.Text("m"); err != nil || got != "hello\nworld" {
+		t.Errorf("chat: %q, %v", got, err)
+	}
+	completion := &ModelCall{Op: "completion", Request: Value(`{"prompt":["a","b"]}`)}
+	if got, err := completion.Text("m"); err != nil || got != "a\nb" {
+		t.Errorf("completion: %q, %v", got, err)
+	}
+	_, err := (&ModelCall{Op: "embedding"}).Text("the model")
+	var e *Error
+	if !errors.As(err, &e) || e.Code != "unsupported_op" || e.Message != "the model answers chat and completion, not embedding" {
+		t.Errorf("embedding: %v", err)
+	}
+}
+
 func first[T any](v T, _ bool) T { return v }
 
 func TestSplice(t *testing.T) {

@@ -198,6 +198,31 @@ func (v Value) Valid() bool {
 	return end >= 0 && validStrings(v[i:end]) && skipSpace(v, end) == len(v)
 }
 
+// Find returns the first object, breadth first through v's members and elements and the JSON
+// held in its strings (such as a pipeline step's "text"), for which ok holds; nil if none does.
+// It looks at 10000 values at most.
+func (v Value) Find(ok func(Value) bool) Value {
+	queue := []Value{v}
+	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
+		x := queue[0]
+		queue = queue[1:]
+		switch x.Kind() {
+		case Object:
+			if ok(x) {
+				return x
+			}
+			x.Members(func(_ []byte, m Value) bool { queue = append(queue, m); return true })
+		case Array:
+			x.Each(func(_ int, e Value) bool { queue = append(queue, e); return true })
+		case String:
+			if s := trimSpace(Value(x.Str())); len(s) > 1 && (s[0] == '{' || s[0] == '[') && s.Valid() {
+				queue = append(queue, s)
+			}
+		}
+	}
+	return nil
+}
+
 // Splice returns doc with the value old, which must be a sub-slice of doc (as every Value read
 // from doc is), replaced by repl. The result is a new slice; doc is not modified.
 func Splice(doc []byte, old Value, repl []byte) []byte {

@@ -11,6 +11,19 @@ import (
 // Helpers for plugins that answer OpenAI requests themselves (local models, adapters): reading
 // the parts of a canonical request they need and writing canonical responses with usage.
 
+// Text returns the text a chat or completion call asks about: the last user message of a chat,
+// or a completion's prompt (its strings joined by newlines). Any other op is an error with code
+// unsupported_op that names the model as who.
+func (c *ModelCall) Text(who string) (string, error) {
+	switch c.Op {
+	case "chat":
+		return LastUserMessage(c.Request), nil
+	case "completion":
+		return strings.Join(Strings(c.Request.Get("prompt")), "\n"), nil
+	}
+	return "", Errorf("unsupported_op", "%s answers chat and completion, not %s", who, c.Op)
+}
+
 // MessageText returns a chat message's text: its content string, or the text parts of a
 // content array joined by newlines.
 func MessageText(msg Value) string {

@@ -160,28 +160,3 @@ func describe(f iomwasm.Value) string {
 	}
 	return strings.Join(sentences, " ")
 }
-
-// find returns the first object, breadth first through v's members and elements and the JSON
-// held in its strings (a pipeline step's "text"), for which ok holds; nil if none does.
-func find(v iomwasm.Value, ok func(iomwasm.Value) bool) iomwasm.Value {
-	queue := []iomwasm.Value{v}
-	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
-		x := queue[0]
-		queue = queue[1:]
-		switch x.Kind() {
-		case iomwasm.Object:
-			if ok(x) {
-				return x
-			}
-			x.Members(func(_ []byte, m iomwasm.Value) bool { queue = append(queue, m); return true })
-		case iomwasm.Array:
-			x.Each(func(_ int, e iomwasm.Value) bool { queue = append(queue, e); return true })
-		case iomwasm.String:
-			s := strings.TrimSpace(x.Str())
-			if len(s) > 1 && (s[0] == '{' || s[0] == '[') && iomwasm.Value(s).Valid() {
-				queue = append(queue, iomwasm.Value(s))
-			}
-		}
-	}
-	return nil
-}

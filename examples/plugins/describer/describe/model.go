@@ -29,16 +29,11 @@ import (
 // Answer answers one model call (iomwasm.Infer's handler). The model takes no config.
 func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "the describer answers chat and completion, not %s", c.Op)
+	text, err := c.Text("the describer")
+	if err != nil {
+		return nil, err
 	}
-	features := find(iomwasm.Value(strings.TrimSpace(text)), func(v iomwasm.Value) bool {
+	features := iomwasm.Value(strings.TrimSpace(text)).Find(func(v iomwasm.Value) bool {
 		return v.Get("width") != nil || v.Get("height") != nil || v.Get("dominantColors") != nil
 	})
 	if features == nil {

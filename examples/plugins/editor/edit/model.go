@@ -58,14 +58,9 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 		return nil, err
 	}
 	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "the editor answers chat and completion, not %s", c.Op)
+	text, err := c.Text("the editor")
+	if err != nil {
+		return nil, err
 	}
 	if v := iomwasm.Value(strings.TrimSpace(text)); v.Kind() == iomwasm.Object && v.Valid() {
 		if s, ok := v.Get("text").Text(); ok {

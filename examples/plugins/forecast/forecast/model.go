@@ -29,6 +29,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/iomhq/iom/examples/plugins/internal/series"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
@@ -64,29 +65,24 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 		return nil, iomwasm.Errorf("bad_config", "forecast: alpha and beta must be in (0, 1], not %g and %g", alpha, beta)
 	}
 	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "forecast answers chat and completion, not %s", c.Op)
+	text, err := c.Text("forecast")
+	if err != nil {
+		return nil, err
 	}
-	in, ok := readSeries(text)
+	in, ok := series.Read(text)
 	if !ok {
 		return nil, iomwasm.Errorf("no_data", "forecast needs a series: a JSON array of numbers or {\"series\": […]}")
 	}
-	if len(in.values) < 3 {
-		return nil, iomwasm.Errorf("too_few_points", "forecast needs at least 3 values, not %d", len(in.values))
+	if len(in.Values) < 3 {
+		return nil, iomwasm.Errorf("too_few_points", "forecast needs at least 3 values, not %d", len(in.Values))
 	}
 	horizon := int64(conf.Horizon)
 	if horizon == 0 {
 		horizon = 3
 	}
 	doc := iomwasm.Value(strings.TrimSpace(text))
-	for _, h := range []iomwasm.Value{doc.Get("horizon"), in.holder.Get("horizon"),
-		find(doc, func(o iomwasm.Value) bool { return o.Get("horizon").Kind() == iomwasm.Number }).Get("horizon")} {
+	for _, h := range []iomwasm.Value{doc.Get("horizon"), in.Holder.Get("horizon"),
+		doc.Find(func(o iomwasm.Value) bool { return o.Get("horizon").Kind() == iomwasm.Number }).Get("horizon")} {
 		if h.Kind() == iomwasm.Number {
 			n, ok := h.Int()
 			if !ok || n < 1 || n > maxHorizon {
@@ -104,8 +100,8 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 }
 
 // holt fits Holt's method to a series of at least two values and writes the forecast.
-func holt(in input, horizon int, alpha, beta float64) []byte {
-	ys := in.values
+func holt(in series.Input, horizon int, alpha, beta float64) []byte {
+	ys := in.Values
 	level, slope := ys[0], ys[1]-ys[0]
 	sq, m := 0.0, 0
 	for t := 1; t < len(ys); t++ {
@@ -123,9 +119,9 @@ func holt(in input, horizon int, alpha, beta float64) []byte {
 		sigma = math.Sqrt(sq / float64(m))
 	}
 
-	var o obj
-	o.str("method", "holt")
-	o.num("horizon", float64(horizon))
+	var o series.Object
+	o.Str("method", "holt")
+	o.Num("horizon", float64(horizon))
 	fc := []byte{'['}
 	variance := 1.0 // σₕ² / σ²
 	for h := 1; h <= horizon; h++ {
@@ -136,20 +132,20 @@ func holt(in input, horizon int, alpha, beta float64) []byte {
 		}
 		value := level + float64(h)*slope
 		half := z80 * sigma * math.Sqrt(variance)
-		var step obj
-		step.num("step", float64(h))
-		step.num("value", value)
-		step.num("low", value-half)
-		step.num("high", value+half)
-		fc = append(fc, step.done()...)
+		var step series.Object
+		step.Num("step", float64(h))
+		step.Num("value", value)
+		step.Num("low", value-half)
+		step.Num("high", value+half)
+		fc = append(fc, step.Done()...)
 	}
 	fc = append(fc, ']')
-	o.raw("forecast", fc)
-	o.num("alpha", alpha)
-	o.num("beta", beta)
-	o.num("rmse", sigma)
-	if label := in.holder.Get("label"); label.Kind() == iomwasm.String {
-		o.raw("label", label)
+	o.Raw("forecast", fc)
+	o.Num("alpha", alpha)
+	o.Num("beta", beta)
+	o.Num("rmse", sigma)
+	if label := in.Holder.Get("label"); label.Kind() == iomwasm.String {
+		o.Raw("label", label)
 	}
-	return o.done()
+	return o.Done()
 }

@@ -27,56 +27,26 @@ import (
 // Answer answers one model call (iomwasm.Infer's handler). The model takes no config.
 func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "report answers chat and completion, not %s", c.Op)
+	text, err := c.Text("report")
+	if err != nil {
+		return nil, err
 	}
 	doc := iomwasm.Value(strings.TrimSpace(text))
 	if !doc.Valid() {
 		return nil, iomwasm.Errorf("nothing_to_report", "report needs the earlier steps' results as JSON")
 	}
-	stats := find(doc, func(o iomwasm.Value) bool { return o.Get("mean") != nil && o.Get("count") != nil })
-	forecast := find(doc, func(o iomwasm.Value) bool { return o.Get("forecast").Kind() == iomwasm.Array })
+	stats := doc.Find(func(o iomwasm.Value) bool { return o.Get("mean") != nil && o.Get("count") != nil })
+	forecast := doc.Find(func(o iomwasm.Value) bool { return o.Get("forecast").Kind() == iomwasm.Array })
 	if stats == nil && forecast == nil {
 		return nil, iomwasm.Errorf("nothing_to_report", "report found neither statistics (count, mean…) nor a forecast in its input")
 	}
 	label := doc.Get("label").Str()
 	if label == "" {
-		label = find(doc, func(o iomwasm.Value) bool { return o.Get("label").Kind() == iomwasm.String }).Get("label").Str()
+		label = doc.Find(func(o iomwasm.Value) bool { return o.Get("label").Kind() == iomwasm.String }).Get("label").Str()
 	}
 	md := write(label, stats, forecast)
 	if c.Op == "completion" {
 		return iomwasm.TextCompletion(model, md, iomwasm.Words(text), iomwasm.Words(md)), nil
 	}
 	return iomwasm.ChatCompletion(model, md, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(md)), nil
-}
-
-// find returns the first object, breadth first through v's members and elements and the JSON
-// held in its strings, for which ok holds; nil if none does.
-func find(v iomwasm.Value, ok func(iomwasm.Value) bool) iomwasm.Value {
-	queue := []iomwasm.Value{v}
-	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
-		x := queue[0]
-		queue = queue[1:]
-		switch x.Kind() {
-		case iomwasm.Object:
-			if ok(x) {
-				return x
-			}
-			x.Members(func(_ []byte, m iomwasm.Value) bool { queue = append(queue, m); return true })
-		case iomwasm.Array:
-			x.Each(func(_ int, e iomwasm.Value) bool { queue = append(queue, e); return true })
-		case iomwasm.String:
-			s := strings.TrimSpace(x.Str())
-			if len(s) > 1 && (s[0] == '{' || s[0] == '[') && iomwasm.Value(s).Valid() {
-				queue = append(queue, iomwasm.Value(s))
-			}
-		}
-	}
-	return nil
 }

@@ -21,25 +21,20 @@ package stats
 import (
 	"math"
 	"sort"
-	"strings"
 
+	"github.com/iomhq/iom/examples/plugins/internal/series"
 	iomwasm "github.com/iomhq/iom/sdk/wasm"
 )
 
 // Answer answers one model call (iomwasm.Infer's handler). The model takes no config.
 func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 	model := c.Request.Get("model").Str()
-	var text string
-	switch c.Op {
-	case "chat":
-		text = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		text = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "stats answers chat and completion, not %s", c.Op)
+	text, err := c.Text("stats")
+	if err != nil {
+		return nil, err
 	}
-	in, ok := readSeries(text)
-	if !ok || len(in.values) == 0 {
+	in, ok := series.Read(text)
+	if !ok || len(in.Values) == 0 {
 		return nil, iomwasm.Errorf("no_data", "stats needs a series: a JSON array of numbers or {\"series\": […]}")
 	}
 	out := string(summary(in))
@@ -50,8 +45,8 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 }
 
 // summary writes the statistics of a non-empty series.
-func summary(in input) []byte {
-	ys := in.values
+func summary(in series.Input) []byte {
+	ys := in.Values
 	n := float64(len(ys))
 	sorted := append([]float64(nil), ys...)
 	sort.Float64s(sorted)
@@ -70,25 +65,25 @@ func summary(in input) []byte {
 	}
 	slope, intercept, r2 := trend(ys)
 
-	var o obj
-	o.num("count", n)
-	o.num("mean", mean)
-	o.num("median", quantile(sorted, 0.5))
-	o.num("stdev", stdev)
-	o.num("min", sorted[0])
-	o.num("max", sorted[len(sorted)-1])
-	o.num("q1", quantile(sorted, 0.25))
-	o.num("q3", quantile(sorted, 0.75))
-	o.num("sum", sum)
-	var t obj
-	t.num("slope", slope)
-	t.num("intercept", intercept)
-	t.num("r2", r2)
-	o.raw("trend", t.done())
-	if label := in.holder.Get("label"); label.Kind() == iomwasm.String {
-		o.raw("label", label)
+	var o series.Object
+	o.Num("count", n)
+	o.Num("mean", mean)
+	o.Num("median", quantile(sorted, 0.5))
+	o.Num("stdev", stdev)
+	o.Num("min", sorted[0])
+	o.Num("max", sorted[len(sorted)-1])
+	o.Num("q1", quantile(sorted, 0.25))
+	o.Num("q3", quantile(sorted, 0.75))
+	o.Num("sum", sum)
+	var t series.Object
+	t.Num("slope", slope)
+	t.Num("intercept", intercept)
+	t.Num("r2", r2)
+	o.Raw("trend", t.Done())
+	if label := in.Holder.Get("label"); label.Kind() == iomwasm.String {
+		o.Raw("label", label)
 	}
-	return o.done()
+	return o.Done()
 }
 
 // quantile interpolates linearly between the order statistics of sorted at p × (n − 1).

@@ -38,21 +38,16 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 		return nil, err
 	}
 	model := c.Request.Get("model").Str()
-	var input string
-	switch c.Op {
-	case "chat":
-		input = iomwasm.LastUserMessage(c.Request)
-	case "completion":
-		input = strings.Join(iomwasm.Strings(c.Request.Get("prompt")), "\n")
-	default:
-		return nil, iomwasm.Errorf("unsupported_op", "the translator answers chat and completion, not %s", c.Op)
+	input, err := c.Text("the translator")
+	if err != nil {
+		return nil, err
 	}
 	text, to := input, ""
 	if v := iomwasm.Value(strings.TrimSpace(input)); (v.Kind() == iomwasm.Object || v.Kind() == iomwasm.Array) && v.Valid() {
-		if t := find(v, func(o iomwasm.Value) bool { return o.Get("text").Kind() == iomwasm.String }); t != nil {
+		if t := v.Find(func(o iomwasm.Value) bool { return o.Get("text").Kind() == iomwasm.String }); t != nil {
 			text = t.Get("text").Str()
 		}
-		if t := find(v, func(o iomwasm.Value) bool { return o.Get("to").Kind() == iomwasm.String }); t != nil {
+		if t := v.Find(func(o iomwasm.Value) bool { return o.Get("to").Kind() == iomwasm.String }); t != nil {
 			to = t.Get("to").Str()
 		}
 	}
@@ -94,29 +89,4 @@ func languageCode(s string) (string, bool) {
 		return s, true
 	}
 	return "", false
-}
-
-// find returns the first object, breadth first through v's members and elements and the JSON
-// held in its strings, for which ok holds; nil if none does.
-func find(v iomwasm.Value, ok func(iomwasm.Value) bool) iomwasm.Value {
-	queue := []iomwasm.Value{v}
-	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
-		x := queue[0]
-		queue = queue[1:]
-		switch x.Kind() {
-		case iomwasm.Object:
-			if ok(x) {
-				return x
-			}
-			x.Members(func(_ []byte, m iomwasm.Value) bool { queue = append(queue, m); return true })
-		case iomwasm.Array:
-			x.Each(func(_ int, e iomwasm.Value) bool { queue = append(queue, e); return true })
-		case iomwasm.String:
-			s := strings.TrimSpace(x.Str())
-			if len(s) > 1 && (s[0] == '{' || s[0] == '[') && iomwasm.Value(s).Valid() {
-				queue = append(queue, iomwasm.Value(s))
-			}
-		}
-	}
-	return nil
 }

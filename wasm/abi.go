@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/iomhq/iom/gateway/rawjson"
 )
 
 // Exports of ABI v1 (see ABI.md).
@@ -231,7 +233,7 @@ func (p *Plugin) Infer(ctx context.Context, c ModelCall) (json.RawMessage, error
 
 func appendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 	dst = append(dst, `{"abi":1,"stage":`...)
-	dst = appendQuoted(dst, string(env.Stage))
+	dst = rawjson.AppendString(dst, string(env.Stage))
 	dst = append(dst, `,"body":`...)
 	dst = appendRaw(dst, env.Body)
 	dst = append(dst, `,"headers":`...)
@@ -240,17 +242,17 @@ func appendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 	dst = appendRaw(dst, config)
 	m := env.Metadata
 	dst = append(dst, `,"metadata":{"requestId":`...)
-	dst = appendQuoted(dst, m.RequestID)
+	dst = rawjson.AppendString(dst, m.RequestID)
 	dst = append(dst, `,"model":`...)
-	dst = appendQuoted(dst, m.Model)
+	dst = rawjson.AppendString(dst, m.Model)
 	dst = append(dst, `,"provider":`...)
-	dst = appendQuoted(dst, m.Provider)
+	dst = rawjson.AppendString(dst, m.Provider)
 	dst = append(dst, `,"key":`...)
-	dst = appendQuoted(dst, m.Key)
+	dst = rawjson.AppendString(dst, m.Key)
 	dst = append(dst, `,"org":`...)
-	dst = appendQuoted(dst, m.Org)
+	dst = rawjson.AppendString(dst, m.Org)
 	dst = append(dst, `,"op":`...)
-	dst = appendQuoted(dst, string(m.Op))
+	dst = rawjson.AppendString(dst, string(m.Op))
 	dst = append(dst, `,"stream":`...)
 	dst = strconv.AppendBool(dst, m.Stream)
 	if len(m.OutputSchema) > 0 {
@@ -262,17 +264,17 @@ func appendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 
 func appendModelInfo(dst []byte, m ModelInfo) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendQuoted(dst, m.ID)
+	dst = rawjson.AppendString(dst, m.ID)
 	dst = append(dst, `,"upstreamModel":`...)
-	dst = appendQuoted(dst, m.UpstreamModel)
+	dst = rawjson.AppendString(dst, m.UpstreamModel)
 	dst = append(dst, `,"endpoint":`...)
-	dst = appendQuoted(dst, m.Endpoint)
+	dst = rawjson.AppendString(dst, m.Endpoint)
 	return append(dst, '}')
 }
 
 func appendModelCall(dst []byte, c ModelCall, config []byte) []byte {
 	dst = append(dst, `{"abi":1,"op":`...)
-	dst = appendQuoted(dst, string(c.Op))
+	dst = rawjson.AppendString(dst, string(c.Op))
 	dst = append(dst, `,"request":`...)
 	dst = appendRaw(dst, c.Request)
 	dst = append(dst, `,"model":`...)
@@ -284,16 +286,16 @@ func appendModelCall(dst []byte, c ModelCall, config []byte) []byte {
 
 func appendUpstreamResponse(dst []byte, r UpstreamResponse, config []byte) []byte {
 	dst = append(dst, `{"abi":1,"op":`...)
-	dst = appendQuoted(dst, string(r.Op))
+	dst = rawjson.AppendString(dst, string(r.Op))
 	dst = append(dst, `,"status":`...)
 	dst = strconv.AppendInt(dst, int64(r.Status), 10)
 	dst = append(dst, `,"headers":`...)
 	dst = appendStringMap(dst, r.Headers)
 	dst = append(dst, `,"body":`...)
-	if v, err := skipDocument(r.Body); err == nil {
+	if v, err := rawjson.Document(r.Body); err == nil {
 		dst = append(dst, v...)
 	} else {
-		dst = appendQuoted(dst, string(r.Body))
+		dst = rawjson.AppendString(dst, string(r.Body))
 	}
 	dst = append(dst, `,"request":`...)
 	dst = appendRaw(dst, r.Request)
@@ -312,9 +314,9 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendQuoted(dst, k)
+		dst = rawjson.AppendString(dst, k)
 		dst = append(dst, ':')
-		dst = appendQuoted(dst, v)
+		dst = rawjson.AppendString(dst, v)
 	}
 	return append(dst, '}')
 }
@@ -323,36 +325,36 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 
 // decodeOutput validates out as an object and returns its members, or the guest's error.
 // Empty output yields no members and no error.
-func decodeOutput(plugin, export string, out []byte, fields []member) ([]member, error) {
+func decodeOutput(plugin, export string, out []byte, fields []rawjson.Field) ([]rawjson.Field, error) {
 	if len(out) == 0 {
 		return fields, nil
 	}
-	fields, err := scanObject(out, fields)
+	fields, err := rawjson.ScanObject(out, fields)
 	if err != nil {
 		return nil, newError(plugin, export, KindMalformed, "output is not a JSON object: %v", err)
 	}
-	if ev := get(fields, "error"); ev != nil && string(ev) != "null" {
+	if ev := rawjson.Get(fields, "error"); ev != nil && string(ev) != "null" {
 		return nil, guestError(plugin, export, ev)
 	}
 	return fields, nil
 }
 
 func guestError(plugin, export string, ev []byte) *Error {
-	if s, ok := unquote(ev); ok {
+	if s, ok := rawjson.String(ev); ok {
 		return &Error{Plugin: plugin, Export: export, Kind: KindGuest, Message: s}
 	}
-	var buf [4]member
-	fields, err := scanObject(ev, buf[:0])
+	var buf [4]rawjson.Field
+	fields, err := rawjson.ScanObject(ev, buf[:0])
 	if err != nil {
 		return newError(plugin, export, KindMalformed, "error is neither a string nor an object")
 	}
 	e := &Error{Plugin: plugin, Export: export, Kind: KindGuest}
-	e.Message, _ = unquote(get(fields, "message"))
+	e.Message, _ = rawjson.String(rawjson.Get(fields, "message"))
 	if e.Message == "" {
 		e.Message = "the plugin failed without a message"
 	}
-	e.Code, _ = unquote(get(fields, "code"))
-	if st := get(fields, "status"); st != nil {
+	e.Code, _ = rawjson.String(rawjson.Get(fields, "code"))
+	if st := rawjson.Get(fields, "status"); st != nil {
 		if n, err := strconv.Atoi(string(st)); err == nil && n >= 100 && n <= 599 {
 			e.Status = n
 		}
@@ -361,27 +363,27 @@ func guestError(plugin, export string, ev []byte) *Error {
 }
 
 func decodeTransform(plugin, export string, out []byte) (TransformResult, error) {
-	var buf [4]member
+	var buf [4]rawjson.Field
 	fields, err := decodeOutput(plugin, export, out, buf[:0])
 	if err != nil {
 		return TransformResult{}, err
 	}
 	var res TransformResult
 	for _, f := range fields {
-		switch f.key {
+		switch string(f.Key) {
 		case "body":
-			res.Body = f.value
+			res.Body = f.Value
 		case "headers":
-			if string(f.value) == "null" {
+			if string(f.Value) == "null" {
 				continue
 			}
-			h, err := decodeStringMap(f.value)
+			h, err := decodeStringMap(f.Value)
 			if err != nil {
 				return TransformResult{}, newError(plugin, export, KindMalformed, "headers: %v", err)
 			}
 			res.Headers = h
 		case "drop":
-			res.Drop = string(f.value) == "true"
+			res.Drop = string(f.Value) == "true"
 		}
 	}
 	if res.Drop && export != ExportTransformChunk {
@@ -392,7 +394,7 @@ func decodeTransform(plugin, export string, out []byte) (TransformResult, error)
 
 func decodeHTTPRequest(plugin string, out []byte) (*HTTPRequest, error) {
 	const export = ExportAdapterRequest
-	var buf [8]member
+	var buf [8]rawjson.Field
 	fields, err := decodeOutput(plugin, export, out, buf[:0])
 	if err != nil {
 		return nil, err
@@ -401,18 +403,18 @@ func decodeHTTPRequest(plugin string, out []byte) (*HTTPRequest, error) {
 		return nil, newError(plugin, export, KindMalformed, "no output; an adapter must return a request")
 	}
 	r := &HTTPRequest{Method: "POST"}
-	if v := get(fields, "method"); v != nil {
-		m, ok := unquote(v)
+	if v := rawjson.Get(fields, "method"); v != nil {
+		m, ok := rawjson.String(v)
 		if !ok || m == "" || strings.ContainsAny(m, " \t\r\n") {
 			return nil, newError(plugin, export, KindMalformed, "method must be a non-empty string without spaces")
 		}
 		r.Method = strings.ToUpper(m)
 	}
-	r.URL, _ = unquote(get(fields, "url"))
+	r.URL, _ = rawjson.String(rawjson.Get(fields, "url"))
 	if !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
 		return nil, newError(plugin, export, KindMalformed, "url must be an http:// or https:// URL, got %q", r.URL)
 	}
-	if v := get(fields, "headers"); v != nil && string(v) != "null" {
+	if v := rawjson.Get(fields, "headers"); v != nil && string(v) != "null" {
 		if r.Headers, err = decodeStringMap(v); err != nil {
 			return nil, newError(plugin, export, KindMalformed, "headers: %v", err)
 		}
@@ -420,8 +422,8 @@ func decodeHTTPRequest(plugin string, out []byte) (*HTTPRequest, error) {
 	if r.Headers == nil {
 		r.Headers = map[string]string{}
 	}
-	if v := get(fields, "body"); v != nil && string(v) != "null" {
-		if s, ok := unquote(v); ok {
+	if v := rawjson.Get(fields, "body"); v != nil && string(v) != "null" {
+		if s, ok := rawjson.String(v); ok {
 			r.Body = []byte(s)
 		} else {
 			r.Body = v
@@ -445,22 +447,22 @@ func hasHeader(h map[string]string, name string) bool {
 // decodeResponse reads {"response": <object>} and checks the object carries usage for the
 // OpenAI ops, since the gateway counts tokens from it.
 func decodeResponse(plugin, export string, op Op, out []byte) (json.RawMessage, error) {
-	var buf [4]member
+	var buf [4]rawjson.Field
 	fields, err := decodeOutput(plugin, export, out, buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	resp := get(fields, "response")
+	resp := rawjson.Get(fields, "response")
 	if resp == nil {
 		return nil, newError(plugin, export, KindMalformed, `output has neither "response" nor "error"`)
 	}
-	var rbuf [16]member
-	rf, err := scanObject(resp, rbuf[:0])
+	var rbuf [16]rawjson.Field
+	rf, err := rawjson.ScanObject(resp, rbuf[:0])
 	if err != nil {
 		return nil, newError(plugin, export, KindMalformed, "response is not a JSON object")
 	}
 	if op != OpInvoke {
-		if u := get(rf, "usage"); u == nil || u[0] != '{' {
+		if u := rawjson.Get(rf, "usage"); u == nil || u[0] != '{' {
 			return nil, newError(plugin, export, KindMalformed, "response has no usage object")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/tetratelabs/wazero"
 )
 
@@ -23,11 +24,11 @@ func FuzzGuestOutput(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, out []byte) {
-		var buf [8]member
-		_, scanErr := scanObject(out, buf[:0])
+		var buf [8]rawjson.Field
+		_, scanErr := rawjson.ScanObject(out, buf[:0])
 		isObject := json.Valid(out) && utf8.Valid(out) && bytes.HasPrefix(bytes.TrimLeft(out, " \t\r\n"), []byte("{"))
-		if (scanErr == nil) != isObject && depth(out) <= maxDepth {
-			t.Fatalf("scanObject(%q) error %v, but encoding/json says object=%v", out, scanErr, isObject)
+		if (scanErr == nil) != isObject && depth(out) <= rawjson.MaxDepth {
+			t.Fatalf("rawjson.ScanObject(%q) error %v, but encoding/json says object=%v", out, scanErr, isObject)
 		}
 		res, err := decodeTransform("p", ExportTransformChunk, out)
 		if err == nil && res.Body != nil && !json.Valid(res.Body) {
@@ -67,10 +68,10 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add("request", "x-key", "v\"al\\ue\n", "req-1", "model", []byte(`{"a":[1,2]}`), []byte(`null`))
 	f.Add("chunk", "", "\xff\xfe", "\u2028", "é😀", []byte(`"s"`), []byte(`{"k":true}`))
 	f.Fuzz(func(t *testing.T, stage, hk, hv, reqID, model string, body, config []byte) {
-		if _, err := skipDocument(body); err != nil {
+		if _, err := rawjson.Document(body); err != nil {
 			body = nil // the gateway only sends valid JSON bodies
 		}
-		if _, err := skipDocument(config); err != nil {
+		if _, err := rawjson.Document(config); err != nil {
 			config = nil
 		}
 		env := Envelope{Stage: Stage(stage), Body: body, Headers: map[string]string{hk: hv},

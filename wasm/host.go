@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -138,7 +139,7 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 		bin = b
 	}
 	if len(c.Config) > 0 {
-		v, err := skipDocument(c.Config)
+		v, err := rawjson.Document(c.Config)
 		if err != nil {
 			return nil, newError(c.Name, "", KindLoad, "config is not valid JSON: %v", err)
 		}

@@ -146,6 +146,20 @@ func scanMembers(data []byte, i, depth int, fields []Field) ([]Field, int, error
 	}
 }
 
+// Document validates data as exactly one JSON value and returns its span without the white
+// space around it.
+func Document(data []byte) ([]byte, error) {
+	i := skipSpace(data, 0)
+	end, err := skipValue(data, i, 0)
+	if err != nil {
+		return nil, err
+	}
+	if j := skipSpace(data, end); j != len(data) {
+		return nil, syntaxErr(j, "unexpected data after top-level value")
+	}
+	return data[i:end], nil
+}
+
 // Skip validates the value starting at data[i] and returns the offset just past it.
 func Skip(data []byte, i int) (int, error) { return skipValue(data, skipSpace(data, i), 0) }
 

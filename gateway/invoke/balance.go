@@ -104,7 +104,8 @@ func (h *health) snapshot() (state int, ewma float64) {
 // pick chooses a replica for the next attempt by the route's strategy, among those whose breaker
 // lets a call through, preferring ones this call has not tried yet.
 func (r *Route) pick(tried []*replica, now time.Time) *replica {
-	var fresh, any []*replica
+	var freshBuf, anyBuf [8]*replica
+	fresh, any := freshBuf[:0], anyBuf[:0]
 	for _, rep := range r.replicas {
 		if rep.up == nil || !rep.health.usable(now) {
 			continue

@@ -219,7 +219,8 @@ func (e *Engine) Live(entry *registry.Entry) (string, *registry.Stats) {
 func (e *Engine) Resolve(key *policy.Key, id string) (*Route, *fault.Error) {
 	r := e.Route(id)
 	if r == nil || key != nil && !policy.Allows(key, r.Model) {
-		return nil, fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", id)
+		// A copy, so id does not escape: a caller's string(bytes) stays off the heap.
+		return nil, fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", strings.Clone(id))
 	}
 	return r, nil
 }

@@ -42,7 +42,7 @@ func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"), true)
 	}
 	body := resp.Body()
-	return &Result{Body: body, Usage: ParseUsage(body), release: func() { fasthttp.ReleaseResponse(resp) }}, nil
+	return &Result{Body: body, Usage: ParseUsage(body), resp: resp}, nil
 }
 
 func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {

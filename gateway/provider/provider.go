@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
 )
@@ -60,16 +62,16 @@ type Call struct {
 
 // Result is a non-streaming answer in canonical form. Release it when done with Body.
 type Result struct {
-	Body    []byte
-	Usage   Usage
-	release func()
+	Body  []byte
+	Usage Usage
+	resp  *fasthttp.Response // the upstream response Body points into, if any
 }
 
 // Release returns the result's buffers.
 func (r *Result) Release() {
-	if r.release != nil {
-		r.release()
-		r.release = nil
+	if r.resp != nil {
+		fasthttp.ReleaseResponse(r.resp)
+		r.resp = nil
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/deadline"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
@@ -175,32 +176,47 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 }
 
 // idleConn bounds every read by an idle timeout on top of the deadline fasthttp sets, so a
-// stream (which runs without an overall deadline) fails when the upstream goes quiet.
+// stream (which runs without an overall deadline) fails when the upstream goes quiet. Its
+// deadlines are armed lazily (see package deadline): a keep-alive connection's socket deadline
+// moves once in a while rather than three times a request.
 type idleConn struct {
 	net.Conn
-	idle     time.Duration
-	deadline time.Time
-}
-
-func (c *idleConn) SetReadDeadline(t time.Time) error {
-	c.deadline = t
-	return c.Conn.SetReadDeadline(t)
+	idle        time.Duration
+	read, write deadline.Lazy
 }
 
 func (c *idleConn) SetDeadline(t time.Time) error {
-	c.deadline = t
-	return c.Conn.SetDeadline(t)
+	c.read.Set(t)
+	c.write.Set(t)
+	return nil
+}
+
+func (c *idleConn) SetReadDeadline(t time.Time) error {
+	c.read.Set(t)
+	return nil
+}
+
+func (c *idleConn) SetWriteDeadline(t time.Time) error {
+	c.write.Set(t)
+	return nil
 }
 
 func (c *idleConn) Read(b []byte) (int, error) {
-	d := time.Now().Add(c.idle)
-	if !c.deadline.IsZero() && c.deadline.Before(d) {
-		d = c.deadline
-	}
-	if err := c.Conn.SetReadDeadline(d); err != nil {
-		return 0, err
+	if d, arm := c.read.Due(time.Now(), c.idle); arm {
+		if err := c.Conn.SetReadDeadline(d); err != nil {
+			return 0, err
+		}
 	}
 	return c.Conn.Read(b)
+}
+
+func (c *idleConn) Write(b []byte) (int, error) {
+	if d, arm := c.write.Due(time.Now(), 0); arm {
+		if err := c.Conn.SetWriteDeadline(d); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(b)
 }
 
 // retryStaleConn retries once when a pooled keep-alive connection turns out to be closed by the

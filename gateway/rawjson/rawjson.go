@@ -8,6 +8,7 @@ package rawjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -300,6 +301,14 @@ func skipString(data []byte, i int) (int, bool, error) {
 	i++
 	escaped := false
 	for i < len(data) {
+		// Eight bytes at a time while none of them ends the string, escapes, is a control
+		// character or starts a multi-byte sequence: most of a prompt is plain ASCII text.
+		for i+8 <= len(data) && plain8(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
+		}
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		switch {
 		case c == '"':
@@ -333,6 +342,21 @@ func skipString(data []byte, i int) (int, bool, error) {
 		}
 	}
 	return start, escaped, syntaxErr(start, "unterminated string")
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes in x is '"', '\\', below 0x20 or above 0x7f.
+func plain8(x uint64) bool {
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	// A byte b of v is zero (or below n) when (b - n) borrows into its high bit while b's own
+	// high bit is clear; x's high bits are checked on their own.
+	special := (quote-ones) & ^quote | (backslash-ones) & ^backslash | (x-ones*0x20) & ^x
+	return (special|x)&highs == 0
 }
 
 func isHex4(b []byte) bool {

@@ -1,6 +1,7 @@
 package rawjson
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -110,6 +111,20 @@ func BenchmarkScanChatRequest(b *testing.B) {
 		var err error
 		if fields, err = ScanObject(doc, fields[:0]); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// plain8 must agree with a byte-by-byte check on every byte value in every position.
+func TestPlain8(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			word := []byte("abcdefgh")
+			word[pos] = byte(c)
+			if got := plain8(binary.LittleEndian.Uint64(word)); got != plain(byte(c)) {
+				t.Fatalf("byte %#x at %d: plain8 = %v", c, pos, got)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -22,15 +23,25 @@ import (
 	"github.com/iomhq/iom/gateway/registry"
 )
 
-// Response headers of the data plane.
-const (
-	hRequestID = "x-iom-request-id"
-	hModel     = "x-iom-model"
-	hLatency   = "x-iom-latency-ms"
-	hCost      = "x-iom-cost-usd"
-	hCache     = "x-iom-cache"
-	hFallback  = "x-iom-fallback"
+// Response headers of the data plane (x-iom-request-id, …), named in fasthttp's canonical form so
+// setting one skips the normalising copy fasthttp makes of a name given as a string.
+var (
+	hRequestID = header("X-Iom-Request-Id")
+	hModel     = header("X-Iom-Model")
+	hLatency   = header("X-Iom-Latency-Ms")
+	hCost      = header("X-Iom-Cost-Usd")
+	hCache     = header("X-Iom-Cache")
+	hFallback  = header("X-Iom-Fallback")
 )
+
+type header []byte
+
+func (n header) set(h *fasthttp.ResponseHeader, v string) {
+	// SetCanonical copies the value, so it may alias v.
+	h.SetCanonical(n, unsafe.Slice(unsafe.StringData(v), len(v)))
+}
+
+func (n header) setBytes(h *fasthttp.ResponseHeader, v []byte) { h.SetCanonical(n, v) }
 
 // call is the state of one data-plane request, pooled.
 type call struct {
@@ -127,7 +138,7 @@ func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	start := time.Now()
 	id := g.engine.NewID(start)
-	ctx.Response.Header.Set(hRequestID, id)
+	hRequestID.set(&ctx.Response.Header, id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe)
@@ -219,12 +230,12 @@ func (g *Gateway) selectAuto(ctx *fasthttp.RequestCtx, key *policy.Key, op provi
 // serveCached answers from the response cache, as a stream when one was asked for.
 func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, hit cache.Entry) {
 	h := &ctx.Response.Header
-	h.Set(hModel, route.ID)
-	h.Set(hCache, "hit")
-	h.Set(hCost, "0")
+	hModel.set(h, route.ID)
+	hCache.set(h, "hit")
+	hCost.set(h, "0")
 	usage := provider.Usage{Input: hit.Input, Output: hit.Output}
 	var buf [32]byte
-	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(req.Start).Microseconds())/1000, 'f', 3, 64))
+	hLatency.setBytes(h, strconv.AppendFloat(buf[:0], float64(time.Since(req.Start).Microseconds())/1000, 'f', 3, 64))
 	if !req.Call.Stream {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(hit.Body)
@@ -246,15 +257,15 @@ func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req
 
 func (g *Gateway) answerHeaders(ctx *fasthttp.RequestCtx, out *invoke.Outcome, start time.Time) {
 	h := &ctx.Response.Header
-	h.Set(hModel, out.Route.ID)
-	h.Set(hCache, "miss")
+	hModel.set(h, out.Route.ID)
+	hCache.set(h, "miss")
 	if out.Fallback != "" {
-		h.Set(hFallback, out.Fallback)
+		hFallback.set(h, out.Fallback)
 	}
 	var buf [32]byte
-	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
+	hLatency.setBytes(h, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
 	if out.Result != nil {
-		h.SetBytesV(hCost, strconv.AppendFloat(buf[:0], out.Cost(), 'f', -1, 64))
+		hCost.setBytes(h, strconv.AppendFloat(buf[:0], out.Cost(), 'f', -1, 64))
 	}
 }
 

@@ -197,6 +197,40 @@ func TestStreamRelaysChunkByChunk(t *testing.T) {
 	}
 }
 
+// An upstream that goes quiet in the middle of a stream is cut off after the model's timeout,
+// even on a keep-alive connection whose earlier calls left a later deadline armed (deadlines are
+// armed lazily): the client gets the first chunk, then an error event, never [DONE].
+func TestStreamUpstreamGoesQuiet(t *testing.T) {
+	f := startFake(t)
+	f.Chunks.Store(4)
+	g := gt.Start(t, "", models(f, `  - id: quiet
+    name: Quiet
+    endpoint: `+f.URL+`
+    provider: openai
+    timeoutMs: 300
+    retry: {attempts: 0}
+`))
+	for range 3 { // warm the pooled connection with calls that arm its deadlines
+		if r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"quiet","messages":[{"role":"user","content":"x"}]}`); r.Status != 200 {
+			t.Fatalf("warm-up: %d %s", r.Status, r.Body)
+		}
+	}
+	f.Hold = make(chan struct{})
+	defer close(f.Hold)
+	start := time.Now()
+	r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"quiet","stream":true,"messages":[{"role":"user","content":"a b c"}]}`)
+	took := time.Since(start)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"role":"assistant"`) {
+		t.Fatalf("first chunk: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(string(r.Body), `"error"`) || strings.Contains(string(r.Body), "[DONE]") {
+		t.Fatalf("a stream cut off must end with an error event: %s", r.Body)
+	}
+	if took < 250*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("the quiet upstream was cut off after %v, want about the 300 ms timeout", took)
+	}
+}
+
 func TestStreamKeepsUsageChunkWhenAsked(t *testing.T) {
 	f := startFake(t)
 	g := gt.Start(t, "", models(f, ""))

@@ -23,7 +23,7 @@ import (
 func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
 	id := g.engine.NewID(start)
-	ctx.Response.Header.Set(hRequestID, id)
+	hRequestID.set(&ctx.Response.Header, id)
 	ctx.Response.Header.Set("request-id", id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {

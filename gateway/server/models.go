@@ -79,7 +79,7 @@ func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, params []string) {
 func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 	start := time.Now()
 	id := g.engine.NewID(start)
-	ctx.Response.Header.Set(hRequestID, id)
+	hRequestID.set(&ctx.Response.Header, id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe)

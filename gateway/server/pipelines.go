@@ -97,8 +97,8 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	}
 	model := registry.PipelinePrefix + id
 	h := &ctx.Response.Header
-	h.Set(hModel, model)
-	h.Set(hExecution, reqID)
+	hModel.set(h, model)
+	hExecution.set(h, reqID)
 	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
 	if !c.stream {
 		x := g.runner.Run(context.Background(), e.Plan, any(input), opts)
@@ -201,14 +201,14 @@ func (k *streamTail) chunk(d openai.Delta, finish string) []byte {
 	return b
 }
 
-const hExecution = "x-iom-execution-id"
+var hExecution = header("X-Iom-Execution-Id")
 
 func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution, start time.Time) {
 	h := &ctx.Response.Header
 	var buf [32]byte
-	h.SetBytesV(hLatency, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
+	hLatency.setBytes(h, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
 	if x != nil {
-		h.SetBytesV(hCost, strconv.AppendFloat(buf[:0], x.CostUSD, 'f', -1, 64))
+		hCost.setBytes(h, strconv.AppendFloat(buf[:0], x.CostUSD, 'f', -1, 64))
 	}
 }
 
@@ -230,7 +230,7 @@ func runError(err error) *fault.Error {
 func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string) {
 	start := time.Now()
 	reqID := g.engine.NewID(start)
-	ctx.Response.Header.Set(hExecution, reqID)
+	hExecution.set(&ctx.Response.Header, reqID)
 	e, fe := g.pipelineFor(key, id)
 	if fe == nil && key != nil {
 		fe = g.limits.Admit(key)

@@ -30,39 +30,52 @@ func (c *lingerConn) Read(b []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if err := c.armRead(); err != nil {
+		return 0, err
+	}
 	if len(b) > readAheadMax || c.raw == nil {
 		return c.TCPConn.Read(b)
 	}
-	var buf *[]byte
-	var n int
-	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
-		buf = readAheadPool.Get().(*[]byte)
-		for {
-			n, rerr = syscall.Read(int(fd), (*buf)[:cap(*buf)])
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			readAheadPool.Put(buf)
-			return false // not readable yet: wait in the poller (under the read deadline)
-		}
-		return true
-	})
-	switch {
-	case err != nil: // the deadline passed or the connection was closed
+	c.got, c.gotErr = nil, nil
+	if err := c.raw.Read(c.fill); err != nil { // the deadline passed or the connection was closed
 		return 0, err
-	case rerr != nil:
+	}
+	if c.gotErr != nil {
+		return 0, c.gotErr
+	}
+	c.ahead, c.off = c.got, 0
+	c.got = nil
+	return c.Read(b)
+}
+
+// fillFromFD is the callback of raw.Read (made once per connection as c.fill, so a read
+// allocates nothing): it reads what has arrived into a pooled buffer, leaving it in c.got, or
+// reports that the socket is not readable yet.
+func (c *lingerConn) fillFromFD(fd uintptr) bool {
+	buf := readAheadPool.Get().(*[]byte)
+	var n int
+	var err error
+	for {
+		n, err = syscall.Read(int(fd), (*buf)[:cap(*buf)])
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == syscall.EAGAIN:
 		readAheadPool.Put(buf)
-		return 0, rerr
+		return false // not readable yet: wait in the poller (under the read deadline)
+	case err != nil:
+		readAheadPool.Put(buf)
+		c.gotErr = err
 	case n <= 0:
 		readAheadPool.Put(buf)
-		return 0, io.EOF
+		c.gotErr = io.EOF
+	default:
+		*buf = (*buf)[:n]
+		c.got = buf
 	}
-	*buf = (*buf)[:n]
-	c.ahead, c.off = buf, 0
-	return c.Read(b)
+	return true
 }
 
 // rawConn is the syscall view of a TCP connection, or nil if it has none.

@@ -108,14 +108,16 @@ func checkMessages(v []byte) *fault.Error {
 	var ferr *fault.Error
 	var buf [8]rawjson.Field
 	err := rawjson.Elements(v, func(m []byte) error {
-		param := "messages[" + itoa(n) + "]"
+		i := n
 		n++
 		if rawjson.KindOf(m) != rawjson.Object {
+			param := "messages[" + itoa(i) + "]"
 			ferr = fault.Invalid(param, "%s must be an object, got %s", param, describe(m))
 			return ferr
 		}
 		fs, _ := rawjson.Members(m, buf[:0])
 		if _, ok := rawjson.StringBytes(rawjson.Get(fs, "role")); !ok {
+			param := "messages[" + itoa(i) + "]"
 			ferr = fault.Invalid(param+".role", "%s.role must be a string", param)
 			return ferr
 		}

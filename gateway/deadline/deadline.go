@@ -1,0 +1,57 @@
+// Package deadline arms a connection's deadlines lazily.
+//
+// fasthttp sets a read or write deadline on every connection for every request (the server's idle
+// and read timeouts, the client's request deadline), and each one is a trip through the
+// runtime's poller and timer heap, under locks, even when no operation will block before the
+// next one replaces it. A Lazy records the deadline asked for and arms the socket only before an
+// operation that may block, and only when the deadline armed there is not close enough to the one
+// asked for: never later, and earlier by at most an eighth of the time left. On a keep-alive
+// connection the deadline then moves once in a while instead of several times a request, and a
+// timeout fires no later than asked and no sooner than 7/8 of it.
+package deadline
+
+import "time"
+
+// Lazy is one direction (read or write) of a connection's deadline. The zero value has none.
+type Lazy struct {
+	want  time.Time // asked for; zero: none
+	armed time.Time // on the socket; zero: none
+}
+
+// Set records the deadline asked for, as net.Conn's SetReadDeadline would set it.
+func (l *Lazy) Set(t time.Time) { l.want = t }
+
+// Due returns the deadline the socket needs before an operation that may block at now, bounded
+// by now+limit when limit > 0, and whether the socket must be armed with it (the caller does,
+// right away). When it need not, the deadline already armed does.
+func (l *Lazy) Due(now time.Time, limit time.Duration) (time.Time, bool) {
+	want := l.want
+	if limit > 0 {
+		if b := now.Add(limit); want.IsZero() || b.Before(want) {
+			want = b
+		}
+	}
+	if !stale(l.armed, want, now) {
+		return l.armed, false
+	}
+	l.armed = want
+	return want, true
+}
+
+// None reports whether no deadline is asked for or armed, so an operation needs no Due (nor the
+// clock reading it takes).
+func (l *Lazy) None() bool { return l.want.IsZero() && l.armed.IsZero() }
+
+// Reset forgets the armed deadline, for a socket whose deadline was set behind the Lazy's back.
+func (l *Lazy) Reset() { l.armed = time.Time{} }
+
+// stale reports whether a socket armed with armed must be re-armed to honour want at now.
+func stale(armed, want, now time.Time) bool {
+	switch {
+	case want.IsZero():
+		return !armed.IsZero()
+	case armed.IsZero() || armed.After(want):
+		return true
+	}
+	return want.Sub(armed) > want.Sub(now)/8
+}

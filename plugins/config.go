@@ -27,7 +27,8 @@ type Config struct {
 	Args []string
 	// Env is added to the plugin's environment as KEY=value entries. The gateway's own
 	// environment, which holds its secrets, is not passed on: a plugin gets only PATH, HOME,
-	// TMPDIR, the locale, TZ, the TLS certificate and proxy variables, and these.
+	// TMPDIR, the locale, TZ, the TLS certificate and proxy variables, GOMAXPROCS=1 unless
+	// these set it (see defaultEnv), and these.
 	Env []string
 	// SHA256, when set, is the hex digest the executable must have: a plugin whose file differs is
 	// refused at load, and at every restart (through go-plugin's SecureConfig).

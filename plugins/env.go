@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -14,11 +15,26 @@ var passedEnv = []string{
 	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
 }
 
+// defaultEnv is set for every plugin unless its config's Env sets the same variable.
+//
+// GOMAXPROCS=1: most of a call's round trip is the two Go runtimes handing each gRPC message
+// between goroutines and waking idle threads for it, and a plugin with one thread wakes far
+// fewer. On the 2-core development machine a process transformer's added latency went from
+// ~0.88 to ~0.52 ms p50 in the gateway. A plugin that needs several cores for its own work sets
+// GOMAXPROCS in its env; the setting means nothing to a plugin not written in Go.
+var defaultEnv = []string{"GOMAXPROCS=1"}
+
 func pluginEnv(extra []string) []string {
-	env := make([]string, 0, len(passedEnv)+len(extra))
+	env := make([]string, 0, len(passedEnv)+len(defaultEnv)+len(extra))
 	for _, k := range passedEnv {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
+		}
+	}
+	for _, kv := range defaultEnv {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, name+"=") }) {
+			env = append(env, kv)
 		}
 	}
 	for _, kv := range extra {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,18 @@ import (
 	"testing"
 	"time"
 )
+
+func TestPluginEnvDefaults(t *testing.T) {
+	t.Setenv("IOM_TEST_SECRET", "must-not-leak")
+	env := pluginEnv([]string{"A=1"})
+	if !slices.Contains(env, "GOMAXPROCS=1") || !slices.Contains(env, "A=1") || slices.Contains(env, "IOM_TEST_SECRET=must-not-leak") {
+		t.Fatalf("default env %v", env)
+	}
+	env = pluginEnv([]string{"GOMAXPROCS=4"})
+	if !slices.Contains(env, "GOMAXPROCS=4") || slices.Contains(env, "GOMAXPROCS=1") {
+		t.Fatalf("a config's GOMAXPROCS must replace the default: %v", env)
+	}
+}
 
 func TestCallsReachThePlugin(t *testing.T) {
 	m, _ := newManager(t, Options{})
@@ -62,7 +75,9 @@ func TestCallsReachThePlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(resp), "must-not-leak") || !strings.Contains(string(resp), "PLUGIN_ONLY=1") {
+	// GOMAXPROCS=1 is the default a config's Env may override.
+	if strings.Contains(string(resp), "must-not-leak") || !strings.Contains(string(resp), "PLUGIN_ONLY=1") ||
+		!strings.Contains(string(resp), `"GOMAXPROCS=1"`) {
 		t.Fatalf("plugin environment: %s", resp)
 	}
 

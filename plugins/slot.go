@@ -369,10 +369,12 @@ func (s *slot) start() (*process, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
-		StartTimeout:     s.m.opts.StartTimeout,
-		Logger:           newHCLogger(s.log),
-		SyncStdout:       &lineWriter{l: s.log.With("stream", "stdout")},
-		SyncStderr:       &lineWriter{l: s.log.With("stream", "stderr")},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithInitialWindowSize(pluginpb.WindowBytes),
+			grpc.WithInitialConnWindowSize(pluginpb.WindowBytes)},
+		StartTimeout: s.m.opts.StartTimeout,
+		Logger:       newHCLogger(s.log),
+		SyncStdout:   &lineWriter{l: s.log.With("stream", "stdout")},
+		SyncStderr:   &lineWriter{l: s.log.With("stream", "stderr")},
 	})
 	fail := func(err error) (*process, error) {
 		client.Kill()

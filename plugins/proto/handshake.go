@@ -32,3 +32,8 @@ const HealthService = plugin.GRPCServiceName
 // (maxBodyBytes, 4 MiB by default) but an envelope wraps a body with headers and metadata, and
 // responses are not capped there, so both sides allow well over gRPC's 4 MiB default.
 const MaxMessageBytes = 64 << 20
+
+// WindowBytes is the HTTP/2 flow-control window both sides set, per stream and per connection.
+// Setting it turns off gRPC's bandwidth-delay estimator, whose pings would otherwise ride along
+// with the calls and cost each side extra reads, writes and thread wake-ups.
+const WindowBytes = 1 << 20

@@ -43,7 +43,9 @@ func Serve(p Plugin) {
 func newServer(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(append(opts,
 		grpc.MaxRecvMsgSize(pluginpb.MaxMessageBytes),
-		grpc.MaxSendMsgSize(pluginpb.MaxMessageBytes))...)
+		grpc.MaxSendMsgSize(pluginpb.MaxMessageBytes),
+		grpc.InitialWindowSize(pluginpb.WindowBytes),
+		grpc.InitialConnWindowSize(pluginpb.WindowBytes))...)
 }
 
 // exitWithParent ends the plugin when the process that started it is gone. The gateway stops

@@ -25,10 +25,14 @@ func (openAI) Prepare(u *Upstream, m *registry.Model) error {
 func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
-	buf := acquireBuf()
-	defer releaseBuf(buf)
-	*buf = appendOpenAIBody((*buf)[:0], c, u.Model, false)
-	u.prepare(req, c.Op, *buf)
+	body := c.Body
+	if !namesModel(c.Fields, u.Model) {
+		buf := acquireBuf()
+		defer releaseBuf(buf)
+		*buf = appendOpenAIBody((*buf)[:0], c, u.Model, false)
+		body = *buf
+	}
+	u.prepare(req, c.Op, body)
 	if u.Key.IsSet() {
 		req.Header.Set("Authorization", "Bearer "+u.Key.Reveal())
 	}
@@ -41,8 +45,8 @@ func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 		defer fasthttp.ReleaseResponse(resp)
 		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"), true)
 	}
-	body := resp.Body()
-	return &Result{Body: body, Usage: ParseUsage(body), resp: resp}, nil
+	answer := resp.Body()
+	return &Result{Body: answer, Usage: ParseUsage(answer), resp: resp}, nil
 }
 
 func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {
@@ -104,9 +108,8 @@ func appendOpenAIBody(dst []byte, c *Call, model string, stream bool) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = append(dst, '"')
-		dst = append(dst, f.Key...)
-		dst = append(dst, '"', ':')
+		dst = rawjson.AppendString(dst, string(f.Key)) // unescaped if it had escapes
+		dst = append(dst, ':')
 		dst = append(dst, f.Value...)
 	}
 	if !sawModel {
@@ -118,6 +121,13 @@ func appendOpenAIBody(dst []byte, c *Call, model string, stream bool) []byte {
 		dst = append(dst, `{"include_usage":true}`...)
 	}
 	return append(dst, '}')
+}
+
+// namesModel reports whether a body's "model" is model already, so a call that needs nothing
+// else rewritten (not a stream) can send the client's body as it is.
+func namesModel(fields []rawjson.Field, model string) bool {
+	m, ok := rawjson.StringBytes(rawjson.Get(fields, "model"))
+	return ok && string(m) == model
 }
 
 // appendStreamOptions rewrites the client's stream_options with include_usage set.

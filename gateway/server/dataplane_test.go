@@ -89,6 +89,31 @@ func TestChatCompletionRelaysAndRecords(t *testing.T) {
 	}
 }
 
+// The upstream gets the client's body byte for byte when it names the upstream's model already,
+// and a rebuilt one otherwise, which keeps every member, escaped keys included.
+func TestUpstreamBody(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", models(f, `  - id: same
+    name: Same name upstream
+    endpoint: `+f.URL+`
+    provider: openai
+`))
+	sent := `{ "model": "same",  "messages": [{"role":"user","content":"hi"}], "a\"b\u00e9": 1 }`
+	if r := g.Data("POST", "/v1/chat/completions", gt.Key, sent); r.Status != 200 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	if got := string(f.Last().Body); got != sent {
+		t.Fatalf("upstream body %s, want the client's %s", got, sent)
+	}
+	if r := g.Data("POST", "/v1/chat/completions", gt.Key, strings.Replace(sent, `"same"`, `"echo"`, 1)); r.Status != 200 {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	var up map[string]any
+	if err := json.Unmarshal(f.Last().Body, &up); err != nil || up["model"] != "echo-upstream-v1" || up["a\"bé"] != 1.0 {
+		t.Fatalf("rebuilt upstream body %s: %v", f.Last().Body, err)
+	}
+}
+
 func TestProviderDefaultKeyAndOperations(t *testing.T) {
 	f := startFake(t)
 	g := gt.Start(t, "", models(f, ""))

@@ -10,7 +10,10 @@
 // timeout fires no later than asked and no sooner than 7/8 of it.
 package deadline
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // Lazy is one direction (read or write) of a connection's deadline. The zero value has none.
 type Lazy struct {
@@ -54,4 +57,59 @@ func stale(armed, want, now time.Time) bool {
 		return true
 	}
 	return want.Sub(armed) > want.Sub(now)/8
+}
+
+// Conn is a net.Conn whose deadlines are armed lazily: its setters only record, and Read and
+// Write arm the socket when they must.
+type Conn struct {
+	net.Conn
+	// ReadLimit, when > 0, bounds every read on top of the read deadline: an idle timeout, for a
+	// stream that runs without a deadline.
+	ReadLimit   time.Duration
+	read, write Lazy
+}
+
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.read.Set(t)
+	c.write.Set(t)
+	return nil
+}
+
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.read.Set(t)
+	return nil
+}
+
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.write.Set(t)
+	return nil
+}
+
+// ArmRead arms the socket's read deadline, if it must be, before a read that may block.
+func (c *Conn) ArmRead() error {
+	if c.ReadLimit <= 0 && c.read.None() {
+		return nil
+	}
+	if d, arm := c.read.Due(time.Now(), c.ReadLimit); arm {
+		return c.Conn.SetReadDeadline(d)
+	}
+	return nil
+}
+
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.ArmRead(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *Conn) Write(b []byte) (int, error) {
+	if !c.write.None() {
+		if d, arm := c.write.Due(time.Now(), 0); arm {
+			if err := c.Conn.SetWriteDeadline(d); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return c.Conn.Write(b)
 }

@@ -165,7 +165,11 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 			if err != nil {
 				return nil, err
 			}
-			return &idleConn{Conn: conn, idle: idle}, nil
+			// Every read is bounded by the model's timeout on top of the deadline fasthttp sets,
+			// so a stream (which runs without an overall deadline) fails when the upstream goes
+			// quiet. The deadlines are armed lazily: a keep-alive connection's socket deadline
+			// moves once in a while rather than three times a request.
+			return &deadline.Conn{Conn: conn, ReadLimit: idle}, nil
 		},
 	}
 	if k.tls {
@@ -173,50 +177,6 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 	}
 	p.clients[k] = c
 	return c
-}
-
-// idleConn bounds every read by an idle timeout on top of the deadline fasthttp sets, so a
-// stream (which runs without an overall deadline) fails when the upstream goes quiet. Its
-// deadlines are armed lazily (see package deadline): a keep-alive connection's socket deadline
-// moves once in a while rather than three times a request.
-type idleConn struct {
-	net.Conn
-	idle        time.Duration
-	read, write deadline.Lazy
-}
-
-func (c *idleConn) SetDeadline(t time.Time) error {
-	c.read.Set(t)
-	c.write.Set(t)
-	return nil
-}
-
-func (c *idleConn) SetReadDeadline(t time.Time) error {
-	c.read.Set(t)
-	return nil
-}
-
-func (c *idleConn) SetWriteDeadline(t time.Time) error {
-	c.write.Set(t)
-	return nil
-}
-
-func (c *idleConn) Read(b []byte) (int, error) {
-	if d, arm := c.read.Due(time.Now(), c.idle); arm {
-		if err := c.Conn.SetReadDeadline(d); err != nil {
-			return 0, err
-		}
-	}
-	return c.Conn.Read(b)
-}
-
-func (c *idleConn) Write(b []byte) (int, error) {
-	if d, arm := c.write.Due(time.Now(), 0); arm {
-		if err := c.Conn.SetWriteDeadline(d); err != nil {
-			return 0, err
-		}
-	}
-	return c.Conn.Write(b)
 }
 
 // retryStaleConn retries once when a pooled keep-alive connection turns out to be closed by the

@@ -240,8 +240,9 @@ func TestStreamUpstreamGoesQuiet(t *testing.T) {
 			t.Fatalf("warm-up: %d %s", r.Status, r.Body)
 		}
 	}
-	f.Hold = make(chan struct{})
-	defer close(f.Hold)
+	hold := make(chan struct{})
+	f.Hold = hold
+	time.AfterFunc(5*time.Second, func() { close(hold) }) // so that a missing cut-off fails, not hangs
 	start := time.Now()
 	r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"quiet","stream":true,"messages":[{"role":"user","content":"a b c"}]}`)
 	took := time.Since(start)

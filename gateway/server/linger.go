@@ -21,7 +21,7 @@ func (l lingerListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
-		lc := &lingerConn{TCPConn: tc, raw: rawConn(tc)}
+		lc := &lingerConn{Conn: deadline.Conn{Conn: tc}, tcp: tc, raw: rawConn(tc)}
 		lc.fill = lc.fillFromFD
 		return lc, nil
 	}
@@ -29,7 +29,11 @@ func (l lingerListener) Accept() (net.Conn, error) {
 }
 
 type lingerConn struct {
-	*net.TCPConn
+	// The server sets a read deadline twice a request (idle, then read timeout); deadline.Conn
+	// arms them on the socket only before a read that may block, and only when they have moved
+	// enough. Its Conn is tcp.
+	deadline.Conn
+	tcp   *net.TCPConn
 	raw   syscall.RawConn
 	ahead *[]byte // bytes read ahead and not handed out yet (see readahead.go)
 	off   int
@@ -37,45 +41,6 @@ type lingerConn struct {
 	fill   func(fd uintptr) bool
 	got    *[]byte
 	gotErr error
-	// The server sets a read deadline twice a request (idle, then read timeout); they are armed
-	// on the socket only before a read that may block, and only when they have moved enough.
-	rd, wd deadline.Lazy
-}
-
-func (c *lingerConn) SetDeadline(t time.Time) error {
-	c.rd.Set(t)
-	c.wd.Set(t)
-	return nil
-}
-
-func (c *lingerConn) SetReadDeadline(t time.Time) error {
-	c.rd.Set(t)
-	return nil
-}
-
-func (c *lingerConn) SetWriteDeadline(t time.Time) error {
-	c.wd.Set(t)
-	return nil
-}
-
-func (c *lingerConn) Write(b []byte) (int, error) {
-	if c.wd.None() {
-		return c.TCPConn.Write(b)
-	}
-	if d, arm := c.wd.Due(time.Now(), 0); arm {
-		if err := c.TCPConn.SetWriteDeadline(d); err != nil {
-			return 0, err
-		}
-	}
-	return c.TCPConn.Write(b)
-}
-
-// armRead arms the read deadline before a read that may block.
-func (c *lingerConn) armRead() error {
-	if d, arm := c.rd.Due(time.Now(), 0); arm {
-		return c.TCPConn.SetReadDeadline(d)
-	}
-	return nil
 }
 
 const (
@@ -84,13 +49,13 @@ const (
 )
 
 func (c *lingerConn) Close() error {
-	if err := c.CloseWrite(); err != nil {
-		return c.TCPConn.Close()
+	if err := c.tcp.CloseWrite(); err != nil {
+		return c.tcp.Close()
 	}
 	go func() {
-		_ = c.TCPConn.SetReadDeadline(time.Now().Add(lingerTime))
-		_, _ = io.CopyN(io.Discard, c.TCPConn, lingerBytes)
-		_ = c.TCPConn.Close()
+		_ = c.tcp.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.CopyN(io.Discard, c.tcp, lingerBytes)
+		_ = c.tcp.Close()
 	}()
 	return nil
 }

@@ -30,11 +30,11 @@ func (c *lingerConn) Read(b []byte) (int, error) {
 		}
 		return n, nil
 	}
-	if err := c.armRead(); err != nil {
+	if err := c.ArmRead(); err != nil {
 		return 0, err
 	}
 	if len(b) > readAheadMax || c.raw == nil {
-		return c.TCPConn.Read(b)
+		return c.tcp.Read(b)
 	}
 	c.got, c.gotErr = nil, nil
 	if err := c.raw.Read(c.fill); err != nil { // the deadline passed or the connection was closed

@@ -26,7 +26,7 @@ func TestLingerConnReadAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := accepted.(*lingerConn)
-	defer c.TCPConn.Close()
+	defer c.tcp.Close()
 
 	if _, err := client.Write([]byte("POST /v1/chat/completions HTTP/1.1\r\n")); err != nil {
 		t.Fatal(err)

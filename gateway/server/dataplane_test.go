@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -242,7 +243,10 @@ func TestStreamUpstreamGoesQuiet(t *testing.T) {
 	}
 	hold := make(chan struct{})
 	f.Hold = hold
-	time.AfterFunc(5*time.Second, func() { close(hold) }) // so that a missing cut-off fails, not hangs
+	var release sync.Once
+	defer release.Do(func() { close(hold) })
+	// A missing cut-off then fails the test rather than hang it.
+	time.AfterFunc(5*time.Second, func() { release.Do(func() { close(hold) }) })
 	start := time.Now()
 	r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"quiet","stream":true,"messages":[{"role":"user","content":"a b c"}]}`)
 	took := time.Since(start)

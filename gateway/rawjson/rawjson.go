@@ -64,44 +64,121 @@ func ScanObject(data []byte, fields []Field) ([]Field, error) {
 	return fields, nil
 }
 
-// Members appends the members of the object value v (already validated) to fields.
+// Members appends the members of the object value v to fields. v must be valid JSON (a value of
+// a document ScanObject, Skip or Document accepted): Members looks only for where strings and
+// values end, which is several times cheaper than validating them again. On anything else it
+// stops early, without reading out of bounds.
 func Members(v []byte, fields []Field) ([]Field, error) {
 	i := skipSpace(v, 0)
 	if i >= len(v) || v[i] != '{' {
 		return fields, ErrNotObject
 	}
-	fields, _, err := scanMembers(v, i, 0, fields)
-	return fields, err
+	i = skipSpace(v, i+1)
+	for i < len(v) && v[i] == '"' {
+		kend := skipKnownString(v, i)
+		if kend < i+2 || v[kend-1] != '"' {
+			return fields, syntaxErr(i, "unterminated string")
+		}
+		key := v[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = unescape(v[i:kend])
+		}
+		i = skipSpace(v, kend)
+		if i >= len(v) || v[i] != ':' {
+			return fields, syntaxErr(i, "expected ':' after object key")
+		}
+		i = skipSpace(v, i+1)
+		end := skipKnown(v, i)
+		fields = append(fields, Field{Key: key, Value: v[i:end]})
+		i = skipSpace(v, end)
+		if i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+	}
+	return fields, nil
 }
 
-// Elements calls fn with each element of the array value v (already validated).
+// Elements calls fn with each element of the array value v, which must be valid JSON as for
+// Members.
 func Elements(v []byte, fn func(elem []byte) error) error {
 	i := skipSpace(v, 0)
 	if i >= len(v) || v[i] != '[' {
 		return errors.New("expected a JSON array")
 	}
 	i = skipSpace(v, i+1)
-	if i < len(v) && v[i] == ']' {
-		return nil
-	}
-	for i < len(v) {
-		end, err := skipValue(v, i, 1)
-		if err != nil {
-			return err
+	for i < len(v) && v[i] != ']' {
+		end := skipKnown(v, i)
+		if end == i {
+			return syntaxErr(i, "expected a value in array")
 		}
 		if err := fn(v[i:end]); err != nil {
 			return err
 		}
 		i = skipSpace(v, end)
-		if i < len(v) && v[i] == ']' {
-			return nil
+		if i < len(v) && v[i] == ',' {
+			i = skipSpace(v, i+1)
 		}
-		if i >= len(v) || v[i] != ',' {
-			return syntaxErr(i, "expected ',' or ']' in array")
-		}
-		i = skipSpace(v, i+1)
 	}
-	return syntaxErr(i, "unexpected end of JSON input")
+	return nil
+}
+
+// skipKnown returns the offset just past the value that starts at data[i], which is known to be
+// valid JSON: it looks only for the end of strings and for the matching bracket.
+func skipKnown(data []byte, i int) int {
+	if i >= len(data) {
+		return i
+	}
+	switch data[i] {
+	case '"':
+		return skipKnownString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = skipKnownString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(data) { // a number or a literal
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// skipKnownString returns the offset past the closing quote of the valid string that starts at
+// data[i].
+func skipKnownString(data []byte, i int) int {
+	start := i
+	i++
+	for {
+		j := bytes.IndexByte(data[i:], '"')
+		if j < 0 {
+			return len(data)
+		}
+		i += j
+		k := i // a quote ends the string unless an odd run of backslashes escapes it
+		for k > start+1 && data[k-1] == '\\' {
+			k--
+		}
+		if (i-k)%2 == 0 {
+			return i + 1
+		}
+		i++
+	}
 }
 
 func scanMembers(data []byte, i, depth int, fields []Field) ([]Field, int, error) {

@@ -1,6 +1,7 @@
 package rawjson
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"strings"
@@ -74,6 +75,10 @@ func FuzzScanObject(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
+		// Given bytes that are not valid JSON, Members and Elements may answer anything but
+		// must not panic or read out of bounds.
+		Members(doc, nil)
+		Elements(doc, func([]byte) error { return nil })
 		fields, err := ScanObject(doc, nil)
 		// RFC 8259 requires UTF-8; encoding/json lets invalid bytes through, we do not.
 		valid := json.Valid(doc) && utf8.Valid(doc)
@@ -98,7 +103,49 @@ func FuzzScanObject(f *testing.F) {
 				t.Fatalf("member %q value %q is not JSON", fl.Key, fl.Value)
 			}
 		}
+		// Members and Elements, which trust that what they are given is valid, find what the
+		// validating scan finds, at every level.
+		checkKnown(t, doc, fields)
 	})
+}
+
+func checkKnown(t *testing.T, obj []byte, want []Field) {
+	got, err := Members(obj, nil)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("Members(%q) = %d members, %v; the validating scan found %d", obj, len(got), err, len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Key, want[i].Key) || !bytes.Equal(got[i].Value, want[i].Value) {
+			t.Fatalf("Members(%q)[%d] = %q: %q, want %q: %q", obj, i, got[i].Key, got[i].Value, want[i].Key, want[i].Value)
+		}
+		checkValue(t, got[i].Value)
+	}
+}
+
+func checkValue(t *testing.T, v []byte) {
+	switch KindOf(v) {
+	case Object:
+		want, _, err := scanMembers(v, 0, 0, nil)
+		if err != nil {
+			t.Fatalf("member %q: %v", v, err)
+		}
+		checkKnown(t, v, want)
+	case Array:
+		var got [][]byte
+		if err := Elements(v, func(e []byte) error { got = append(got, e); return nil }); err != nil {
+			t.Fatalf("Elements(%q): %v", v, err)
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal(v, &want); err != nil || len(want) != len(got) {
+			t.Fatalf("Elements(%q) found %d elements, encoding/json %d (%v)", v, len(got), len(want), err)
+		}
+		for _, e := range got {
+			if end, err := Skip(e, 0); err != nil || skipSpace(e, end) != len(e) {
+				t.Fatalf("Elements(%q): element %q is not one value", v, e)
+			}
+			checkValue(t, e)
+		}
+	}
 }
 
 func BenchmarkScanChatRequest(b *testing.B) {

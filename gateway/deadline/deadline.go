@@ -45,9 +45,6 @@ func (l *Lazy) Due(now time.Time, limit time.Duration) (time.Time, bool) {
 // clock reading it takes).
 func (l *Lazy) None() bool { return l.want.IsZero() && l.armed.IsZero() }
 
-// Reset forgets the armed deadline, for a socket whose deadline was set behind the Lazy's back.
-func (l *Lazy) Reset() { l.armed = time.Time{} }
-
 // stale reports whether a socket armed with armed must be re-armed to honour want at now.
 func stale(armed, want, now time.Time) bool {
 	switch {

@@ -55,7 +55,8 @@ func (m *Manager) Transform(ctx context.Context, name string, envelope []byte) (
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
 	start := time.Now()
-	resp, err := p.trans.Transform(ctx, &pluginpb.TransformRequest{Envelope: envelope})
+	var resp pluginpb.TransformResponse
+	err = p.invoke(ctx, pluginpb.Transformer_Transform_FullMethodName, &pluginpb.TransformRequest{Envelope: envelope}, &resp)
 	if err != nil {
 		err = s.callError(ctx, p, err, budget(ctx, start))
 		s.stats.record(time.Since(start), countsAsError(err))
@@ -80,7 +81,8 @@ func (m *Manager) Complete(ctx context.Context, name string, call ProviderCall) 
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
 	start := time.Now()
-	resp, err := p.prov.Complete(ctx, req)
+	var resp pluginpb.ProviderResponse
+	err = p.invoke(ctx, pluginpb.Provider_Complete_FullMethodName, req, &resp)
 	if err != nil {
 		err = s.callError(ctx, p, err, budget(ctx, start))
 		s.stats.record(time.Since(start), countsAsError(err))

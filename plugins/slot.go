@@ -76,6 +76,7 @@ type process struct {
 	prov    pluginpb.ProviderClient
 	trans   pluginpb.TransformerClient
 	health  healthpb.HealthClient
+	lanes   *lanes // the fast path for unary calls
 	pid     int
 	dir     string // its socket directory, removed with it
 	started time.Time
@@ -358,7 +359,7 @@ func (s *slot) start() (*process, error) {
 		sum, _ := hex.DecodeString(c.SHA256) // checked
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
-	client := plugin.NewClient(&plugin.ClientConfig{
+	cc := &plugin.ClientConfig{
 		HandshakeConfig: pluginpb.Handshake,
 		Plugins: plugin.PluginSet{
 			pluginpb.RoleProvider:    clientPlugin{},
@@ -375,7 +376,8 @@ func (s *slot) start() (*process, error) {
 		Logger:       newHCLogger(s.log),
 		SyncStdout:   &lineWriter{l: s.log.With("stream", "stdout")},
 		SyncStderr:   &lineWriter{l: s.log.With("stream", "stderr")},
-	})
+	}
+	client := plugin.NewClient(cc)
 	fail := func(err error) (*process, error) {
 		client.Kill()
 		_ = os.RemoveAll(dir)
@@ -396,9 +398,14 @@ func (s *slot) start() (*process, error) {
 	if !ok {
 		return fail(fmt.Errorf("plugin %q: not a gRPC plugin", c.Name))
 	}
+	reattach := client.ReattachConfig()
+	if reattach == nil {
+		return fail(fmt.Errorf("plugin %q exited as it started", c.Name))
+	}
+	// With AutoMTLS, go-plugin has put the connection's TLS settings in cc.
 	p := &process{client: client, conn: gc.Conn, pid: cmd.Process.Pid, dir: dir, started: time.Now(),
 		prov: pluginpb.NewProviderClient(gc.Conn), trans: pluginpb.NewTransformerClient(gc.Conn),
-		health: healthpb.NewHealthClient(gc.Conn)}
+		health: healthpb.NewHealthClient(gc.Conn), lanes: newLanes(reattach.Addr, cc.TLSConfig)}
 	roles, err := s.detectRoles(p)
 	if err != nil {
 		return fail(err)
@@ -481,6 +488,7 @@ func socketName(name string) string {
 // kill ends a process that died or stopped answering, at once: a hung process would never
 // finish go-plugin's graceful shutdown.
 func (s *slot) kill(p *process) {
+	p.lanes.close()
 	if !p.client.Exited() {
 		if proc, err := os.FindProcess(p.pid); err == nil {
 			_ = proc.Kill()
@@ -499,6 +507,8 @@ func (s *slot) retire(p *process) {
 	if n := p.active.Load(); n > 0 {
 		s.log.Warn("stopping plugin with calls still in flight", "pid", p.pid, "calls", n)
 	}
+	// Lanes first: the plugin's graceful stop would otherwise wait for their connections.
+	p.lanes.close()
 	p.client.Kill()
 	_ = os.RemoveAll(p.dir)
 	s.log.Info("plugin stopped", "pid", p.pid)

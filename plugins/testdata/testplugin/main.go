@@ -1,6 +1,7 @@
 // Command testplugin is the plugin the host's tests run: a provider and a transformer in one
 // process, whose misbehaviour is picked by markers in the request (HANG, CRASH, PANIC, FAIL,
-// SLOW, UPSTREAM429, ENV, LOG); ECHO answers with the input as it came, for benchmarks.
+// SLOW, UPSTREAM429, ENV, LOG); ECHO answers with the input as it came, for benchmarks; BIG
+// answers a transform with a 3 MiB body, more than one flow-control window.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	iomplugin "github.com/iomhq/iom/sdk/plugin"
@@ -49,6 +51,9 @@ func misbehave(ctx context.Context, req []byte) error {
 func (testPlugin) Transform(ctx context.Context, envelope []byte) ([]byte, error) {
 	if bytes.HasPrefix(envelope, []byte(`{"ECHO"`)) {
 		return envelope, nil
+	}
+	if bytes.Contains(envelope, []byte("BIG")) {
+		return []byte(`{"body":"` + strings.Repeat("b", 3<<20) + `"}`), nil
 	}
 	if err := misbehave(ctx, envelope); err != nil {
 		return nil, err

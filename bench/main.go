@@ -246,10 +246,10 @@ func main() {
 	mem := memStatus(gw.Process.Pid)
 	rss := mem["VmHWM"]
 	perStep, stepErr := goBench("the pipeline engine's step benchmark", "./gateway/pipeline", "StepOverhead", "2s", "µs/step")
-	var grpcFloor time.Duration
-	var grpcErr error
+	var pluginFloor time.Duration
+	var pluginErr error
 	if hasPlugins(*pluginsDir) {
-		grpcFloor, grpcErr = goBench("the raw gRPC round trip to a plugin", "./plugins", "RawGRPC1KB", "3000x", "p50-µs")
+		pluginFloor, pluginErr = goBench("a plugin call's round trip", "./plugins", "Transform1KB", "3000x", "p50-µs")
 	}
 
 	// The table.
@@ -295,11 +295,11 @@ func main() {
 	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(hit), us(hit-pl))
 	pl1K := percentile(xlat[0], 50)
 	fmt.Printf("%-34s %44s\n", "1 KB request p50 (1 connection)", us(pl1K))
-	if grpcErr != nil {
-		log.Printf("warning: the gRPC round-trip benchmark: %v", grpcErr)
-	} else if grpcFloor > 0 {
+	if pluginErr != nil {
+		log.Printf("warning: the plugin round-trip benchmark: %v", pluginErr)
+	} else if pluginFloor > 0 {
 		// The floor of the process plugin rows, as the bare proxy is the floor of the gateway's.
-		fmt.Printf("%-34s %44s\n", "gRPC round trip alone (1 KB, p50)", us(grpcFloor))
+		fmt.Printf("%-34s %44s\n", "plugin call alone (1 KB, p50)", us(pluginFloor))
 	}
 	for i, x := range extras {
 		m := percentile(xlat[i+1], 50)
@@ -337,8 +337,8 @@ func main() {
 }
 
 // goBench runs the Go benchmark Benchmark<name> of pkg and returns the metric it reports in
-// unit (microseconds): the pipeline engine's cost per step (steps that do nothing), the gRPC
-// round trip to a plugin without the gateway.
+// unit (microseconds): the pipeline engine's cost per step (steps that do nothing), a plugin
+// call's round trip without the gateway.
 func goBench(what, pkg, name, benchtime, unit string) (time.Duration, error) {
 	step(what)
 	out, err := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^Benchmark"+name+"$", "-benchtime", benchtime).CombinedOutput()

@@ -90,8 +90,8 @@ func benchLatency(b *testing.B, call func() error) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
 
-// BenchmarkRawGRPC1KB is the floor: the same round trip on the plugin's gRPC client, without
-// the manager. The difference to BenchmarkTransform1KB is the host's own cost.
+// BenchmarkRawGRPC1KB is the same round trip on grpc-go's client (the shared connection, which
+// streams use), without the manager: what the lanes save.
 func BenchmarkRawGRPC1KB(b *testing.B) {
 	m := benchManager(b)
 	p := (*m.slots.Load())["bench"].proc.Load()

@@ -7,12 +7,12 @@
 # pinned versions below into a temporary directory, so the result does not depend on whatever
 # is on PATH:
 #   - protoc-gen-go matches google.golang.org/protobuf in go.mod;
-#   - protoc-gen-go-grpc stays at v1.3.0, the last release whose output works with
-#     google.golang.org/grpc v1.61.0 (what go-plugin v1.8.0 requires); v1.4.0 and later need a
-#     newer grpc.
+#   - protoc-gen-go-grpc stays at v1.3.0, whose output works with every
+#     google.golang.org/grpc from v1.61.0 (the oldest go-plugin v1.8.0 accepts) on; v1.4.0 and
+#     later would force a newer grpc on plugin authors.
 set -euo pipefail
 
-PROTOC_GEN_GO=v1.36.7
+PROTOC_GEN_GO=v1.36.12
 PROTOC_GEN_GO_GRPC=v1.3.0
 WANT_PROTOC="libprotoc 3.21.12"
 

@@ -45,7 +45,7 @@ test-go:
 
 # The packages with shared state under concurrency.
 test-race:
-	$(GO) test -count=1 -race ./gateway/... ./plugins/... ./wasm/...
+	$(GO) test -count=1 -race ./gateway/... ./plugins/... ./wasm/... ./internal/rawsock/...
 
 test-console: console/node_modules/.package-lock.json
 	cd console && npm test

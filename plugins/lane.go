@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/iomhq/iom/internal/rawsock"
 	pluginpb "github.com/iomhq/iom/plugins/proto"
 )
 
@@ -183,6 +184,7 @@ func dialLane(ctx context.Context, addr net.Addr, cfg *tls.Config) (*lane, error
 	if err != nil {
 		return nil, err
 	}
+	conn = rawsock.Wrap(conn)
 	if cfg != nil {
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -517,6 +519,11 @@ func (l *lane) fail(ctx context.Context, err error) error {
 	if errors.As(err, &se) {
 		switch se.Code {
 		case http2.ErrCodeCancel:
+			// A gRPC server cancels a call whose deadline (grpc-timeout) passed, which may
+			// reach us before our own timer fires.
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < time.Millisecond {
+				return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+			}
 			return status.Error(codes.Canceled, "plugin reset the call")
 		case http2.ErrCodeRefusedStream:
 			return status.Error(codes.Unavailable, "plugin refused the call")

@@ -18,6 +18,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/internal/rawsock"
 )
 
 // DefaultTimeout bounds upstream calls of models that set no timeoutMs.
@@ -169,7 +170,7 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 			// so a stream (which runs without an overall deadline) fails when the upstream goes
 			// quiet. The deadlines are armed lazily: a keep-alive connection's socket deadline
 			// moves once in a while rather than three times a request.
-			return &deadline.Conn{Conn: conn, ReadLimit: idle}, nil
+			return &deadline.Conn{Conn: rawsock.Wrap(conn), ReadLimit: idle}, nil
 		},
 	}
 	if k.tls {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/deadline"
+	"github.com/iomhq/iom/internal/rawsock"
 )
 
 // lingerListener gives every accepted connection a lingering close, as nginx does: when the
@@ -21,7 +22,7 @@ func (l lingerListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
-		lc := &lingerConn{Conn: deadline.Conn{Conn: tc}, tcp: tc, raw: rawConn(tc)}
+		lc := &lingerConn{Conn: deadline.Conn{Conn: rawsock.Wrap(tc)}, tcp: tc, raw: rawConn(tc)}
 		lc.fill = lc.fillFromFD
 		return lc, nil
 	}

@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync"
 	"syscall"
+
+	"github.com/iomhq/iom/internal/rawsock"
 )
 
 // The data plane's server gives an idle keep-alive connection's buffers back while it waits for
@@ -34,7 +36,7 @@ func (c *lingerConn) Read(b []byte) (int, error) {
 		return 0, err
 	}
 	if len(b) > readAheadMax || c.raw == nil {
-		return c.tcp.Read(b)
+		return c.Conn.Conn.Read(b)
 	}
 	c.got, c.gotErr = nil, nil
 	if err := c.raw.Read(c.fill); err != nil { // the deadline passed or the connection was closed
@@ -56,7 +58,7 @@ func (c *lingerConn) fillFromFD(fd uintptr) bool {
 	var n int
 	var err error
 	for {
-		n, err = syscall.Read(int(fd), (*buf)[:cap(*buf)])
+		n, err = rawsock.ReadFD(fd, (*buf)[:cap(*buf)])
 		if err != syscall.EINTR {
 			break
 		}

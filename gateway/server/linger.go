@@ -32,7 +32,7 @@ func (l lingerListener) Accept() (net.Conn, error) {
 type lingerConn struct {
 	// The server sets a read deadline twice a request (idle, then read timeout); deadline.Conn
 	// arms them on the socket only before a read that may block, and only when they have moved
-	// enough. Its Conn is tcp.
+	// enough. Its Conn is tcp, reading and writing with raw system calls (rawsock).
 	deadline.Conn
 	tcp   *net.TCPConn
 	raw   syscall.RawConn

@@ -186,6 +186,7 @@ func TestProcessPlugins(t *testing.T) {
 	g := gt.Start(t, "", fmt.Sprintf(`plugins:
   - {name: prov, process: %[1]s/process-provider}
   - {name: filter, process: %[1]s/process-transformer, config: {words: [darn], replacement: "****"}}
+  - {name: blocker, process: %[1]s/process-transformer, config: {words: [darn], block: true}}
 models:
   - id: via-plugin
     name: Through a process provider
@@ -203,6 +204,11 @@ models:
     endpoint: %[2]s
     provider: openai
     transforms: {request: [filter]}
+  - id: strict
+    name: Strict
+    endpoint: %[2]s
+    provider: openai
+    transforms: {request: [blocker]}
 `, dir, f.URL))
 	if got := answer(t, chat(t, g, "via-plugin", "through the plugin", "")); got != "echo: through the plugin" {
 		t.Fatalf("process provider: %q", got)
@@ -217,6 +223,16 @@ models:
 	answer(t, chat(t, g, "filtered", "well darn it", ""))
 	if body := string(f.Last().Body); strings.Contains(body, "darn") || !strings.Contains(body, "****") {
 		t.Fatalf("the filter should mask the word upstream: %s", body)
+	}
+	// A transformer's error result reaches the client with its code; a request it leaves
+	// alone ({}) goes upstream unchanged.
+	calls := f.Count()
+	if r := chat(t, g, "strict", "well darn it", ""); r.Status < 400 || !strings.Contains(string(r.Body), `"code":"content_blocked"`) ||
+		!strings.Contains(string(r.Body), "blocked word") || f.Count() != calls {
+		t.Fatalf("a blocked request: %d %s (upstream calls %d → %d)", r.Status, r.Body, calls, f.Count())
+	}
+	if got := answer(t, chat(t, g, "strict", "all fine here", "")); got != "echo: all fine here" {
+		t.Fatalf("a request the blocker leaves alone: %q", got)
 	}
 
 	// kill -9 the provider during a bounded loop of requests: every request still succeeds (the

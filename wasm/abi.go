@@ -176,7 +176,7 @@ func (p *Plugin) transform(ctx context.Context, export string, env Envelope) (Tr
 	if env.Config != nil {
 		config = env.Config
 	}
-	out, err := p.callWith(ctx, export, func(b []byte) []byte { return appendEnvelope(b, env, config) })
+	out, err := p.callWith(ctx, export, func(b []byte) []byte { return AppendEnvelope(b, env, config) })
 	if err != nil {
 		return TransformResult{}, err
 	}
@@ -231,7 +231,9 @@ func (p *Plugin) Infer(ctx context.Context, c ModelCall) (json.RawMessage, error
 
 // Encoding. The envelopes are written by hand: the body is already JSON and is copied as is.
 
-func appendEnvelope(dst []byte, env Envelope, config []byte) []byte {
+// AppendEnvelope appends env as ABI v1's transform envelope (see ABI.md), with config as the
+// plugin's config (null when empty). Process plugins take the same envelope.
+func AppendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 	dst = append(dst, `{"abi":1,"stage":`...)
 	dst = rawjson.AppendString(dst, string(env.Stage))
 	dst = append(dst, `,"body":`...)

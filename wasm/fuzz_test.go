@@ -76,7 +76,7 @@ func FuzzEnvelope(f *testing.F) {
 		}
 		env := Envelope{Stage: Stage(stage), Body: body, Headers: map[string]string{hk: hv},
 			Metadata: Metadata{RequestID: reqID, Model: model, Op: OpChat, Stream: true}}
-		enc := appendEnvelope(nil, env, config)
+		enc := AppendEnvelope(nil, env, config)
 		var got struct {
 			ABI      int               `json:"abi"`
 			Stage    string            `json:"stage"`

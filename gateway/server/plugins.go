@@ -32,7 +32,7 @@ type pluginHub struct {
 	procs *plugins.Manager
 	mu    sync.RWMutex
 	wasm  map[string]*wasmPlugin
-	proc  map[string]config.Plugin
+	proc  map[string][]byte // process plugins by name: their config as JSON
 }
 
 type wasmPlugin struct {
@@ -51,7 +51,7 @@ func newPluginHub(ctx context.Context, cacheDir string, log *slog.Logger) (*plug
 		host.Close(ctx)
 		return nil, fmt.Errorf("cannot start the plugin manager: %w", err)
 	}
-	return &pluginHub{log: log, host: host, procs: procs, wasm: map[string]*wasmPlugin{}, proc: map[string]config.Plugin{}}, nil
+	return &pluginHub{log: log, host: host, procs: procs, wasm: map[string]*wasmPlugin{}, proc: map[string][]byte{}}, nil
 }
 
 // fingerprint identifies what a WASM plugin was loaded from: its entry and its file.
@@ -113,11 +113,9 @@ func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
 	if err := h.procs.Load(procs); err != nil {
 		return fail(fmt.Errorf("plugins: %w", err))
 	}
-	procNames := map[string]config.Plugin{}
-	for _, c := range cfgs {
-		if c.Kind() == "process" {
-			procNames[c.Name] = c
-		}
+	procNames := map[string][]byte{}
+	for _, pc := range procs {
+		procNames[pc.Name] = pc.Config
 	}
 	h.mu.Lock()
 	h.wasm, h.proc = next, procNames
@@ -220,44 +218,67 @@ func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []
 		return res.Body, res.Drop, nil
 	}
 	h.mu.RLock()
-	pc, ok := h.proc[plugin]
+	config, ok := h.proc[plugin]
 	h.mu.RUnlock()
 	if !ok {
 		return nil, false, fault.PluginFailed("no plugin named %q is loaded", plugin)
 	}
-	config := any(pc.Config)
 	if meta.Config != nil {
 		config = meta.Config
 	}
-	env := map[string]any{"abi": 1, "stage": stage, "body": json.RawMessage(body), "headers": map[string]string{},
-		"config": config, "metadata": md}
-	in, _ := json.Marshal(env)
-	out, err := h.procs.Transform(ctx, plugin, in)
+	bp := envelopeBufs.Get().(*[]byte)
+	*bp = wasm.AppendEnvelope((*bp)[:0], wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}, config)
+	out, err := h.procs.Transform(ctx, plugin, *bp)
+	if cap(*bp) <= 1<<20 { // keep no giant buffer alive
+		envelopeBufs.Put(bp)
+	}
 	if err != nil {
 		return nil, false, procFault(err)
 	}
-	var res struct {
-		Body  json.RawMessage `json:"body"`
-		Drop  bool            `json:"drop"`
-		Error *struct {
-			Message string `json:"message"`
-			Code    string `json:"code"`
-		} `json:"error"`
-	}
-	if len(bytes.TrimSpace(out)) == 0 {
+	return procTransformResult(plugin, out)
+}
+
+// envelopeBufs recycles the buffers process transform envelopes are written into: the call has
+// sent the envelope by the time it returns.
+var envelopeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// procTransformResult reads a process transformer's result: {"body","drop"}, or {"error":{"message",
+// "code"}}, or nothing (no change). The body is the plugin's bytes, validated, not copied.
+func procTransformResult(plugin string, out []byte) ([]byte, bool, error) {
+	out = bytes.TrimSpace(out)
+	if len(out) == 0 {
 		return nil, false, nil
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return nil, false, fault.PluginFailed("plugin %q answered something that is not a transform result: %v", plugin, err)
+	notResult := func(why string) error {
+		return fault.PluginFailed("plugin %q answered something that is not a transform result: %s", plugin, why)
 	}
-	if res.Error != nil {
-		fe := fault.PluginFailed("plugin %q: %s", plugin, res.Error.Message)
-		if res.Error.Code != "" {
-			fe.Code = res.Error.Code
+	var buf [4]rawjson.Field
+	fields, err := rawjson.ScanObject(out, buf[:0])
+	if err != nil {
+		return nil, false, notResult(err.Error())
+	}
+	if ev := rawjson.Get(fields, "error"); ev != nil && string(ev) != "null" {
+		var ebuf [4]rawjson.Field
+		ef, err := rawjson.ScanObject(ev, ebuf[:0])
+		if err != nil {
+			return nil, false, notResult("its error is not an object")
+		}
+		msg, _ := rawjson.String(rawjson.Get(ef, "message"))
+		fe := fault.PluginFailed("plugin %q: %s", plugin, msg)
+		if code, _ := rawjson.String(rawjson.Get(ef, "code")); code != "" {
+			fe.Code = code
 		}
 		return nil, false, fe
 	}
-	return res.Body, res.Drop, nil
+	var drop bool
+	switch v := string(rawjson.Get(fields, "drop")); v {
+	case "", "null", "false":
+	case "true":
+		drop = true
+	default:
+		return nil, false, notResult("drop is not a boolean")
+	}
+	return rawjson.Get(fields, "body"), drop, nil
 }
 
 // Chunks reports whether plugin transforms stream chunks: WASM modules that export the chunk

@@ -118,7 +118,18 @@ func (ls *lanes) put(l *lane) {
 		return
 	}
 	ls.idle = append(ls.idle, l)
+	// Lanes are taken last in, first out, so after a burst the oldest idle one may wait long
+	// for a call: close it once it is stale.
+	var stale *lane
+	if old := ls.idle[0]; len(ls.idle) > 1 && l.used.Sub(old.used) >= laneIdle {
+		stale = old
+		ls.idle = append(ls.idle[:0], ls.idle[1:]...)
+		ls.open--
+	}
 	ls.mu.Unlock()
+	if stale != nil {
+		_ = stale.conn.Close()
+	}
 }
 
 func (ls *lanes) drop(l *lane) {

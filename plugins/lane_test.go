@@ -172,3 +172,36 @@ func TestGRPCTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleIdleLanesAreClosed(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	load(t, m, Config{Name: "t", Path: testPluginBin})
+	// Two calls at once open two lanes.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if _, err := m.Transform(context.Background(), "t", echoEnvelope(`"SLOW"`)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if open, idle := laneCounts(m, "t"); open != 2 || idle != 2 {
+		t.Fatalf("after two calls at once: %d lanes open, %d idle; want 2, 2", open, idle)
+	}
+	// Calls one at a time take the newest lane; the oldest, unused for too long, goes.
+	ls := (*m.slots.Load())["t"].proc.Load().lanes
+	ls.mu.Lock()
+	bottom := ls.idle[0]
+	bottom.used = time.Now().Add(-laneIdle - time.Second)
+	ls.mu.Unlock()
+	if _, err := m.Transform(context.Background(), "t", echoEnvelope(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if open, idle := laneCounts(m, "t"); open != 1 || idle != 1 {
+		t.Fatalf("after a call: %d lanes open, %d idle; want 1, 1", open, idle)
+	}
+	if _, err := bottom.conn.Write([]byte{0}); err == nil {
+		t.Fatal("the stale lane's connection is still open")
+	}
+}

@@ -110,11 +110,12 @@ func TestDeadlinesAndClose(t *testing.T) {
 		t.Fatalf("Read = %q, %v", buf[:n], err)
 	}
 
-	// Writes time out when nobody reads.
-	c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	// Writes time out when nobody reads (having written what the socket buffers took, unless
+	// a busy machine let the deadline pass first).
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	n, err := c.Write(make([]byte, 64<<20))
-	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n >= 64<<20 {
-		t.Fatalf("Write to a peer that does not read = %d, %v; want part of it and a timeout", n, err)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n >= 64<<20 {
+		t.Fatalf("Write to a peer that does not read = %d, %v; want a timeout", n, err)
 	}
 
 	// Close wakes a blocked Read with net.ErrClosed.

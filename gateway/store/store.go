@@ -59,7 +59,10 @@ func Open(o Options) (*Store, error) {
 		WithInMemory(o.InMemory).
 		WithSyncWrites(false).
 		WithLogger(badgerLogger{log.With("component", "badger")}).
-		WithMemTableSize(4 << 20).
+		// A memtable fills up and is flushed in turn with the other; at 2 MiB the pair stays
+		// small next to the rest of the heap, which the garbage collector lets grow to twice
+		// what is live.
+		WithMemTableSize(2 << 20).
 		WithNumMemtables(2).
 		WithValueThreshold(8 << 10). // large values (record blocks) go to the value log
 		// Each value log file stays mapped while it lives; smaller files let a finished one be

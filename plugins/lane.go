@@ -257,6 +257,8 @@ func (l *lane) settings(f *http2.SettingsFrame) error {
 			l.maxFrame = s.Val
 		case http2.SettingInitialWindowSize:
 			l.streamWin = int64(s.Val)
+		case http2.SettingHeaderTableSize:
+			l.henc.SetMaxDynamicTableSizeLimit(s.Val)
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -45,7 +46,10 @@ func newServer(opts []grpc.ServerOption) *grpc.Server {
 		grpc.MaxRecvMsgSize(pluginpb.MaxMessageBytes),
 		grpc.MaxSendMsgSize(pluginpb.MaxMessageBytes),
 		grpc.InitialWindowSize(pluginpb.WindowBytes),
-		grpc.InitialConnWindowSize(pluginpb.WindowBytes))...)
+		grpc.InitialConnWindowSize(pluginpb.WindowBytes),
+		// Calls run on long-lived workers, one per thread, rather than each on a new goroutine
+		// whose stack grows from scratch (a call finding them all busy still gets one).
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))...)
 }
 
 // exitWithParent ends the plugin when the process that started it is gone. The gateway stops

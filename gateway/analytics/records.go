@@ -203,7 +203,8 @@ func (r *Recorder) loop() {
 		}
 	}
 	// The loop wakes on its ticker and drains the queue, rather than waiting on the queue: a
-	// request that records never wakes a goroutine, which would cost it more than the record.
+	// request that records does not wake a goroutine, which would cost it more than the record
+	// (only one that finds the queue half full does, for all the records queued).
 	drain := func() {
 		for n := len(r.ch); n > 0; n-- {
 			inv, ok := <-r.ch

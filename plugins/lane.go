@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -469,7 +470,7 @@ func (l *lane) result(f *http2.MetaHeadersFrame, out proto.Message) error {
 	if code != 0 {
 		st := &spb.Status{Code: int32(code), Message: decodeGRPCMessage(headerValue(f, "grpc-message"))}
 		if bin := headerValue(f, "grpc-status-details-bin"); bin != "" {
-			if raw, err := base64.RawStdEncoding.DecodeString(trimPadding(bin)); err == nil {
+			if raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(bin, "=")); err == nil {
 				var full spb.Status
 				if proto.Unmarshal(raw, &full) == nil && full.Code == st.Code {
 					st = &full
@@ -500,13 +501,6 @@ func headerValue(f *http2.MetaHeadersFrame, name string) string {
 		}
 	}
 	return ""
-}
-
-func trimPadding(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '=' {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // decodeGRPCMessage undoes gRPC's percent-encoding of grpc-message.

@@ -73,8 +73,7 @@ type slot struct {
 type process struct {
 	client  *plugin.Client
 	conn    *grpc.ClientConn
-	prov    pluginpb.ProviderClient
-	trans   pluginpb.TransformerClient
+	prov    pluginpb.ProviderClient // streams; unary calls go on lanes
 	health  healthpb.HealthClient
 	lanes   *lanes // the fast path for unary calls
 	pid     int
@@ -404,7 +403,7 @@ func (s *slot) start() (*process, error) {
 	}
 	// With AutoMTLS, go-plugin has put the connection's TLS settings in cc.
 	p := &process{client: client, conn: gc.Conn, pid: cmd.Process.Pid, dir: dir, started: time.Now(),
-		prov: pluginpb.NewProviderClient(gc.Conn), trans: pluginpb.NewTransformerClient(gc.Conn),
+		prov:   pluginpb.NewProviderClient(gc.Conn),
 		health: healthpb.NewHealthClient(gc.Conn), lanes: newLanes(reattach.Addr, cc.TLSConfig)}
 	roles, err := s.detectRoles(p)
 	if err != nil {

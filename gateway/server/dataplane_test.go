@@ -168,7 +168,7 @@ func TestStreamRelaysChunkByChunk(t *testing.T) {
 	req, _ := http.NewRequest("POST", g.DataURL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"echo","stream":true,"messages":[{"role":"user","content":"one two three four"}]}`))
 	req.Header.Set("Authorization", "Bearer "+gt.Key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := gt.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,6 +165,9 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 			case x = <-done:
 			}
 		}
+		// The run may end before its first chunk was taken (the select above picks either way
+		// when both are ready), so what the stream carried is first or anything still queued.
+		streamed := first != nil || len(chunks) > 0
 		for len(chunks) > 0 {
 			writeEvent(w, <-chunks)
 		}
@@ -173,7 +176,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 			w.Flush()
 			return
 		}
-		if first == nil { // nothing streamed: send the answer as one chunk
+		if !streamed { // nothing streamed: send the answer as one chunk
 			writeEvent(w, k.chunk(openai.Delta{Role: "assistant", Content: openai.Str(pipeline.TextOf(x.OutputValue()))}, ""))
 		}
 		writeEvent(w, k.chunk(openai.Delta{}, "stop"))

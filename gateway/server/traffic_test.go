@@ -378,7 +378,7 @@ func doRaw(t *testing.T, method, url string, headers map[string]string, body str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := gt.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

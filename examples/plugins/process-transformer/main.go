@@ -7,19 +7,25 @@
 //
 //	{"words": ["darn", "heck"], "replacement": "****", "block": false}
 //
-// Words match whole and case-insensitively. With "block": true a request containing one fails
-// with code "content_blocked" instead of being masked. Answers are always masked; a word split
-// across two stream chunks slips through, which a real filter would have to buffer for.
+// Words match whole and case-insensitively, as the regular expression (?i)\b(?:darn|heck)\b
+// would. With "block": true a request containing one fails with code "content_blocked" instead
+// of being masked. Answers are always masked; a word split across two stream chunks slips
+// through, which a real filter would have to buffer for.
+//
+// The plugin reads the envelope without decoding it into Go values, and writes back the body it
+// was given with only the masked strings replaced, so every other byte (numbers too large for a
+// float64, key order, fields it does not know) reaches the model as the client sent it. See
+// filter.go for the matching.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strings"
-	"sync"
+	"sync/atomic"
 
+	"github.com/iomhq/iom/gateway/rawjson"
 	iomplugin "github.com/iomhq/iom/sdk/plugin"
 )
 
@@ -29,28 +35,21 @@ type config struct {
 	Block       bool     `json:"block"`
 }
 
-type filter struct {
-	re          *regexp.Regexp // nil: no words
-	replacement string
-	block       bool
-}
-
-// envelope is the part of the WASM ABI v1 envelope this plugin reads.
-type envelope struct {
-	Stage  string          `json:"stage"`
-	Body   json.RawMessage `json:"body"`
-	Config json.RawMessage `json:"config"`
+// compiled is a config and the filter made from it.
+type compiled struct {
+	raw    []byte
+	filter *filter
 }
 
 type keywordFilter struct {
-	// The config rarely changes, and compiling it for every envelope would cost more than the
-	// filtering, so the filters are kept per config text.
-	filters sync.Map // string(config) → *filter
+	// The config comes with every envelope and rarely changes: the filter made from the last
+	// one is kept, and used while the envelopes bring the same bytes.
+	last atomic.Pointer[compiled]
 }
 
-func (k *keywordFilter) filter(raw json.RawMessage) (*filter, error) {
-	if f, ok := k.filters.Load(string(raw)); ok {
-		return f.(*filter), nil
+func (k *keywordFilter) filter(raw []byte) (*filter, error) {
+	if c := k.last.Load(); c != nil && bytes.Equal(c.raw, raw) {
+		return c.filter, nil
 	}
 	var c config
 	if len(raw) > 0 && string(raw) != "null" {
@@ -58,84 +57,151 @@ func (k *keywordFilter) filter(raw json.RawMessage) (*filter, error) {
 			return nil, fmt.Errorf("bad plugin config: %w", err)
 		}
 	}
-	f := &filter{replacement: c.Replacement, block: c.Block}
-	if f.replacement == "" {
-		f.replacement = "****"
-	}
-	var quoted []string
-	for _, w := range c.Words {
-		if w = strings.TrimSpace(w); w != "" {
-			quoted = append(quoted, regexp.QuoteMeta(w))
-		}
-	}
-	if len(quoted) > 0 {
-		f.re = regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
-	}
-	k.filters.Store(string(raw), f)
+	f := newFilter(c.Words, c.Replacement, c.Block)
+	k.last.Store(&compiled{raw: bytes.Clone(raw), filter: f})
 	return f, nil
 }
 
+var (
+	noChange = []byte(`{}`)
+	blocked  = []byte(`{"error":{"message":"the request contains a blocked word","code":"content_blocked"}}`)
+)
+
 func (k *keywordFilter) Transform(_ context.Context, in []byte) ([]byte, error) {
-	var env envelope
-	if err := json.Unmarshal(in, &env); err != nil {
+	env, err := rawjson.ScanObject(in, make([]rawjson.Field, 0, 8))
+	if err != nil {
 		return nil, fmt.Errorf("bad envelope: %w", err)
 	}
-	f, err := k.filter(env.Config)
+	f, err := k.filter(rawjson.Get(env, "config"))
 	if err != nil {
 		return nil, err
 	}
-	if f.re == nil || len(env.Body) == 0 {
-		return []byte(`{}`), nil
+	body := rawjson.Get(env, "body")
+	if len(f.words) == 0 || rawjson.KindOf(body) != rawjson.Object {
+		return noChange, nil // nothing to look for, or a body this filter does not know how to read
 	}
-	var body map[string]any
-	if err := json.Unmarshal(env.Body, &body); err != nil {
-		return []byte(`{}`), nil // not an object: nothing this filter knows how to read
-	}
-	changed := false
-	mask := func(s string) string {
-		out := f.re.ReplaceAllString(s, f.replacement)
-		changed = changed || out != s
-		return out
-	}
-	switch env.Stage {
+	stage, _ := rawjson.String(rawjson.Get(env, "stage"))
+	e := edits{doc: body, f: f}
+	switch stage {
 	case "request":
-		messages, _ := body["messages"].([]any)
-		for _, m := range messages {
-			msg, _ := m.(map[string]any)
-			if s, ok := msg["content"].(string); ok {
-				msg["content"] = mask(s)
+		e.members(body, func(key, v []byte) {
+			switch string(key) {
+			case "messages":
+				e.elements(v, func(msg []byte) { e.members(msg, e.content) })
+			case "prompt":
+				e.mask(v)
 			}
-		}
-		if s, ok := body["prompt"].(string); ok {
-			body["prompt"] = mask(s)
-		}
-		if changed && f.block {
-			return []byte(`{"error":{"message":"the request contains a blocked word","code":"content_blocked"}}`), nil
+		})
+		if e.found > 0 && f.block {
+			return blocked, nil
 		}
 	case "response", "chunk":
-		choices, _ := body["choices"].([]any)
-		for _, c := range choices {
-			choice, _ := c.(map[string]any)
-			for _, key := range []string{"message", "delta"} {
-				if part, ok := choice[key].(map[string]any); ok {
-					if s, ok := part["content"].(string); ok {
-						part["content"] = mask(s)
+		e.members(body, func(key, v []byte) {
+			if string(key) != "choices" {
+				return
+			}
+			e.elements(v, func(choice []byte) {
+				e.members(choice, func(key, v []byte) {
+					switch string(key) {
+					case "message", "delta":
+						e.members(v, e.content)
+					case "text":
+						e.mask(v)
 					}
-				}
-			}
-			if s, ok := choice["text"].(string); ok {
-				choice["text"] = mask(s)
-			}
-		}
+				})
+			})
+		})
 	}
-	if !changed {
-		return []byte(`{}`), nil
+	if len(e.spans) == 0 {
+		return noChange, nil
 	}
-	out, err := json.Marshal(map[string]any{"body": body})
+	return e.result(), nil
+}
+
+// edits collects the strings of doc to replace, in document order.
+type edits struct {
+	doc   []byte
+	f     *filter
+	found int // words found, masked or not
+	spans []span
+	buf   []rawjson.Field
+}
+
+// span is a value of doc, at off with length n, to be replaced by with.
+type span struct {
+	off, n int
+	with   []byte
+}
+
+// members calls fn with each member of v when v is an object. Every member counts, repeated
+// keys too: which of two a model's server would read is not for the filter to guess.
+func (e *edits) members(v []byte, fn func(key, v []byte)) {
+	if rawjson.KindOf(v) != rawjson.Object {
+		return
+	}
+	start := len(e.buf)
+	fields, err := rawjson.Members(v, e.buf)
 	if err != nil {
-		return nil, err
+		return
 	}
-	return out, nil
+	e.buf = fields
+	for i := start; i < len(fields); i++ {
+		fn(fields[i].Key, fields[i].Value)
+	}
+	e.buf = e.buf[:start]
+}
+
+// elements calls fn with each element of v when v is an array.
+func (e *edits) elements(v []byte, fn func(elem []byte)) {
+	if rawjson.KindOf(v) == rawjson.Array {
+		_ = rawjson.Elements(v, func(elem []byte) error { fn(elem); return nil })
+	}
+}
+
+// content masks a message's "content": a string, or an array of parts whose "text" is read.
+func (e *edits) content(key, v []byte) {
+	if string(key) != "content" {
+		return
+	}
+	if rawjson.KindOf(v) == rawjson.StringKind {
+		e.mask(v)
+		return
+	}
+	e.elements(v, func(part []byte) {
+		e.members(part, func(key, v []byte) {
+			if string(key) == "text" {
+				e.mask(v)
+			}
+		})
+	})
+}
+
+// mask records the replacement of the JSON string v (a slice of doc) if it holds a word.
+func (e *edits) mask(v []byte) {
+	s, ok := rawjson.StringBytes(v)
+	if !ok {
+		return
+	}
+	out, n := e.f.replace(s)
+	if n == 0 {
+		return
+	}
+	e.found += n
+	e.spans = append(e.spans, span{off: cap(e.doc) - cap(v), n: len(v), with: rawjson.AppendString(nil, string(out))})
+}
+
+// result is the transformer's answer: {"body": doc with the spans replaced}.
+func (e *edits) result() []byte {
+	out := make([]byte, 0, len(e.doc)+16)
+	out = append(out, `{"body":`...)
+	at := 0
+	for _, s := range e.spans {
+		out = append(out, e.doc[at:s.off]...)
+		out = append(out, s.with...)
+		at = s.off + s.n
+	}
+	out = append(out, e.doc[at:]...)
+	return append(out, '}')
 }
 
 func main() { iomplugin.ServeTransformer(&keywordFilter{}) }

@@ -40,12 +40,24 @@ test: node-deps console plugins vet test-go test-race test-console fuzz
 vet:
 	$(GO) vet ./...
 
+# gotest runs go test with $(1); when it fails, the failing tests (and, from a test binary that
+# ran out of time, the tests it was running) are printed again at the end, below any stack dump.
+define gotest
+	@log=$$(mktemp); { $(GO) test $(1); echo $$? > $$log.rc; } 2>&1 | tee $$log; rc=$$(cat $$log.rc); \
+	if [ "$$rc" != 0 ]; then echo "== failed:"; grep -E -A3 '^(--- FAIL|panic: test timed out|FAIL)' $$log | head -60; fi; \
+	rm -f $$log $$log.rc; exit $$rc
+endef
+
+test-go: export IOM_REQUIRE_NODE=1
+test-go: export IOM_REQUIRE_BROWSER=1
+test-go: export IOM_REQUIRE_WASM_C=1
+test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
-	IOM_REQUIRE_NODE=1 IOM_REQUIRE_BROWSER=1 IOM_REQUIRE_WASM_C=1 IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS) $(GO) test -count=1 ./...
+	$(call gotest,-count=1 ./...)
 
 # The packages with shared state under concurrency.
 test-race:
-	$(GO) test -count=1 -race ./gateway/... ./plugins/... ./wasm/... ./internal/rawsock/...
+	$(call gotest,-count=1 -race ./gateway/... ./plugins/... ./wasm/... ./internal/rawsock/...)
 
 test-console: console/node_modules/.package-lock.json
 	cd console && npm test

@@ -132,7 +132,7 @@ func TestTransformerExample(t *testing.T) {
 	}{
 		{"request masked",
 			`{"abi":1,"stage":"request","config":` + mask + `,"body":{"model":"m","messages":[{"role":"user","content":"Darn it, what the heck"}]}}`,
-			`{"body":{"messages":[{"content":"[x] it, what the [x]","role":"user"}],"model":"m"}}`},
+			`{"body":{"model":"m","messages":[{"role":"user","content":"[x] it, what the [x]"}]}}`},
 		{"request blocked",
 			`{"abi":1,"stage":"request","config":` + block + `,"body":{"messages":[{"role":"user","content":"darn"}]}}`,
 			`{"error":{"message":"the request contains a blocked word","code":"content_blocked"}}`},

@@ -57,6 +57,8 @@ func TestClientTimeouts(t *testing.T) {
 	}
 	serve := func(c net.Conn, br *bufio.Reader) {
 		t.Helper()
+		c.SetReadDeadline(time.Now().Add(time.Minute))
+		defer c.SetReadDeadline(time.Time{})
 		if _, err := io.WriteString(c, get); err != nil {
 			t.Fatal(err)
 		}

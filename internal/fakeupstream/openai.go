@@ -245,7 +245,11 @@ func (f *OpenAI) stream(ctx *fasthttp.RequestCtx, req chatRequest, reply string,
 		}
 		for i, p := range parts {
 			if i == 1 && hold != nil {
-				<-hold
+				select {
+				case <-hold:
+				case <-f.closing: // a test that failed before releasing it
+					return
+				}
 			}
 			if delay > 0 {
 				time.Sleep(delay)

@@ -2,6 +2,7 @@ package iomplugin
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -131,3 +132,17 @@ func withCert(line string, der []byte) string {
 	parts[5] = base64.RawStdEncoding.EncodeToString(der)
 	return strings.Join(parts, "|")
 }
+
+// DialContext dials as a net.Dialer does, and returns a connection that reads and writes with
+// raw system calls, as the gateway's connections to a plugin do. It is for a provider plugin's
+// own HTTP client, whose connections would otherwise wake the runtime's monitor thread as those
+// did: http.Transport{DialContext: iomplugin.DialContext}.
+func DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return rawsock.Wrap(c), nil
+}
+
+var dialer = net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}

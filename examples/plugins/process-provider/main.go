@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iomhq/iom/gateway/rawjson"
 	iomplugin "github.com/iomhq/iom/sdk/plugin"
 )
 
@@ -91,19 +92,9 @@ func (p *provider) request(ctx context.Context, call iomplugin.Call, stream bool
 	if base == "" {
 		return nil, errors.New("no upstream: set baseURL in the plugin's config or the model's endpoint")
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(call.Request, &body); err != nil {
-		return nil, &iomplugin.UpstreamError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request is not a JSON object"}
-	}
-	if call.Model.UpstreamModel != "" {
-		body["model"], _ = json.Marshal(call.Model.UpstreamModel)
-	}
-	if stream {
-		body["stream_options"] = json.RawMessage(`{"include_usage":true}`)
-	}
-	b, err := json.Marshal(body)
+	b, err := upstreamBody(call.Request, call.Model.UpstreamModel, stream)
 	if err != nil {
-		return nil, err
+		return nil, &iomplugin.UpstreamError{Status: http.StatusBadRequest, Code: "invalid_request", Message: "request is not a JSON object"}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+path, bytes.NewReader(b))
 	if err != nil {
@@ -120,6 +111,39 @@ func (p *provider) request(ctx context.Context, call iomplugin.Call, stream bool
 		req.Header.Set("Authorization", "Bearer "+call.APIKey)
 	}
 	return req, nil
+}
+
+// upstreamBody is the canonical request with model set to the upstream's name (when there is
+// one) and, for a stream, stream_options asking for usage. The request's other members are
+// copied as they are, without decoding them.
+func upstreamBody(request []byte, model string, stream bool) ([]byte, error) {
+	fields, err := rawjson.ScanObject(request, make([]rawjson.Field, 0, 16))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(request)+64)
+	out = append(out, '{')
+	for _, f := range fields {
+		if model != "" && string(f.Key) == "model" || stream && string(f.Key) == "stream_options" {
+			continue
+		}
+		out = rawjson.AppendString(out, string(f.Key))
+		out = append(out, ':')
+		out = append(out, f.Value...)
+		out = append(out, ',')
+	}
+	if model != "" {
+		out = append(out, `"model":`...)
+		out = rawjson.AppendString(out, model)
+		out = append(out, ',')
+	}
+	if stream {
+		out = append(out, `"stream_options":{"include_usage":true},`...)
+	}
+	if out[len(out)-1] == ',' {
+		out = out[:len(out)-1]
+	}
+	return append(out, '}'), nil
 }
 
 func (p *provider) do(ctx context.Context, call iomplugin.Call, stream bool) (*http.Response, context.CancelFunc, error) {
@@ -221,6 +245,7 @@ func upstreamError(resp *http.Response) error {
 func main() {
 	iomplugin.ServeProvider(&provider{client: &http.Client{Transport: &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         iomplugin.DialContext,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}}})

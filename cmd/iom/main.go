@@ -19,6 +19,7 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/server"
+	"github.com/iomhq/iom/internal/exetrim"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -140,6 +141,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		_ = g.Shutdown(context.Background())
 		return 1
+	}
+	// Started: the executable's pages that only starting needed go back (see exetrim).
+	if n, err := exetrim.Trim(); err != nil {
+		log.Debug("cannot page the executable out", "err", err)
+	} else {
+		log.Debug("executable paged out", "bytes", n)
 	}
 	log.Info("iom is serving", "version", version, "data", "http://"+dialable(g.DataAddr())+"/v1", "admin", "http://"+dialable(g.AdminAddr())+"/",
 		"config", f.config, "dataDir", cfg.Server.DataDir)

@@ -245,7 +245,7 @@ func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req
 	s := provider.ResultAsStream(&provider.Result{Body: hit.Body, Usage: usage}, route.UpstreamModel, req.Call.Body)
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	setStreamBody(ctx, func(w *bufio.Writer) {
 		fe := relay(w, s)
 		status := fasthttp.StatusOK
 		if fe != nil {
@@ -291,7 +291,7 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	setStreamBody(ctx, func(w *bufio.Writer) {
 		var final *fault.Error
 		defer func() {
 			if p := recover(); p != nil {

@@ -92,7 +92,7 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	model := ar.Model
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	setStreamBody(ctx, func(w *bufio.Writer) {
 		var final *fault.Error
 		defer func() {
 			if p := recover(); p != nil {

@@ -146,7 +146,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	g.setRunHeaders(ctx, nil, start)
 	ctx.SetContentType("text/event-stream")
 	h.Set("Cache-Control", "no-cache")
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	setStreamBody(ctx, func(w *bufio.Writer) {
 		defer goneOnce.Do(func() { close(gone) })
 		k := &streamTail{id: "chatcmpl-" + reqID, model: model, created: start.Unix()}
 		if first != nil {

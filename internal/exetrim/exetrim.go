@@ -9,6 +9,9 @@
 // executable's read-only mappings are not needed; what is used afterwards is faulted back in
 // from the page cache, where the dropped pages stay as clean, reclaimable file pages.
 //
+// Pages that another process maps too (a second gateway started from the same file) are left
+// alone: the kernel pages out only what the caller maps alone.
+//
 // The kernel would reclaim these pages under memory pressure anyway. Trim makes the process's
 // resident set what the gateway uses, which is what an operator sizing an edge box reads.
 package exetrim

@@ -355,8 +355,19 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
-	g.wg.Wait()
-	g.runner.Wait()
+	// The servers' goroutines, the config watcher and background pipeline runs end by themselves
+	// now; a run stuck past the deadline is left behind rather than holding the shutdown.
+	waited := make(chan struct{})
+	go func() {
+		g.wg.Wait()
+		g.runner.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("background work still running at the shutdown deadline: %w", ctx.Err()))
+	}
 	g.engine.Close()
 	g.hub.close(ctx)
 	g.rec.Close()

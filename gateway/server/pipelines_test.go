@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -333,5 +334,33 @@ func TestPipelineAsyncRun(t *testing.T) {
 	})
 	if !sawRunning {
 		t.Fatal("progress of a running pipeline should be visible")
+	}
+}
+
+// Shutdown waits for background runs until its deadline, not past it: a run that would take a
+// minute leaves the gateway to stop on time, with an error that says why.
+func TestShutdownDeadlineWithARunGoingOn(t *testing.T) {
+	f := startFake(t)
+	f.Faults = func(_ int64, r *fakeupstream.Received) fakeupstream.Fault {
+		if strings.Contains(string(r.Body), "hang please") {
+			return fakeupstream.Fault{Hang: true}
+		}
+		return fakeupstream.Fault{}
+	}
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	g.Admin("POST", "/api/pipelines", `{"id":"stuck","name":"Stuck","nodes":[
+		{"id":"in","type":"input"},{"id":"a","type":"model","data":{"model":"writer","input":"\"hang please\""}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"a"},{"source":"a","target":"out"}]}`)
+	if r := g.Data("POST", "/v1/pipelines/stuck/run", gt.Key, `{"input":"x","async":true}`); r.Status != 202 {
+		t.Fatalf("async run: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, 5*time.Second, "the upstream call", func() bool { return len(f.Received()) > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := g.Shutdown(ctx)
+	g.Gateway = nil
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "still running") || took > 3*time.Second {
+		t.Fatalf("shutdown with a run going on: %v after %v", err, took)
 	}
 }

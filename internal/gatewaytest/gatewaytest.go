@@ -123,7 +123,9 @@ func (g *Gateway) Stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = g.Shutdown(ctx)
+	if err := g.Shutdown(ctx); err != nil {
+		g.t.Errorf("shutdown: %v", err)
+	}
 	g.Gateway = nil
 }
 

@@ -19,6 +19,9 @@ func Trim() (int, error) {
 	}
 	dev := fmt.Sprintf("%02x:%02x", unix.Major(st.Dev), unix.Minor(st.Dev))
 	ino := strconv.FormatUint(st.Ino, 10)
+	// On overlayfs (containers) the maps name the underlying file's device and inode, which stat
+	// does not give: the path names the executable there.
+	path, _ := os.Executable()
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0, err
@@ -29,7 +32,10 @@ func Trim() (int, error) {
 	for sc.Scan() {
 		// address perms offset dev inode path
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[3] != dev || fields[4] != ino || strings.ContainsRune(fields[1], 'w') {
+		if len(fields) < 6 || strings.ContainsRune(fields[1], 'w') {
+			continue
+		}
+		if (fields[3] != dev || fields[4] != ino) && (path == "" || fields[5] != path) {
 			continue
 		}
 		lo, hi, _ := strings.Cut(fields[0], "-")

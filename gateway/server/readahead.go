@@ -55,14 +55,7 @@ func (c *lingerConn) Read(b []byte) (int, error) {
 // reports that the socket is not readable yet.
 func (c *lingerConn) fillFromFD(fd uintptr) bool {
 	buf := readAheadPool.Get().(*[]byte)
-	var n int
-	var err error
-	for {
-		n, err = rawsock.ReadFD(fd, (*buf)[:cap(*buf)])
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	n, err := rawsock.ReadFD(fd, (*buf)[:cap(*buf)])
 	switch {
 	case err == syscall.EAGAIN:
 		readAheadPool.Put(buf)

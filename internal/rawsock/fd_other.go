@@ -5,14 +5,23 @@ package rawsock
 import "syscall"
 
 // ReadFD is read(2) on fd into b. Elsewhere than on Linux it is the runtime's ordinary system
-// call: the saving is measured, and needed, on Linux only.
+// call: the saving is measured, and needed, on Linux only. A call interrupted by a signal is
+// made again.
 func ReadFD(fd uintptr, b []byte) (int, error) {
-	n, err := syscall.Read(int(fd), b)
-	return max(n, 0), err
+	for {
+		n, err := syscall.Read(int(fd), b)
+		if err != syscall.EINTR {
+			return max(n, 0), err
+		}
+	}
 }
 
 // WriteFD is write(2) of b on fd; see ReadFD.
 func WriteFD(fd uintptr, b []byte) (int, error) {
-	n, err := syscall.Write(int(fd), b)
-	return max(n, 0), err
+	for {
+		n, err := syscall.Write(int(fd), b)
+		if err != syscall.EINTR {
+			return max(n, 0), err
+		}
+	}
 }

@@ -69,23 +69,19 @@ func (c *Conn) Read(b []byte) (int, error) {
 
 // readFD reads once into rbuf; false: nothing to read yet, wait.
 func (c *Conn) readFD(fd uintptr) bool {
-	for {
-		n, err := ReadFD(fd, c.rbuf)
-		switch err {
-		case nil:
-			if n == 0 {
-				c.rerr = io.EOF
-			}
-			c.rn = n
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
+	n, err := ReadFD(fd, c.rbuf)
+	switch err {
+	case nil:
+		if n == 0 {
+			c.rerr = io.EOF
 		}
+		c.rn = n
+	case syscall.EAGAIN:
+		return false
+	default:
 		c.rerr = os.NewSyscallError("read", err)
-		return true
 	}
+	return true
 }
 
 func (c *Conn) Write(b []byte) (int, error) {
@@ -114,8 +110,6 @@ func (c *Conn) writeFD(fd uintptr) bool {
 		switch {
 		case err == nil && n > 0:
 			c.wbuf = c.wbuf[n:]
-			continue
-		case err == syscall.EINTR:
 			continue
 		case err == nil || err == syscall.EAGAIN:
 			return false

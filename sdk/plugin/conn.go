@@ -60,20 +60,35 @@ func serverCreds(cfg *tls.Config) credentials.TransportCredentials {
 }
 
 // serverTLS makes the plugin's side of go-plugin's automatic mutual TLS: a fresh self-signed
-// certificate for "localhost", and settings that accept only clients with the certificate
-// clientPEM. It returns the settings and the certificate (DER).
+// certificate, and settings that accept only clients with the certificate clientPEM. It returns
+// the settings and the certificate (DER).
 func serverTLS(clientPEM string) (*tls.Config, []byte, error) {
 	clients := x509.NewCertPool()
 	if !clients.AppendCertsFromPEM([]byte(clientPEM)) {
 		return nil, nil, errors.New("the gateway's certificate (PLUGIN_CLIENT_CERT) cannot be read")
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := selfSigned()
 	if err != nil {
 		return nil, nil, err
 	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    clients,
+		MinVersion:   tls.VersionTLS12,
+	}, cert.Certificate[0], nil
+}
+
+// selfSigned makes a key and a certificate for "localhost" that is its own root, as each side of
+// go-plugin's automatic mutual TLS does: the other side trusts exactly this certificate.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
-		return nil, nil, err
+		return tls.Certificate{}, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -85,18 +100,13 @@ func serverTLS(clientPEM string) (*tls.Config, []byte, error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true, // it is its own root: the gateway trusts exactly this certificate
+		IsCA:                  true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, nil, err
+		return tls.Certificate{}, err
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    clients,
-		MinVersion:   tls.VersionTLS12,
-	}, der, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // announceCert makes the handshake line that go-plugin is about to print on stdout carry the

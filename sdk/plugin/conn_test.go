@@ -1,47 +1,28 @@
 package iomplugin
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/iomhq/iom/internal/rawsock"
 )
-
-// selfSigned makes a certificate as a go-plugin host does for automatic mutual TLS.
-func selfSigned(t *testing.T) (tls.Certificate, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
 
 // The kit's side of automatic mutual TLS: the gateway, trusting only the certificate the
 // handshake line announces, completes a TLS handshake with the plugin's credentials over a
 // real connection, which the credentials read and write through rawsock; a client without the
 // gateway's certificate is refused.
 func TestAutoMTLSHandshake(t *testing.T) {
-	clientCert, clientPEM := selfSigned(t)
+	// The gateway's certificate, made as go-plugin's host makes it.
+	clientCert, err := selfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientCert.Certificate[0]}))
 	cfg, der, err := serverTLS(clientPEM)
 	if err != nil {
 		t.Fatal(err)

@@ -26,12 +26,15 @@ type sseStream struct {
 	finished   bool // a chunk carried a finish_reason
 	done       bool
 	fields     []rawjson.Field
+	fieldsBuf  [8]rawjson.Field // fields' first backing array: a chunk has about six members
 }
 
 func newSSEStream(resp *fasthttp.Response, stripUsage bool) *sseStream {
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(resp.BodyStream())
-	return &sseStream{resp: resp, br: br, stripUsage: stripUsage, data: make([]byte, 0, 1024)}
+	s := &sseStream{resp: resp, br: br, stripUsage: stripUsage, data: make([]byte, 0, 1024)}
+	s.fields = s.fieldsBuf[:0]
+	return s
 }
 
 var (

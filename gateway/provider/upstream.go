@@ -2,10 +2,10 @@ package provider
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -14,11 +14,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/iomhq/iom/gateway/deadline"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
-	"github.com/iomhq/iom/internal/rawsock"
 )
 
 // DefaultTimeout bounds upstream calls of models that set no timeoutMs.
@@ -65,6 +63,8 @@ type Pool struct {
 	clients map[clientKey]*fasthttp.HostClient
 	// Plugins, when set, finds the plugin that serves a wasm:<name> or plugin:<name> provider.
 	Plugins func(provider string) (PluginModel, error)
+	// RootCAs, when set, replaces the system's roots for HTTPS upstreams (tests use it).
+	RootCAs *x509.CertPool
 }
 
 type clientKey struct {
@@ -147,7 +147,6 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 	if c, ok := p.clients[k]; ok {
 		return c
 	}
-	idle := k.timeout
 	c := &fasthttp.HostClient{
 		Addr:                          k.addr,
 		IsTLS:                         k.tls,
@@ -161,21 +160,13 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 		SecureErrorLogMessage:         true,
 		MaxResponseBodySize:           64 << 20,
 		RetryIfErr:                    retryStaleConn,
-		Dial: func(addr string) (net.Conn, error) {
-			conn, err := fasthttp.DialTimeout(addr, 10*time.Second)
-			if err != nil {
-				return nil, err
-			}
-			// Every read is bounded by the model's timeout on top of the deadline fasthttp sets,
-			// so a stream (which runs without an overall deadline) fails when the upstream goes
-			// quiet. The deadlines are armed lazily: a keep-alive connection's socket deadline
-			// moves once in a while rather than three times a request.
-			return &deadline.Conn{Conn: rawsock.Wrap(conn), ReadLimit: idle}, nil
-		},
 	}
+	d := dialer{idle: k.timeout}
 	if k.tls {
-		c.TLSConfig = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+		d.tls = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs}
+		c.TLSConfig = d.tls
 	}
+	c.Dial = d.dial
 	p.clients[k] = c
 	return c
 }

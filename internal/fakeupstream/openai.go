@@ -6,6 +6,7 @@ package fakeupstream
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -58,12 +59,23 @@ type OpenAI struct {
 }
 
 // StartOpenAI starts a fake on a free port of 127.0.0.1.
-func StartOpenAI() (*OpenAI, error) {
+func StartOpenAI() (*OpenAI, error) { return startOpenAI(nil) }
+
+// StartOpenAITLS starts a fake that serves HTTPS with cert on a free port of 127.0.0.1.
+func StartOpenAITLS(cert tls.Certificate) (*OpenAI, error) {
+	return startOpenAI(&tls.Config{Certificates: []tls.Certificate{cert}})
+}
+
+func startOpenAI(tc *tls.Config) (*OpenAI, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	f := &OpenAI{ln: ln, URL: "http://" + ln.Addr().String() + "/v1", closing: make(chan struct{})}
+	scheme := "http://"
+	if tc != nil {
+		ln, scheme = tls.NewListener(ln, tc), "https://"
+	}
+	f := &OpenAI{ln: ln, URL: scheme + ln.Addr().String() + "/v1", closing: make(chan struct{})}
 	f.Chunks.Store(5)
 	f.srv = &fasthttp.Server{Handler: f.handle, Name: "fake-openai", NoDefaultServerHeader: true,
 		ConnState: func(_ net.Conn, s fasthttp.ConnState) {

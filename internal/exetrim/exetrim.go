@@ -6,8 +6,11 @@
 // one touched (fault-around, 64 KiB by default), so after start most of the executable's text
 // and read-only data is resident: about 20 MiB of a 28 MiB binary, more than the gateway's own
 // heap. The request path needs a few MiB of it. Trim advises the kernel (MADV_PAGEOUT) that the
-// executable's read-only mappings are not needed; what is used afterwards is faulted back in
-// from the page cache, where the dropped pages stay as clean, reclaimable file pages.
+// executable's read-only mappings are not needed, and (MADV_RANDOM) that what is used afterwards
+// is to be read back a page at a time: left to itself, the kernel reads 128 KiB around a page
+// that faults and maps 64 KiB around it, and the code and tables the gateway uses, spread all
+// over the binary, are back in windows within seconds (17 MiB after a minute of load, against
+// 11 MiB read back page by page).
 //
 // Pages that another process maps too (a second gateway started from the same file) are left
 // alone: the kernel pages out only what the caller maps alone.

@@ -13,9 +13,52 @@ import (
 // Trim pages out the executable's read-only mappings and returns their total size. A kernel
 // without MADV_PAGEOUT (before Linux 5.4) makes it return an error and change nothing.
 func Trim() (int, error) {
+	maps, err := readOnlyMappings()
+	if err != nil {
+		return 0, err
+	}
+	// Only clean pages can be dropped: a binary built moments ago (make run) has dirty ones in
+	// the page cache until the kernel writes them back, so write them back first.
+	if exe, err := os.Open("/proc/self/exe"); err == nil {
+		_ = exe.Sync()
+		exe.Close()
+	}
+	total := 0
+	for _, m := range maps {
+		if err := advise(m.start, m.end-m.start); err != nil {
+			return total, err
+		}
+		total += int(m.end - m.start)
+	}
+	return total, nil
+}
+
+// advise tells the kernel that a file mapping's pages are not needed (MADV_PAGEOUT), and first
+// that the ones used later should be read alone (MADV_RANDOM): without it a page touched again
+// brings its neighbours back, read around it into the page cache and mapped around it (64 KiB
+// windows), and the code the gateway runs, spread all over the binary, is soon resident in
+// windows again. The mapping is no Go memory: madvise gets its bounds as numbers.
+func advise(addr, length uintptr) error {
+	for _, advice := range []int{unix.MADV_RANDOM, unix.MADV_PAGEOUT} {
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, addr, length, uintptr(advice)); e != 0 {
+			return fmt.Errorf("madvise: %w", e)
+		}
+	}
+	return nil
+}
+
+// mapping is one of the executable's mappings.
+type mapping struct {
+	start, end uintptr
+	perms      string // as /proc/self/maps shows them: r-xp, r--p
+}
+
+// readOnlyMappings lists the executable's mappings that are not writable: its code and
+// read-only data.
+func readOnlyMappings() ([]mapping, error) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
-		return 0, err
+		return nil, err
 	}
 	dev := fmt.Sprintf("%02x:%02x", unix.Major(st.Dev), unix.Minor(st.Dev))
 	ino := strconv.FormatUint(st.Ino, 10)
@@ -24,10 +67,10 @@ func Trim() (int, error) {
 	path, _ := os.Executable()
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
-	total := 0
+	var maps []mapping
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// address perms offset dev inode path
@@ -44,11 +87,7 @@ func Trim() (int, error) {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		// The mapping is no Go memory: madvise gets its bounds as numbers.
-		if _, _, e := unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT); e != 0 {
-			return total, fmt.Errorf("madvise: %w", e)
-		}
-		total += int(end - start)
+		maps = append(maps, mapping{start: uintptr(start), end: uintptr(end), perms: fields[1]})
 	}
-	return total, sc.Err()
+	return maps, sc.Err()
 }

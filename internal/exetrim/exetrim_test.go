@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,4 +49,49 @@ func TestTrimPagesTheExecutableOut(t *testing.T) {
 		t.Fatalf("advised %d bytes; resident file pages %d → %d KiB", n, before, after)
 	}
 	t.Logf("advised %d KiB; resident file pages %d → %d KiB", n>>10, before, after)
+}
+
+// Pages of a file mapping that advise paged out come back one at a time: a load from each of
+// n windows of 128 KiB maps about n pages, where read-around and fault-around would map a
+// 64 KiB window each.
+func TestAdvisedPagesComeBackAlone(t *testing.T) {
+	const size, window, loads = 16 << 20, 128 << 10, 64
+	f, err := os.CreateTemp(t.TempDir(), "mapped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i >> 12) // no page is a hole
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil { // written back: clean pages the kernel can drop, as a binary's
+		t.Fatal(err)
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	var sum byte
+	for i := 0; i < size; i += 4096 {
+		sum += m[i]
+	}
+	if err := advise(uintptr(unsafe.Pointer(&m[0])), size); errors.Is(err, unix.EINVAL) {
+		t.Skip("this kernel has no MADV_PAGEOUT")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	before := rssFile(t)
+	for i := range loads {
+		sum += m[i*window+window/2]
+	}
+	grew := rssFile(t) - before
+	t.Logf("%d loads %d KiB apart: resident file pages grew by %d KiB (sum %d)", loads, window>>10, grew, sum)
+	if grew >= loads*16 {
+		t.Errorf("%d loads mapped %d KiB: pages come back in windows, not alone", loads, grew)
+	}
 }

@@ -136,7 +136,7 @@ func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 }
 
 func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
-	start := time.Now()
+	start := ctx.Time() // read now: the data plane's server reads the clock lazily
 	id := g.engine.NewID(start)
 	hRequestID.set(&ctx.Response.Header, id)
 	key, fe := g.authenticate(ctx)

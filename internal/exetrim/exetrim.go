@@ -9,8 +9,8 @@
 // executable's read-only mappings are not needed, and (MADV_RANDOM) that what is used afterwards
 // is to be read back a page at a time: left to itself, the kernel reads 128 KiB around a page
 // that faults and maps 64 KiB around it, and the code and tables the gateway uses, spread all
-// over the binary, are back in windows within seconds (17 MiB after a minute of load, against
-// 11 MiB read back page by page).
+// over the binary, are back in windows within seconds (17 MiB after ten seconds of load, against
+// 10-12 MiB read back page by page).
 //
 // Pages that another process maps too (a second gateway started from the same file) are left
 // alone: the kernel pages out only what the caller maps alone.

@@ -33,13 +33,14 @@ func Trim() (int, error) {
 	return total, nil
 }
 
-// advise tells the kernel that a file mapping's pages are not needed (MADV_PAGEOUT), and first
-// that the ones used later should be read alone (MADV_RANDOM): without it a page touched again
-// brings its neighbours back, read around it into the page cache and mapped around it (64 KiB
-// windows), and the code the gateway runs, spread all over the binary, is soon resident in
-// windows again. The mapping is no Go memory: madvise gets its bounds as numbers.
+// advise tells the kernel that a file mapping's pages are not needed (MADV_PAGEOUT), then that
+// the ones used later are to be read alone (MADV_RANDOM): without it a page touched again brings
+// its neighbours back, read around it into the page cache and mapped around it (64 KiB windows),
+// and the code the gateway runs, spread all over the binary, is soon resident in windows again.
+// A kernel without MADV_PAGEOUT fails the first call, before anything changed. The mapping is no
+// Go memory: madvise gets its bounds as numbers.
 func advise(addr, length uintptr) error {
-	for _, advice := range []int{unix.MADV_RANDOM, unix.MADV_PAGEOUT} {
+	for _, advice := range []int{unix.MADV_PAGEOUT, unix.MADV_RANDOM} {
 		if _, _, e := unix.Syscall(unix.SYS_MADVISE, addr, length, uintptr(advice)); e != 0 {
 			return fmt.Errorf("madvise: %w", e)
 		}
@@ -48,10 +49,7 @@ func advise(addr, length uintptr) error {
 }
 
 // mapping is one of the executable's mappings.
-type mapping struct {
-	start, end uintptr
-	perms      string // as /proc/self/maps shows them: r-xp, r--p
-}
+type mapping struct{ start, end uintptr }
 
 // readOnlyMappings lists the executable's mappings that are not writable: its code and
 // read-only data.
@@ -87,7 +85,7 @@ func readOnlyMappings() ([]mapping, error) {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		maps = append(maps, mapping{start: uintptr(start), end: uintptr(end), perms: fields[1]})
+		maps = append(maps, mapping{start: uintptr(start), end: uintptr(end)})
 	}
 	return maps, sc.Err()
 }

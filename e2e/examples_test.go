@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
@@ -135,6 +136,15 @@ func TestSeedExamplePipelines(t *testing.T) {
 		r = g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"local-summarizer","messages":[{"role":"user","content":"The river flooded the town. Volunteers built walls of sand. The water fell by morning."}]}`)
 		if r.Status != 200 || !strings.Contains(string(r.Body), "river") {
 			t.Fatalf("a local model: %d %s", r.Status, r.Body)
+		}
+		// The default config lets local-models read the real clock: its answers carry the time
+		// they were made, not the sandbox's fixed date.
+		var answer struct{ Created int64 }
+		if err := json.Unmarshal(r.Body, &answer); err != nil {
+			t.Fatal(err)
+		}
+		if age := time.Since(time.Unix(answer.Created, 0)); age < -time.Minute || age > time.Minute {
+			t.Errorf("a local model's answer was created %s ago: %s", age, r.Body)
 		}
 	})
 }

@@ -3,10 +3,12 @@ package provider
 import (
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
@@ -95,5 +97,49 @@ func TestHTTPSUpstream(t *testing.T) {
 	}
 	if _, err := u.Do(call(false)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted upstream: %v", err)
+	}
+}
+
+// The dial runs on a goroutine of its own: the caller's stack does not grow (a goroutine's first
+// stack is 2 KiB, and the net package's dial path alone is deeper). A stack that grows is copied
+// elsewhere, which moves the address of a variable on it.
+func TestDialKeepsTheCallersStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation deepens every stack")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	type result struct {
+		moved bool
+		err   error
+	}
+	done := make(chan result)
+	go func() { // a fresh goroutine, with the smallest stack
+		var marker byte
+		before := uintptr(unsafe.Pointer(&marker))
+		conn, err := dialer{}.dial(ln.Addr().String())
+		if err == nil {
+			conn.Close()
+		}
+		done <- result{uintptr(unsafe.Pointer(&marker)) != before, err}
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.moved {
+		t.Error("the caller's stack grew during the dial")
 	}
 }

@@ -26,10 +26,9 @@ type dialer struct {
 // dial connects, and shakes hands, on a goroutine of its own. The net package's dial path is
 // deep: run on the request's goroutine, below the server, the engine and the HTTP client, it
 // takes that goroutine past 8 KiB of stack, which then stays at 16 KiB while the request waits
-// for its answer. In a
-// burst of new connections every request dials, so every one of them paid it: through a slow
-// upstream at 500 connections, the gateway's stacks took 8.6-9.1 MiB; dialing apart, 4.8-6.8 MiB
-// (resident memory 0.6-2.9 MB less, seven rounds in turns).
+// for its answer. In a burst of new connections every request dials, so every one of them paid
+// it: through a slow upstream at 500 connections, the gateway's stacks took 8.6-9.1 MiB; dialing
+// apart, 4.8-6.8 MiB (resident memory 0.6-2.9 MB less, seven rounds in turns).
 func (d dialer) dial(addr string) (net.Conn, error) {
 	type dialed struct {
 		conn net.Conn

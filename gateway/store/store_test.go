@@ -83,7 +83,9 @@ func TestScanOrderAndTTL(t *testing.T) {
 	for i := range 5 {
 		batch = append(batch, Entry{Key: []byte(fmt.Sprintf("inv/%02d", i)), Value: []byte{byte(i)}})
 	}
-	batch = append(batch, Entry{Key: []byte("inv/99"), Value: []byte{9}, TTL: time.Second})
+	// Badger keeps expiry times in whole seconds, rounded down: an entry written with a TTL of a
+	// second can expire a moment later. An hour is long enough for the scans below.
+	batch = append(batch, Entry{Key: []byte("inv/99"), Value: []byte{9}, TTL: time.Hour})
 	if err := s.Write(batch); err != nil {
 		t.Fatal(err)
 	}

@@ -164,7 +164,6 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 	d := dialer{idle: k.timeout}
 	if k.tls {
 		d.tls = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs}
-		c.TLSConfig = d.tls
 	}
 	c.Dial = d.dial
 	p.clients[k] = c

@@ -493,3 +493,45 @@ func TestTransformChunk(t *testing.T) {
 		t.Fatalf("empty chunk: %+v %v", res, err)
 	}
 }
+
+// deadlineOnly is a context that ends only at its deadline and has no Done channel, as the
+// gateway's chains of transforms pass: the host must enforce the deadline by itself.
+type deadlineOnly struct{ at time.Time }
+
+func (c deadlineOnly) Deadline() (time.Time, bool) { return c.at, true }
+func (c deadlineOnly) Done() <-chan struct{}       { return nil }
+func (c deadlineOnly) Value(any) any               { return nil }
+func (c deadlineOnly) Err() error {
+	if time.Now().Before(c.at) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// A caller's deadline without a Done channel bounds a running guest, in both ways of
+// interrupting one, and a wait for a free instance.
+func TestDeadlineWithoutDone(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		mode interruptMode
+	}{{"flag", interruptFlag}, {"wazero", interruptWazero}} {
+		t.Run(mode.name, func(t *testing.T) {
+			p := load(t, "faults", Config{Timeout: 10 * time.Second, PoolSize: 1, interrupt: mode.mode})
+			start := time.Now()
+			_, err := p.Transform(deadlineOnly{start.Add(100 * time.Millisecond)}, faultEnv("loop"))
+			wantKind(t, err, KindTimeout, "the caller's deadline passed while the guest ran")
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("stopping took %s", d)
+			}
+
+			in, err := p.acquire(context.Background(), ExportTransform)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Transform(deadlineOnly{time.Now().Add(20 * time.Millisecond)}, faultEnv("echo"))
+			wantKind(t, err, KindTimeout, "caller's deadline passed while waiting for a free instance")
+			p.release(in, true)
+			checkHealthy(t, p)
+		})
+	}
+}

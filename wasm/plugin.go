@@ -364,9 +364,17 @@ func (p *Plugin) acquire(ctx context.Context, export string) (*instance, error) 
 	select {
 	case p.sem <- struct{}{}:
 	default:
+		var expired <-chan time.Time // a context with a deadline but no Done channel (see begin)
+		if dl, ok := ctx.Deadline(); ok && ctx.Done() == nil {
+			t := time.NewTimer(time.Until(dl))
+			defer t.Stop()
+			expired = t.C
+		}
 		select {
 		case p.sem <- struct{}{}:
 		case <-ctx.Done():
+			return nil, p.ctxError(ctx, export, "while waiting for a free instance")
+		case <-expired:
 			return nil, p.ctxError(ctx, export, "while waiting for a free instance")
 		case <-p.done:
 			return nil, newError(p.cfg.Name, export, KindClosed, "the plugin is closed")
@@ -515,7 +523,9 @@ func (p *Plugin) guard(ctx context.Context, in *instance, timeout time.Duration,
 }
 
 // begin bounds the guest calls that follow by timeout and the caller's context: it returns the
-// context to call them with, and a function for end to call (nil when there is none).
+// context to call them with, and a function for end to call (nil when there is none). A caller's
+// context may have a deadline and no Done channel, when nothing but its deadline ends it: the
+// deadline is enforced all the same.
 func (p *Plugin) begin(ctx context.Context, in *instance, timeout time.Duration) (context.Context, func() bool) {
 	switch p.mode {
 	case interruptFlag:
@@ -531,8 +541,15 @@ func (p *Plugin) begin(ctx context.Context, in *instance, timeout time.Duration)
 		}
 	case interruptWazero:
 		// wazero watches this context from a goroutine of its own and closes the module when it
-		// is done; the compiled code checks for that at every loop head and function entry.
-		cctx, cancel := context.WithTimeout(ctx, timeout)
+		// is done; the compiled code checks for that at every loop head and function entry. The
+		// caller's deadline is set again, not inherited: a caller's context may have a deadline
+		// and no Done channel (a chain of transforms in the gateway), and
+		// context.WithTimeout does not time a child whose parent's deadline comes first.
+		d := time.Now().Add(timeout)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(d) {
+			d = dl
+		}
+		cctx, cancel := context.WithDeadline(ctx, d)
 		return cctx, func() bool { cancel(); return true }
 	}
 	return ctx, nil
@@ -562,8 +579,11 @@ func (p *Plugin) end(ctx context.Context, in *instance, stop func() bool, err er
 // fit reports whether an instance whose call ended with err may serve again: a guest that
 // answered badly is intact, one that trapped, overran or ran out of memory is not.
 func fit(err error) bool {
+	if err == nil {
+		return true // before e, which escapes to errors.As: a call that went well allocates nothing
+	}
 	var e *Error
-	return err == nil || errors.As(err, &e) && (e.Kind == KindGuest || e.Kind == KindMalformed)
+	return errors.As(err, &e) && (e.Kind == KindGuest || e.Kind == KindMalformed)
 }
 
 // classify turns a failed guest call into an *Error, logging the details a client should not see.

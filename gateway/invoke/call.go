@@ -13,6 +13,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
+	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
 )
 
@@ -60,6 +61,8 @@ type Outcome struct {
 	upstreamDur  time.Duration
 	cachedUsage  *provider.Usage
 	chunkPlugins []string
+	fields       []rawjson.Field // the members of a transformed request body
+	chainCtx     chainContext
 	inv          analytics.Invocation
 }
 
@@ -78,8 +81,8 @@ func (e *Engine) Stream(primary *Route, req *Request) (*Outcome, *fault.Error) {
 }
 
 func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *fault.Error) {
-	o := outcomePool.Get().(*Outcome)
-	*o = Outcome{e: e, req: req, primary: primary}
+	o := outcomePool.Get().(*Outcome) // reset by finish, but for the buffers it keeps
+	o.e, o.req, o.primary = e, req, primary
 	var last *fault.Error
 	orig := &requestBody{body: req.Call.Body, fields: req.Call.Fields}
 	fallbacks := primary.Fallbacks
@@ -291,7 +294,7 @@ func (o *Outcome) Buffered() bool { return o.first != nil || o.stream != nil && 
 // Cached records a call answered from the response cache: no upstream, no cost.
 func (e *Engine) Cached(r *Route, req *Request, usage provider.Usage, status int) {
 	o := outcomePool.Get().(*Outcome)
-	*o = Outcome{e: e, req: req, primary: r, Route: r, cachedUsage: &usage}
+	o.e, o.req, o.primary, o.Route, o.cachedUsage = e, req, r, r, &usage
 	o.finish(status, nil)
 }
 
@@ -384,7 +387,8 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	if o.stream != nil {
 		o.stream.Close()
 	}
-	*o = Outcome{first: o.first[:0], chunkPlugins: o.chunkPlugins[:0]}
+	clear(o.fields) // they point into the request's body
+	*o = Outcome{first: o.first[:0], chunkPlugins: o.chunkPlugins[:0], fields: o.fields[:0]}
 	outcomePool.Put(o)
 }
 

@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -29,13 +30,17 @@ const (
 
 // health is the circuit breaker and latency of one upstream. It outlives route rebuilds, so an
 // edit of a model does not forget that its upstream is down.
+//
+// Every call asks whether the breaker is closed and reports a success: with the upstream
+// healthy, both are atomic reads and the latency one atomic write, with no lock for the calls
+// on all cores to take in turns. Changes of state go through mu.
 type health struct {
 	mu        sync.Mutex
-	state     int
-	failures  int
+	state     atomic.Int32 // closed, open or halfOpen; stored under mu
+	failures  atomic.Int32 // in a row; stored under mu
 	openedAt  time.Time
 	probing   bool
-	ewmaMs    float64
+	ewma      atomic.Uint64 // math.Float64bits of the latency's moving average, in ms
 	threshold int
 	cooldown  time.Duration
 }
@@ -43,9 +48,12 @@ type health struct {
 // usable reports whether the breaker would let a call through now (without taking the one
 // half-open probe slot).
 func (h *health) usable(now time.Time) bool {
+	if h.state.Load() == closed {
+		return true
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch h.state {
+	switch h.state.Load() {
 	case open:
 		return now.Sub(h.openedAt) >= h.cooldown
 	case halfOpen:
@@ -56,14 +64,18 @@ func (h *health) usable(now time.Time) bool {
 
 // acquire lets a call through, taking the probe slot of a breaker that is due for a trial.
 func (h *health) acquire(now time.Time) bool {
+	if h.state.Load() == closed {
+		return true
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch h.state {
+	switch h.state.Load() {
 	case open:
 		if now.Sub(h.openedAt) < h.cooldown {
 			return false
 		}
-		h.state, h.probing = halfOpen, true
+		h.state.Store(halfOpen)
+		h.probing = true
 	case halfOpen:
 		if h.probing {
 			return false
@@ -74,31 +86,36 @@ func (h *health) acquire(now time.Time) bool {
 }
 
 func (h *health) success(latency time.Duration) {
+	// The average is updated without a lock: of two calls that end at once, one may overwrite
+	// the other's sample, which an average of many can afford.
 	ms := float64(latency) / float64(time.Millisecond)
-	h.mu.Lock()
-	h.state, h.failures, h.probing = closed, 0, false
-	if h.ewmaMs == 0 {
-		h.ewmaMs = ms
-	} else {
-		h.ewmaMs += 0.2 * (ms - h.ewmaMs)
+	if old := math.Float64frombits(h.ewma.Load()); old != 0 {
+		ms = old + 0.2*(ms-old)
 	}
+	h.ewma.Store(math.Float64bits(ms))
+	if h.state.Load() == closed && h.failures.Load() == 0 {
+		return
+	}
+	h.mu.Lock()
+	h.state.Store(closed)
+	h.failures.Store(0)
+	h.probing = false
 	h.mu.Unlock()
 }
 
 func (h *health) failure(now time.Time) {
 	h.mu.Lock()
-	h.failures++
+	n := h.failures.Add(1)
 	h.probing = false
-	if h.state == halfOpen || h.failures >= h.threshold {
-		h.state, h.openedAt = open, now
+	if h.state.Load() == halfOpen || int(n) >= h.threshold {
+		h.openedAt = now
+		h.state.Store(open)
 	}
 	h.mu.Unlock()
 }
 
 func (h *health) snapshot() (state int, ewma float64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.state, h.ewmaMs
+	return int(h.state.Load()), math.Float64frombits(h.ewma.Load())
 }
 
 // pick chooses a replica for the next attempt by the route's strategy, among those whose breaker

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iomhq/iom/gateway/decode"
@@ -80,6 +81,7 @@ type Limiter struct {
 	minutes map[string]*minute
 	spend   map[string]*spend // "key:<id>" or "org:<name>"
 	orgs    map[string]Budget
+	anyOrg  atomic.Bool // orgs is not empty: a key without limits of its own needs no lock
 	dirty   map[string]bool
 	stop    chan struct{}
 	done    chan struct{}
@@ -129,6 +131,7 @@ func (l *Limiter) SetOrgBudgets(bs []OrgBudget) {
 	}
 	l.mu.Lock()
 	l.orgs = m
+	l.anyOrg.Store(len(m) > 0)
 	l.mu.Unlock()
 }
 
@@ -136,6 +139,9 @@ func (l *Limiter) SetOrgBudgets(bs []OrgBudget) {
 // one token from its rate bucket.
 func (l *Limiter) Admit(k *Key) *fault.Error {
 	lim := k.Limits
+	if lim == nil && (k.Org == "" || !l.anyOrg.Load()) {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	org, hasOrg := l.orgs[k.Org]
@@ -215,6 +221,9 @@ func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time) *fault
 
 // Spent records what a finished request of key used.
 func (l *Limiter) Spent(k *Key, tokens int64, usd float64) {
+	if k.Limits == nil && (k.Org == "" || usd <= 0 || !l.anyOrg.Load()) {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()

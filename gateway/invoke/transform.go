@@ -14,9 +14,10 @@ import (
 type Transformer interface {
 	// Transform runs plugin at stage (request, response or chunk) on body. Drop, for chunks,
 	// leaves the chunk out of the stream. out, when not nil, is valid JSON (checked by the
-	// implementation, which reads the plugin's answer anyway). ctx carries the chain's deadline, and nothing but the
-	// deadline ends it: it may have no Done channel (see chainContext), so an implementation
-	// that waits on Done makes a context of its own from the deadline.
+	// implementation, which reads the plugin's answer anyway). ctx carries the chain's
+	// deadline, and nothing but the deadline ends it: it may have no Done channel (see
+	// chainContext), so an implementation that waits on Done makes a context of its own from
+	// the deadline.
 	Transform(ctx context.Context, plugin, stage string, body []byte, meta TransformMeta) (out []byte, drop bool, err error)
 	// Chunks reports whether plugin transforms stream chunks.
 	Chunks(plugin string) bool

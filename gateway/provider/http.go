@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -25,14 +26,54 @@ func releaseBuf(b *[]byte) {
 	bufPool.Put(b)
 }
 
-// prepare fills a POST of body to op's URL with the upstream's headers.
-func (u *Upstream) prepare(req *fasthttp.Request, op Op, body []byte) {
-	req.SetRequestURI(u.urls[op])
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType("application/json")
-	for _, h := range u.headers {
-		req.Header.Set(h[0], h[1])
+// requestHeads are the starts of an upstream's requests, one per operation, plain and streamed:
+// its URL parsed, and the method, the content type, the upstream's own headers and its key set
+// (fasthttp checks every header value it is given for line breaks) once, when the upstream is
+// built, then copied into each request. They hold the key: never print them.
+type requestHeads [numOps][2]struct {
+	uri    fasthttp.URI
+	header fasthttp.RequestHeader
+}
+
+// compileHeads makes u's request heads from its URLs (those it has), headers and key. An
+// adapter that sends with prepare (the OpenAI adapter, and those that hand it calls) calls it at
+// the end of its Prepare.
+func (u *Upstream) compileHeads() error {
+	heads := new(requestHeads)
+	for op := Op(0); op < numOps; op++ {
+		if u.urls[op] == "" {
+			continue
+		}
+		for stream := range heads[op] {
+			h := &heads[op][stream]
+			if err := h.uri.Parse(nil, []byte(u.urls[op])); err != nil {
+				return fmt.Errorf("invalid upstream URL %q: %w", u.urls[op], err)
+			}
+			h.header.SetMethod(fasthttp.MethodPost)
+			h.header.SetContentType("application/json")
+			for _, kv := range u.headers {
+				h.header.Set(kv[0], kv[1])
+			}
+			if u.Key.IsSet() {
+				h.header.Set("Authorization", "Bearer "+u.Key.Reveal())
+			}
+			if stream == 1 {
+				h.header.Set("Accept", "text/event-stream")
+			}
+		}
 	}
+	u.heads = heads
+	return nil
+}
+
+// prepare fills a POST of body to op's URL with the upstream's headers and key (compileHeads).
+func (u *Upstream) prepare(req *fasthttp.Request, op Op, stream bool, body []byte) {
+	h := &u.heads[op][0]
+	if stream {
+		h = &u.heads[op][1]
+	}
+	h.header.CopyTo(&req.Header)
+	req.SetURI(&h.uri)
 	req.SetBodyRaw(body)
 }
 

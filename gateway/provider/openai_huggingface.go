@@ -73,7 +73,7 @@ func (huggingFace) Prepare(u *Upstream, m *registry.Model) error {
 		u.base = e
 	}
 	u.state = st
-	return nil
+	return u.compileHeads() // TGI's chat calls go through the OpenAI adapter
 }
 
 func (h huggingFace) Do(u *Upstream, c *Call) (*Result, error) {

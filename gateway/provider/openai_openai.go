@@ -19,7 +19,7 @@ func (openAI) Prepare(u *Upstream, m *registry.Model) error {
 	for op := Op(0); op < numOps; op++ {
 		u.urls[op] = u.base + opPaths[op]
 	}
-	return nil
+	return u.compileHeads()
 }
 
 func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
@@ -32,10 +32,7 @@ func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 		*buf = appendOpenAIBody((*buf)[:0], c, u.Model, false)
 		body = *buf
 	}
-	u.prepare(req, c.Op, body)
-	if u.Key.IsSet() {
-		req.Header.Set("Authorization", "Bearer "+u.Key.Reveal())
-	}
+	u.prepare(req, c.Op, false, body)
 	resp := fasthttp.AcquireResponse()
 	if err := u.do(req, resp, c); err != nil {
 		fasthttp.ReleaseResponse(resp)
@@ -55,11 +52,7 @@ func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {
 	buf := acquireBuf()
 	defer releaseBuf(buf)
 	*buf = appendOpenAIBody((*buf)[:0], c, u.Model, true)
-	u.prepare(req, c.Op, *buf)
-	if u.Key.IsSet() {
-		req.Header.Set("Authorization", "Bearer "+u.Key.Reveal())
-	}
-	req.Header.Set("Accept", "text/event-stream")
+	u.prepare(req, c.Op, true, *buf)
 	resp := fasthttp.AcquireResponse()
 	resp.StreamBody = true
 	if err := u.do(req, resp, c); err != nil {

@@ -33,6 +33,7 @@ type Upstream struct {
 	base    string
 	urls    [numOps]string
 	headers [][2]string
+	heads   *requestHeads // the OpenAI adapter's
 	client  *fasthttp.HostClient
 	adapter Adapter
 	// state is what the adapter compiled for this model in Prepare.

@@ -64,8 +64,8 @@ func TestChatCompletionRelaysAndRecords(t *testing.T) {
 		t.Fatalf("content %v", msg["content"])
 	}
 	up := f.Last()
-	if up.Path != "/v1/chat/completions" || up.Authorization != "Bearer sk-model-key-000" {
-		t.Fatalf("upstream got path %q auth %q", up.Path, up.Authorization)
+	if up.Path != "/v1/chat/completions" || up.Authorization != "Bearer sk-model-key-000" || up.Header["accept"] != "" {
+		t.Fatalf("upstream got path %q auth %q headers %v", up.Path, up.Authorization, up.Header)
 	}
 	var sent map[string]any
 	json.Unmarshal(up.Body, &sent)
@@ -214,6 +214,9 @@ func TestStreamRelaysChunkByChunk(t *testing.T) {
 	json.Unmarshal(f.Last().Body, &sent)
 	if so, _ := sent["stream_options"].(map[string]any); so["include_usage"] != true {
 		t.Fatalf("the gateway must ask for usage: %s", f.Last().Body)
+	}
+	if h := f.Last().Header; h["accept"] != "text/event-stream" || h["content-type"] != "application/json" {
+		t.Fatalf("the upstream got headers %v", h)
 	}
 	id := resp.Header.Get("x-iom-request-id")
 	g.Flush()

@@ -208,9 +208,9 @@ var hExecution = header("X-Iom-Execution-Id")
 
 func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution, start time.Time) {
 	h := &ctx.Response.Header
-	var buf [32]byte
-	hLatency.setBytes(h, strconv.AppendFloat(buf[:0], float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))
+	setLatency(h, time.Since(start))
 	if x != nil {
+		var buf [32]byte
 		hCost.setBytes(h, strconv.AppendFloat(buf[:0], x.CostUSD, 'f', -1, 64))
 	}
 }

@@ -3,8 +3,12 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/provider"
 )
@@ -70,4 +74,21 @@ func FuzzWriteEvent(f *testing.F) {
 			t.Fatalf("reassembled %q, sent %q", got, data)
 		}
 	})
+}
+
+// The latency header reads as strconv.AppendFloat(ms, 'f', 3) would write it.
+func TestSetLatency(t *testing.T) {
+	var h fasthttp.ResponseHeader
+	for _, us := range []int64{0, 1, 9, 10, 99, 100, 999, 1000, 1001, 12345, 999999, 1000000, 86_400_000_000} {
+		d := time.Duration(us) * time.Microsecond
+		setLatency(&h, d+999*time.Nanosecond) // below a microsecond does not count
+		want := strconv.FormatFloat(float64(us)/1000, 'f', 3, 64)
+		if got := string(h.Peek("X-Iom-Latency-Ms")); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+	setLatency(&h, -time.Millisecond)
+	if got := string(h.Peek("X-Iom-Latency-Ms")); got != "0.000" {
+		t.Errorf("a negative duration: %q", got)
+	}
 }

@@ -54,9 +54,7 @@ func (u *Upstream) compileHeads() error {
 			for _, kv := range u.headers {
 				h.header.Set(kv[0], kv[1])
 			}
-			if u.Key.IsSet() {
-				h.header.Set("Authorization", "Bearer "+u.Key.Reveal())
-			}
+			u.bearer(&h.header)
 			if stream == 1 {
 				h.header.Set("Accept", "text/event-stream")
 			}

@@ -52,10 +52,12 @@ func (d dialer) connect(addr string) (net.Conn, error) {
 	// stream (which runs without an overall deadline) fails when the upstream goes quiet. The
 	// deadlines are armed lazily: a keep-alive connection's socket deadline moves once in a
 	// while rather than three times a request.
-	conn := &deadline.Conn{Conn: rawsock.Wrap(tcp), ReadLimit: d.idle}
 	if d.tls == nil {
-		return conn, nil
+		// Plain HTTP/1.1 from fasthttp's client, which never pipelines: each request goes out
+		// with the read of its answer, saving that read a system call (rawsock.WrapClient).
+		return &deadline.Conn{Conn: rawsock.WrapClient(tcp), ReadLimit: d.idle}, nil
 	}
+	conn := &deadline.Conn{Conn: rawsock.Wrap(tcp), ReadLimit: d.idle}
 	tc := tls.Client(conn, d.tls)
 	_ = conn.SetDeadline(time.Now().Add(dialTimeout))
 	if err := tc.Handshake(); err != nil {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -172,10 +174,17 @@ func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
 }
 
 // retryStaleConn retries once when a pooled keep-alive connection turns out to be closed by the
-// upstream before it answered: the request never reached it, so trying again is safe even for a
-// POST. Every other failure is left to the invoke engine's retry policy.
+// upstream before it answered (the end of the connection where the answer should begin), or
+// reset before the request could be written: the request never reached it, so trying again is
+// safe even for a POST. Every other failure is left to the invoke engine's retry policy.
 func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
-	return false, attempts < 2 && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF))
+	return false, attempts < 2 && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF) || resetWrite(err))
+}
+
+// resetWrite reports whether err is a write refused because the peer had reset the connection.
+func resetWrite(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "write" && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 }
 
 // cloudHosts are public APIs that refuse calls without a key: their models are unavailable

@@ -32,6 +32,9 @@ type Conn struct {
 	rn              int
 	rerr, werr      error
 	readFn, writeFn func(fd uintptr) bool
+
+	// A client Conn's request held for the next Read (client.go).
+	client *held
 }
 
 // Wrap returns c as a Conn when it is a socket, else c itself.
@@ -56,13 +59,20 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.rbuf, c.rn, c.rerr = b, 0, nil
+	if c.client != nil {
+		c.beginRead()
+	}
 	err := c.raw.Read(c.readFn)
 	c.rbuf = nil
+	op := "read"
+	if c.client != nil {
+		op = c.endRead()
+	}
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
 	case c.rerr != nil && c.rerr != io.EOF:
-		return 0, c.opError("read", c.rerr)
+		return 0, c.opError(op, c.rerr)
 	}
 	return c.rn, c.rerr
 }
@@ -90,6 +100,14 @@ func (c *Conn) Write(b []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.client != nil {
+		return c.clientWrite(b)
+	}
+	return c.write(b)
+}
+
+// write writes all of b, waiting for room as it must; the caller holds wmu.
+func (c *Conn) write(b []byte) (int, error) {
 	c.wbuf, c.werr = b, nil
 	err := c.raw.Write(c.writeFn)
 	n := len(b) - len(c.wbuf)

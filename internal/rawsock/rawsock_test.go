@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,5 +193,242 @@ func TestConcurrentReads(t *testing.T) {
 	wg.Wait()
 	if total != readers*each {
 		t.Fatalf("read %d bytes of %d", total, readers*each)
+	}
+}
+
+// clientPair returns a client Conn and the peer's end of a real TCP connection.
+func clientPair(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := WrapClient(c).(*Conn)
+	if !ok || w.client == nil {
+		t.Fatalf("WrapClient(%T) is not a client Conn", c)
+	}
+	p := <-accepted
+	if p == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { w.Close(); p.Close() })
+	return w, p
+}
+
+// nothingWithin reports whether the peer receives nothing for d.
+func nothingWithin(t *testing.T, peer net.Conn, d time.Duration) bool {
+	t.Helper()
+	peer.SetReadDeadline(time.Now().Add(d))
+	n, err := peer.Read(make([]byte, 1))
+	peer.SetReadDeadline(time.Time{})
+	return n == 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// A client Conn holds a request until the Read of its answer, which sends it and, on a
+// connection fresh from an exchange, waits for the answer before reading.
+func TestClientExchanges(t *testing.T) {
+	c, peer := clientPair(t)
+	go func() { // the peer answers each request ("ask N") with "answer N"
+		buf := make([]byte, 64)
+		for {
+			n, err := peer.Read(buf)
+			if err != nil {
+				return
+			}
+			peer.Write([]byte(strings.Replace(string(buf[:n]), "ask", "answer", 1)))
+		}
+	}()
+	const rounds = 50
+	buf := make([]byte, 64)
+	for i := range rounds {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte("ask " + strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if want := "answer " + strconv.Itoa(i); err != nil || string(buf[:n]) != want {
+			t.Fatalf("round %d: %q, %v; want %q", i, buf[:n], err, want)
+		}
+	}
+	// Each request after the first went out on a fresh connection, whole: its Read waited first.
+	if got := c.client.waited; got != rounds-1 {
+		t.Fatalf("%d of %d Reads waited before reading, want %d", got, rounds, rounds-1)
+	}
+	// After a pause longer than freshFor, the Read reads first: the server may have closed.
+	c.client.sentAt = c.client.sentAt.Add(-freshFor)
+	c.Write([]byte("ask again"))
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "answer again" {
+		t.Fatalf("after a pause: %q, %v", buf[:n], err)
+	}
+	if got := c.client.waited; got != rounds-1 {
+		t.Fatal("the Read after a pause waited before reading")
+	}
+}
+
+func TestClientHoldsUntilRead(t *testing.T) {
+	c, peer := clientPair(t)
+	if _, err := c.Write([]byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	if !nothingWithin(t, peer, 50*time.Millisecond) {
+		t.Fatal("the request went out before the Read of its answer")
+	}
+	// A Read whose deadline has passed sends nothing and keeps the request for the next one.
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past its deadline: %v", err)
+	}
+	if !nothingWithin(t, peer, 20*time.Millisecond) {
+		t.Fatal("a refused Read sent the request")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 8)
+		n, _ := io.ReadFull(peer, b[:4])
+		got <- string(b[:n])
+		peer.Write([]byte("ok"))
+	}()
+	b := make([]byte, 8)
+	if n, err := c.Read(b); err != nil || string(b[:n]) != "ok" {
+		t.Fatalf("Read = %q, %v", b[:n], err)
+	}
+	if s := <-got; s != "held" {
+		t.Fatalf("the peer received %q", s)
+	}
+
+	// A write larger than the hold goes out as it is written. The server may answer that part of
+	// a request at once (a 413 to its headers, say), before the rest is sent: the Read that sends
+	// the rest reads first.
+	big := make([]byte, holdMax+1)
+	go func() {
+		io.ReadFull(peer, big)
+		peer.Write([]byte("early"))
+	}()
+	if _, err := c.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the answer arrives before the Read begins
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(b); err != nil || string(b[:n]) != "early" {
+		t.Fatalf("Read = %q, %v", b[:n], err)
+	}
+}
+
+// A server that closed a kept-alive connection, with a FIN or a reset, does not leave the Read
+// of the next request's answer waiting: it ends at once, with the end of the connection or the
+// reset, as fasthttp's client expects of a stale connection (it retries the request).
+func TestClientStaleConnection(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		t.Run(map[bool]string{false: "closed", true: "reset"}[reset], func(t *testing.T) {
+			c, peer := clientPair(t)
+			b := make([]byte, 8)
+			go func() {
+				pb := make([]byte, 8)
+				n, _ := peer.Read(pb)
+				peer.Write(pb[:n])
+				if reset {
+					peer.(*net.TCPConn).SetLinger(0)
+				}
+				peer.Close()
+			}()
+			c.Write([]byte("one"))
+			if n, err := c.Read(b); err != nil || string(b[:n]) != "one" {
+				t.Fatalf("first exchange: %q, %v", b[:n], err)
+			}
+			time.Sleep(50 * time.Millisecond) // the close arrives while the connection is idle
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			c.Write([]byte("two"))
+			start := time.Now()
+			_, err := c.Read(b)
+			var ne net.Error
+			if err == nil || errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("Read on a connection the server closed: %v after %s", err, time.Since(start))
+			}
+			if !reset && err != io.EOF {
+				t.Fatalf("Read after a FIN: %v, want EOF", err)
+			}
+		})
+	}
+}
+
+// The Read of a request's answer waits under its deadline, and Close wakes it.
+func TestClientWaitEnds(t *testing.T) {
+	c, peer := clientPair(t)
+	go func() { // answers the first request only
+		b := make([]byte, 8)
+		n, _ := peer.Read(b)
+		peer.Write(b[:n])
+		io.Copy(io.Discard, peer)
+	}()
+	b := make([]byte, 8)
+	c.Write([]byte("one"))
+	if _, err := c.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("two"))
+	c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	if _, err := c.Read(b); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read of an answer that does not come: %v, want a timeout", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	c.Write([]byte("three"))
+	done := make(chan error, 1)
+	go func() { _, err := c.Read(b); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read on a closed conn: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake the Read")
+	}
+}
+
+// A request held while the socket is full waits for room when the Read sends it, and all the
+// bytes arrive in order.
+func TestClientSendsIntoAFullSocket(t *testing.T) {
+	c, peer := clientPair(t)
+	// Fill the socket: the peer does not read yet.
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	fill := bytes.Repeat([]byte{'x'}, 64<<20)
+	n, err := c.Write(fill)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("filling the socket: %d, %v", n, err)
+	}
+	c.SetWriteDeadline(time.Time{})
+	tail := []byte("the end")
+	if _, err := c.Write(tail); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		all, _ := io.ReadAll(io.LimitReader(peer, int64(n+len(tail))))
+		got <- all
+		peer.Write([]byte("ok"))
+	}()
+	b := make([]byte, 8)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if m, err := c.Read(b); err != nil || string(b[:m]) != "ok" {
+		t.Fatalf("Read = %q, %v", b[:m], err)
+	}
+	all := <-got
+	if len(all) != n+len(tail) || !bytes.Equal(all[n:], tail) || bytes.IndexByte(all[:n], 't') >= 0 {
+		t.Fatalf("the peer received %d bytes, want %d ending in %q", len(all), n+len(tail), tail)
 	}
 }

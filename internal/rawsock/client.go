@@ -1,0 +1,166 @@
+package rawsock
+
+import (
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// A plain HTTP/1.1 client's connection spends a system call on every answer for nothing: it
+// writes the request, reads, finds nothing yet (EAGAIN), waits in the poller and reads again.
+// Waiting first would be wrong in general: a read begins by clearing the readiness the runtime
+// has seen (it may be stale), so a waiter must look at the socket after that point or it may
+// sleep through data that arrived before it. A client Conn moves that point before the request
+// is sent: Write holds the request's bytes, and the Read that follows sends them from inside its
+// wait, where the readiness is already cleared. Every byte of the answer then arrives after that
+// point and wakes the Read, which reads the answer with one system call.
+//
+// What arrived before the request was sent does not wake the Read. No answer can have; the end
+// of the connection can, when the server closed an idle keep-alive connection. Sending into a
+// closed connection draws a reset, which wakes the Read (to read the end one round trip later
+// than it would have); only a server that stopped sending but keeps reading and never answers
+// would leave the Read waiting for its deadline instead of reading the end at once. Both are
+// kept to the rare case: a Read waits first only on a connection that sent a request within
+// freshFor (servers close idle connections after seconds), and only when the whole request was
+// held (a server may answer part of a request early, a 413 to the headers).
+
+const (
+	// holdMax is the most a client Conn holds; a request that does not fit goes out as it is
+	// written, as on any Conn.
+	holdMax = 16 << 10
+	// holdKeep is the largest hold buffer kept between requests.
+	holdKeep = 4 << 10
+	// freshFor is how recently a connection must have sent a request for a Read to wait first.
+	freshFor = time.Second
+)
+
+// held is a client Conn's state.
+type held struct {
+	buf   []byte // written and not sent yet (under wmu)
+	early bool   // bytes went out as written since the last Read began (under wmu)
+	// sending: the Read in progress holds wmu until its callback has sent buf. sendErr: the Read
+	// failed sending. sentAt: when the last request was sent. (All three under rmu.)
+	sending, sendErr bool
+	sentAt           time.Time
+	waited           int // Reads that waited before reading (for the tests)
+}
+
+// WrapClient returns c as a client Conn when it is a socket, else c itself. It is for the client
+// side of a connection that carries plain (not encrypted) HTTP/1.1 without pipelining, or any
+// protocol as strict: every write begins or continues a request, and a request is written only
+// once the answer to the one before it was read to its end (or the connection dropped), so that
+// the peer sends nothing that is not an answer to a request sent.
+//
+// A Write returns before its bytes are sent: they go out with the Read that follows, within
+// holdMax, and an error in sending them is that Read's.
+func WrapClient(c net.Conn) net.Conn {
+	w := Wrap(c)
+	if rc, ok := w.(*Conn); ok {
+		rc.client = &held{}
+		rc.readFn = rc.clientReadFD
+	}
+	return w
+}
+
+// clientWrite holds b for the next Read when it fits, else sends what is held and b at once. The
+// caller holds wmu.
+func (c *Conn) clientWrite(b []byte) (int, error) {
+	h := c.client
+	if len(h.buf)+len(b) <= holdMax {
+		if h.buf == nil {
+			h.buf = make([]byte, 0, holdKeep)
+		}
+		h.buf = append(h.buf, b...)
+		return len(b), nil
+	}
+	h.early = true
+	if len(h.buf) > 0 {
+		buf := h.buf
+		h.buf = h.buf[:0]
+		if _, err := c.write(buf); err != nil {
+			return 0, err
+		}
+	}
+	return c.write(b)
+}
+
+// beginRead has a Read send what is held (clientReadFD does, and unlocks wmu). The caller
+// holds rmu.
+func (c *Conn) beginRead() {
+	h := c.client
+	c.wmu.Lock()
+	if len(h.buf) > 0 {
+		h.sending = true
+		return
+	}
+	h.early = false
+	c.wmu.Unlock()
+}
+
+// endRead ends a Read begun with beginRead and names the operation its error is from. When the
+// poller refused the Read before its callback ran (deadline passed, connection closed), the
+// bytes held stay held for a later Read.
+func (c *Conn) endRead() string {
+	h := c.client
+	if h.sending {
+		h.sending = false
+		c.wmu.Unlock()
+	}
+	if h.sendErr {
+		h.sendErr = false
+		return "write"
+	}
+	return "read"
+}
+
+// clientReadFD is readFD for a client Conn: it first sends what is held, and then waits for the
+// answer before reading when that is safe (see send).
+func (c *Conn) clientReadFD(fd uintptr) bool {
+	h := c.client
+	if !h.sending {
+		return c.readFD(fd)
+	}
+	h.sending = false
+	wait, err := c.send(fd)
+	c.wmu.Unlock()
+	switch {
+	case err != nil:
+		c.rerr, h.sendErr = err, true
+		return true
+	case wait:
+		h.waited++
+		return false
+	}
+	return c.readFD(fd)
+}
+
+// send writes the bytes held and reports whether the Read may wait for the answer without
+// reading first: when the whole request went out here on a connection fresh from an exchange.
+// A socket too full to take it all makes send wait for room, as a Write does. The caller holds
+// wmu.
+func (c *Conn) send(fd uintptr) (wait bool, err error) {
+	h := c.client
+	wait = !h.early
+	for b := h.buf; len(b) > 0; {
+		n, werr := WriteFD(fd, b)
+		switch {
+		case werr == nil && n > 0:
+			b = b[n:]
+			continue
+		case werr != nil && werr != syscall.EAGAIN:
+			err = os.NewSyscallError("write", werr)
+		default: // full: wait for room (readiness that arrives meanwhile is kept for the Read)
+			_, err = c.write(b)
+		}
+		break
+	}
+	now := time.Now()
+	wait = wait && err == nil && now.Sub(h.sentAt) < freshFor
+	h.sentAt = now
+	h.buf, h.early = h.buf[:0], false
+	if cap(h.buf) > holdKeep {
+		h.buf = nil
+	}
+	return wait, err
+}

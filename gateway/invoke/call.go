@@ -334,7 +334,7 @@ func (o *Outcome) Finish(status int, err *fault.Error) {
 
 func (o *Outcome) finish(status int, fe *fault.Error) {
 	e, req := o.e, o.req
-	now := time.Now()
+	latency := time.Since(req.Start)
 	r := o.Route
 	if r == nil {
 		r = o.primary
@@ -351,12 +351,12 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	inv.Cache = req.Cache
 	inv.Pipeline, inv.Execution, inv.Step = req.Pipeline, req.Execution, req.Step
 	inv.HTTPStatus = status
-	inv.LatencyMs = ms(now.Sub(req.Start))
+	inv.LatencyMs = ms(latency)
 	inv.UpstreamMs = ms(o.upstreamDur)
 	inv.FirstByte = ms(o.firstByte)
 	m := r.Metrics
 	m.Requests.Inc()
-	m.Latency.Update(now.Sub(req.Start).Seconds())
+	m.Latency.Update(latency.Seconds())
 	if o.upstreamDur > 0 {
 		m.Upstream.Update(o.upstreamDur.Seconds())
 	}

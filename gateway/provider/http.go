@@ -81,11 +81,13 @@ func (u *Upstream) do(req *fasthttp.Request, resp *fasthttp.Response, c *Call) e
 	if c.Stream {
 		err = u.client.Do(req, resp)
 	} else {
-		deadline := c.Deadline
-		if d := time.Now().Add(u.Timeout); deadline.IsZero() || d.Before(deadline) {
-			deadline = d
+		// A timeout rather than a deadline: fasthttp turns either into a timeout, and this way
+		// the monotonic clock alone is read, and only when the call has a deadline.
+		timeout := u.Timeout
+		if !c.Deadline.IsZero() {
+			timeout = min(timeout, time.Until(c.Deadline))
 		}
-		err = u.client.DoDeadline(req, resp, deadline)
+		err = u.client.DoTimeout(req, resp, timeout)
 	}
 	if err == nil {
 		return nil

@@ -35,6 +35,9 @@ const (
 	freshFor = time.Second
 )
 
+// epoch is where a client Conn's clock starts.
+var epoch = time.Now()
+
 // held is a client Conn's state.
 type held struct {
 	buf   []byte // written and not sent yet (under wmu)
@@ -42,7 +45,7 @@ type held struct {
 	// sending: the Read in progress holds wmu until its callback has sent buf. sendErr: the Read
 	// failed sending. sentAt: when the last request was sent. (All three under rmu.)
 	sending, sendErr bool
-	sentAt           time.Time
+	sentAt           time.Duration // since epoch
 	waited           int // Reads that waited before reading (for the tests)
 }
 
@@ -155,8 +158,8 @@ func (c *Conn) send(fd uintptr) (wait bool, err error) {
 		}
 		break
 	}
-	now := time.Now()
-	wait = wait && err == nil && now.Sub(h.sentAt) < freshFor
+	now := time.Since(epoch) // the monotonic clock alone: half the cost of time.Now
+	wait = wait && err == nil && h.sentAt > 0 && now-h.sentAt < freshFor
 	h.sentAt = now
 	h.buf, h.early = h.buf[:0], false
 	if cap(h.buf) > holdKeep {

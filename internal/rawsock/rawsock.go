@@ -35,6 +35,10 @@ type Conn struct {
 
 	// A client Conn's request held for the next Read (client.go).
 	client *held
+
+	// The addresses, kept here: fasthttp's client asks for them on every request, and the
+	// socket's own copies sit in memory that the raw reads and writes never touch.
+	laddr, raddr net.Addr
 }
 
 // Wrap returns c as a Conn when it is a socket, else c itself.
@@ -47,10 +51,13 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	rc := &Conn{Conn: c, raw: raw}
+	rc := &Conn{Conn: c, raw: raw, laddr: c.LocalAddr(), raddr: c.RemoteAddr()}
 	rc.readFn, rc.writeFn = rc.readFD, rc.writeFD
 	return rc
 }
+
+func (c *Conn) LocalAddr() net.Addr  { return c.laddr }
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
 
 func (c *Conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {

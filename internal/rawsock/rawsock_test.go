@@ -265,7 +265,7 @@ func TestClientExchanges(t *testing.T) {
 		t.Fatalf("%d of %d Reads waited before reading, want %d", got, rounds, rounds-1)
 	}
 	// After a pause longer than freshFor, the Read reads first: the server may have closed.
-	c.client.sentAt = c.client.sentAt.Add(-freshFor)
+	c.client.sentAt -= freshFor
 	c.Write([]byte("ask again"))
 	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "answer again" {
 		t.Fatalf("after a pause: %q, %v", buf[:n], err)

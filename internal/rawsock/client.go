@@ -46,7 +46,7 @@ type held struct {
 	// failed sending. sentAt: when the last request was sent. (All three under rmu.)
 	sending, sendErr bool
 	sentAt           time.Duration // since epoch
-	waited           int // Reads that waited before reading (for the tests)
+	waited           int           // Reads that waited before reading (for the tests)
 }
 
 // WrapClient returns c as a client Conn when it is a socket, else c itself. It is for the client

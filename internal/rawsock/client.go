@@ -3,6 +3,7 @@ package rawsock
 import (
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,19 +30,22 @@ const (
 	// holdMax is the most a client Conn holds; a request that does not fit goes out as it is
 	// written, as on any Conn.
 	holdMax = 16 << 10
-	// holdKeep is the largest hold buffer kept between requests.
+	// holdKeep is the size of the pooled hold buffers (a larger request grows its own).
 	holdKeep = 4 << 10
 	// freshFor is how recently a connection must have sent a request for a Read to wait first.
 	freshFor = time.Second
 )
+
+var holdPool = sync.Pool{New: func() any { b := make([]byte, 0, holdKeep); return &b }}
 
 // epoch is where a client Conn's clock starts.
 var epoch = time.Now()
 
 // held is a client Conn's state.
 type held struct {
-	buf   []byte // written and not sent yet (under wmu)
-	early bool   // bytes went out as written since the last Read began (under wmu)
+	buf    []byte  // written and not sent yet (under wmu)
+	pooled *[]byte // the pooled buffer buf began in; nil: none (under wmu)
+	early  bool    // bytes went out as written since the last Read began (under wmu)
 	// sending: the Read in progress holds wmu until its callback has sent buf. sendErr: the Read
 	// failed sending. sentAt: when the last request was sent. (All three under rmu.)
 	sending, sendErr bool
@@ -71,17 +75,18 @@ func WrapClient(c net.Conn) net.Conn {
 func (c *Conn) clientWrite(b []byte) (int, error) {
 	h := c.client
 	if len(h.buf)+len(b) <= holdMax {
-		if h.buf == nil {
-			h.buf = make([]byte, 0, holdKeep)
+		if h.pooled == nil {
+			h.pooled = holdPool.Get().(*[]byte)
+			h.buf = (*h.pooled)[:0]
 		}
 		h.buf = append(h.buf, b...)
 		return len(b), nil
 	}
 	h.early = true
 	if len(h.buf) > 0 {
-		buf := h.buf
-		h.buf = h.buf[:0]
-		if _, err := c.write(buf); err != nil {
+		_, err := c.write(h.buf)
+		h.release()
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -161,9 +166,15 @@ func (c *Conn) send(fd uintptr) (wait bool, err error) {
 	now := time.Since(epoch) // the monotonic clock alone: half the cost of time.Now
 	wait = wait && err == nil && h.sentAt > 0 && now-h.sentAt < freshFor
 	h.sentAt = now
-	h.buf, h.early = h.buf[:0], false
-	if cap(h.buf) > holdKeep {
-		h.buf = nil
-	}
+	h.early = false
+	h.release()
 	return wait, err
+}
+
+// release gives the hold buffer back: an idle connection holds none.
+func (h *held) release() {
+	if h.pooled != nil {
+		holdPool.Put(h.pooled)
+	}
+	h.pooled, h.buf = nil, nil
 }

@@ -46,6 +46,9 @@ type held struct {
 	buf    []byte  // written and not sent yet (under wmu)
 	pooled *[]byte // the pooled buffer buf began in; nil: none (under wmu)
 	early  bool    // bytes went out as written since the last Read began (under wmu)
+	// every: every write is (part of) a request; else those after Ask are, until a Read sends
+	// them (asked). Both under wmu.
+	every, asked bool
 	// sending: the Read in progress holds wmu until its callback has sent buf. sendErr: the Read
 	// failed sending. sentAt: when the last request was sent. (All three under rmu.)
 	sending, sendErr bool
@@ -61,19 +64,41 @@ type held struct {
 //
 // A Write returns before its bytes are sent: they go out with the Read that follows, within
 // holdMax, and an error in sending them is that Read's.
-func WrapClient(c net.Conn) net.Conn {
+func WrapClient(c net.Conn) net.Conn { return wrapClient(c, true) }
+
+// WrapCaller returns c as a client Conn whose caller marks its requests (Ask): for a protocol
+// whose client writes more than requests (an HTTP/2 client answers pings and returns flow
+// control windows as it reads), but writes a request only when it will read the answer next and
+// nothing is left to read of earlier answers. Writes not marked go out as they are written.
+func WrapCaller(c net.Conn) net.Conn { return wrapClient(c, false) }
+
+func wrapClient(c net.Conn, every bool) net.Conn {
 	w := Wrap(c)
 	if rc, ok := w.(*Conn); ok {
-		rc.client = &held{}
+		rc.client = &held{every: every}
 		rc.readFn = rc.clientReadFD
 	}
 	return w
+}
+
+// Ask marks what is written from now until the next Read as a request on a client Conn (a
+// WrapCaller's; on a WrapClient's every write is one): it is held, and sent by that Read.
+func (c *Conn) Ask() {
+	if c.client == nil {
+		return
+	}
+	c.wmu.Lock()
+	c.client.asked = true
+	c.wmu.Unlock()
 }
 
 // clientWrite holds b for the next Read when it fits, else sends what is held and b at once. The
 // caller holds wmu.
 func (c *Conn) clientWrite(b []byte) (int, error) {
 	h := c.client
+	if !h.every && !h.asked {
+		return c.write(b)
+	}
 	if len(h.buf)+len(b) <= holdMax {
 		if h.pooled == nil {
 			h.pooled = holdPool.Get().(*[]byte)
@@ -102,7 +127,7 @@ func (c *Conn) beginRead() {
 		h.sending = true
 		return
 	}
-	h.early = false
+	h.early, h.asked = false, false
 	c.wmu.Unlock()
 }
 
@@ -166,7 +191,7 @@ func (c *Conn) send(fd uintptr) (wait bool, err error) {
 	now := time.Since(epoch) // the monotonic clock alone: half the cost of time.Now
 	wait = wait && err == nil && h.sentAt > 0 && now-h.sentAt < freshFor
 	h.sentAt = now
-	h.early = false
+	h.early, h.asked = false, false
 	h.release()
 	return wait, err
 }

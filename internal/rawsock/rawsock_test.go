@@ -432,3 +432,68 @@ func TestClientSendsIntoAFullSocket(t *testing.T) {
 		t.Fatalf("the peer received %d bytes, want %d ending in %q", len(all), n+len(tail), tail)
 	}
 }
+
+// A WrapCaller Conn holds only what is written after Ask, until the next Read.
+func TestCallerAsks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		p, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer p.Close()
+		b := make([]byte, 64)
+		for { // answers "ask N" with "answer N"; says nothing to anything else
+			n, err := p.Read(b)
+			if err != nil {
+				return
+			}
+			if s := string(b[:n]); strings.HasPrefix(s, "ask") {
+				p.Write([]byte(strings.Replace(s, "ask", "answer", 1)))
+			} else {
+				p.Write([]byte("got " + s))
+			}
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := WrapCaller(nc).(*Conn)
+	defer c.Close()
+	buf := make([]byte, 64)
+	read := func(want string) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != want {
+			t.Fatalf("Read = %q, %v; want %q", buf[:n], err, want)
+		}
+	}
+	const rounds = 10
+	for i := range rounds {
+		// Not asked: sent as written.
+		c.Write([]byte("ping"))
+		if c.client.buf != nil {
+			t.Fatal("a write not asked was held")
+		}
+		read("got ping")
+		c.Ask()
+		c.Write([]byte("ask " + strconv.Itoa(i)))
+		read("answer " + strconv.Itoa(i))
+	}
+	// The asked requests after the first went out with a Read that waited first.
+	if got := c.client.waited; got != rounds-1 {
+		t.Fatalf("%d of %d Reads of answers waited before reading, want %d", got, rounds, rounds-1)
+	}
+	// What is written after Ask is held until the Read.
+	c.Ask()
+	c.Write([]byte("ask held"))
+	if c.client.buf == nil {
+		t.Fatal("an asked write was not held")
+	}
+	read("answer held")
+}

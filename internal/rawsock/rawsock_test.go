@@ -19,6 +19,12 @@ import (
 // wrapped.
 func pair(t *testing.T, network string) (wrapped net.Conn, peer net.Conn) {
 	t.Helper()
+	return pairWith(t, network, Wrap)
+}
+
+// pairWith is pair with the client's end wrapped by wrap.
+func pairWith(t *testing.T, network string, wrap func(net.Conn) net.Conn) (wrapped net.Conn, peer net.Conn) {
+	t.Helper()
 	addr := "127.0.0.1:0"
 	if network == "unix" {
 		addr = filepath.Join(t.TempDir(), "s")
@@ -40,7 +46,7 @@ func pair(t *testing.T, network string) (wrapped net.Conn, peer net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := Wrap(c)
+	w := wrap(c)
 	if _, ok := w.(*Conn); !ok {
 		t.Fatalf("Wrap(%T) = %T, want a *Conn", c, w)
 	}
@@ -120,9 +126,14 @@ func TestDeadlinesAndClose(t *testing.T) {
 		t.Fatalf("Write to a peer that does not read = %d, %v; want a timeout", n, err)
 	}
 
-	// Close wakes a blocked Read with net.ErrClosed.
+	closeWakesRead(t, c)
+}
+
+// closeWakesRead checks that Close wakes a blocked Read of c with net.ErrClosed.
+func closeWakesRead(t *testing.T, c net.Conn) {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { _, err := c.Read(buf); done <- err }()
+	go func() { _, err := c.Read(make([]byte, 10)); done <- err }()
 	time.Sleep(20 * time.Millisecond)
 	c.Close()
 	select {
@@ -199,30 +210,8 @@ func TestConcurrentReads(t *testing.T) {
 // clientPair returns a client Conn and the peer's end of a real TCP connection.
 func clientPair(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, ok := WrapClient(c).(*Conn)
-	if !ok || w.client == nil {
-		t.Fatalf("WrapClient(%T) is not a client Conn", c)
-	}
-	p := <-accepted
-	if p == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { w.Close(); p.Close() })
-	return w, p
+	c, p := pairWith(t, "tcp", WrapClient)
+	return c.(*Conn), p
 }
 
 // nothingWithin reports whether the peer receives nothing for d.
@@ -386,18 +375,7 @@ func TestClientWaitEnds(t *testing.T) {
 	}
 	c.SetReadDeadline(time.Time{})
 	c.Write([]byte("three"))
-	done := make(chan error, 1)
-	go func() { _, err := c.Read(b); done <- err }()
-	time.Sleep(20 * time.Millisecond)
-	c.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("Read on a closed conn: %v, want net.ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not wake the Read")
-	}
+	closeWakesRead(t, c)
 }
 
 // A request held while the socket is full waits for room when the Read sends it, and all the
@@ -435,19 +413,11 @@ func TestClientSendsIntoAFullSocket(t *testing.T) {
 
 // A WrapCaller Conn holds only what is written after Ask, until the next Read.
 func TestCallerAsks(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	w, p := pairWith(t, "tcp", WrapCaller)
+	c := w.(*Conn)
 	go func() {
-		p, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer p.Close()
 		b := make([]byte, 64)
-		for { // answers "ask N" with "answer N"; says nothing to anything else
+		for { // answers "ask N" with "answer N", and anything else with "got" it
 			n, err := p.Read(b)
 			if err != nil {
 				return
@@ -459,12 +429,6 @@ func TestCallerAsks(t *testing.T) {
 			}
 		}
 	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := WrapCaller(nc).(*Conn)
-	defer c.Close()
 	buf := make([]byte, 64)
 	read := func(want string) {
 		t.Helper()

@@ -53,8 +53,9 @@ func (d dialer) connect(addr string) (net.Conn, error) {
 	// deadlines are armed lazily: a keep-alive connection's socket deadline moves once in a
 	// while rather than three times a request.
 	if d.tls == nil {
-		// Plain HTTP/1.1 from fasthttp's client, which never pipelines: each request goes out
-		// with the read of its answer, saving that read a system call (rawsock.WrapClient).
+		// Plain HTTP/1.1 from fasthttp's client, whose every write is a request that it reads
+		// the answer of next: each request goes out with the read of its answer, saving that
+		// read a system call (rawsock.WrapClient).
 		return &deadline.Conn{Conn: rawsock.WrapClient(tcp), ReadLimit: d.idle}, nil
 	}
 	conn := &deadline.Conn{Conn: rawsock.Wrap(tcp), ReadLimit: d.idle}

@@ -8,23 +8,24 @@ import (
 	"time"
 )
 
-// A plain HTTP/1.1 client's connection spends a system call on every answer for nothing: it
-// writes the request, reads, finds nothing yet (EAGAIN), waits in the poller and reads again.
-// Waiting first would be wrong in general: a read begins by clearing the readiness the runtime
-// has seen (it may be stale), so a waiter must look at the socket after that point or it may
-// sleep through data that arrived before it. A client Conn moves that point before the request
-// is sent: Write holds the request's bytes, and the Read that follows sends them from inside its
-// wait, where the readiness is already cleared. Every byte of the answer then arrives after that
-// point and wakes the Read, which reads the answer with one system call.
+// A client's connection (an HTTP/1.1 client's, a lane's to a plugin) spends a system call on
+// every answer for nothing: it writes the request, reads, finds nothing yet (EAGAIN), waits in
+// the poller and reads again. Waiting first would be wrong in general: a read begins by clearing
+// the readiness the runtime has seen (it may be stale), so a waiter must look at the socket after
+// that point or it may sleep through data that arrived before it. A client Conn moves that point
+// before the request is sent: Write holds the request's bytes, and the Read that follows sends
+// them from inside its wait, where the readiness is already cleared. The answer then arrives
+// after that point and wakes the Read, which reads it with one system call.
 //
-// What arrived before the request was sent does not wake the Read. No answer can have; the end
-// of the connection can, when the server closed an idle keep-alive connection. Sending into a
-// closed connection draws a reset, which wakes the Read (to read the end one round trip later
-// than it would have); only a server that stopped sending but keeps reading and never answers
-// would leave the Read waiting for its deadline instead of reading the end at once. Both are
-// kept to the rare case: a Read waits first only on a connection that sent a request within
-// freshFor (servers close idle connections after seconds), and only when the whole request was
-// held (a server may answer part of a request early, a 413 to the headers).
+// What arrived before the request was sent does not wake the Read, and need not while an answer
+// is to come: the Read then reads both. What matters is something arriving after the request.
+// An answer does; so does a reset, when the server has closed the connection while it was idle
+// (the Read then finds the end one round trip later than a read first would have). Only a server
+// that stopped sending but keeps reading and never answers would leave the Read waiting for its
+// deadline instead of finding the end at once. Both cases are kept rare: a Read waits first only
+// on a connection that sent a request within freshFor (servers close idle connections after
+// seconds), and only when the whole request was held (a server may answer part of a request
+// early, a 413 to the headers, before the rest is sent).
 
 const (
 	// holdMax is the most a client Conn holds; a request that does not fit goes out as it is
@@ -57,19 +58,20 @@ type held struct {
 }
 
 // WrapClient returns c as a client Conn when it is a socket, else c itself. It is for the client
-// side of a connection that carries plain (not encrypted) HTTP/1.1 without pipelining, or any
-// protocol as strict: every write begins or continues a request, and a request is written only
-// once the answer to the one before it was read to its end (or the connection dropped), so that
-// the peer sends nothing that is not an answer to a request sent.
+// side of a connection on which every write begins or continues a request that the server
+// answers, and the client reads the answer next: plain HTTP/1.1 as fasthttp's client speaks it.
+// Not TLS, which writes on its own while it reads (a key update): such a write, held and then
+// sent by a Read that waits for an answer, would have none.
 //
 // A Write returns before its bytes are sent: they go out with the Read that follows, within
 // holdMax, and an error in sending them is that Read's.
 func WrapClient(c net.Conn) net.Conn { return wrapClient(c, true) }
 
-// WrapCaller returns c as a client Conn whose caller marks its requests (Ask): for a protocol
+// WrapCaller returns c as a client Conn whose caller marks its requests (Ask), for a protocol
 // whose client writes more than requests (an HTTP/2 client answers pings and returns flow
-// control windows as it reads), but writes a request only when it will read the answer next and
-// nothing is left to read of earlier answers. Writes not marked go out as they are written.
+// control windows as it reads), or that runs under TLS. What is written after Ask is held until
+// the next Read, and must be a request that the server answers; other writes go out as they are
+// written.
 func WrapCaller(c net.Conn) net.Conn { return wrapClient(c, false) }
 
 func wrapClient(c net.Conn, every bool) net.Conn {

@@ -245,7 +245,10 @@ func TestStaleKeptAliveConnections(t *testing.T) {
 	}
 }
 
+// staleConnections makes five calls to url, pause apart, and checks that each one is answered
+// on a connection of its own.
 func staleConnections(t *testing.T, url string, conns *atomic.Int64, roots *x509.CertPool, pause time.Duration) {
+	t.Helper()
 	m := &registry.Model{ID: "m", Provider: "openai", Endpoint: url, TimeoutMs: 10000}
 	pool := NewPool()
 	pool.RootCAs = roots

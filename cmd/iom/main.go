@@ -13,14 +13,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/server"
-	"github.com/iomhq/iom/internal/exetrim"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -125,14 +123,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	f.apply(cfg)
-	if os.Getenv("GOGC") == "" {
-		// The heap is collected at 1.5× what is live rather than Go's 2×. Under a burst of
-		// connections the live heap is mostly their buffers, and at 2× the gateway's peak RSS
-		// went to 62-66 MiB where at 1.5× it stayed at 37-45 MiB (three rounds of 1000 and 5000
-		// requests/s open loop, then 64 connections closed loop), for no CPU per request that
-		// max-load runs in turns could tell apart. GOGC in the environment still decides.
-		debug.SetGCPercent(50)
-	}
 	level := new(slog.LevelVar)
 	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	if cfg.Log.Format == "json" {
@@ -150,12 +140,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		_ = g.Shutdown(context.Background())
 		return 1
-	}
-	// Started: the executable's pages that only starting needed go back (see exetrim).
-	if n, err := exetrim.Trim(); err != nil {
-		log.Debug("cannot page the executable out", "err", err)
-	} else {
-		log.Debug("executable paged out", "bytes", n)
 	}
 	log.Info("iom is serving", "version", version, "data", "http://"+dialable(g.DataAddr())+"/v1", "admin", "http://"+dialable(g.AdminAddr())+"/",
 		"config", f.config, "dataDir", cfg.Server.DataDir)

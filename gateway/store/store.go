@@ -32,7 +32,6 @@ var ErrNotFound = errors.New("not found")
 // Store is an open database.
 type Store struct {
 	db   *badger.DB
-	dir  string // absolute; empty in memory
 	log  *slog.Logger
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -65,8 +64,7 @@ func Open(o Options) (*Store, error) {
 		WithMemTableSize(2 << 20).
 		WithNumMemtables(2).
 		WithValueThreshold(8 << 10). // large values (record blocks) go to the value log
-		// Each value log file stays mapped while it lives; smaller files let a finished one be
-		// synced and its pages given back (see releaseMaps) sooner.
+		// Smaller value log files let the garbage collector rewrite and drop one sooner.
 		WithValueLogFileSize(16 << 20).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(6).
@@ -94,7 +92,6 @@ func Open(o Options) (*Store, error) {
 	}
 	s := &Store{db: db, log: log, stop: make(chan struct{})}
 	if !o.InMemory {
-		s.dir, _ = filepath.Abs(o.Dir)
 		s.wg.Add(1)
 		go s.gcLoop()
 	}
@@ -108,14 +105,11 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// gcLoop collects the value log's garbage every few minutes and gives its written pages back
-// every few seconds.
+// gcLoop collects the value log's garbage every few minutes.
 func (s *Store) gcLoop() {
 	defer s.wg.Done()
 	gc := time.NewTicker(5 * time.Minute)
 	defer gc.Stop()
-	release := time.NewTicker(releaseEvery)
-	defer release.Stop()
 	for {
 		select {
 		case <-s.stop:
@@ -123,13 +117,9 @@ func (s *Store) gcLoop() {
 		case <-gc.C:
 			for s.db.RunValueLogGC(0.5) == nil {
 			}
-		case <-release.C:
-			s.releaseMaps()
 		}
 	}
 }
-
-const releaseEvery = 10 * time.Second
 
 // Get returns a copy of the value at key, or ErrNotFound.
 func (s *Store) Get(key []byte) ([]byte, error) {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -36,10 +35,7 @@ var (
 
 type header []byte
 
-func (n header) set(h *fasthttp.ResponseHeader, v string) {
-	// SetCanonical copies the value, so it may alias v.
-	h.SetCanonical(n, unsafe.Slice(unsafe.StringData(v), len(v)))
-}
+func (n header) set(h *fasthttp.ResponseHeader, v string) { h.SetBytesK(n, v) }
 
 func (n header) setBytes(h *fasthttp.ResponseHeader, v []byte) { h.SetCanonical(n, v) }
 

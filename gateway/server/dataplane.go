@@ -151,8 +151,15 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe)
 		return
 	}
+	// The pooled call goes back when the answer is written; a stream owns it until it ends,
+	// since its request's fields point into it.
 	c := callPool.Get().(*call)
-	defer callPool.Put(c)
+	owned := true
+	defer func() {
+		if owned {
+			callPool.Put(c)
+		}
+	}()
 	body := ctx.PostBody()
 	if fe := parseRequest(op, body, &c.parsed); fe != nil {
 		g.reject(ctx, fe)
@@ -192,7 +199,8 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		}
 	}
 	if c.stream {
-		g.stream(ctx, route, req)
+		owned = false
+		g.stream(ctx, route, req, func() { callPool.Put(c) })
 		return
 	}
 	out, fe := g.engine.Do(route, req)
@@ -287,9 +295,11 @@ var (
 // stream relays a streamed answer as server-sent events, each written as it arrives and flushed
 // unless another is already waiting. A failure after the first byte ends the stream with an
 // error event, never with [DONE].
-func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request) {
+// done runs once the stream has ended (or failed to start).
+func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, done func()) {
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
+		done()
 		writeError(ctx, fe)
 		return
 	}
@@ -305,6 +315,7 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 				final = fault.Internal("internal error during the stream")
 			}
 			out.Finish(fasthttp.StatusOK, final)
+			done()
 		}()
 		final = relay(w, out)
 	})

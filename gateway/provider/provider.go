@@ -8,6 +8,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -58,6 +59,17 @@ type Call struct {
 	Stream bool
 	// Deadline bounds a non-streaming call; zero means the upstream's own timeout.
 	Deadline time.Time
+	// Ctx, when not nil, ends the call early when it is cancelled (a client that went away, a
+	// gateway shutting down). Context returns it, or the background context.
+	Ctx context.Context
+}
+
+// Context returns the call's context: Ctx, or the background context when it has none.
+func (c *Call) Context() context.Context {
+	if c.Ctx == nil {
+		return context.Background()
+	}
+	return c.Ctx
 }
 
 // Result is a non-streaming answer in canonical form. Release it when done with Body.

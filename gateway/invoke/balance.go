@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -194,7 +195,8 @@ func newGate(max, queue int, timeout time.Duration) *gate {
 // errBusy marks a model whose queue is full; another model may take the call.
 const codeBusy = "model_busy"
 
-func (g *gate) enter(model string) *fault.Error {
+// enter takes a slot, waiting in the queue at most the gate's timeout, or until ctx ends.
+func (g *gate) enter(ctx context.Context, model string) *fault.Error {
 	select {
 	case g.slots <- struct{}{}:
 		return nil
@@ -217,6 +219,8 @@ func (g *gate) enter(model string) *fault.Error {
 		return nil
 	case <-t.C:
 		return busy("the wait in its queue timed out")
+	case <-ctx.Done():
+		return cancelled(model, ctx.Err())
 	}
 }
 

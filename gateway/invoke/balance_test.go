@@ -1,9 +1,13 @@
 package invoke
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/iomhq/iom/gateway/fault"
 )
 
 // The breaker opens after threshold failures in a row, lets one probe through once the
@@ -97,5 +101,52 @@ func TestBreakerConcurrent(t *testing.T) {
 				t.Fatalf("success after the failures: state %d, %d failures", st, h.failures.Load())
 			}
 		}
+	}
+}
+
+// A call waiting in a model's queue leaves it when its context ends, not at the queue timeout;
+// a full queue refuses at once.
+func TestGateWaitEndsWithContext(t *testing.T) {
+	g := newGate(1, 1, time.Minute)
+	if fe := g.enter(context.Background(), "m"); fe != nil {
+		t.Fatal(fe)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *fault.Error, 1)
+	go func() { done <- g.enter(ctx, "m") }()
+	for g.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	t0 := time.Now()
+	if fe := g.enter(context.Background(), "m"); fe == nil || fe.Code != codeBusy || fe.RetryAfter <= 0 {
+		t.Fatalf("a full queue: %+v", fe)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("a full queue waited %v", d)
+	}
+	cancel()
+	select {
+	case fe := <-done:
+		if fe == nil || fe.Status != 499 {
+			t.Fatalf("a cancelled wait: %+v", fe)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a cancelled wait went on")
+	}
+}
+
+// A retry's backoff ends when the call's context does.
+func TestSleepContext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	if err := sleepContext(ctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Fatalf("slept %v", d)
+	}
+	if fe := cancelled("m", context.DeadlineExceeded); fe.Kind != fault.Provider {
+		t.Fatalf("a deadline is the upstream's timeout: %+v", fe)
 	}
 }

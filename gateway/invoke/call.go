@@ -1,11 +1,13 @@
 package invoke
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,7 +64,6 @@ type Outcome struct {
 	cachedUsage  *provider.Usage
 	chunkPlugins []string
 	fields       []rawjson.Field // the members of a transformed request body
-	chainCtx     chainContext
 	inv          analytics.Invocation
 }
 
@@ -105,7 +106,7 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 			break // the request's own transforms failed: no model will do better
 		}
 		if r.gate != nil {
-			if last = r.gate.enter(r.ID); last != nil {
+			if last = r.gate.enter(req.Call.Context(), r.ID); last != nil {
 				o.addAttempt(r, nil, last, 0)
 				continue
 			}
@@ -191,7 +192,9 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 		if wait > maxRetryWait {
 			return fe
 		}
-		e.sleep(wait)
+		if err := e.sleep(o.req.Call.Context(), wait); err != nil {
+			return cancelled(r.ID, err)
+		}
 		o.inv.Retries++
 	}
 }
@@ -214,6 +217,28 @@ func (o *Outcome) open(rep *replica) error {
 	}
 	o.stream = s
 	return nil
+}
+
+// sleepContext waits d, or until ctx ends (its error).
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// cancelled is the fault of a call whose context ended while it waited: the deadline passed, or
+// the caller went away.
+func cancelled(model string, err error) *fault.Error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fault.Timeout("model %q did not answer before the request's deadline", model)
+	}
+	return &fault.Error{Kind: fault.Caller, Status: 499, Type: "client_closed", Code: "client_closed",
+		Message: "the request was cancelled before model " + strconv.Quote(model) + " answered"}
 }
 
 func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {

@@ -8,6 +8,7 @@
 package invoke
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -83,7 +84,7 @@ type Engine struct {
 	healths   map[string]*health
 	gates     map[string]*gate
 	ids       idGen
-	sleep     func(time.Duration)
+	sleep     func(context.Context, time.Duration) error
 	// Spend, when set, is told what each finished call of a key used.
 	Spend func(key *policy.Key, tokens int64, usd float64)
 	// Transforms runs the plugins of models' transform chains.
@@ -94,7 +95,7 @@ type Engine struct {
 
 // New returns an engine with no routes.
 func New(pool *provider.Pool, live *analytics.Live, m *analytics.Metrics, rec *analytics.Recorder, log *slog.Logger) *Engine {
-	e := &Engine{pool: pool, live: live, metrics: m, rec: rec, log: log, sleep: time.Sleep, ids: newIDGen(),
+	e := &Engine{pool: pool, live: live, metrics: m, rec: rec, log: log, sleep: sleepContext, ids: newIDGen(),
 		healths: map[string]*health{}, gates: map[string]*gate{}}
 	e.table.Store(&table{routes: map[string]*Route{}})
 	e.startProbes()

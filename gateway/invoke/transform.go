@@ -15,9 +15,7 @@ type Transformer interface {
 	// Transform runs plugin at stage (request, response or chunk) on body. Drop, for chunks,
 	// leaves the chunk out of the stream. out, when not nil, is valid JSON (checked by the
 	// implementation, which reads the plugin's answer anyway). ctx carries the chain's
-	// deadline, and nothing but the deadline ends it: it may have no Done channel (see
-	// chainContext), so an implementation that waits on Done makes a context of its own from
-	// the deadline.
+	// deadline and the request's cancellation.
 	Transform(ctx context.Context, plugin, stage string, body []byte, meta TransformMeta) (out []byte, drop bool, err error)
 	// Chunks reports whether plugin transforms stream chunks.
 	Chunks(plugin string) bool
@@ -44,32 +42,14 @@ func (o *Outcome) meta(r *Route) TransformMeta {
 	return m
 }
 
-// transformContext is the context of a chain of transforms: the request's deadline, or
-// transformTimeout from now.
-func (o *Outcome) transformContext() context.Context {
-	o.chainCtx.at = o.req.Call.Deadline
-	if o.chainCtx.at.IsZero() {
-		o.chainCtx.at = time.Now().Add(transformTimeout)
+// transformContext is the context of a chain of transforms: the call's context, bounded by the
+// request's deadline or transformTimeout from now. The caller cancels it when the chain is done.
+func (o *Outcome) transformContext() (context.Context, context.CancelFunc) {
+	at := o.req.Call.Deadline
+	if at.IsZero() {
+		at = time.Now().Add(transformTimeout)
 	}
-	return &o.chainCtx
-}
-
-// A chainContext is a deadline and nothing else: it has no timer and no Done channel. A chain
-// of transforms runs on the request's goroutine and ends with it, so nothing cancels it early;
-// the WASM host bounds a guest by the deadline with its own timer, and the process plugins'
-// side makes a timed context from it (Transformer.Transform). context.WithDeadline would cost
-// every transformed request, and every transformed chunk, a timer, a channel and the
-// registration of the WASM host's cancel callback: 9 allocations and about a microsecond.
-type chainContext struct{ at time.Time }
-
-func (c *chainContext) Deadline() (time.Time, bool) { return c.at, true }
-func (c *chainContext) Done() <-chan struct{}       { return nil }
-func (c *chainContext) Value(any) any               { return nil }
-func (c *chainContext) Err() error {
-	if time.Now().Before(c.at) {
-		return nil
-	}
-	return context.DeadlineExceeded
+	return context.WithDeadline(o.req.Call.Context(), at)
 }
 
 // chain runs plugins in order on body at stage.
@@ -77,7 +57,8 @@ func (e *Engine) chain(o *Outcome, r *Route, stage string, plugins []string, bod
 	if e.Transforms == nil {
 		return nil, fault.PluginFailed("model %q has transforms, but no plugins are loaded", r.ID)
 	}
-	ctx := o.transformContext()
+	ctx, cancel := o.transformContext()
+	defer cancel()
 	meta := o.meta(r)
 	for _, p := range plugins {
 		out, _, err := e.Transforms.Transform(ctx, p, stage, body, meta)
@@ -151,7 +132,8 @@ func (e *Engine) respond(o *Outcome) *fault.Error {
 
 // transformChunk runs the chunk transforms; a nil chunk means dropped.
 func (o *Outcome) transformChunk(chunk []byte) ([]byte, error) {
-	ctx := o.transformContext()
+	ctx, cancel := o.transformContext()
+	defer cancel()
 	meta := o.meta(o.Route)
 	for _, p := range o.chunkPlugins {
 		out, drop, err := o.e.Transforms.Transform(ctx, p, "chunk", chunk, meta)

@@ -226,13 +226,6 @@ func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []
 	if meta.Config != nil {
 		config = meta.Config
 	}
-	if ctx.Done() == nil { // a chain's deadline only (invoke.Transformer): the call waits on Done
-		if dl, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, dl)
-			defer cancel()
-		}
-	}
 	bp := envelopeBufs.Get().(*[]byte)
 	*bp = wasm.AppendEnvelope((*bp)[:0], wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}, config)
 	out, err := h.procs.Transform(ctx, plugin, *bp)

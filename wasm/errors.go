@@ -29,9 +29,11 @@ const (
 	KindMalformed
 	// KindClosed: the plugin or host was closed.
 	KindClosed
+	// KindBusy: every instance is in use and the queue of calls waiting for one is full.
+	KindBusy
 )
 
-var kindNames = [...]string{"", "load", "abi", "trap", "timeout", "canceled", "memory", "guest", "malformed", "closed"}
+var kindNames = [...]string{"", "load", "abi", "trap", "timeout", "canceled", "memory", "guest", "malformed", "closed", "busy"}
 
 // String returns the kind's label, e.g. "timeout".
 func (k Kind) String() string {

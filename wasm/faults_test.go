@@ -535,3 +535,35 @@ func TestDeadlineWithoutDone(t *testing.T) {
 		})
 	}
 }
+
+// The queue of calls waiting for an instance is bounded: past it a call fails at once with
+// KindBusy rather than waiting.
+func TestQueueBound(t *testing.T) {
+	ctx := context.Background()
+	p := load(t, "faults", Config{Name: "faults-queue", PoolSize: 1, QueueSize: 1})
+	in, err := p.acquire(ctx, ExportTransform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, err := p.Transform(ctx, faultEnv("echo"))
+		waited <- err
+	}()
+	for deadline := time.Now().Add(5 * time.Second); p.waiting.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first caller never queued")
+		}
+	}
+	t0 := time.Now()
+	_, err = p.Transform(ctx, faultEnv("echo"))
+	wantKind(t, err, KindBusy, "calls are waiting")
+	if d := time.Since(t0); d > time.Second {
+		t.Fatalf("a call past the queue waited %v", d)
+	}
+	p.release(in, true)
+	if err := <-waited; err != nil {
+		t.Fatalf("the queued call: %v", err)
+	}
+	checkHealthy(t, p)
+}

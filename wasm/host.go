@@ -64,6 +64,9 @@ type Config struct {
 	// PoolSize is the most instances, and so concurrent calls, of this plugin (default
 	// GOMAXPROCS). Further calls wait for a free instance.
 	PoolSize int
+	// QueueSize is the most calls waiting for a free instance (default 64 per instance); a call
+	// beyond it fails at once with KindBusy.
+	QueueSize int
 	// AllowClock gives the guest the real wall clock and monotonic clock instead of fake ones.
 	AllowClock bool
 	// AllowRandom gives the guest crypto/rand instead of a deterministic source.
@@ -156,6 +159,9 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 	}
 	if c.PoolSize <= 0 {
 		c.PoolSize = runtime.GOMAXPROCS(0)
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 64 * c.PoolSize
 	}
 
 	h.mu.Lock()

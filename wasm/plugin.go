@@ -40,6 +40,7 @@ type Plugin struct {
 	// holds the instances ready for a call.
 	sem       chan struct{}
 	idle      chan *instance
+	waiting   atomic.Int32 // calls waiting for a token, at most cfg.QueueSize
 	closeOnce sync.Once
 	closed    atomic.Bool
 	done      chan struct{}
@@ -359,11 +360,17 @@ func (in *instance) sleep(ns int64) {
 	}
 }
 
-// acquire takes an instance for one call, waiting while PoolSize calls are in flight.
+// acquire takes an instance for one call, waiting while PoolSize calls are in flight, in a
+// queue of at most QueueSize calls.
 func (p *Plugin) acquire(ctx context.Context, export string) (*instance, error) {
 	select {
 	case p.sem <- struct{}{}:
 	default:
+		if p.waiting.Add(1) > int32(p.cfg.QueueSize) {
+			p.waiting.Add(-1)
+			return nil, newError(p.cfg.Name, export, KindBusy, "all %d instances are busy and %d calls are waiting", p.cfg.PoolSize, p.cfg.QueueSize)
+		}
+		defer p.waiting.Add(-1)
 		var expired <-chan time.Time // a context with a deadline but no Done channel (see begin)
 		if dl, ok := ctx.Deadline(); ok && ctx.Done() == nil {
 			t := time.NewTimer(time.Until(dl))

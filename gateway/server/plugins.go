@@ -331,6 +331,9 @@ func wasmFault(err error) error {
 		return fe
 	}
 	fe := fault.PluginFailed("plugin %q: %s", we.Plugin, we.Message)
+	if we.Kind == wasm.KindBusy {
+		fe.Status, fe.RetryAfter = fasthttp.StatusServiceUnavailable, 1
+	}
 	if we.Kind == wasm.KindGuest && we.Code != "" {
 		fe.Code = we.Code
 	} else {

@@ -493,7 +493,7 @@ func (r *Runner) call(u *run, s *step, in any) result {
 		}
 	}
 	req := &invoke.Request{ID: r.engine.NewID(now), Start: now, Key: u.o.Key, Op: "pipeline",
-		Call:     provider.Call{Op: op, Body: body, Fields: fields, Deadline: deadline},
+		Call:     provider.Call{Op: op, Body: body, Fields: fields, Deadline: deadline, Ctx: u.ctx},
 		Pipeline: u.plan.Pipeline.ID, Execution: u.x.ID, Step: s.node.ID, Fallbacks: d.Fallbacks, Retries: d.Retries}
 	res.rec.Invocation = req.ID
 	var out *invoke.Outcome

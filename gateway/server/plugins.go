@@ -332,7 +332,7 @@ func wasmFault(err error) error {
 	}
 	fe := fault.PluginFailed("plugin %q: %s", we.Plugin, we.Message)
 	if we.Kind == wasm.KindBusy {
-		fe.Status, fe.RetryAfter = fasthttp.StatusServiceUnavailable, 1
+		fe.Status, fe.RetryAfter = 503, 1 // Service Unavailable: retry soon
 	}
 	if we.Kind == wasm.KindGuest && we.Code != "" {
 		fe.Code = we.Code

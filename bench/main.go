@@ -1,6 +1,7 @@
-// Command bench measures the gateway against a direct call to its upstream and against a bare
-// fasthttp reverse proxy (the floor: what any extra hop costs), all on 127.0.0.1, and prints one
-// table. `make bench` runs it; see bench/README.md for what each row means.
+// Command bench measures the gateway against a direct call to its upstream, nginx as a keep-alive
+// reverse proxy (the peer the project's goals are set against) and a bare fasthttp reverse proxy
+// (the floor: what any extra hop costs), all on 127.0.0.1, and prints one table. `make bench`
+// runs it; see bench/README.md for what each row means.
 package main
 
 import (
@@ -19,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -29,6 +29,7 @@ import (
 const (
 	benchKey   = "bench-key-0123456789abcdef"
 	benchAdmin = "bench-admin-0123456789abcdef"
+	chatPath   = "/v1/chat/completions"
 )
 
 var chatRequest = []byte(`{"model":"bench","messages":[{"role":"system","content":"You are a concise assistant."},` +
@@ -37,12 +38,13 @@ var chatRequest = []byte(`{"model":"bench","messages":[{"role":"system","content
 var streamRequest = []byte(`{"model":"bench","stream":true,"messages":[{"role":"user","content":"Count to twenty."}]}`)
 
 type target struct {
-	name string
-	addr string // host:port
-	pid  int
-	path string // /v1/chat/completions
-	auth bool
-	body []byte // default: chatRequest
+	name       string // a column of the table
+	addr       string // host:port
+	pid        int    // whose CPU and memory are its own
+	path       string // chatPath
+	streamPath string // where streams go; path when empty
+	auth       bool
+	body       []byte // default: chatRequest
 }
 
 func main() {
@@ -56,7 +58,8 @@ func main() {
 	conns := flag.Int("conns", 64, "connections of the max-throughput runs")
 	streams := flag.Int("streams", 300, "sequential streamed requests per target")
 	pluginsDir := flag.String("plugins", "bin/plugins", "the example plugins (`make plugins`); their rows are left out when absent")
-	only := flag.String("only", "", "internal: run only the fixed-rate runs against this target (direct, proxy, gateway)")
+	iomFlag := flag.String("iom", "", "a prebuilt iom `binary` to measure instead of building ./cmd/iom")
+	targetsFlag := flag.String("targets", "direct,proxy,nginx,gateway", "the targets to measure, of direct, proxy (the bare proxy), nginx and gateway")
 	flag.Parse()
 	switch *role {
 	case "mock":
@@ -66,108 +69,119 @@ func main() {
 		runProxy(*addr, *upstream)
 		return
 	}
+	if *rounds < 1 {
+		log.Fatalf("-rounds is %d; at least one is needed", *rounds)
+	}
 	var rates []int
 	for _, s := range strings.Split(*ratesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			log.Fatalf("bad -rates: %v", err)
+		if err != nil || n <= 0 {
+			log.Fatalf("cannot parse rate %q of -rates", s)
 		}
 		rates = append(rates, n)
 	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*targetsFlag, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "direct", "proxy", "nginx", "gateway":
+			want[s] = true
+		default:
+			log.Fatalf("unknown target %q in -targets; the targets are direct, proxy, nginx and gateway", s)
+		}
+	}
 
+	cleanupOnSignal()
 	tmp, err := os.MkdirTemp("", "iom-bench-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(tmp)
+	children.Lock()
+	children.scratch = tmp
+	children.Unlock()
+	defer cleanup()
+	info := runInfo{rounds: *rounds, duration: *duration, maxDuration: *maxDuration, conns: *conns, streams: *streams, rates: rates}
+
+	var iom string
+	if want["gateway"] {
+		iom = gatewayBinary(*iomFlag, tmp)
+	}
+
+	// The mock serves every target; each target is a process of its own in front of it.
 	self, _ := os.Executable()
-	iom := filepath.Join(tmp, "iom")
-	step("building the gateway")
-	// Two copies: the second gateway below runs its own, so that the two processes share no
-	// pages of the executable, each of which would count in both RSS figures and could not be
-	// paged out by either (see internal/exetrim).
-	iomExtras := iom + "-extras"
-	for _, out := range []string{iom, iomExtras} {
-		if msg, err := exec.Command("go", "build", "-o", out, "./cmd/iom").CombinedOutput(); err != nil {
-			log.Fatalf("build: %v\n%s", err, msg)
+	mockAddr := freePort()
+	mock := startChild("mock", self, "-role", "mock", "-addr", mockAddr)
+	type listener struct {
+		c    *child
+		addr string
+	}
+	starting := []listener{{mock, mockAddr}}
+	var targets []target
+	if want["direct"] {
+		targets = append(targets, target{name: "direct", addr: mockAddr, pid: mock.pid(), path: chatPath})
+	}
+	if want["proxy"] {
+		a := freePort()
+		c := startChild("bare proxy", self, "-role", "proxy", "-addr", a, "-upstream", mockAddr)
+		starting = append(starting, listener{c, a})
+		targets = append(targets, target{name: "bare proxy", addr: a, pid: c.pid(), path: chatPath})
+	}
+	if want["nginx"] {
+		if path, err := findNginx(); err != nil {
+			info.notes = append(info.notes, fmt.Sprintf("no nginx rows and no goals: %v", err))
+		} else {
+			a := freePort()
+			c := startNginx(path, filepath.Join(tmp, "nginx"), a, mockAddr)
+			starting = append(starting, listener{c, a})
+			targets = append(targets, target{name: "nginx", addr: a, pid: c.pid(), path: chatPath, streamPath: nginxStreamPath})
+			info.nginx = nginxVersion(path)
 		}
+	}
+	var gw, gwExtras target
+	if want["gateway"] {
+		gwAddr, adminAddr := freePort(), freePort()
+		cfg := filepath.Join(tmp, "iom.yaml")
+		os.WriteFile(cfg, []byte(gatewayConfig(gwAddr, adminAddr, filepath.Join(tmp, "data"), mockAddr)), 0o600)
+		c := startChild("gateway", iom, "serve", "--config", cfg)
+		starting = append(starting, listener{c, gwAddr})
+		gw = target{name: "gateway", addr: gwAddr, pid: c.pid(), path: chatPath, auth: true}
+		targets = append(targets, gw)
+		// The plugin and pipeline rows run on a second gateway, so that what they load (WASM
+		// runtimes, plugin processes) stays out of the core gateway's CPU and memory rows.
+		xAddr, xAdmin := freePort(), freePort()
+		xcfg := filepath.Join(tmp, "iom-extras.yaml")
+		os.WriteFile(xcfg, []byte(extrasConfig(xAddr, xAdmin, filepath.Join(tmp, "data-extras"), mockAddr, *pluginsDir)), 0o600)
+		x := startChild("gateway with plugins", iom, "serve", "--config", xcfg)
+		starting = append(starting, listener{x, xAddr})
+		gwExtras = target{name: "gateway with plugins", addr: xAddr, path: chatPath, auth: true}
+	}
+	for _, l := range starting {
+		if err := l.c.waitReady(l.addr, 10*time.Second); err != nil {
+			fatalf("%v", err)
+		}
+	}
+	if len(targets) == 0 {
+		fatalf("no target to measure")
 	}
 
-	mockAddr, proxyAddr, gwAddr, adminAddr := freePort(), freePort(), freePort(), freePort()
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGTERM)
-			p.Wait()
-		}
-	}()
-	start := func(name string, args ...string) *exec.Cmd {
-		cmd := exec.Command(name, args...)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			log.Fatalf("start %s: %v", name, err)
-		}
-		procs = append(procs, cmd)
-		return cmd
-	}
-	mock := start(self, "-role", "mock", "-addr", mockAddr)
-	proxy := start(self, "-role", "proxy", "-addr", proxyAddr, "-upstream", mockAddr)
-	cfg := filepath.Join(tmp, "iom.yaml")
-	os.WriteFile(cfg, []byte(gatewayConfig(gwAddr, adminAddr, filepath.Join(tmp, "data"), mockAddr)), 0o600)
-	// The plugin and pipeline rows run on a second gateway, so that what they load (WASM runtimes,
-	// plugin processes) stays out of the core gateway's CPU and memory rows.
-	xAddr, xAdmin := freePort(), freePort()
-	xcfg := filepath.Join(tmp, "iom-extras.yaml")
-	os.WriteFile(xcfg, []byte(extrasConfig(xAddr, xAdmin, filepath.Join(tmp, "data-extras"), mockAddr, *pluginsDir)), 0o600)
-	gw := start(iom, "serve", "--config", cfg)
-	start(iomExtras, "serve", "--config", xcfg)
-	for _, a := range []string{mockAddr, proxyAddr, gwAddr, xAddr} {
-		if err := waitListening(a, 10*time.Second); err != nil {
-			log.Fatal(err)
-		}
-	}
-	targets := []target{
-		{name: "direct", addr: mockAddr, pid: mock.Process.Pid, path: "/v1/chat/completions"},
-		{name: "bare proxy", addr: proxyAddr, pid: proxy.Process.Pid, path: "/v1/chat/completions"},
-		{name: "gateway", addr: gwAddr, pid: gw.Process.Pid, path: "/v1/chat/completions", auth: true},
-	}
-
-	if *only != "" {
-		for _, t := range targets {
-			if strings.HasPrefix(t.name, *only) || *only == "proxy" && t.name == "bare proxy" {
-				for _, rate := range rates {
-					attack(t, 500, time.Second)
-					m := attack(t, rate, *duration)
-					fmt.Printf("%s %d rps: p50 %s p90 %s p99 %s max %s success %.4f cpu %s\n", t.name, rate, us(m.Latencies.P50),
-						us(m.Latencies.P90), us(m.Latencies.P99), us(m.Latencies.Max), m.Success, "")
-				}
-			}
-		}
-		return
-	}
 	step("warming up")
 	for _, t := range targets {
 		attack(t, 500, time.Second)
 	}
-
-	// Fixed rates, open loop. Targets are interleaved within each round so drift hits all alike.
-	type lat struct{ p50, p90, p99 []time.Duration }
-	fixed := map[int]map[string]*lat{}
-	for _, rate := range rates {
-		fixed[rate] = map[string]*lat{}
-		for _, t := range targets {
-			fixed[rate][t.name] = &lat{}
+	res := map[string]*result{}
+	for _, t := range targets {
+		res[t.name] = &result{fixed: map[int]*quantiles{}}
+		for _, rate := range rates {
+			res[t.name].fixed[rate] = &quantiles{}
 		}
 	}
+
+	// Fixed rates, open loop. Targets are interleaved within each round so drift hits all alike.
 	for r := 1; r <= *rounds; r++ {
 		for _, rate := range rates {
 			for _, t := range targets {
 				step(fmt.Sprintf("round %d: %d rps against %s", r, rate, t.name))
 				m := attack(t, rate, *duration)
-				l := fixed[rate][t.name]
-				l.p50 = append(l.p50, m.Latencies.P50)
-				l.p90 = append(l.p90, m.Latencies.P90)
-				l.p99 = append(l.p99, m.Latencies.P99)
+				res[t.name].fixed[rate].add(m.Latencies.P50, m.Latencies.P90, m.Latencies.P99)
 				if m.Success < 0.999 {
 					log.Printf("warning: %s at %d rps: success %.4f, errors %v", t.name, rate, m.Success, m.Errors)
 				}
@@ -176,169 +190,140 @@ func main() {
 	}
 
 	// One connection, closed loop: the least noisy view of what each hop costs.
-	seq := map[string]seqRun{}
-	for r := 0; r < *rounds; r++ {
+	for range *rounds {
 		for _, t := range targets {
 			step("one connection against " + t.name)
-			s := sequential(t, *duration)
-			cur := seq[t.name]
-			cur.p50 = append(cur.p50, s.p50)
-			cur.p99 = append(cur.p99, s.p99)
-			seq[t.name] = cur
+			lat := latencies(t, *duration)
+			res[t.name].seq.add(percentile(lat, 50), percentile(lat, 90), percentile(lat, 99))
 		}
 	}
 
-	// The fallback path (the primary fails fast, its fallback answers) and a cache hit against the
-	// plain path on the core gateway; then plugins and a pipeline step on a 1 KB request against
-	// the plain path with the same body on the second gateway.
-	step("fallback path and cache hit")
-	paths := interleaved(targets[2], *rounds*10, *duration/10, chatRequest,
-		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-broken"`), 1),
-		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-cached"`), 1))
-	extras := extraRows(*pluginsDir)
-	bodies := [][]byte{request1KB("bench")}
-	for _, x := range extras {
-		bodies = append(bodies, request1KB(x.model))
+	var gr *gatewayRows
+	if want["gateway"] {
+		gr = measureGatewayRows(gw, gwExtras, *rounds, *duration, *pluginsDir)
 	}
-	step("plugins and a pipeline step, 1 KB requests")
-	xlat := interleaved(target{name: "gateway with plugins", addr: xAddr, path: "/v1/chat/completions", auth: true},
-		*rounds*10, *duration/10, bodies...)
 
 	// Max throughput, closed loop, in rounds taken in turn: one run swings by several percent
 	// here, so the table shows each target's median round.
-	type maxRun struct {
-		rps       float64
-		cpuPerReq time.Duration
-	}
-	maxRounds := map[string][]maxRun{}
 	for r := 1; r <= *rounds; r++ {
 		for _, t := range targets {
 			step(fmt.Sprintf("round %d: max throughput against %s", r, t.name))
 			cpu0 := cpuTime(t.pid)
-			rps, total := closedLoop(t, *conns, *maxDuration)
+			rps, total := closedLoop(t, *conns, *maxDuration, tmp)
 			cpu := cpuTime(t.pid) - cpu0
 			mr := maxRun{rps: rps}
 			if total > 0 {
 				mr.cpuPerReq = cpu / time.Duration(total)
 			}
-			maxRounds[t.name] = append(maxRounds[t.name], mr)
+			res[t.name].max = append(res[t.name].max, mr)
 		}
-	}
-	maxes := map[string]maxRun{}
-	for name, runs := range maxRounds {
-		slices.SortFunc(runs, func(a, b maxRun) int { return cmp.Compare(a.rps, b.rps) })
-		maxes[name] = runs[len(runs)/2]
 	}
 
 	// Streams: 20 chunks, sequential requests.
-	type streamRun struct{ first, end []time.Duration }
-	streamsBy := map[string]*streamRun{}
 	for _, t := range targets {
 		step("streaming against " + t.name)
-		sr := &streamRun{}
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
-		for i := 0; i < *streams; i++ {
+		for i := range *streams {
 			first, end, err := streamOnce(client, t)
 			if err != nil {
-				log.Fatalf("stream via %s: %v", t.name, err)
+				fatalf("stream via %s: %v", t.name, err)
 			}
 			if i >= 10 { // skip warm-up
-				sr.first = append(sr.first, first)
-				sr.end = append(sr.end, end)
+				res[t.name].first = append(res[t.name].first, first)
+				res[t.name].end = append(res[t.name].end, end)
 			}
 		}
-		streamsBy[t.name] = sr
+		client.CloseIdleConnections()
 	}
-	mem := memStatus(gw.Process.Pid)
-	rss := mem["VmHWM"]
-	perStep, stepErr := goBench("the pipeline engine's step benchmark", "./gateway/pipeline", "StepOverhead", "2s", "µs/step")
-	var pluginFloor time.Duration
-	var pluginErr error
-	if hasPlugins(*pluginsDir) {
-		pluginFloor, pluginErr = goBench("a plugin call's round trip", "./plugins", "Transform1KB", "3000x", "p50-µs")
+	for _, t := range targets {
+		res[t.name].mem = memStatus(t.pid)
 	}
+	if gr != nil {
+		gr.runGoBenchmarks()
+	}
+	report(info, res, gr)
+}
 
-	// The table.
-	fmt.Printf("\nIoM bench: %d rounds of %s per fixed rate and of %s closed loop with %d connections, %d streams; all on 127.0.0.1\n\n",
-		*rounds, *duration, *maxDuration, *conns, *streams)
-	fmt.Printf("%-34s %14s %14s %14s %14s %14s\n", "", "direct", "bare proxy", "gateway", "gw - direct", "gw - proxy")
-	row := func(label string, d, p, g time.Duration) {
-		fmt.Printf("%-34s %14s %14s %14s %14s %14s\n", label, us(d), us(p), us(g), us(g-d), us(g-p))
-	}
-	checks := []string{}
-	check := func(ok bool, format string, args ...any) {
-		mark := "ok  "
-		if !ok {
-			mark = "MISS"
+// gatewayBinary is the iom binary to measure: the one given, or ./cmd/iom built into dir. Both
+// gateways run it.
+func gatewayBinary(given, dir string) string {
+	if given != "" {
+		abs, err := filepath.Abs(given)
+		if err == nil {
+			_, err = os.Stat(abs)
 		}
-		checks = append(checks, mark+" "+fmt.Sprintf(format, args...))
-	}
-	for _, rate := range rates {
-		for _, q := range []struct {
-			name string
-			get  func(*lat) []time.Duration
-		}{{"p50", func(l *lat) []time.Duration { return l.p50 }}, {"p90", func(l *lat) []time.Duration { return l.p90 }}, {"p99", func(l *lat) []time.Duration { return l.p99 }}} {
-			d, p, g := median(q.get(fixed[rate]["direct"])), median(q.get(fixed[rate]["bare proxy"])), median(q.get(fixed[rate]["gateway"]))
-			row(fmt.Sprintf("%d rps %s (median of rounds)", rate, q.name), d, p, g)
-			switch q.name {
-			case "p50":
-				check(g-d <= 170*time.Microsecond, "%d rps: added p50 %s ≤ 170µs", rate, us(g-d))
-				check(g-p <= 15*time.Microsecond, "%d rps: our logic over the bare proxy, p50 %s ≤ 15µs", rate, us(g-p))
-			case "p99":
-				if rate == 1000 {
-					check(g-d <= time.Millisecond, "%d rps: added p99 %s ≤ 1ms (rounds: %s)", rate, us(g-d), usList(q.get(fixed[rate]["gateway"])))
-				}
-			}
+		if err != nil {
+			fatalf("cannot use -iom %q: %v", given, err)
 		}
+		return abs
 	}
-	sd1, sp1, sg1 := seq["direct"], seq["bare proxy"], seq["gateway"]
-	row("1 connection p50 (median of rounds)", median(sd1.p50), median(sp1.p50), median(sg1.p50))
-	row("1 connection p99 (median of rounds)", median(sd1.p99), median(sp1.p99), median(sg1.p99))
-	check(median(sg1.p50)-median(sp1.p50) <= 15*time.Microsecond, "1 connection: our logic over the bare proxy, p50 %s ≤ 15µs", us(median(sg1.p50)-median(sp1.p50)))
-	pl := percentile(paths[0], 50)
-	fallback, hit := percentile(paths[1], 50), percentile(paths[2], 50)
-	fmt.Printf("%-34s %44s %14s\n", "fallback path p50 (1 connection)", us(fallback), "+"+us(fallback-pl))
-	fmt.Printf("%-34s %44s %14s\n", "cache hit p50 (1 connection)", us(hit), us(hit-pl))
-	pl1K := percentile(xlat[0], 50)
-	fmt.Printf("%-34s %44s\n", "1 KB request p50 (1 connection)", us(pl1K))
-	if pluginErr != nil {
-		log.Printf("warning: the plugin round-trip benchmark: %v", pluginErr)
-	} else if pluginFloor > 0 {
-		// The floor of the process plugin rows, as the bare proxy is the floor of the gateway's.
-		fmt.Printf("%-34s %44s\n", "plugin call alone (1 KB, p50)", us(pluginFloor))
+	step("building the gateway")
+	out := filepath.Join(dir, "iom")
+	if msg, err := exec.Command("go", "build", "-o", out, "./cmd/iom").CombinedOutput(); err != nil {
+		fatalf("cannot build ./cmd/iom: %v\n%s", err, msg)
 	}
-	for i, x := range extras {
-		m := percentile(xlat[i+1], 50)
-		fmt.Printf("%-34s %44s %14s\n", x.label, us(m), "+"+us(m-pl1K))
-		if x.target > 0 {
-			check(m-pl1K <= x.target, "%s: added p50 %s ≤ %s", x.label, us(m-pl1K), us(x.target))
-		}
+	return out
+}
+
+// result is what one target measured, each figure once per round where there are rounds.
+type result struct {
+	fixed      map[int]*quantiles // by rate, open loop
+	seq        quantiles          // one connection
+	max        []maxRun           // closed loop
+	first, end []time.Duration    // streams: to the first event, to [DONE]
+	mem        map[string]int64   // its /proc/PID/status at the end
+}
+
+type quantiles struct{ p50, p90, p99 []time.Duration }
+
+func (q *quantiles) add(p50, p90, p99 time.Duration) {
+	q.p50 = append(q.p50, p50)
+	q.p90 = append(q.p90, p90)
+	q.p99 = append(q.p99, p99)
+}
+
+type maxRun struct {
+	rps       float64
+	cpuPerReq time.Duration
+}
+
+// gatewayRows are the rows measured on the gateway alone: the fallback path and a cache hit on
+// the core gateway; plugins and a pipeline step on the second; the Go benchmarks of the parts.
+type gatewayRows struct {
+	paths       [][]time.Duration // the plain path, the fallback path, a cache hit
+	extras      []extraRow
+	xlat        [][]time.Duration // the plain path with a 1 KB body, then each of extras
+	plugins     bool              // the example plugins are built in pluginsDir
+	pluginsDir  string
+	perStep     time.Duration
+	stepErr     error
+	pluginFloor time.Duration
+	pluginErr   error
+}
+
+func measureGatewayRows(gw, gwExtras target, rounds int, d time.Duration, pluginsDir string) *gatewayRows {
+	gr := &gatewayRows{plugins: hasPlugins(pluginsDir), pluginsDir: pluginsDir}
+	// The fallback path (the primary fails fast, its fallback answers) and a cache hit against the
+	// plain path on the core gateway; then plugins and a pipeline step on a 1 KB request against
+	// the plain path with the same body on the second gateway.
+	step("fallback path and cache hit")
+	gr.paths = interleaved(gw, rounds*10, d/10, chatRequest,
+		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-broken"`), 1),
+		bytes.Replace(chatRequest, []byte(`"bench"`), []byte(`"bench-cached"`), 1))
+	gr.extras = extraRows(pluginsDir)
+	bodies := [][]byte{request1KB("bench")}
+	for _, x := range gr.extras {
+		bodies = append(bodies, request1KB(x.model))
 	}
-	if stepErr != nil {
-		log.Printf("warning: the pipeline step benchmark: %v", stepErr)
-	} else {
-		fmt.Printf("%-34s %44s\n", "pipeline engine, per step", us(perStep))
-		check(perStep <= 20*time.Microsecond, "pipeline engine overhead %s per step ≤ 20µs", us(perStep))
-	}
-	if !hasPlugins(*pluginsDir) {
-		fmt.Printf("(no plugin rows: %s has no example plugins; run `make plugins`)\n", *pluginsDir)
-	}
-	d, p, g := maxes["direct"], maxes["bare proxy"], maxes["gateway"]
-	fmt.Printf("%-34s %14.0f %14.0f %14.0f %13.2fx %13.2fx\n", "max rps (closed loop)", d.rps, p.rps, g.rps, g.rps/d.rps, g.rps/p.rps)
-	fmt.Printf("%-34s %14s %14s %14s\n", "CPU per request at max load", us(d.cpuPerReq), us(p.cpuPerReq), us(g.cpuPerReq))
-	check(g.rps >= 0.28*d.rps, "max rps %.2fx direct ≥ 0.28x", g.rps/d.rps)
-	check(g.rps >= 0.85*p.rps, "max rps %.2fx the bare proxy ≥ 0.85x", g.rps/p.rps)
-	check(g.cpuPerReq <= 30*time.Microsecond, "gateway CPU per request %s ≤ 30µs", us(g.cpuPerReq))
-	sd, sp, sg := streamsBy["direct"], streamsBy["bare proxy"], streamsBy["gateway"]
-	row("stream: first event p50", median(sd.first), median(sp.first), median(sg.first))
-	row("stream: 20 chunks to [DONE] p50", median(sd.end), median(sp.end), median(sg.end))
-	check(median(sg.first)-median(sd.first) <= 150*time.Microsecond, "stream first event added %s ≤ 150µs", us(median(sg.first)-median(sd.first)))
-	fmt.Printf("%-34s %44.1f MiB\n", "gateway peak RSS", float64(rss)/(1<<20))
-	fmt.Printf("%-34s %44s\n", "  at the end: own / mapped files", fmt.Sprintf("%.1f / %.1f MiB", float64(mem["RssAnon"])/(1<<20), float64(mem["RssFile"])/(1<<20)))
-	check(rss <= 50<<20, "peak RSS %.1f MiB ≤ 50 MiB", float64(rss)/(1<<20))
-	fmt.Println("\nTargets:")
-	for _, c := range checks {
-		fmt.Println("  " + c)
+	step("plugins and a pipeline step, 1 KB requests")
+	gr.xlat = interleaved(gwExtras, rounds*10, d/10, bodies...)
+	return gr
+}
+
+func (gr *gatewayRows) runGoBenchmarks() {
+	gr.perStep, gr.stepErr = goBench("the pipeline engine's step benchmark", "./gateway/pipeline", "StepOverhead", "2s", "µs/step")
+	if gr.plugins {
+		gr.pluginFloor, gr.pluginErr = goBench("a plugin call's round trip", "./plugins", "Transform1KB", "3000x", "p50-µs")
 	}
 }
 
@@ -379,10 +364,11 @@ func attack(t target, rate int, d time.Duration) vegeta.Metrics {
 var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 var wrkTotal = regexp.MustCompile(`([0-9]+) requests in`)
 
-// closedLoop drives t as fast as it answers, with wrk when it is installed, else with a Go loader.
-func closedLoop(t target, conns int, d time.Duration) (rps float64, total int64) {
+// closedLoop drives t as fast as it answers, with wrk when it is installed (its script written
+// into dir), else with a Go loader.
+func closedLoop(t target, conns int, d time.Duration, dir string) (rps float64, total int64) {
 	if path, err := exec.LookPath("wrk"); err == nil {
-		script := filepath.Join(os.TempDir(), "iom-bench.lua")
+		script := filepath.Join(dir, "wrk.lua")
 		auth := ""
 		if t.auth {
 			auth = `wrk.headers["Authorization"] = "Bearer ` + benchKey + `"` + "\n"
@@ -391,11 +377,11 @@ func closedLoop(t target, conns int, d time.Duration) (rps float64, total int64)
 			"wrk.headers[\"Content-Type\"] = \"application/json\"\n"+auth), 0o600)
 		out, err := exec.Command(path, "-t", "2", "-c", strconv.Itoa(conns), "-d", d.String(), "-s", script, "http://"+t.addr+t.path).CombinedOutput()
 		if err != nil {
-			log.Fatalf("wrk: %v\n%s", err, out)
+			fatalf("wrk: %v\n%s", err, out)
 		}
 		m, n := wrkRPS.FindSubmatch(out), wrkTotal.FindSubmatch(out)
 		if m == nil || n == nil {
-			log.Fatalf("cannot read wrk output:\n%s", out)
+			fatalf("cannot read wrk output:\n%s", out)
 		}
 		rps, _ = strconv.ParseFloat(string(m[1]), 64)
 		total, _ = strconv.ParseInt(string(n[1]), 10, 64)
@@ -405,16 +391,6 @@ func closedLoop(t target, conns int, d time.Duration) (rps float64, total int64)
 		return rps, total
 	}
 	return goLoader(t, conns, d)
-}
-
-type seqRun struct{ p50, p99 []time.Duration }
-
-type seqResult struct{ p50, p99 time.Duration }
-
-// sequential sends one request at a time on one connection for d and returns its latencies.
-func sequential(t target, d time.Duration) seqResult {
-	lat := latencies(t, d)
-	return seqResult{p50: percentile(lat, 50), p99: percentile(lat, 99)}
 }
 
 // latencies sends one request at a time on one connection for d and returns each one's latency.
@@ -438,7 +414,7 @@ func latencies(t target, d time.Duration) []time.Duration {
 	for stop := time.Now().Add(d); time.Now().Before(stop); {
 		t0 := time.Now()
 		if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
-			log.Fatalf("%s: %v %d %.300s", t.name, err, resp.StatusCode(), resp.Body())
+			fatalf("%s: %v %d %.300s", t.name, err, resp.StatusCode(), resp.Body())
 		}
 		lat = append(lat, time.Since(t0))
 	}
@@ -468,7 +444,8 @@ func interleaved(t target, n int, d time.Duration, bodies ...[]byte) [][]time.Du
 }
 
 func streamOnce(c *http.Client, t target) (first, end time.Duration, err error) {
-	req, _ := http.NewRequest("POST", "http://"+t.addr+t.path, bytes.NewReader(streamRequest))
+	path := cmp.Or(t.streamPath, t.path)
+	req, _ := http.NewRequest("POST", "http://"+t.addr+path, bytes.NewReader(streamRequest))
 	req.Header.Set("Content-Type", "application/json")
 	if t.auth {
 		req.Header.Set("Authorization", "Bearer "+benchKey)
@@ -536,11 +513,3 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
-
-func usList(ds []time.Duration) string {
-	parts := make([]string, len(ds))
-	for i, d := range ds {
-		parts[i] = us(d)
-	}
-	return strings.Join(parts, " ")
-}

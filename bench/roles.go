@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
 
 // The bench runs its upstream and its bare proxy as child processes of its own binary, so the
-// loader, the upstream, the proxy and the gateway each have a process (and CPU accounting) of
+// loader, the upstream, the proxies and the gateway each have a process (and CPU accounting) of
 // their own.
 
 // chatBody is the mock's answer to a chat completion.
@@ -110,26 +109,10 @@ func runProxy(addr, upstream string) {
 	log.Fatal(srv.ListenAndServe(addr))
 }
 
-// waitListening polls addr until it accepts connections.
-func waitListening(addr string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not start listening: %w", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func freePort() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		fatalf("cannot find a free port: %v", err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()

@@ -10,10 +10,11 @@ import (
 	pluginpb "github.com/iomhq/iom/plugins/proto"
 )
 
-// The latency a process plugin adds to a call: one gRPC round trip over a unix socket with
-// mutual TLS, with a 1 KB payload each way, through the manager (lookup, in-flight count,
-// stats). The test plugin echoes the payload without parsing it, so the numbers are the host's
-// and the transport's. Reported: p50 and p99 per call, in microseconds.
+// The latency a process plugin adds to a call: one gRPC round trip on go-plugin's connection (a
+// unix socket with mutual TLS), with a 1 KB payload each way, through the manager (lookup, the
+// plugin's gate, in-flight count, stats). The test plugin echoes the payload without parsing it,
+// so the numbers are the host's and the transport's. Reported: p50 and p99 per call, in
+// microseconds.
 
 // payload1KB is a 1 KB JSON document starting with the test plugin's echo marker.
 func payload1KB() []byte {
@@ -90,8 +91,8 @@ func benchLatency(b *testing.B, call func() error) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
 
-// BenchmarkRawGRPC1KB is the same round trip on grpc-go's client (the shared connection, which
-// streams use), without the manager: what the lanes save.
+// BenchmarkRawGRPC1KB is the same round trip on the same connection without the manager: the
+// difference with BenchmarkTransform1KB is what the manager adds.
 func BenchmarkRawGRPC1KB(b *testing.B) {
 	m := benchManager(b)
 	trans := pluginpb.NewTransformerClient((*m.slots.Load())["bench"].proc.Load().conn)

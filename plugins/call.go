@@ -51,12 +51,11 @@ func (m *Manager) Transform(ctx context.Context, name string, envelope []byte) (
 	if err != nil {
 		return nil, err
 	}
-	defer p.active.Add(-1)
+	defer s.release(p)
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
 	start := time.Now()
-	var resp pluginpb.TransformResponse
-	err = p.invoke(ctx, pluginpb.Transformer_Transform_FullMethodName, &pluginpb.TransformRequest{Envelope: envelope}, &resp)
+	resp, err := p.trans.Transform(ctx, &pluginpb.TransformRequest{Envelope: envelope})
 	if err != nil {
 		err = s.callError(ctx, p, err, budget(ctx, start))
 		s.stats.record(time.Since(start), countsAsError(err))
@@ -73,7 +72,7 @@ func (m *Manager) Complete(ctx context.Context, name string, call ProviderCall) 
 	if err != nil {
 		return nil, err
 	}
-	defer p.active.Add(-1)
+	defer s.release(p)
 	req, err := s.providerRequest(&call)
 	if err != nil {
 		return nil, err
@@ -81,8 +80,7 @@ func (m *Manager) Complete(ctx context.Context, name string, call ProviderCall) 
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
 	start := time.Now()
-	var resp pluginpb.ProviderResponse
-	err = p.invoke(ctx, pluginpb.Provider_Complete_FullMethodName, req, &resp)
+	resp, err := p.prov.Complete(ctx, req)
 	if err != nil {
 		err = s.callError(ctx, p, err, budget(ctx, start))
 		s.stats.record(time.Since(start), countsAsError(err))
@@ -102,7 +100,7 @@ func (m *Manager) Stream(ctx context.Context, name string, call ProviderCall) (C
 	}
 	req, err := s.providerRequest(&call)
 	if err != nil {
-		p.active.Add(-1)
+		s.release(p)
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -182,7 +180,7 @@ func (c *chunkStream) finish(err error, failed bool) {
 		c.timer.Stop()
 	}
 	c.cancel()
-	c.p.active.Add(-1)
+	c.s.release(c.p)
 	c.s.stats.record(time.Since(c.start), failed)
 }
 

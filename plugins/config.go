@@ -43,12 +43,27 @@ type Config struct {
 	// caller's context deadline, which is the model's timeout. Changing it on reload does not
 	// restart the plugin.
 	Timeout time.Duration
+	// MaxConcurrent caps the calls the plugin runs at once, unary calls and open streams alike;
+	// 0 means DefaultMaxConcurrent. When that many are running, as many more calls again may
+	// wait for a place, each for QueueWait at most and never past its deadline; a call beyond
+	// those, or whose wait ends, fails at once with a Busy *Error wrapping ErrBusy. Changing it
+	// on reload does not restart the plugin.
+	MaxConcurrent int
 }
 
 // settings are the parts of a Config that change without a restart.
 type settings struct {
-	config  json.RawMessage
-	timeout time.Duration
+	config        json.RawMessage
+	timeout       time.Duration
+	maxConcurrent int
+}
+
+func (c *Config) settings() *settings {
+	limit := c.MaxConcurrent
+	if limit == 0 {
+		limit = DefaultMaxConcurrent
+	}
+	return &settings{config: c.Config, timeout: c.Timeout, maxConcurrent: limit}
 }
 
 // checked is a Config that passed Check, with what checking found out.
@@ -101,6 +116,10 @@ func check(cfgs []Config) ([]checked, error) {
 		}
 		if c.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("plugin %q: timeout %s is negative", c.Name, c.Timeout))
+			continue
+		}
+		if c.MaxConcurrent < 0 {
+			errs = append(errs, fmt.Errorf("plugin %q: maxConcurrent %d is negative", c.Name, c.MaxConcurrent))
 			continue
 		}
 		if len(c.Config) > 0 && !json.Valid(c.Config) {

@@ -19,7 +19,7 @@ var passedEnv = []string{
 //
 // GOMAXPROCS=1: most of a call's round trip is the two Go runtimes handing each gRPC message
 // between goroutines and waking idle threads for it, and a plugin with one thread wakes far
-// fewer. On the 2-core development machine a process transformer's added latency went from
+// fewer. On a 2-core machine a process transformer's added latency went from
 // ~0.88 to ~0.52 ms p50 in the gateway. A plugin that needs several cores for its own work sets
 // GOMAXPROCS in its env; the setting means nothing to a plugin not written in Go.
 var defaultEnv = []string{"GOMAXPROCS=1"}

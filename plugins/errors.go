@@ -36,9 +36,14 @@ const (
 	// no such role (ErrWrongRole), it is stopped (ErrClosed), it keeps failing to start, or it
 	// was restarting and not back before the deadline.
 	Unavailable
+	// Busy: the call never reached the plugin because it already runs as many calls as it may
+	// (Config.MaxConcurrent) and no place freed in time (see QueueWait). The error wraps
+	// ErrBusy. The plugin is fine, only full: a caller maps it to 503 (or 429) with a
+	// Retry-After of BusyRetryAfter, or tries a fallback model.
+	Busy
 )
 
-var kindNames = [...]string{"", "failed", "crashed", "timeout", "canceled", "unavailable"}
+var kindNames = [...]string{"", "failed", "crashed", "timeout", "canceled", "unavailable", "busy"}
 
 func (k ErrorKind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -54,7 +59,13 @@ var (
 	ErrWrongRole = errors.New("plugin does not play that role")
 	// ErrClosed: the manager has shut down, or the plugin was removed from the config.
 	ErrClosed = errors.New("plugin manager closed")
+	// ErrBusy: the plugin has no place for another call (an *Error of kind Busy wraps it).
+	ErrBusy = errors.New("plugin busy")
 )
+
+// BusyRetryAfter is how long a caller refused with ErrBusy should wait before trying again:
+// the Retry-After the gateway sends with it.
+const BusyRetryAfter = time.Second
 
 // Error is a failure of a plugin, or of the host's link to it.
 type Error struct {

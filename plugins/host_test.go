@@ -222,11 +222,13 @@ func TestConfigErrors(t *testing.T) {
 		{Name: "d", Path: testPluginBin, Role: "router"},
 		{Name: "e", Path: testPluginBin, SHA256: "xyz"},
 		{Name: "f", Path: testPluginBin, Config: json.RawMessage(`{`)},
+		{Name: "g", Path: testPluginBin, MaxConcurrent: -1},
 	})
 	for _, want := range []string{
 		"plugins[0]: name is required", `plugin "a": defined twice`, `plugin "b": cannot open executable`,
 		`plugin "c": ` + notExec + " is not an executable file", `plugin "d": role "router"`,
 		`plugin "e": sha256 "xyz" is not 64 hex digits`, `plugin "f": config is not valid JSON`,
+		`plugin "g": maxConcurrent -1 is negative`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Check error lacks %q:\n%v", want, err)
@@ -243,6 +245,204 @@ func TestRoleMismatchFailsTheLoad(t *testing.T) {
 	// It stays loaded and is retried, in case the binary is fixed; calls fail fast meanwhile.
 	if _, err := m.Complete(context.Background(), "filter", ProviderCall{Op: "chat"}); err == nil {
 		t.Fatal("a call to a plugin that never started succeeded")
+	}
+}
+
+// A caller that gives up gets its call back at once, as a Canceled error, whether the plugin
+// ignores the cancellation or not; the process is not blamed.
+func TestCanceledCallReturnsPromptly(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	load(t, m, Config{Name: "t", Path: testPluginBin})
+	pid := runningPID(t, m, "t")
+	for _, tc := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"transform", func(ctx context.Context) error {
+			_, err := m.Transform(ctx, "t", []byte(`{"body":"HANG"}`)) // the plugin ignores ctx
+			return err
+		}},
+		{"complete", func(ctx context.Context) error {
+			_, err := m.Complete(ctx, "t", ProviderCall{Op: "chat", Request: []byte(`"HANG"`)})
+			return err
+		}},
+		{"stream", func(ctx context.Context) error {
+			s, err := m.Stream(ctx, "t", ProviderCall{Op: "chat", Request: []byte(`"STALL"`)})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			for {
+				if _, err := s.Next(); err != nil {
+					return err
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			var canceledAt atomic.Int64
+			time.AfterFunc(50*time.Millisecond, func() {
+				canceledAt.Store(time.Now().UnixNano())
+				cancel()
+			})
+			err := tc.call(ctx)
+			after := time.Since(time.Unix(0, canceledAt.Load()))
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Kind != Canceled || !errors.Is(err, context.Canceled) ||
+				!strings.Contains(err.Error(), `plugin "t": call canceled by the caller`) {
+				t.Fatalf("got %#v, want a Canceled *Error", err)
+			}
+			if canceledAt.Load() == 0 || after > 500*time.Millisecond {
+				t.Fatalf("the call returned %s after the cancellation", after)
+			}
+		})
+	}
+	if st := stat(t, m, "t"); st.PID != pid || st.Restarts != 0 || st.Errors != 0 || st.InFlight != 0 {
+		t.Fatalf("after the canceled calls: %+v", st)
+	}
+	if out, err := m.Transform(context.Background(), "t", []byte(`{"body":{}}`)); err != nil || string(out) != `{"body":{}}` {
+		t.Fatalf("a call after the canceled ones: %s, %v", out, err)
+	}
+}
+
+// A call waiting for a plugin to come back is canceled as promptly as one in flight.
+func TestCanceledWhileRestarting(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	// Not a plugin: it keeps failing to start, and is "restarting", with backoff, for a second
+	// or so before it is "failed".
+	_ = m.Load([]Config{{Name: "dud", Path: "/bin/true", Role: "provider"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := m.Complete(ctx, "dud", ProviderCall{Op: "chat"})
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Kind != Canceled || !errors.Is(err, context.Canceled) ||
+		!strings.Contains(err.Error(), `plugin "dud": call canceled by the caller while the plugin was restarting`) {
+		t.Fatalf("got %#v, want a Canceled *Error", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("the canceled call took %s", d)
+	}
+}
+
+// A plugin running as many calls as it may takes as many more into a short queue and refuses
+// every call beyond at once with ErrBusy; the queued calls get ErrBusy when their wait ends.
+// Canceling the calls it runs frees their places.
+func TestBusyPluginRefusesABurstAtOnce(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	load(t, m, Config{Name: "narrow", Path: testPluginBin, MaxConcurrent: 2})
+	pid := runningPID(t, m, "narrow")
+
+	// Two calls the plugin never answers hold both places.
+	hangCtx, cancelHang := context.WithCancel(context.Background())
+	defer cancelHang()
+	hung := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := m.Transform(hangCtx, "narrow", []byte(`{"body":"HANG"}`))
+			hung <- err
+		}()
+	}
+	eventually(t, 3*time.Second, "two calls in flight", func() bool { return stat(t, m, "narrow").InFlight == 2 })
+
+	type result struct {
+		err     error
+		elapsed time.Duration
+	}
+	const burst = 12
+	results := make(chan result, burst)
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Go(func() {
+			start := time.Now()
+			_, err := m.Transform(context.Background(), "narrow", []byte(`{"body":1}`))
+			results <- result{err, time.Since(start)}
+		})
+	}
+	wg.Wait()
+	close(results)
+	var refused, waited int
+	for r := range results {
+		var pe *Error
+		if !errors.As(r.err, &pe) || pe.Kind != Busy || !errors.Is(r.err, ErrBusy) {
+			t.Fatalf("a call of the burst: %#v, want a Busy *Error", r.err)
+		}
+		switch {
+		case strings.Contains(r.err.Error(), "as many more wait"):
+			refused++
+			if r.elapsed > QueueWait/2 {
+				t.Errorf("a refused call took %s", r.elapsed)
+			}
+		case strings.Contains(r.err.Error(), "none ended in time"):
+			waited++
+			if r.elapsed < QueueWait-5*time.Millisecond {
+				t.Errorf("a queued call gave up after %s, before its wait of %s", r.elapsed, QueueWait)
+			}
+		default:
+			t.Errorf("message %q", r.err)
+		}
+	}
+	if refused != burst-2 || waited != 2 {
+		t.Fatalf("%d calls refused at once and %d after waiting; want %d and 2", refused, waited, burst-2)
+	}
+
+	cancelHang()
+	for range 2 {
+		var pe *Error
+		if err := <-hung; !errors.As(err, &pe) || pe.Kind != Canceled {
+			t.Fatalf("a canceled call: %#v", err)
+		}
+	}
+	if out, err := m.Transform(context.Background(), "narrow", []byte(`{"body":1}`)); err != nil || string(out) != `{"body":1}` {
+		t.Fatalf("a call once places are free: %s, %v", out, err)
+	}
+	st := stat(t, m, "narrow")
+	if st.PID != pid || st.Restarts != 0 || st.Busy != burst || st.Errors != burst || st.InFlight != 0 || st.Waiting != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// A stream holds its place until it is closed, and a caller's deadline shortens the wait.
+func TestStreamHoldsAPlace(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	load(t, m, Config{Name: "one", Path: testPluginBin, MaxConcurrent: 1})
+	s, err := m.Stream(context.Background(), "one", ProviderCall{Op: "chat", Request: []byte(`"STALL"`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = m.Transform(ctx, "one", []byte(`{"body":1}`))
+	if d := time.Since(start); !errors.Is(err, ErrBusy) || d > QueueWait-10*time.Millisecond {
+		t.Fatalf("a call while the stream is open: %v after %s", err, d)
+	}
+	s.Close()
+	if _, err := m.Transform(context.Background(), "one", []byte(`{"body":1}`)); err != nil {
+		t.Fatalf("a call after the stream closed: %v", err)
+	}
+}
+
+// Messages larger than a flow-control window (1 MiB) go through either way.
+func TestLargeMessages(t *testing.T) {
+	m, _ := newManager(t, Options{})
+	load(t, m, Config{Name: "t", Path: testPluginBin})
+	ctx := context.Background()
+	out, err := m.Transform(ctx, "t", []byte(`{"body":"BIG"}`))
+	if err != nil || len(out) != 3<<20+len(`{"body":""}`) || !strings.HasPrefix(string(out), `{"body":"bbb`) {
+		t.Fatalf("big answer: %d bytes, %v", len(out), err)
+	}
+	body := `"` + strings.Repeat("r", 3<<20) + `"`
+	out, err = m.Transform(ctx, "t", []byte(`{"body":`+body+`}`))
+	if err != nil || string(out) != `{"body":`+body+`}` {
+		t.Fatalf("big request: %d bytes, %v", len(out), err)
+	}
+	if st := stat(t, m, "t"); st.Restarts != 0 || st.Errors != 0 {
+		t.Fatalf("stats: %+v", st)
 	}
 }
 

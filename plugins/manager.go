@@ -3,7 +3,9 @@
 // hashicorp/go-plugin. It owns their whole life: checking their executables, starting them with
 // a handshake and mutual TLS, health checks, restarts with backoff after a crash, reloads that
 // keep unchanged plugins running, shutdown that leaves no process behind, and the calls
-// themselves, with deadlines and typed errors the gateway maps to its fault kinds.
+// themselves, bounded per plugin, with the caller's deadline and cancellation, and typed errors
+// the gateway maps to its fault kinds. It must not reach under grpc-go or go-plugin: calls go on
+// the connection go-plugin makes, with the options it allows.
 //
 // The contract with plugins is in plugins/proto; authors write plugins with sdk/plugin.
 package plugins
@@ -144,7 +146,7 @@ func (m *Manager) Load(cfgs []Config) error {
 	for _, c := range want {
 		old := cur[c.Name]
 		if old != nil && old.cfg.sameProcess(c) {
-			old.set.Store(&settings{config: c.Config.Config, timeout: c.Timeout})
+			old.set.Store(c.settings())
 			next[c.Name] = old
 			continue
 		}
@@ -219,8 +221,9 @@ func (m *Manager) Stats() []Stats {
 	return out
 }
 
-// acquire finds the plugin and a running process of it for one call, waiting (up to ctx) for
-// one that is restarting. The caller must release the process with p.active.Add(-1).
+// acquire finds the plugin, takes a place among its calls in flight (see Config.MaxConcurrent),
+// and finds a running process of it for one call, waiting (up to ctx) for one that is
+// restarting. The caller must give both back with s.release(p).
 func (m *Manager) acquire(ctx context.Context, name string, role uint32) (*slot, *process, error) {
 	for attempt := 0; ; attempt++ {
 		s := (*m.slots.Load())[name]
@@ -237,15 +240,20 @@ func (m *Manager) acquire(ctx context.Context, name string, role uint32) (*slot,
 			}
 			return nil, nil, err
 		}
+		if err := s.enter(ctx); err != nil {
+			s.stats.reject(err)
+			return nil, nil, err
+		}
 		p, err := s.acquire(ctx)
 		if err == nil {
 			return s, p, nil
 		}
+		s.gate.leave(s.set.Load().maxConcurrent)
 		// A reload replaced the plugin between the lookup and now: go to the new one.
 		if attempt == 0 && errors.Is(err, ErrClosed) && (*m.slots.Load())[name] != s {
 			continue
 		}
-		s.stats.reject()
+		s.stats.reject(err)
 		return nil, nil, err
 	}
 }

@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -28,8 +29,12 @@ type Stats struct {
 	LastError string `json:"lastError,omitempty"`
 	Calls     int64  `json:"calls"`
 	// Errors counts calls that failed, whoever was at fault (a canceled call is no error).
-	Errors   int64 `json:"errors"`
+	Errors int64 `json:"errors"`
+	// Busy counts calls refused with ErrBusy (counted in Errors too).
+	Busy     int64 `json:"busy"`
 	InFlight int64 `json:"inFlight"`
+	// Waiting is the calls waiting for a place (see Config.MaxConcurrent).
+	Waiting int64 `json:"waiting"`
 	// Latency of calls (whole streams included) in milliseconds: the mean over all calls, the
 	// percentiles over the latest 1024.
 	MeanMs float64 `json:"meanMs"`
@@ -44,6 +49,7 @@ type callStats struct {
 	mu      sync.Mutex
 	calls   int64
 	errors  int64
+	busy    int64
 	sampled int64 // calls with a latency: all but those that never reached a process
 	total   time.Duration
 	recent  [window]time.Duration
@@ -64,16 +70,21 @@ func (c *callStats) record(d time.Duration, failed bool) {
 }
 
 // reject counts a call that failed before reaching a process.
-func (c *callStats) reject() {
+func (c *callStats) reject(err error) {
 	c.mu.Lock()
 	c.calls++
-	c.errors++
+	if countsAsError(err) {
+		c.errors++
+	}
+	if errors.Is(err, ErrBusy) {
+		c.busy++
+	}
 	c.mu.Unlock()
 }
 
 func (c *callStats) fill(st *Stats) {
 	c.mu.Lock()
-	st.Calls, st.Errors = c.calls, c.errors
+	st.Calls, st.Errors, st.Busy = c.calls, c.errors, c.busy
 	n := min(c.next, window)
 	recent := slices.Clone(c.recent[:n])
 	total, sampled := c.total, c.sampled

@@ -332,7 +332,7 @@ func wasmFault(err error) error {
 	}
 	fe := fault.PluginFailed("plugin %q: %s", we.Plugin, we.Message)
 	if we.Kind == wasm.KindBusy {
-		fe.Status, fe.RetryAfter = 503, 1 // Service Unavailable: retry soon
+		fe.Status, fe.RetryAfter = 503, 1
 	}
 	if we.Kind == wasm.KindGuest && we.Code != "" {
 		fe.Code = we.Code
@@ -371,6 +371,9 @@ func procFault(err error) error {
 		}
 		fe := fault.PluginFailed("%s", pe.Message)
 		fe.Code = "plugin_" + strings.ToLower(pe.Kind.String())
+		if errors.Is(err, plugins.ErrBusy) {
+			fe.Status, fe.RetryAfter = 503, int(plugins.BusyRetryAfter/time.Second)
+		}
 		return fe
 	}
 	return fault.PluginFailed("%v", err)

@@ -15,11 +15,12 @@
 // log through Logger, so its lines reach the gateway's log with their level and attributes;
 // anything else it prints to stdout or stderr arrives line by line at info level.
 //
-// A provider that calls an upstream over HTTP can give its client DialContext, whose connections
-// cost the process less CPU per request (see DialContext).
+// The gateway and the plugin speak go-plugin's standard protocol: its handshake line on stdout,
+// then gRPC over a unix socket with its automatic mutual TLS, each side trusting only the
+// certificate the other made for this one process.
 //
-// The package imports go-plugin, gRPC, the contract (plugins/proto) and IoM's raw socket
-// package (internal/rawsock), nothing else of IoM.
+// The package imports go-plugin, gRPC and the contract (plugins/proto), nothing else of IoM, so
+// plugin authors outside this repository can use it.
 package iomplugin
 
 import (

@@ -2,7 +2,6 @@ package iomplugin
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,27 +34,14 @@ func Serve(p Plugin) {
 		os.Exit(1)
 	}
 	go exitWithParent(os.Getppid(), time.Second)
-	cfg := &plugin.ServeConfig{HandshakeConfig: pluginpb.Handshake, Plugins: set}
-	var tlsCfg *tls.Config
-	if clientPEM := os.Getenv("PLUGIN_CLIENT_CERT"); clientPEM != "" && os.Getenv(cfg.MagicCookieKey) == cfg.MagicCookieValue {
-		// Started by the gateway, with automatic mutual TLS: see conn.go.
-		var der []byte
-		var err error
-		if tlsCfg, der, err = serverTLS(clientPEM); err == nil {
-			err = announceCert(der)
-		}
-		if err != nil {
-			Logger().Error("cannot set up TLS", "err", err)
-			os.Exit(1)
-		}
-		cfg.TLSProvider = func() (*tls.Config, error) { return tlsCfg, nil }
-	}
-	creds := serverCreds(tlsCfg)
-	cfg.GRPCServer = func(opts []grpc.ServerOption) *grpc.Server {
-		// Ours come last, so they replace the credentials go-plugin made from the same settings.
-		return newServer(append(opts, grpc.Creds(creds)))
-	}
-	plugin.Serve(cfg)
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: pluginpb.Handshake,
+		Plugins:         set,
+		// go-plugin passes the credentials of its automatic mutual TLS in opts: started by the
+		// gateway, the plugin serves TLS with a certificate of its own and accepts only the
+		// gateway's (PLUGIN_CLIENT_CERT).
+		GRPCServer: newServer,
+	})
 }
 
 func newServer(opts []grpc.ServerOption) *grpc.Server {

@@ -248,6 +248,9 @@ func TestMain(m *testing.M) {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')
 		fmt.Print(line)
 		os.Exit(0)
+	case "plugin":
+		Serve(Plugin{Provider: fake{}, Transformer: fake{}})
+		os.Exit(0)
 	case "orphan":
 		go exitWithParent(os.Getppid(), 20*time.Millisecond)
 		fmt.Println(os.Getpid())

@@ -243,10 +243,7 @@ func upstreamError(resp *http.Response) error {
 }
 
 func main() {
-	iomplugin.ServeProvider(&provider{client: &http.Client{Transport: &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         iomplugin.DialContext,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-	}}})
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64 // one upstream, many calls at once
+	iomplugin.ServeProvider(&provider{client: &http.Client{Transport: t}})
 }

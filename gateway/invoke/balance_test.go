@@ -150,3 +150,22 @@ func TestSleepContext(t *testing.T) {
 		t.Fatalf("a deadline is the upstream's timeout: %+v", fe)
 	}
 }
+
+// A plugin's failure (a guest that trapped on one request, a process plugin restarting) fails
+// the call and may fall back, but never opens the model's breaker; an upstream's does.
+func TestPluginFaultsLeaveTheBreaker(t *testing.T) {
+	trap := fault.PluginFailed("plugin %q: trap", "p")
+	trap.Code = "plugin_trap"
+	if upstreamFault(trap) || !fallbackable(trap) {
+		t.Fatalf("a guest's trap: counts %v, falls back %v", upstreamFault(trap), fallbackable(trap))
+	}
+	down := fault.Upstream(503, "upstream openai returned HTTP 503")
+	if !upstreamFault(down) || !fallbackable(down) {
+		t.Fatal("an upstream's 503 counts and falls back")
+	}
+	bad := fault.Upstream(400, "upstream openai returned HTTP 400")
+	bad.Upstream = 400
+	if upstreamFault(bad) || fallbackable(bad) {
+		t.Fatal("a request the upstream found bad neither counts nor falls back")
+	}
+}

@@ -258,16 +258,19 @@ func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {
 // fallbackable reports whether another model may succeed where this one failed: not when the
 // upstream found the request itself bad.
 func fallbackable(fe *fault.Error) bool {
-	if fe.Code == codeBusy {
+	if fe.Code == codeBusy || fe.Kind == fault.Plugin {
 		return true
 	}
 	return upstreamFault(fe)
 }
 
 // upstreamFault reports whether a failure is the upstream's (it counts against its circuit
-// breaker), rather than the request's.
+// breaker), rather than the request's. A plugin's failure never counts: a guest that traps on
+// one request's input fails that request only, and the plugin hosts keep their own health (a
+// WASM plugin's quarantine, a process plugin's restarts), so a plugin back up serves at once.
+// An upstream behind a plugin adapter reports as the provider's fault and counts.
 func upstreamFault(fe *fault.Error) bool {
-	if fe.Kind != fault.Provider && fe.Kind != fault.Plugin {
+	if fe.Kind != fault.Provider {
 		return false
 	}
 	switch fe.Upstream {

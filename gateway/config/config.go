@@ -92,12 +92,39 @@ type Server struct {
 	DataDir     string `json:"dataDir"`
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int `json:"maxBodyBytes"`
-	// IdleTimeoutMs closes idle client keep-alive connections.
+	// IdleTimeoutMs closes idle client keep-alive connections (default 120000).
 	IdleTimeoutMs int `json:"idleTimeoutMs"`
-	// ReadTimeoutMs bounds reading one client request.
+	// ReadTimeoutMs bounds reading a request's body, from the end of its header (default 30000).
 	ReadTimeoutMs int `json:"readTimeoutMs"`
+	// ReadHeaderTimeoutMs bounds the wait for a new connection's first byte, and for a request's
+	// header from its first byte (default 10000, at most readTimeoutMs): a client that connects
+	// and sends nothing is disconnected after it.
+	ReadHeaderTimeoutMs int `json:"readHeaderTimeoutMs"`
+	// WriteTimeoutMs bounds each write to a client (default 30000): a client that stops reading,
+	// during a stream or a large answer, is disconnected after it. A stream that keeps being read
+	// runs as long as it lasts.
+	WriteTimeoutMs int `json:"writeTimeoutMs"`
+	// MaxHeaderBytes bounds a request's line and header (default 16384); larger ones get 431.
+	MaxHeaderBytes int `json:"maxHeaderBytes"`
+	// MaxConns bounds the connections each listener holds open (default 16384); one more is
+	// answered 503 and closed.
+	MaxConns int `json:"maxConns"`
+	// MaxConnsPerIP bounds the connections one client address holds open on each listener
+	// (default 1024; an IPv6 client counts by its /64); one more is answered 429 and closed.
+	MaxConnsPerIP int `json:"maxConnsPerIp"`
+	// AuthFailures locks out a client address that keeps sending wrong keys or admin tokens.
+	AuthFailures AuthFailures `json:"authFailures"`
 	// CORS lets browser apps on other origins call the data plane; nothing is allowed by default.
 	CORS *CORS `json:"cors,omitempty"`
+}
+
+// AuthFailures rate-limits failed authentication per client address, on each listener: after
+// Limit wrong keys (or admin tokens) within WindowMs, the address gets 429 for LockoutMs without
+// its key being checked. A request without a key is not a failure; a success resets nothing.
+type AuthFailures struct {
+	Limit     int `json:"limit"`     // default 20
+	WindowMs  int `json:"windowMs"`  // default 60000
+	LockoutMs int `json:"lockoutMs"` // default 60000
 }
 
 // CORS configures cross-origin requests to the data plane.
@@ -142,6 +169,18 @@ const (
 	DefaultAdminListen  = "127.0.0.1:8081"
 	DefaultDataDir      = "./data"
 	DefaultMaxBodyBytes = 4 << 20
+
+	DefaultReadHeaderTimeoutMs = 10_000
+	DefaultWriteTimeoutMs      = 30_000
+	DefaultMaxHeaderBytes      = 16 << 10
+	// MaxHeaderBytesLimit caps server.maxHeaderBytes: every connection reading a request holds
+	// a buffer of that size.
+	MaxHeaderBytesLimit        = 1 << 20
+	DefaultMaxConns            = 16384
+	DefaultMaxConnsPerIP       = 1024
+	DefaultAuthFailureLimit    = 20
+	DefaultAuthFailureWindowMs = 60_000
+	DefaultAuthLockoutMs       = 60_000
 )
 
 // Options are checks that depend on the running program, not the file.
@@ -215,6 +254,31 @@ func (f *File) fillDefaults() {
 	if s.ReadTimeoutMs == 0 {
 		s.ReadTimeoutMs = 30_000
 	}
+	if s.ReadHeaderTimeoutMs == 0 {
+		s.ReadHeaderTimeoutMs = DefaultReadHeaderTimeoutMs
+	}
+	if s.WriteTimeoutMs == 0 {
+		s.WriteTimeoutMs = DefaultWriteTimeoutMs
+	}
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if s.MaxConns == 0 {
+		s.MaxConns = DefaultMaxConns
+	}
+	if s.MaxConnsPerIP == 0 {
+		s.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	a := &s.AuthFailures
+	if a.Limit == 0 {
+		a.Limit = DefaultAuthFailureLimit
+	}
+	if a.WindowMs == 0 {
+		a.WindowMs = DefaultAuthFailureWindowMs
+	}
+	if a.LockoutMs == 0 {
+		a.LockoutMs = DefaultAuthLockoutMs
+	}
 	if f.Log.Level == "" {
 		f.Log.Level = "info"
 	}
@@ -248,6 +312,22 @@ func (f *File) Validate(o Options) decode.Errors {
 	if f.Server.ReadTimeoutMs < 0 {
 		es.Add("server.readTimeoutMs", "must not be negative")
 	}
+	atLeast := func(path string, v, least int) {
+		if v < least {
+			es.Add(path, "must be at least %d, got %d", least, v)
+		}
+	}
+	atLeast("server.readHeaderTimeoutMs", f.Server.ReadHeaderTimeoutMs, 1)
+	atLeast("server.writeTimeoutMs", f.Server.WriteTimeoutMs, 1)
+	atLeast("server.maxHeaderBytes", f.Server.MaxHeaderBytes, 4096)
+	if f.Server.MaxHeaderBytes > MaxHeaderBytesLimit {
+		es.Add("server.maxHeaderBytes", "must be at most %d, got %d", MaxHeaderBytesLimit, f.Server.MaxHeaderBytes)
+	}
+	atLeast("server.maxConns", f.Server.MaxConns, 1)
+	atLeast("server.maxConnsPerIp", f.Server.MaxConnsPerIP, 1)
+	atLeast("server.authFailures.limit", f.Server.AuthFailures.Limit, 1)
+	atLeast("server.authFailures.windowMs", f.Server.AuthFailures.WindowMs, 1)
+	atLeast("server.authFailures.lockoutMs", f.Server.AuthFailures.LockoutMs, 1)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, f.Log.Level) {
 		es.Add("log.level", "%q is not one of debug, info, warn, error", f.Log.Level)
 	}

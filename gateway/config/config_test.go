@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -149,5 +150,40 @@ func TestJSONSchemaFile(t *testing.T) {
 	bad, _ := json.Marshal(map[string]any{"server": map[string]any{"lisen": ":1"}})
 	if schema.Validate(bad) == nil {
 		t.Fatal("the schema should refuse unknown fields")
+	}
+}
+
+// The server's connection limits and timeouts have defaults, and take what the file sets.
+func TestServerLimits(t *testing.T) {
+	f, err := Parse([]byte("{}"), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Server{Listen: ":8080", AdminListen: "127.0.0.1:8081", DataDir: "./data", MaxBodyBytes: 4 << 20,
+		IdleTimeoutMs: 120_000, ReadTimeoutMs: 30_000, ReadHeaderTimeoutMs: 10_000, WriteTimeoutMs: 30_000,
+		MaxHeaderBytes: 16 << 10, MaxConns: 16384, MaxConnsPerIP: 1024,
+		AuthFailures: AuthFailures{Limit: 20, WindowMs: 60_000, LockoutMs: 60_000}}
+	if !reflect.DeepEqual(f.Server, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", f.Server, want)
+	}
+	f, err = Parse([]byte(`server:
+  readHeaderTimeoutMs: 500
+  writeTimeoutMs: 700
+  maxHeaderBytes: 65536
+  maxConns: 10
+  maxConnsPerIp: 2
+  authFailures: {limit: 5, windowMs: 1000, lockoutMs: 2000}
+`), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Server
+	if s.ReadHeaderTimeoutMs != 500 || s.WriteTimeoutMs != 700 || s.MaxHeaderBytes != 65536 || s.MaxConns != 10 ||
+		s.MaxConnsPerIP != 2 || s.AuthFailures != (AuthFailures{Limit: 5, WindowMs: 1000, LockoutMs: 2000}) {
+		t.Fatalf("set: %+v", s)
+	}
+	if _, err := Parse([]byte("server:\n  maxHeaderBytes: 2000000\n"), opts()); err == nil ||
+		err.Error() != "server.maxHeaderBytes: must be at most 1048576, got 2000000" {
+		t.Fatalf("a header limit too large: %v", err)
 	}
 }

@@ -55,8 +55,16 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	profiling := bytes.HasPrefix(path, []byte("/debug/pprof/"))
 	if bytes.HasPrefix(path, []byte("/api/")) || profiling {
+		now := time.Now()
+		if fe := g.adminAuth.check(ctx, now); fe != nil {
+			writeError(ctx, fe)
+			return
+		}
 		tok := bearer(ctx.Request.Header.Peek("Authorization"))
 		if tok == nil || !policy.CheckToken(*g.adminHash.Load(), tok) {
+			if tok != nil {
+				g.adminAuth.failed(ctx, now)
+			}
 			writeError(ctx, fault.Unauthenticated("the admin API needs \"Authorization: Bearer <admin token>\""))
 			return
 		}

@@ -113,8 +113,13 @@ func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// authenticate returns the caller's key from "Authorization: Bearer" or "x-api-key".
+// authenticate returns the caller's key from "Authorization: Bearer" or "x-api-key". A client
+// address locked out for wrong keys (see authGuard) is refused without its key being checked.
 func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*policy.Key, *fault.Error) {
+	now := ctx.Time()
+	if fe := g.dataAuth.check(ctx, now); fe != nil {
+		return nil, fe
+	}
 	raw := bearer(ctx.Request.Header.Peek("Authorization"))
 	if raw == nil {
 		raw = ctx.Request.Header.Peek("x-api-key")
@@ -125,6 +130,7 @@ func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*policy.Key, *fault.Er
 	if key := g.keys.Authenticate(raw); key != nil {
 		return key, nil
 	}
+	g.dataAuth.failed(ctx, now)
 	return nil, fault.Unauthenticated("invalid API key")
 }
 
@@ -205,7 +211,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	}
 	out, fe := g.engine.Do(route, req)
 	if fe != nil {
-		writeError(ctx, fe)
+		g.callFailed(ctx, route.ID, id, fe)
 		return
 	}
 	g.answerHeaders(ctx, out, start)
@@ -260,7 +266,7 @@ func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	setStreamBody(ctx, func(w *bufio.Writer) {
-		fe := relay(w, s)
+		fe := relay(w, s, route.ID)
 		status := fasthttp.StatusOK
 		if fe != nil {
 			status = fe.Status
@@ -300,7 +306,7 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
 		done()
-		writeError(ctx, fe)
+		g.callFailed(ctx, route.ID, req.ID, fe)
 		return
 	}
 	g.answerHeaders(ctx, out, req.Start)
@@ -314,10 +320,11 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 				g.log.Error("panic in stream", "panic", p, "stack", stack())
 				final = fault.Internal("internal error during the stream")
 			}
+			g.logCallFault(route.ID, req.ID, final)
 			out.Finish(fasthttp.StatusOK, final)
 			done()
 		}()
-		final = relay(w, out)
+		final = relay(w, out, route.ID)
 	})
 }
 
@@ -327,7 +334,8 @@ type chunks interface {
 	Buffered() bool
 }
 
-func relay(w *bufio.Writer, out chunks) *fault.Error {
+// relay writes out's chunks to w; a failure ends the stream with an error event about model.
+func relay(w *bufio.Writer, out chunks, model string) *fault.Error {
 	for {
 		chunk, err := out.Next()
 		if errors.Is(err, io.EOF) {
@@ -339,7 +347,7 @@ func relay(w *bufio.Writer, out chunks) *fault.Error {
 		}
 		if err != nil {
 			fe := fault.As(err)
-			writeEvent(w, fe.AppendJSON(nil))
+			writeEvent(w, public(model, fe).AppendJSON(nil))
 			w.Flush()
 			return fe
 		}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/config"
+	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
@@ -75,6 +77,9 @@ type Gateway struct {
 	dataSrv, adminSrv *fasthttp.Server
 	dataLn, adminLn   net.Listener
 	started           time.Time
+
+	// dataAuth and adminAuth lock out client addresses that keep failing to authenticate.
+	dataAuth, adminAuth *authGuard
 
 	reloadMu   sync.Mutex
 	lastReload *ReloadStatus
@@ -169,6 +174,8 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if err := g.apply(cfg, true); err != nil {
 		return nil, err
 	}
+	g.dataAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("data"))
+	g.adminAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("admin"))
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
 	g.consoleFiles = newConsoleFiles()
 	ok = true
@@ -263,63 +270,68 @@ func (g *Gateway) announce(cfg *config.File, gen []policy.Generated) {
 }
 
 // Start listens on the data and admin addresses and serves in the background.
+//
+// The server settings (listeners, caps, timeouts, sizes) take effect here: a reload changes none.
 func (g *Gateway) Start() error {
 	cfg := g.cfg.Load()
+	sc := cfg.Server
 	var err error
-	if g.dataLn, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
-		return fmt.Errorf("cannot listen on %s (server.listen): %w", cfg.Server.Listen, err)
+	if g.dataLn, err = net.Listen("tcp", sc.Listen); err != nil {
+		return fmt.Errorf("cannot listen on %s (server.listen): %w", sc.Listen, err)
 	}
-	if g.adminLn, err = net.Listen("tcp", cfg.Server.AdminListen); err != nil {
+	if g.adminLn, err = net.Listen("tcp", sc.AdminListen); err != nil {
 		g.dataLn.Close()
-		return fmt.Errorf("cannot listen on %s (server.adminListen): %w", cfg.Server.AdminListen, err)
+		return fmt.Errorf("cannot listen on %s (server.adminListen): %w", sc.AdminListen, err)
 	}
-	errorHandler := func(ctx *fasthttp.RequestCtx, err error) {
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-			writeError(ctx, faultTooLarge(cfg.Server.MaxBodyBytes))
-			return
-		}
-		writeError(ctx, badRequest(err))
-	}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	readTimeout := ms(sc.ReadTimeoutMs)
 	g.dataSrv = &fasthttp.Server{
 		Handler:                       g.serveData,
-		ErrorHandler:                  errorHandler,
+		ErrorHandler:                  g.readError("data", sc),
 		Name:                          "iom",
-		MaxRequestBodySize:            cfg.Server.MaxBodyBytes,
-		ReadTimeout:                   time.Duration(cfg.Server.ReadTimeoutMs) * time.Millisecond,
-		IdleTimeout:                   time.Duration(cfg.Server.IdleTimeoutMs) * time.Millisecond,
+		MaxRequestBodySize:            sc.MaxBodyBytes,
+		ReadBufferSize:                sc.MaxHeaderBytes,
+		Concurrency:                   max(sc.MaxConns, fasthttp.DefaultConcurrency), // the listener caps connections
+		IdleTimeout:                   ms(sc.IdleTimeoutMs),
 		NoDefaultServerHeader:         true,
 		NoDefaultDate:                 false,
 		DisableHeaderNamesNormalizing: false,
+		SecureErrorLogMessage:         true,
 		// An idle keep-alive connection gives its buffers and request context back to the pools
 		// while it waits: a client that keeps hundreds of connections open (an open-loop load, a
-		// fleet of apps) costs a few KB each instead of ~25 KB. The 1-byte read it waits with is
-		// served by lingerConn's read-ahead, so a request costs no extra system call for it.
+		// fleet of apps) costs a few KB each instead of ~25 KB.
 		ReduceMemoryUsage: true,
 		// The server reads the clock for a request only when the handler asks (ctx.Time), which
-		// the completion handlers do first thing: one clock read a request instead of two.
+		// the completion handlers do first thing.
 		LazyRequestTime: true,
 		Logger:          fasthttpLogger{g.log},
 	}
+	setReadTimeouts(g.dataSrv, ms(sc.ReadHeaderTimeoutMs), readTimeout)
 	g.adminSrv = &fasthttp.Server{
 		Handler:               g.serveAdmin,
-		ErrorHandler:          errorHandler,
+		ErrorHandler:          g.readError("admin", sc),
 		Name:                  "iom-admin",
-		MaxRequestBodySize:    cfg.Server.MaxBodyBytes,
-		ReadTimeout:           30 * time.Second,
+		MaxRequestBodySize:    sc.MaxBodyBytes,
+		ReadBufferSize:        sc.MaxHeaderBytes,
+		Concurrency:           max(sc.MaxConns, fasthttp.DefaultConcurrency),
 		IdleTimeout:           2 * time.Minute,
 		NoDefaultServerHeader: true,
+		SecureErrorLogMessage: true,
 		Logger:                fasthttpLogger{g.log},
 	}
+	setReadTimeouts(g.adminSrv, ms(sc.ReadHeaderTimeoutMs), 30*time.Second)
 	g.started = time.Now().UTC()
 	for _, s := range []struct {
-		srv *fasthttp.Server
-		ln  net.Listener
-	}{{g.dataSrv, lingerListener{g.dataLn}}, {g.adminSrv, g.adminLn}} {
+		name string
+		srv  *fasthttp.Server
+		ln   net.Listener
+	}{{"data", g.dataSrv, g.dataLn}, {"admin", g.adminSrv, g.adminLn}} {
+		ln := newListener(s.ln, s.name, g.log, g.metrics.Listener(s.name), sc.MaxConns, sc.MaxConnsPerIP, ms(sc.WriteTimeoutMs))
 		g.wg.Add(1)
 		go func() {
 			defer g.wg.Done()
-			if err := s.srv.Serve(s.ln); err != nil {
-				g.log.Error("server stopped", "addr", s.ln.Addr().String(), "err", err)
+			if err := s.srv.Serve(ln); err != nil {
+				g.log.Error("server stopped", "listener", s.name, "addr", ln.Addr().String(), "err", err)
 			}
 		}()
 	}
@@ -328,6 +340,53 @@ func (g *Gateway) Start() error {
 		go g.watchConfig()
 	}
 	return nil
+}
+
+// setReadTimeouts makes srv wait readHeader (at most read) for a new connection's first byte
+// and for a request's header from its first byte, then read for its body. fasthttp's
+// ReadTimeout covers the first byte and the header; HeaderReceived rearms the deadline for the
+// body. A keep-alive connection waits IdleTimeout for its next request's first byte.
+func setReadTimeouts(srv *fasthttp.Server, readHeader, read time.Duration) {
+	srv.ReadTimeout = min(readHeader, read)
+	if read > srv.ReadTimeout {
+		srv.HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: read}
+		}
+	}
+}
+
+// readError answers a request the server could not read (ErrorHandler), with a fixed message
+// for each cause: never the error's text, which can quote the request (its header values, keys
+// among them) or name the sockets. The log gets the error, its quoted parts left out.
+func (g *Gateway) readError(listener string, sc config.Server) func(*fasthttp.RequestCtx, error) {
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		fe := readFault(err, sc)
+		if fe.Status != fasthttp.StatusRequestTimeout {
+			// The client may still be sending what the server did not read.
+			lingerOnClose(ctx)
+		}
+		g.log.Debug("cannot read a request", "listener", listener, "status", fe.Status,
+			"client", ctx.RemoteIP().String(), "err", unquote(err.Error()))
+		writeError(ctx, fe)
+	}
+}
+
+// readFault is the client's answer to err, from reading a request.
+func readFault(err error, sc config.Server) *fault.Error {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return fault.TooLarge(sc.MaxBodyBytes)
+	case errors.As(err, &small):
+		return &fault.Error{Kind: fault.Caller, Status: fasthttp.StatusRequestHeaderFieldsTooLarge,
+			Type: "invalid_request_error", Code: "request_header_too_large",
+			Message: "the request line and header are larger than the limit of " + strconv.Itoa(sc.MaxHeaderBytes) + " bytes"}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &fault.Error{Kind: fault.Caller, Status: fasthttp.StatusRequestTimeout,
+			Type: "invalid_request_error", Code: "request_timeout", Message: "the request did not arrive in time"}
+	}
+	return fault.Invalid("", "cannot read the request: it is not valid HTTP/1.1")
 }
 
 // DataAddr is the data plane's listening address.
@@ -444,8 +503,9 @@ func (g *Gateway) watchConfig() {
 
 type fasthttpLogger struct{ l *slog.Logger }
 
+// Printf logs what fasthttp reports, without its quoted parts, which can be request bytes.
 func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "fasthttp")
+	f.l.Debug(unquote(strings.TrimSpace(fmt.Sprintf(format, args...))), "component", "fasthttp")
 }
 
 // Flush waits until every invocation record and cache entry queued so far is written.

@@ -48,7 +48,8 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	if err != nil {
 		fe := fault.As(err)
 		g.count(fe)
-		writeMessagesError(ctx, fe)
+		g.logCallFault(ar.Model, id, fe)
+		writeMessagesError(ctx, public(ar.Model, fe))
 		return
 	}
 	route, fe := g.engine.Resolve(key, ar.Model)
@@ -67,14 +68,16 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	if !ar.Stream {
 		out, fe := g.engine.Do(route, req)
 		if fe != nil {
-			writeMessagesError(ctx, fe)
+			g.logCallFault(route.ID, id, fe)
+			writeMessagesError(ctx, public(route.ID, fe))
 			return
 		}
 		answer, err := provider.ChatToMessages(out.Result.Body, ar.Model, id)
 		if err != nil {
 			fe := fault.As(err)
 			out.Finish(fe.Status, fe)
-			writeMessagesError(ctx, fe)
+			g.logCallFault(route.ID, id, fe)
+			writeMessagesError(ctx, public(route.ID, fe))
 			return
 		}
 		g.answerHeaders(ctx, out, start)
@@ -85,7 +88,8 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
-		writeMessagesError(ctx, fe)
+		g.logCallFault(route.ID, id, fe)
+		writeMessagesError(ctx, public(route.ID, fe))
 		return
 	}
 	g.answerHeaders(ctx, out, start)
@@ -99,13 +103,15 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 				g.log.Error("panic in stream", "panic", p, "stack", stack())
 				final = fault.Internal("internal error during the stream")
 			}
+			g.logCallFault(route.ID, id, final)
 			out.Finish(fasthttp.StatusOK, final)
 		}()
-		final = relayMessages(w, out, provider.NewMessagesEvents(model, id))
+		final = relayMessages(w, out, provider.NewMessagesEvents(model, id), route.ID)
 	})
 }
 
-func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEvents) *fault.Error {
+// relayMessages is relay for the Messages API.
+func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEvents, model string) *fault.Error {
 	for {
 		chunk, err := out.Next()
 		if errors.Is(err, io.EOF) {
@@ -117,7 +123,7 @@ func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEv
 		}
 		if err != nil {
 			fe := fault.As(err)
-			writeNamedEvents(w, []provider.Event{{Name: "error", Data: provider.MessagesError(fe)}})
+			writeNamedEvents(w, []provider.Event{{Name: "error", Data: provider.MessagesError(public(model, fe))}})
 			w.Flush()
 			return fe
 		}

@@ -96,7 +96,7 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 	}
 	out, fe := g.callWithInput(r, key, id, start, "invoke", ctx.PostBody())
 	if fe != nil {
-		writeError(ctx, fe)
+		g.callFailed(ctx, r.ID, id, fe)
 		return
 	}
 	g.answerHeaders(ctx, out, start)

@@ -103,7 +103,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	if !c.stream {
 		x := g.runner.Run(context.Background(), e.Plan, any(input), opts)
 		if err := x.Err(); err != nil {
-			writeError(ctx, runError(err))
+			writeError(ctx, g.runError(id, err))
 			return
 		}
 		text := pipeline.TextOf(x.OutputValue())
@@ -139,7 +139,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	case first = <-chunks:
 	case x = <-done:
 		if err := x.Err(); err != nil {
-			writeError(ctx, runError(err))
+			writeError(ctx, g.runError(id, err))
 			return
 		}
 	}
@@ -172,7 +172,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 			writeEvent(w, <-chunks)
 		}
 		if err := x.Err(); err != nil {
-			writeEvent(w, runError(err).AppendJSON(nil))
+			writeEvent(w, g.runError(id, err).AppendJSON(nil))
 			w.Flush()
 			return
 		}
@@ -215,16 +215,28 @@ func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution,
 	}
 }
 
-// runError is the client's view of a failed run: the failing step's own fault, named.
-func runError(err error) *fault.Error {
+// runError is the client's view of a failed run of pipeline id: the failing step's own fault,
+// named. A fault that is not the request's says the reason only, as a call's does (see public).
+func (g *Gateway) runError(id string, err error) *fault.Error {
 	var fe *fault.Error
-	if errors.As(err, &fe) {
-		c := *fe
-		c.Message = err.Error()
-		c.Body = nil
-		return &c
+	if !errors.As(err, &fe) {
+		g.log.Error("pipeline run failed", "pipeline", id, "err", redact(err.Error()))
+		return fault.Internal("pipeline %q: internal error; the gateway logged the details", id)
 	}
-	return fault.Internal("%v", err)
+	c := *fe
+	c.Body = nil
+	c.Message = err.Error()
+	switch fe.Kind {
+	case fault.Caller, fault.Auth, fault.Policy:
+	default:
+		// err is `step "x" failed: ` and fe's message.
+		step, ok := strings.CutSuffix(c.Message, fe.Message)
+		if !ok {
+			step = "pipeline " + strconv.Quote(id) + ": "
+		}
+		c.Message = step + reason(fe)
+	}
+	return &c
 }
 
 // runPipeline serves POST /v1/pipelines/{id}/run (and the admin API's): any JSON input, checked
@@ -281,7 +293,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	g.setRunHeaders(ctx, x, start)
 	status := fasthttp.StatusOK
 	if err := x.Err(); err != nil {
-		status = runError(err).Status
+		status = g.runError(id, err).Status
 	}
 	writeJSON(ctx, status, map[string]any{"executionId": x.ID, "status": x.Status, "output": x.OutputValue(),
 		"text": pipeline.TextOf(x.OutputValue()), "execution": json.RawMessage(x.JSON())})

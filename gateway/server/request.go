@@ -69,17 +69,41 @@ func parseRequest(op provider.Op, body []byte, p *parsed) *fault.Error {
 }
 
 // duplicates rejects a body with a key given twice, or with model or stream given twice in any
-// letter case.
+// letter case. It takes time in proportion to the number of keys: a small object (the usual
+// request) is checked pair by pair, allocating nothing; a larger one through a set.
 func duplicates(fields []rawjson.Field) *fault.Error {
-	for i := 1; i < len(fields); i++ {
-		for j := 0; j < i; j++ {
-			if bytes.Equal(fields[i].Key, fields[j].Key) || isRoutingKey(fields[i].Key) && bytes.EqualFold(fields[i].Key, fields[j].Key) {
-				return fault.Invalid(string(fields[i].Key), "duplicate key %q in the request body", fields[i].Key)
+	var seen map[string]struct{}
+	if len(fields) > smallObject {
+		seen = make(map[string]struct{}, len(fields))
+	}
+	var model, stream bool
+	for i, f := range fields {
+		dup := false
+		if seen != nil {
+			if _, dup = seen[string(f.Key)]; !dup {
+				seen[string(f.Key)] = struct{}{}
 			}
+		} else {
+			for j := 0; j < i && !dup; j++ {
+				dup = bytes.Equal(f.Key, fields[j].Key)
+			}
+		}
+		switch {
+		case dup:
+		case bytes.EqualFold(f.Key, []byte("model")):
+			dup, model = model, true
+		case bytes.EqualFold(f.Key, []byte("stream")):
+			dup, stream = stream, true
+		}
+		if dup {
+			return fault.Invalid(string(f.Key), "duplicate key %q in the request body", f.Key)
 		}
 	}
 	return nil
 }
+
+// smallObject is the most keys duplicates checks pair by pair.
+const smallObject = 16
 
 // scanBody checks a body is one JSON object without duplicate keys.
 func scanBody(body []byte) ([]rawjson.Field, *fault.Error) {
@@ -91,10 +115,6 @@ func scanBody(body []byte) ([]rawjson.Field, *fault.Error) {
 		return nil, fault.Invalid("", "the request body is not valid JSON: %v", err)
 	}
 	return fields, duplicates(fields)
-}
-
-func isRoutingKey(k []byte) bool {
-	return bytes.EqualFold(k, []byte("model")) || bytes.EqualFold(k, []byte("stream"))
 }
 
 func checkMessages(v []byte) *fault.Error {

@@ -92,3 +92,90 @@ func TestSetLatency(t *testing.T) {
 		t.Errorf("a negative duration: %q", got)
 	}
 }
+
+func TestDuplicates(t *testing.T) {
+	f := func(body, dup string) {
+		t.Helper()
+		var p parsed
+		fe := parseRequest(provider.Chat, []byte(body), &p)
+		switch {
+		case dup == "" && fe != nil:
+			t.Fatalf("%s: %v", body, fe)
+		case dup != "" && (fe == nil || fe.Param != dup || !strings.Contains(fe.Message, "duplicate")):
+			t.Fatalf("%s: %+v, want a duplicate %q", body, fe, dup)
+		}
+	}
+	msgs := `"messages":[{"role":"user","content":"x"}]`
+	f(`{"model":"m",`+msgs+`}`, "")
+	f(`{"model":"m",`+msgs+`,"model":"n"}`, "model")
+	f(`{"model":"m","MODEL":"n",`+msgs+`}`, "MODEL")
+	f(`{"model":"m","stream":false,`+msgs+`,"Stream":true}`, "Stream")
+	f(`{"model":"m",`+msgs+`,"x":1,"X":2}`, "") // only model and stream fold case
+	f(`{"model":"m",`+msgs+`,"x":1,"x":2}`, "x")
+	// The same past the small-object size, where a set finds them.
+	var many strings.Builder
+	for i := range 40 {
+		many.WriteString(`"k` + strconv.Itoa(i) + `":1,`)
+	}
+	f(`{`+many.String()+`"model":"m",`+msgs+`}`, "")
+	f(`{`+many.String()+`"model":"m",`+msgs+`,"k7":2}`, "k7")
+	f(`{`+many.String()+`"model":"m",`+msgs+`,"mOdEl":"n"}`, "mOdEl")
+	f(`{"stream":true,`+many.String()+`"model":"m",`+msgs+`,"STREAM":false}`, "STREAM")
+}
+
+// manyKeys is a 4 MiB body of about 100,000 distinct keys, and a model and messages.
+func manyKeys() []byte {
+	b := []byte(`{"model":"m","messages":[{"role":"user","content":"x"}]`)
+	pad := strings.Repeat("v", 26)
+	for i := 0; len(b) < 4<<20-64; i++ {
+		b = append(b, `,"key`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `":"`+pad+`"`...)
+	}
+	return append(b, '}')
+}
+
+// A body of many keys is checked in time proportional to them (an 86 KB body took 6.8 s when
+// every key was compared with every other).
+func TestManyKeysParseQuickly(t *testing.T) {
+	body := manyKeys()
+	var p parsed
+	start := time.Now()
+	fe := parseRequest(provider.Chat, body, &p)
+	took := time.Since(start)
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	t.Logf("%d keys in %d bytes: %v", len(p.fields), len(body), took)
+	if len(p.fields) < 90_000 {
+		t.Fatalf("only %d keys", len(p.fields))
+	}
+	if took > time.Second {
+		t.Fatalf("parsing took %v", took)
+	}
+	dup := append(body[:len(body)-1:len(body)-1], `,"key99999":1}`...)
+	if fe := parseRequest(provider.Chat, dup, &p); fe == nil || fe.Param != "key99999" {
+		t.Fatalf("a duplicate among many keys: %+v", fe)
+	}
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"chat", []byte(`{"model":"gpt","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}],"temperature":0.2,"max_tokens":64,"stream":false}`)},
+		{"100k keys", manyKeys()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var p parsed
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if fe := parseRequest(provider.Chat, c.body, &p); fe != nil {
+					b.Fatal(fe)
+				}
+			}
+		})
+	}
+}

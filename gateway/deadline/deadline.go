@@ -6,8 +6,22 @@
 // next one replaces it. A Lazy records the deadline asked for and arms the socket only before an
 // operation that may block, and only when the deadline armed there is not close enough to the one
 // asked for: never later, and earlier by at most an eighth of the time left. On a keep-alive
-// connection the deadline then moves once in a while instead of several times a request, and a
-// timeout fires no later than asked and no sooner than 7/8 of it.
+// connection the deadline then moves once in a while instead of several times a request.
+//
+// The contract, where it differs from net.Conn's:
+//   - Setting a deadline only records it; the next Read (or Write) arms it. A deadline set while
+//     a Read is already blocked does not reach that Read, not even one in the past: it does not
+//     wake it, as net.Conn's would. To stop a blocked Read, close the connection.
+//   - A deadline moved later may stay armed where it was: the socket keeps the earlier one while
+//     it falls short of the new one by at most an eighth of the time left when an operation
+//     starts. That operation then times out early, after no less than 7/8 of its time; never late.
+//   - A deadline moved earlier, cleared, or already past is armed as asked by the next operation
+//     (one past fails it at once, as on net.Conn).
+//   - ReadLimit bounds each Read at its start time plus ReadLimit, armed by the same rule: a Read
+//     fails after between 7/8 of ReadLimit and ReadLimit of silence.
+//   - The read side (SetReadDeadline, ArmRead, Read) and the write side (SetWriteDeadline, Write)
+//     are each for one goroutine at a time; SetDeadline is both. A Read and a Write may run at once.
+//   - Timeouts are the socket's own errors (they wrap os.ErrDeadlineExceeded), as on net.Conn.
 package deadline
 
 import (

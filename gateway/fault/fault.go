@@ -59,6 +59,14 @@ type Error struct {
 	Body []byte
 	// Upstream is the upstream's HTTP status, when an upstream answered.
 	Upstream int
+	// Delivered says the request may have reached the upstream: it failed after the request was
+	// written whole (a timeout, a connection closed before or during the answer), so another
+	// attempt could run it twice, and bill it twice.
+	Delivered bool
+	// Detail is what the gateway knows beyond Message, for its own logs only: the underlying
+	// error, which may name addresses and hosts. It is never sent to a client (AppendJSON leaves
+	// it out), and holds no secret (no key, no query string of an endpoint).
+	Detail string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -73,12 +81,17 @@ func As(err error) *Error {
 		Code: "internal_error", Message: "internal error: " + err.Error()}
 }
 
-// Retryable reports whether another attempt at the same upstream may succeed.
+// Retryable reports whether another attempt at the same upstream may succeed, and may be made: a
+// request that may have reached the upstream (Delivered) is not sent again unless the upstream
+// answered with a status that says to (429, 5xx).
 func (e *Error) Retryable() bool {
 	if e.Kind != Provider {
 		return false
 	}
-	return e.Upstream == 0 || e.Upstream == http.StatusTooManyRequests || e.Upstream >= 500
+	if e.Upstream == http.StatusTooManyRequests || e.Upstream >= 500 {
+		return true
+	}
+	return e.Upstream == 0 && !e.Delivered
 }
 
 // Invalid is a caller error about one request field.
@@ -145,6 +158,14 @@ func Timeout(format string, args ...any) *Error {
 func Unavailable(format string, args ...any) *Error {
 	return &Error{Kind: Provider, Status: http.StatusServiceUnavailable, Type: "upstream_error",
 		Code: "model_unavailable", Message: fmt.Sprintf(format, args...)}
+}
+
+// Cancelled is a caller error for a call given up because its caller went away or cancelled it:
+// nobody waits for its answer, and the upstream is not at fault. The status is nginx's 499
+// ("client closed request"), for logs and metrics; no client is there to read it.
+func Cancelled(format string, args ...any) *Error {
+	return &Error{Kind: Caller, Status: 499, Type: "client_closed", Code: "client_closed",
+		Message: fmt.Sprintf(format, args...)}
 }
 
 // PluginFailed is a plugin error.

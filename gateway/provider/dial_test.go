@@ -4,15 +4,17 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
@@ -94,50 +96,6 @@ func TestHTTPSUpstream(t *testing.T) {
 	}
 	if _, err := u.Do(call(false)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted upstream: %v", err)
-	}
-}
-
-// The dial runs on a goroutine of its own: the caller's stack does not grow (a goroutine's first
-// stack is 2 KiB, and the net package's dial path alone is deeper). A stack that grows is copied
-// elsewhere, which moves the address of a variable on it.
-func TestDialKeepsTheCallersStack(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's instrumentation deepens every stack")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	type result struct {
-		moved bool
-		err   error
-	}
-	done := make(chan result)
-	go func() { // a fresh goroutine, with the smallest stack
-		var marker byte
-		before := uintptr(unsafe.Pointer(&marker))
-		conn, err := dialer{}.dial(ln.Addr().String())
-		if err == nil {
-			conn.Close()
-		}
-		done <- result{uintptr(unsafe.Pointer(&marker)) != before, err}
-	}()
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.moved {
-		t.Error("the caller's stack grew during the dial")
 	}
 }
 
@@ -275,5 +233,28 @@ func staleConnections(t *testing.T, url string, conns *atomic.Int64, roots *x509
 	}
 	if n := conns.Load(); n != calls {
 		t.Errorf("%d connections for %d calls, want one each", n, calls)
+	}
+}
+
+// The package reads and writes its connections through the net package only: no raw system
+// calls, no unsafe, in its code or in its tests (nor in the deadline package under them).
+func TestPlainSockets(t *testing.T) {
+	for _, dir := range []string{".", "../deadline"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		for _, name := range files {
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				switch p, _ := strconv.Unquote(imp.Path.Value); p {
+				case "unsafe", "syscall/js", "golang.org/x/sys/unix", "github.com/iomhq/iom/internal/rawsock":
+					t.Errorf("%s imports %s", name, p)
+				}
+			}
+		}
 	}
 }

@@ -8,25 +8,23 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
 // eventReader reads server-sent events (or, with ndjson set, newline-delimited JSON) from a
-// streamed upstream response. It is the framing under every translated stream.
+// streamed upstream answer. It is the framing under every translated stream.
 type eventReader struct {
-	resp   *fasthttp.Response
+	body   *answerBody
 	br     *bufio.Reader
 	name   []byte // the event: field of the current event
 	data   []byte
 	ndjson bool
 }
 
-func newEventReader(resp *fasthttp.Response, ndjson bool) *eventReader {
+func newEventReader(body *answerBody, ndjson bool) *eventReader {
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(resp.BodyStream())
-	return &eventReader{resp: resp, br: br, ndjson: ndjson, data: make([]byte, 0, 512)}
+	br.Reset(body)
+	return &eventReader{body: body, br: br, ndjson: ndjson, data: make([]byte, 0, 512)}
 }
 
 // next returns the next event's name and data (valid until the following call), or io.EOF.
@@ -73,9 +71,10 @@ func (r *eventReader) next() (name, data []byte, err error) {
 
 func (r *eventReader) buffered() bool { return r.br != nil && r.br.Buffered() > 0 }
 
-// close releases the reader and the response; done says whether the stream was read to its end.
+// close releases the reader and the answer; done says whether the stream ended, so that what
+// is left of the body (its terminator, usually) is worth reading for the connection to be kept.
 func (r *eventReader) close(done bool) {
-	if r.resp == nil {
+	if r.body == nil {
 		return
 	}
 	if done {
@@ -83,8 +82,8 @@ func (r *eventReader) close(done bool) {
 	}
 	r.br.Reset(nil)
 	readerPool.Put(r.br)
-	closeResponse(r.resp, !done)
-	r.resp, r.br = nil, nil
+	r.body.Close()
+	r.body, r.br = nil, nil
 }
 
 // readLine returns the next line without its line ending.

@@ -2,10 +2,8 @@ package provider
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -75,63 +73,36 @@ func (u *Upstream) prepare(req *fasthttp.Request, op Op, stream bool, body []byt
 	req.SetBodyRaw(body)
 }
 
-// do sends req and maps transport failures to provider faults.
-func (u *Upstream) do(req *fasthttp.Request, resp *fasthttp.Response, c *Call) error {
-	var err error
-	if c.Stream {
-		err = u.client.Do(req, resp)
-	} else {
-		// A timeout rather than a deadline: fasthttp turns either into a timeout, and this way
-		// the monotonic clock alone is read, and only when the call has a deadline.
-		timeout := u.Timeout
-		if !c.Deadline.IsZero() {
-			timeout = min(timeout, time.Until(c.Deadline))
+// do sends req and reads the answer into resp: all of it, or, for a stream, its head, and
+// returns its body to read. Transport failures become faults.
+func (u *Upstream) do(req *fasthttp.Request, resp *fasthttp.Response, c *Call, stream bool) (*answerBody, error) {
+	budget := u.Timeout
+	var deadline time.Time
+	if !stream {
+		// A streamed answer runs as long as it runs; each of its reads is bounded (the dialer's
+		// ReadLimit), and so is the wait for its head.
+		now := time.Now()
+		deadline = now.Add(budget)
+		if !c.Deadline.IsZero() && c.Deadline.Before(deadline) {
+			deadline, budget = c.Deadline, c.Deadline.Sub(now)
 		}
-		err = u.client.DoTimeout(req, resp, timeout)
+		if c.Ctx != nil {
+			if d, ok := c.Ctx.Deadline(); ok && d.Before(deadline) {
+				deadline, budget = d, d.Sub(now)
+			}
+		}
 	}
-	if err == nil {
-		return nil
+	resp.StreamBody = stream
+	body, err := u.exchange(c.Ctx, req, resp, deadline)
+	if err != nil {
+		return nil, transportError(u, err, budget)
 	}
-	return transportError(u, err)
+	return body, nil
 }
 
-func transportError(u *Upstream, err error) *fault.Error {
-	var ne net.Error
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.As(err, &ne) && ne.Timeout() {
-		return fault.Timeout("upstream %s (%s) did not answer within %s", u.Provider, u.base, u.Timeout)
-	}
-	return fault.Upstream(0, "cannot reach upstream %s (%s): %v", u.Provider, u.base, err)
-}
-
-// readLimited reads up to n bytes of a streamed body.
-func readLimited(resp *fasthttp.Response, n int64) []byte {
-	r := resp.BodyStream()
-	if r == nil {
-		return resp.Body()
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, n))
-	return b
-}
-
-// closeResponse closes a streamed body (discarding the connection when the body was not read to
-// its end) and releases the response.
-func closeResponse(resp *fasthttp.Response, discard bool) {
-	if rc, ok := resp.BodyStream().(fasthttp.ReadCloserWithError); ok && discard {
-		_ = rc.CloseWithError(errDiscard)
-	} else {
-		_ = resp.CloseBodyStream()
-	}
-	fasthttp.ReleaseResponse(resp)
-}
-
-var errDiscard = errors.New("stream abandoned")
-
-// send POSTs body (JSON) to url with the upstream's headers plus the ones set by auth, and returns
-// the response when it is a 2xx; the caller releases it (and closes its stream when streaming).
-// errorsOpenAI says whether an error body may be passed through to OpenAI clients as it is.
-func (u *Upstream) send(c *Call, url string, body []byte, stream bool, auth func(*fasthttp.RequestHeader), errorsOpenAI bool) (*fasthttp.Response, error) {
-	req := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(req)
+// request fills a POST of body (JSON) to url with the upstream's headers plus the ones set by
+// auth.
+func (u *Upstream) request(req *fasthttp.Request, url string, body []byte, stream bool, auth func(*fasthttp.RequestHeader)) {
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
@@ -145,26 +116,53 @@ func (u *Upstream) send(c *Call, url string, body []byte, stream bool, auth func
 		req.Header.Set("Accept", "text/event-stream")
 	}
 	req.SetBodyRaw(body)
+}
+
+// send POSTs body (JSON) to url with the upstream's headers plus the ones set by auth, and returns
+// the answer when it is a 2xx; the caller releases it. errorsOpenAI says whether an error body may
+// be passed through to OpenAI clients as it is.
+func (u *Upstream) send(c *Call, url string, body []byte, auth func(*fasthttp.RequestHeader), errorsOpenAI bool) (*fasthttp.Response, error) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	u.request(req, url, body, false, auth)
 	resp := fasthttp.AcquireResponse()
-	resp.StreamBody = stream
-	call := *c
-	call.Stream = stream
-	if err := u.do(req, resp, &call); err != nil {
+	if _, err := u.do(req, resp, c, false); err != nil {
 		fasthttp.ReleaseResponse(resp)
 		return nil, err
 	}
 	if code := resp.StatusCode(); code < 200 || code > 299 {
-		var b []byte
-		if stream {
-			b = readLimited(resp, 64<<10)
-			defer closeResponse(resp, true)
-		} else {
-			b = resp.Body()
-			defer fasthttp.ReleaseResponse(resp)
-		}
-		return nil, upstreamError(u, code, b, resp.Header.Peek("Retry-After"), errorsOpenAI)
+		defer fasthttp.ReleaseResponse(resp)
+		return nil, upstreamError(u, code, resp.Body(), resp.Header.Peek("Retry-After"), errorsOpenAI)
 	}
 	return resp, nil
+}
+
+// open is send for a streamed answer: it returns the answer's body when it is a 2xx; the caller
+// closes it.
+func (u *Upstream) open(c *Call, url string, body []byte, auth func(*fasthttp.RequestHeader), errorsOpenAI bool) (*answerBody, error) {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	u.request(req, url, body, true, auth)
+	return u.openWith(req, c, errorsOpenAI)
+}
+
+// openWith sends a prepared request for a streamed answer and returns the answer's body when it
+// is a 2xx.
+func (u *Upstream) openWith(req *fasthttp.Request, c *Call, errorsOpenAI bool) (*answerBody, error) {
+	resp := fasthttp.AcquireResponse()
+	b, err := u.do(req, resp, c, true)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		return nil, err
+	}
+	if b == nil { // an answer without a body
+		b = &answerBody{u: u, resp: resp, r: http.NoBody}
+	}
+	if code := resp.StatusCode(); code < 200 || code > 299 {
+		defer b.Close()
+		return nil, upstreamError(u, code, b.readLimited(64<<10), resp.Header.Peek("Retry-After"), errorsOpenAI)
+	}
+	return b, nil
 }
 
 // bearer sets "Authorization: Bearer <key>" when the upstream has a key.

@@ -77,7 +77,7 @@ func (a anthropicAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := u.send(c, u.urls[Chat], body, false, a.auth(u), false)
+	resp, err := u.send(c, u.urls[Chat], body, a.auth(u), false)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +101,11 @@ func (a anthropicAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := u.send(c, u.urls[Chat], body, true, a.auth(u), false)
+	b, err := u.open(c, u.urls[Chat], body, a.auth(u), false)
 	if err != nil {
 		return nil, err
 	}
-	s := &anthropicStream{r: newEventReader(resp, false), tools: map[int]int{}}
+	s := &anthropicStream{r: newEventReader(b, false), tools: map[int]int{}}
 	s.k.model, s.k.created = u.Model, time.Now().Unix()
 	s.k.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	return s, nil
@@ -304,7 +304,7 @@ func (s *anthropicStream) Next() ([]byte, error) {
 		}
 		_, data, err := s.r.next()
 		if errors.Is(err, io.EOF) {
-			return nil, fault.Upstream(0, "upstream closed the stream before message_stop")
+			return nil, streamFault("upstream closed the stream before message_stop")
 		}
 		if err != nil {
 			return nil, err
@@ -318,7 +318,7 @@ func (s *anthropicStream) Next() ([]byte, error) {
 func (s *anthropicStream) translate(data []byte) error {
 	var ev anthropic.Event
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return fault.Upstream(0, "upstream sent an event that is not JSON: %v", err)
+		return streamFault("upstream sent an event that is not JSON: %v", err)
 	}
 	switch ev.Type {
 	case "message_start":
@@ -368,7 +368,7 @@ func (s *anthropicStream) translate(data []byte) error {
 		if ev.Error != nil {
 			msg = "upstream anthropic: " + ev.Error.Type + ": " + ev.Error.Message
 		}
-		return fault.Upstream(0, "%s", msg)
+		return streamFault("%s", msg)
 	}
 	return nil
 }

@@ -130,7 +130,7 @@ func (h httpAPI) Do(u *Upstream, c *Call) (*Result, error) {
 	}
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	if err := u.do(req, resp, c); err != nil {
+	if _, err := u.do(req, resp, c, false); err != nil {
 		return nil, err
 	}
 	status := resp.StatusCode()

@@ -95,7 +95,7 @@ func (h huggingFace) Do(u *Upstream, c *Call) (*Result, error) {
 		params.ReturnFullText = new(bool)
 	}
 	body, _ := json.Marshal(&tgi.GenerateRequest{Inputs: prompt, Parameters: params})
-	resp, err := u.send(c, u.urls[c.Op], body, false, u.bearer, false)
+	resp, err := u.send(c, u.urls[c.Op], body, u.bearer, false)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func (huggingFace) embed(u *Upstream, c *Call, st *hfState) (*Result, error) {
 		return nil, fault.Invalid("input", "input must be a string or a list of strings")
 	}
 	body, _ := json.Marshal(&tgi.InputsRequest{Inputs: inputs})
-	resp, err := u.send(c, u.urls[Embedding], body, false, u.bearer, false)
+	resp, err := u.send(c, u.urls[Embedding], body, u.bearer, false)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (huggingFace) classify(u *Upstream, c *Call) (*Result, error) {
 		text = openai.Text(cr.Messages[0].Content)
 	}
 	body, _ := json.Marshal(&tgi.InputsRequest{Inputs: text})
-	resp, err := u.send(c, u.urls[Chat], body, false, u.bearer, false)
+	resp, err := u.send(c, u.urls[Chat], body, u.bearer, false)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (h huggingFace) Stream(u *Upstream, c *Call) (Stream, error) {
 	}
 	params.Details = true
 	body, _ := json.Marshal(&tgi.GenerateRequest{Inputs: prompt, Parameters: params, Stream: true})
-	resp, err := u.send(c, u.base+"/generate_stream", body, true, u.bearer, false)
+	b, err := u.open(c, u.base+"/generate_stream", body, u.bearer, false)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (h huggingFace) Stream(u *Upstream, c *Call) (Stream, error) {
 	if json.Unmarshal(c.Body, &opts) == nil && opts.StreamOptions != nil {
 		includeUsage = opts.StreamOptions.IncludeUsage
 	}
-	s := &tgiStream{r: newEventReader(resp, false), chat: isChat, promptWords: int64(words(prompt))}
+	s := &tgiStream{r: newEventReader(b, false), chat: isChat, promptWords: int64(words(prompt))}
 	s.k.id, s.k.model, s.k.created, s.k.includeUsage = "chatcmpl-"+u.Model, u.Model, time.Now().Unix(), includeUsage
 	if isChat {
 		s.k.push(openai.Delta{Role: "assistant", Content: openai.Str("")}, "")
@@ -331,17 +331,17 @@ func (s *tgiStream) Next() ([]byte, error) {
 		}
 		_, data, err := s.r.next()
 		if errors.Is(err, io.EOF) {
-			return nil, fault.Upstream(0, "upstream closed the stream before its last token")
+			return nil, streamFault("upstream closed the stream before its last token")
 		}
 		if err != nil {
 			return nil, err
 		}
 		var ev tgi.StreamEvent
 		if err := json.Unmarshal(data, &ev); err != nil {
-			return nil, fault.Upstream(0, "upstream sent an event that is not JSON: %v", err)
+			return nil, streamFault("upstream sent an event that is not JSON: %v", err)
 		}
 		if ev.Error != "" {
-			return nil, fault.Upstream(0, "upstream huggingface: %s", ev.Error)
+			return nil, streamFault("upstream huggingface: %s", ev.Error)
 		}
 		if !ev.Token.Special {
 			s.emit(ev.Token.Text, "")

@@ -189,7 +189,7 @@ func (ollamaAdapter) post(u *Upstream, c *Call, url string, req, out any) error 
 	if err != nil {
 		return fault.Invalid("", "cannot encode the request for ollama: %v", err)
 	}
-	resp, err := u.send(c, url, body, false, u.bearer, false)
+	resp, err := u.send(c, url, body, u.bearer, false)
 	if err != nil {
 		return err
 	}
@@ -211,11 +211,11 @@ func (o ollamaAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	}
 	oreq.Stream = true
 	body, _ := json.Marshal(oreq)
-	resp, err := u.send(c, u.urls[Chat], body, true, u.bearer, false)
+	b, err := u.open(c, u.urls[Chat], body, u.bearer, false)
 	if err != nil {
 		return nil, err
 	}
-	s := &ollamaStream{r: newEventReader(resp, true)}
+	s := &ollamaStream{r: newEventReader(b, true)}
 	s.k.id, s.k.model, s.k.created = "chatcmpl-"+u.Model, u.Model, time.Now().Unix()
 	s.k.includeUsage = req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	s.k.push(openai.Delta{Role: "assistant", Content: openai.Str("")}, "")
@@ -240,17 +240,17 @@ func (s *ollamaStream) Next() ([]byte, error) {
 		}
 		_, line, err := s.r.next()
 		if errors.Is(err, io.EOF) {
-			return nil, fault.Upstream(0, "upstream closed the stream before it was done")
+			return nil, streamFault("upstream closed the stream before it was done")
 		}
 		if err != nil {
 			return nil, err
 		}
 		var ev ollama.ChatResponse
 		if err := json.Unmarshal(line, &ev); err != nil {
-			return nil, fault.Upstream(0, "upstream sent a line that is not JSON: %v", err)
+			return nil, streamFault("upstream sent a line that is not JSON: %v", err)
 		}
 		if ev.Error != "" {
-			return nil, fault.Upstream(0, "upstream ollama: %s", ev.Error)
+			return nil, streamFault("upstream ollama: %s", ev.Error)
 		}
 		if ev.Message.Content != "" {
 			s.k.push(openai.Delta{Content: openai.Str(ev.Message.Content)}, "")

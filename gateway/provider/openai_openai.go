@@ -34,7 +34,7 @@ func (openAI) Do(u *Upstream, c *Call) (*Result, error) {
 	}
 	u.prepare(req, c.Op, false, body)
 	resp := fasthttp.AcquireResponse()
-	if err := u.do(req, resp, c); err != nil {
+	if _, err := u.do(req, resp, c, false); err != nil {
 		fasthttp.ReleaseResponse(resp)
 		return nil, err
 	}
@@ -53,18 +53,11 @@ func (openAI) Stream(u *Upstream, c *Call) (Stream, error) {
 	defer releaseBuf(buf)
 	*buf = appendOpenAIBody((*buf)[:0], c, u.Model, true)
 	u.prepare(req, c.Op, true, *buf)
-	resp := fasthttp.AcquireResponse()
-	resp.StreamBody = true
-	if err := u.do(req, resp, c); err != nil {
-		fasthttp.ReleaseResponse(resp)
+	b, err := u.openWith(req, c, true)
+	if err != nil {
 		return nil, err
 	}
-	if code := resp.StatusCode(); code < 200 || code > 299 {
-		body := readLimited(resp, 64<<10)
-		defer closeResponse(resp, true)
-		return nil, upstreamError(u, code, body, resp.Header.Peek("Retry-After"), true)
-	}
-	return newSSEStream(resp, !clientWantsUsage(c.Fields)), nil
+	return newSSEStream(b, !clientWantsUsage(c.Fields)), nil
 }
 
 // appendOpenAIBody appends the upstream body: c.Body with "model" replaced and, for streams,

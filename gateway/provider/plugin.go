@@ -73,7 +73,7 @@ func (p *Pool) upstreamForPlugin(m *registry.Model, d Defaults) (*Upstream, erro
 		return nil, err
 	}
 	up := &Upstream{Provider: m.Provider, Model: m.UpstreamModel, Key: m.APIKey, adapter: pluginAdapter{},
-		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, base: m.Endpoint}
+		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, base: m.Endpoint, where: where(m.Endpoint)}
 	if !up.Key.IsSet() {
 		up.Key = d.APIKey
 	}
@@ -85,12 +85,18 @@ func (p *Pool) upstreamForPlugin(m *registry.Model, d Defaults) (*Upstream, erro
 	return up, nil
 }
 
+// callContext is the context of a plugin call: the call's own (Ctx), bounded by the upstream's
+// timeout and the call's deadline.
 func (u *Upstream) callContext(c *Call) (context.Context, context.CancelFunc) {
 	deadline := time.Now().Add(u.Timeout)
 	if !c.Deadline.IsZero() && c.Deadline.Before(deadline) {
 		deadline = c.Deadline
 	}
-	return context.WithDeadline(context.Background(), deadline)
+	parent := c.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	return context.WithDeadline(parent, deadline)
 }
 
 // pluginError makes a plugin's failure a fault (plugins report their own faults already).
@@ -99,8 +105,11 @@ func pluginError(u *Upstream, err error) error {
 	if errors.As(err, &fe) {
 		return fe
 	}
+	if errors.Is(err, context.Canceled) {
+		return fault.Cancelled("the call to plugin %s was cancelled", u.Provider)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fault.Timeout("plugin %s did not answer within %s", u.Provider, u.Timeout)
+		return fault.Timeout("plugin %s did not answer within %s", u.Provider, seconds(u.Timeout))
 	}
 	return fault.PluginFailed("plugin %s failed: %v", u.Provider, err)
 }
@@ -149,9 +158,13 @@ func (u *Upstream) adapt(ctx context.Context, st *pluginState, c *Call) ([]byte,
 		req.Header.Set(k, strings.ReplaceAll(v, "${apiKey}", u.Key.Reveal()))
 	}
 	req.SetBodyRaw(hr.Body)
+	if err := ctx.Err(); err != nil {
+		return nil, pluginError(u, err)
+	}
 	deadline, _ := ctx.Deadline()
+	budget := time.Until(deadline)
 	if err := pluginHTTP.DoDeadline(req, resp, deadline); err != nil {
-		return nil, transportError(u, err)
+		return nil, transportError(u, err, budget)
 	}
 	headers := map[string]string{}
 	resp.Header.VisitAll(func(k, v []byte) { headers[strings.ToLower(string(k))] = string(v) })
@@ -170,8 +183,8 @@ func (u *Upstream) adapt(ctx context.Context, st *pluginState, c *Call) ([]byte,
 }
 
 // pluginHTTP makes adapter plugins' calls, to whatever host they name.
-var pluginHTTP = &fasthttp.Client{Name: "iom", MaxConnsPerHost: 512, MaxIdleConnDuration: 30 * time.Second,
-	ReadTimeout: 10 * time.Minute, MaxResponseBodySize: 64 << 20}
+var pluginHTTP = &fasthttp.Client{Name: userAgent, MaxConnsPerHost: 512, MaxIdleConnDuration: idleTimeout,
+	ReadTimeout: 10 * time.Minute, MaxResponseBodySize: maxAnswer}
 
 func (a pluginAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	st := u.state.(*pluginState)

@@ -7,17 +7,15 @@ import (
 	"io"
 	"sync"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/rawjson"
 )
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
-// sseStream reads an OpenAI-style server-sent event stream from an upstream response.
+// sseStream reads an OpenAI-style server-sent event stream from an upstream answer.
 type sseStream struct {
-	resp  *fasthttp.Response
+	body  *answerBody
 	br    *bufio.Reader
 	data  []byte
 	usage Usage
@@ -29,10 +27,10 @@ type sseStream struct {
 	fieldsBuf  [8]rawjson.Field // fields' first backing array: a chunk has about six members
 }
 
-func newSSEStream(resp *fasthttp.Response, stripUsage bool) *sseStream {
+func newSSEStream(body *answerBody, stripUsage bool) *sseStream {
 	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(resp.BodyStream())
-	s := &sseStream{resp: resp, br: br, stripUsage: stripUsage, data: make([]byte, 0, 1024)}
+	br.Reset(body)
+	s := &sseStream{body: body, br: br, stripUsage: stripUsage, data: make([]byte, 0, 1024)}
 	s.fields = s.fieldsBuf[:0]
 	return s
 }
@@ -98,7 +96,7 @@ func (s *sseStream) event() ([]byte, error) {
 				if s.finished {
 					return nil, io.EOF
 				}
-				return nil, fault.Upstream(0, "upstream closed the stream before it ended")
+				return nil, streamFault("upstream closed the stream before it ended")
 			}
 			return nil, streamError(err)
 		}
@@ -129,15 +127,22 @@ func (s *sseStream) event() ([]byte, error) {
 
 func (s *sseStream) readLine() ([]byte, error) { return readLine(s.br) }
 
+// streamError makes a failure to read a stream a fault. The body's own failures are faults
+// already (answerBody); what is left is the framing's (an event too large).
 func streamError(err error) error {
 	var fe *fault.Error
 	if errors.As(err, &fe) {
 		return fe
 	}
-	if t, ok := err.(interface{ Timeout() bool }); ok && t.Timeout() {
-		return fault.Timeout("upstream stream went quiet: %v", err)
-	}
-	return fault.Upstream(0, "upstream stream failed: %v", err)
+	return streamFault("upstream stream failed: %v", err)
+}
+
+// streamFault is the fault of a stream that failed once it had begun: the request was
+// delivered.
+func streamFault(format string, args ...any) *fault.Error {
+	fe := fault.Upstream(0, format, args...)
+	fe.Delivered = true
+	return fe
 }
 
 func (s *sseStream) Buffered() bool { return s.br != nil && s.br.Buffered() > 0 }
@@ -145,19 +150,17 @@ func (s *sseStream) Buffered() bool { return s.br != nil && s.br.Buffered() > 0 
 func (s *sseStream) Usage() Usage { return s.usage }
 
 func (s *sseStream) Close() {
-	if s.resp == nil {
+	if s.body == nil {
 		return
 	}
 	if s.done {
 		// Read past [DONE] to the end of the body (the chunked terminator, usually), so the
 		// connection goes back to the pool instead of being closed.
-		if _, err := io.CopyN(io.Discard, s.br, 64<<10); err != io.EOF {
-			s.done = false
-		}
+		_, _ = io.CopyN(io.Discard, s.br, 64<<10)
 	}
 	s.br.Reset(nil)
 	readerPool.Put(s.br)
 	s.br = nil
-	closeResponse(s.resp, !s.done)
-	s.resp = nil
+	s.body.Close()
+	s.body = nil
 }

@@ -6,14 +6,10 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/valyala/fasthttp"
 )
 
 func streamOf(body string, strip bool) *sseStream {
-	resp := fasthttp.AcquireResponse()
-	resp.SetBodyStream(strings.NewReader(body), -1)
-	return newSSEStream(resp, strip)
+	return newSSEStream(&answerBody{r: strings.NewReader(body)}, strip)
 }
 
 func drain(t *testing.T, s Stream) ([]string, error) {

@@ -3,15 +3,11 @@ package provider
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,8 +17,24 @@ import (
 	"github.com/iomhq/iom/gateway/secret"
 )
 
-// DefaultTimeout bounds upstream calls of models that set no timeoutMs.
-const DefaultTimeout = 120 * time.Second
+// DefaultTimeout bounds upstream calls of models that set no timeoutMs: a non-streaming call
+// whole, and each wait of a streaming one (for its head, for each next chunk).
+const DefaultTimeout = 60 * time.Second
+
+// idleTimeout is how long a kept-alive connection waits in the pool before it is closed. It is
+// below the keep-alive of common upstreams (uvicorn, so vLLM, and Node close idle connections
+// after 5 s), so that the gateway closes an idle connection before the upstream does: a
+// connection the upstream closed first is found only by the request that next takes it.
+const idleTimeout = 4 * time.Second
+
+const (
+	// maxConns bounds the connections open to one upstream address.
+	maxConns = 1024
+	// connWait is how long a call waits for a connection when maxConns are busy.
+	connWait = 5 * time.Second
+	// maxAnswer bounds a non-streamed answer's body.
+	maxAnswer = 64 << 20
+)
 
 // Upstream is one model's compiled upstream: its adapter, URLs, credentials and HTTP client.
 type Upstream struct {
@@ -32,11 +44,14 @@ type Upstream struct {
 	Key     secret.Secret
 	Timeout time.Duration
 
-	base    string
+	base string
+	// where is the endpoint for logs: no credentials, no query (errors.go).
+	where   string
 	urls    [numOps]string
 	headers [][2]string
 	heads   *requestHeads // the OpenAI adapter's
 	client  *fasthttp.HostClient
+	idle    *idleWatch // watches client's idle connections
 	adapter Adapter
 	// state is what the adapter compiled for this model in Prepare.
 	state any
@@ -63,11 +78,17 @@ type Defaults struct {
 // Pool builds upstreams and shares HTTP clients (and their connections) between them.
 type Pool struct {
 	mu      sync.Mutex
-	clients map[clientKey]*fasthttp.HostClient
+	clients map[clientKey]pooledClient
 	// Plugins, when set, finds the plugin that serves a wasm:<name> or plugin:<name> provider.
 	Plugins func(provider string) (PluginModel, error)
 	// RootCAs, when set, replaces the system's roots for HTTPS upstreams (tests use it).
 	RootCAs *x509.CertPool
+}
+
+// A pooledClient is an HTTP client and the watch of its idle connections.
+type pooledClient struct {
+	hc   *fasthttp.HostClient
+	idle *idleWatch
 }
 
 type clientKey struct {
@@ -77,7 +98,7 @@ type clientKey struct {
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{clients: map[clientKey]*fasthttp.HostClient{}} }
+func NewPool() *Pool { return &Pool{clients: map[clientKey]pooledClient{}} }
 
 // Upstream compiles m's upstream. It fails for models without an HTTP endpoint.
 func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
@@ -93,7 +114,7 @@ func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
 		return nil, fmt.Errorf("invalid endpoint %q", m.Endpoint)
 	}
 	up := &Upstream{Provider: m.Provider, Model: m.UpstreamModel, Key: m.APIKey, adapter: ad,
-		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond}
+		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, where: where(m.Endpoint)}
 	if !up.Key.IsSet() {
 		up.Key = d.APIKey
 	}
@@ -113,7 +134,8 @@ func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
 			addr += ":80"
 		}
 	}
-	up.client = p.client(clientKey{addr: addr, tls: isTLS, timeout: up.Timeout}, u.Hostname())
+	pc := p.client(clientKey{addr: addr, tls: isTLS, timeout: up.Timeout}, u.Hostname())
+	up.client, up.idle = pc.hc, pc.idle
 	return up, nil
 }
 
@@ -144,47 +166,33 @@ func BaseURL(endpoint string) string {
 	return e
 }
 
-func (p *Pool) client(k clientKey, serverName string) *fasthttp.HostClient {
+func (p *Pool) client(k clientKey, serverName string) pooledClient {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[k]; ok {
 		return c
 	}
+	// Calls go through exchange, which uses the client for its pool, its dialing and its
+	// HTTP/1.1 codec, and decides itself what to retry.
 	c := &fasthttp.HostClient{
-		Addr:                          k.addr,
-		IsTLS:                         k.tls,
-		Name:                          "iom",
-		NoDefaultUserAgentHeader:      false,
-		MaxConns:                      1024,
-		MaxIdleConnDuration:           30 * time.Second,
-		MaxConnWaitTimeout:            5 * time.Second,
-		DisableHeaderNamesNormalizing: false,
-		DisablePathNormalizing:        true,
-		SecureErrorLogMessage:         true,
-		MaxResponseBodySize:           64 << 20,
-		RetryIfErr:                    retryStaleConn,
+		Addr:                   k.addr,
+		IsTLS:                  k.tls,
+		Name:                   userAgent,
+		MaxConns:               maxConns,
+		MaxIdleConnDuration:    idleTimeout,
+		MaxConnWaitTimeout:     connWait,
+		DisablePathNormalizing: true,
+		SecureErrorLogMessage:  true,
+		MaxResponseBodySize:    maxAnswer,
 	}
 	d := dialer{idle: k.timeout}
 	if k.tls {
 		d.tls = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs}
 	}
 	c.Dial = d.dial
-	p.clients[k] = c
-	return c
-}
-
-// retryStaleConn retries once when a pooled keep-alive connection turns out to be closed by the
-// upstream before it answered (the end of the connection where the answer should begin), or
-// reset before the request could be written: the request never reached it, so trying again is
-// safe even for a POST. Every other failure is left to the invoke engine's retry policy.
-func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
-	return false, attempts < 2 && (errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, io.EOF) || resetWrite(err))
-}
-
-// resetWrite reports whether err is a write refused because the peer had reset the connection.
-func resetWrite(err error) bool {
-	var oe *net.OpError
-	return errors.As(err, &oe) && oe.Op == "write" && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
+	pc := pooledClient{hc: c, idle: new(idleWatch)}
+	p.clients[k] = pc
+	return pc
 }
 
 // cloudHosts are public APIs that refuse calls without a key: their models are unavailable
@@ -240,11 +248,13 @@ func (u *Upstream) Probe(timeout time.Duration) error {
 	for _, h := range u.headers {
 		req.Header.Set(h[0], h[1])
 	}
-	if err := u.client.DoTimeout(req, resp, timeout); err != nil {
-		return transportError(u, err)
+	if _, err := u.exchange(nil, req, resp, time.Now().Add(timeout)); err != nil {
+		return transportError(u, err, timeout)
 	}
 	if code := resp.StatusCode(); code >= 500 || code == 401 || code == 403 {
-		return fault.Upstream(code, "health probe of %s returned HTTP %d", url, code)
+		fe := fault.Upstream(code, "health probe of upstream %s returned HTTP %d", u.Provider, code)
+		fe.Detail = where(url)
+		return fe
 	}
 	return nil
 }

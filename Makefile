@@ -7,7 +7,7 @@ PLUGINS  := bin/plugins
 CONFIG   ?= configs/iom.yaml
 FUZZTIME ?= 10000x
 
-.PHONY: all build run plugins console test test-go test-race test-console fuzz bench node-deps vet proto clean
+.PHONY: all build run plugins console test test-go test-race test-console fuzz bench node-deps vet cross proto clean
 
 all: build
 
@@ -57,7 +57,7 @@ test-go:
 
 # The packages with shared state under concurrency.
 test-race:
-	$(call gotest,-count=1 -race ./gateway/... ./plugins/... ./wasm/... ./internal/rawsock/...)
+	$(call gotest,-count=1 -race ./gateway/... ./plugins/... ./wasm/...)
 
 test-console: console/node_modules/.package-lock.json
 	cd console && npm test
@@ -81,12 +81,21 @@ fuzz:
 		out=$$($(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 
+## cross: the tree builds for every platform we ship (CI runs it)
+CROSS_TARGETS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+
+cross:
+	@set -e; for t in $(CROSS_TARGETS); do \
+		echo "go build ./... for $$t"; \
+		GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build ./...; \
+	done
+
 node-deps: e2e/node/node_modules/.package-lock.json
 
 e2e/node/node_modules/.package-lock.json: e2e/node/package.json e2e/node/package-lock.json
 	cd e2e/node && npm ci --no-audit --no-fund --loglevel=error
 
-## bench: the gateway against a direct upstream and a bare proxy (see bench/README.md)
+## bench: the gateway against a direct upstream, a bare proxy and nginx (see bench/README.md)
 bench: plugins
 	$(GO) run ./bench
 

@@ -191,7 +191,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	}
 	// The request escapes into the outcome, which outlives this handler for streams.
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op.String(),
-		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream}}
+		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream, Ctx: g.life}}
 	var cacheKey []byte
 	if route.Cache != nil {
 		req.Cache = "miss"

@@ -53,7 +53,10 @@ type Options struct {
 
 // Gateway is a running IoM.
 type Gateway struct {
-	opts    Options
+	opts Options
+	// life is the context of every call: Shutdown cancels it, ending the calls still running.
+	life    context.Context
+	endLife context.CancelFunc
 	log     *slog.Logger
 	st      *store.Store
 	reg     *registry.Registry
@@ -120,9 +123,11 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{opts: o, log: log, st: st, metrics: analytics.NewMetrics(), stopWatch: make(chan struct{})}
+	g.life, g.endLife = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
 		if !ok {
+			g.endLife()
 			g.rec.Close()
 			if g.limits != nil {
 				g.limits.Close()
@@ -409,6 +414,7 @@ func (g *Gateway) AdminAddr() string {
 // records and closes the store.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	close(g.stopWatch)
+	defer g.endLife()
 	var errs []error
 	for _, s := range []*fasthttp.Server{g.dataSrv, g.adminSrv} {
 		if s != nil {

@@ -121,7 +121,7 @@ func (g *Gateway) callWithInput(r *invoke.Route, key *policy.Key, id string, sta
 	if err != nil {
 		return nil, fault.Invalid("", "input is not a JSON object")
 	}
-	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op, Call: provider.Call{Op: pop, Body: body, Fields: fields}}
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op, Call: provider.Call{Op: pop, Body: body, Fields: fields, Ctx: g.life}}
 	out, fe := g.engine.Do(r, req)
 	if fe != nil {
 		return nil, fe

@@ -101,7 +101,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	hExecution.set(h, reqID)
 	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
 	if !c.stream {
-		x := g.runner.Run(context.Background(), e.Plan, any(input), opts)
+		x := g.runner.Run(g.life, e.Plan, any(input), opts)
 		if err := x.Err(); err != nil {
 			writeError(ctx, g.runError(id, err))
 			return
@@ -132,12 +132,15 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 			}
 		}
 	}
-	go func() { done <- g.runner.Run(context.Background(), e.Plan, any(input), opts) }()
+	// A client that leaves ends the run, and the model call it is waiting on.
+	runCtx, endRun := context.WithCancel(g.life)
+	go func() { done <- g.runner.Run(runCtx, e.Plan, any(input), opts) }()
 	var first []byte
 	var x *pipeline.Execution
 	select {
 	case first = <-chunks:
 	case x = <-done:
+		endRun()
 		if err := x.Err(); err != nil {
 			writeError(ctx, g.runError(id, err))
 			return
@@ -147,7 +150,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	ctx.SetContentType("text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	setStreamBody(ctx, func(w *bufio.Writer) {
-		defer goneOnce.Do(func() { close(gone) })
+		defer goneOnce.Do(func() { close(gone); endRun() })
 		k := &streamTail{id: "chatcmpl-" + reqID, model: model, created: start.Unix()}
 		if first != nil {
 			writeEvent(w, first)
@@ -289,7 +292,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 			"poll": "/api/executions/" + x.ID})
 		return
 	}
-	x := g.runner.Run(context.Background(), e.Plan, input, opts)
+	x := g.runner.Run(g.life, e.Plan, input, opts)
 	g.setRunHeaders(ctx, x, start)
 	status := fasthttp.StatusOK
 	if err := x.Err(); err != nil {

@@ -51,7 +51,7 @@ func (g *Gateway) logCallFault(model, id string, fe *fault.Error) {
 	default:
 		// Provider and plugin faults are in the call's record too.
 		g.log.Debug("call failed", "model", model, "id", id, "status", fe.Status, "kind", fe.Kind.String(),
-			"err", redact(fe.Message))
+			"err", redact(fe.Message), "detail", redact(fe.Detail))
 	}
 }
 

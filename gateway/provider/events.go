@@ -69,7 +69,21 @@ func (r *eventReader) next() (name, data []byte, err error) {
 	}
 }
 
-func (r *eventReader) buffered() bool { return r.br != nil && r.br.Buffered() > 0 }
+func (r *eventReader) buffered() bool { return r.br != nil && eventBuffered(r.br, r.ndjson) }
+
+// eventBuffered reports whether br holds a whole event (a whole line, for NDJSON), which the next
+// read returns without waiting: bytes of an event still arriving do not count.
+func eventBuffered(br *bufio.Reader, ndjson bool) bool {
+	n := br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := br.Peek(n)
+	if ndjson {
+		return bytes.IndexByte(b, '\n') >= 0
+	}
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n"))
+}
 
 // close releases the reader and the answer; done says whether the stream ended, so that what
 // is left of the body (its terminator, usually) is worth reading for the connection to be kept.

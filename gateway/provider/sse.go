@@ -145,7 +145,9 @@ func streamFault(format string, args ...any) *fault.Error {
 	return fe
 }
 
-func (s *sseStream) Buffered() bool { return s.br != nil && s.br.Buffered() > 0 }
+// Buffered reports whether a whole event is already read: bytes of an event the upstream has not
+// finished sending do not count, since Next would wait for the rest.
+func (s *sseStream) Buffered() bool { return s.br != nil && eventBuffered(s.br, false) }
 
 func (s *sseStream) Usage() Usage { return s.usage }
 

@@ -335,8 +335,10 @@ type chunks interface {
 }
 
 // relay writes out's chunks to w; a failure ends the stream with an error event about model.
+// The first event goes out at once, with the headers; later ones are flushed unless another is
+// already waiting, so a burst goes out in one write.
 func relay(w *bufio.Writer, out chunks, model string) *fault.Error {
-	for {
+	for first := true; ; first = false {
 		chunk, err := out.Next()
 		if errors.Is(err, io.EOF) {
 			w.Write(sseDone)
@@ -352,7 +354,7 @@ func relay(w *bufio.Writer, out chunks, model string) *fault.Error {
 			return fe
 		}
 		writeEvent(w, chunk)
-		if !out.Buffered() {
+		if first || !out.Buffered() {
 			if w.Flush() != nil {
 				return errClientGone
 			}

@@ -112,7 +112,7 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 
 // relayMessages is relay for the Messages API.
 func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEvents, model string) *fault.Error {
-	for {
+	for first := true; ; first = false {
 		chunk, err := out.Next()
 		if errors.Is(err, io.EOF) {
 			writeNamedEvents(w, ev.End())
@@ -128,7 +128,7 @@ func relayMessages(w *bufio.Writer, out *invoke.Outcome, ev *provider.MessagesEv
 			return fe
 		}
 		writeNamedEvents(w, ev.Chunk(chunk))
-		if !out.Buffered() && w.Flush() != nil {
+		if (first || !out.Buffered()) && w.Flush() != nil {
 			return errClientGone
 		}
 	}

@@ -87,3 +87,59 @@ func TestStreamClientDisconnectCancelsUpstream(t *testing.T) {
 		}
 	}
 }
+
+// Events go out as soon as they are whole, although the upstream has already sent part of the
+// next one: the part is not a reason to wait.
+func TestStreamEventNotHeldForAPartialOne(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/event-stream")
+		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+			ev := `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"%s"},"finish_reason":null}]}`
+			fmt.Fprintf(w, "data: "+ev+"\n\ndata: "+ev+"\n\ndata: "+ev[:20], "one", "two")
+			w.Flush()
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+			fmt.Fprintf(w, ev[20:]+"\n\ndata: [DONE]\n\n", "three")
+			w.Flush()
+		})
+	}}
+	go up.Serve(ln)
+	t.Cleanup(func() { up.Shutdown() })
+	g := gt.Start(t, "", `models:
+  - id: halting
+    name: Halting
+    endpoint: http://`+ln.Addr().String()+`/v1
+    provider: openai
+`)
+	c, err := net.Dial("tcp", g.DataAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{"model":"halting","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	start := time.Now()
+	fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		gt.Key, len(body), body)
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no first event: %v", err)
+		}
+		if strings.Contains(line, `"two"`) {
+			break
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the second event took %v: it waited for the rest of the third", d)
+	}
+	close(release)
+}

@@ -1,6 +1,6 @@
 // Command iom is the IoM gateway: `iom serve` runs it, `iom validate` checks a config file the
-// way serve would load it, `iom version` prints the version. It only parses flags and wires
-// packages together.
+// way serve would load it, `iom admin reset-token` replaces a generated credential of a stopped
+// gateway, `iom version` prints the version. It only parses flags and wires packages together.
 package main
 
 import (
@@ -29,6 +29,7 @@ const usage = `iom — the Internet of Models gateway
 Usage:
   iom serve    [--config FILE] [--listen ADDR] [--admin-listen ADDR] [--data-dir DIR]
   iom validate [--config FILE]
+  iom admin reset-token [--config FILE | --data-dir DIR] [--key NAME]
   iom version
 
 The default config file is configs/iom.yaml.
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
+	case "admin":
+		return admin(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "iom", version)
 		return 0

@@ -265,6 +265,9 @@ var ErrNotFound = errors.New("no such invocation")
 // ErrBadCursor is returned by List for a cursor it did not issue.
 var ErrBadCursor = errors.New("invalid cursor")
 
+// MaxLimit is the most records one page of a listing holds.
+const MaxLimit = 500
+
 // maxScan bounds how many records one listing reads, so a filter that matches nothing answers
 // quickly; the page then ends early with a cursor to go on from.
 const maxScan = 200_000
@@ -296,7 +299,7 @@ func (q *Query) matches(inv *header) bool {
 // List returns records (JSON objects), most recently finished first, and the cursor of the next
 // page ("" at the end).
 func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string, error) {
-	if q.Limit <= 0 || q.Limit > 500 {
+	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = 50
 	}
 	start, skip, err := parseCursor(q.Before)
@@ -330,7 +333,8 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string
 				continue
 			}
 			if q.matches(&h) {
-				out = append(out, json.RawMessage(lines[i]))
+				// A copy: the line would hold its whole decoded block (up to blockBytes) alive.
+				out = append(out, json.RawMessage(bytes.Clone(lines[i])))
 			}
 		}
 		skip = 0

@@ -1,10 +1,12 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -239,23 +241,65 @@ type Total struct {
 
 // Report is the answer of GET /api/analytics.
 type Report struct {
-	From    time.Time `json:"from"`
-	To      time.Time `json:"to"`
-	Step    string    `json:"step"`
-	Group   string    `json:"group"`
-	Series  []Series  `json:"series"`
-	Totals  []Total   `json:"totals"`
-	Overall Total     `json:"overall"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	Step string    `json:"step"`
+	// RequestedStep is the step asked for, when it was widened to Step to keep each series
+	// within MaxPoints points.
+	RequestedStep string   `json:"requestedStep,omitempty"`
+	Group         string   `json:"group"`
+	Series        []Series `json:"series"`
+	// OmittedSeries counts the groups left out of Series (beyond MaxSeries, those with the
+	// fewest requests); Totals still has them.
+	OmittedSeries int     `json:"omittedSeries,omitempty"`
+	Totals        []Total `json:"totals"`
+	Overall       Total   `json:"overall"`
 }
+
+// Bounds of one analytics answer: its size depends on these, never on the range asked for.
+const (
+	MaxPoints = 2000
+	MaxSeries = 100
+	MaxRange  = 366 * 24 * time.Hour
+)
+
+// A QueryError is a query the caller must change; Param names the parameter at fault.
+type QueryError struct{ Param, Message string }
+
+func (e *QueryError) Error() string { return e.Message }
 
 // Steps are the accepted chart steps.
 var Steps = map[string]time.Duration{"1m": time.Minute, "5m": 5 * time.Minute, "15m": 15 * time.Minute,
 	"1h": time.Hour, "6h": 6 * time.Hour, "1d": 24 * time.Hour}
 
+// stepOrder lists Steps from the finest.
+var stepOrder = []string{"1m", "5m", "15m", "1h", "6h", "1d"}
+
 // AutoStep picks a step that gives a chart of at most about 120 points.
 func AutoStep(span time.Duration) string {
-	for _, s := range []string{"1m", "5m", "15m", "1h", "6h", "1d"} {
+	for _, s := range stepOrder {
 		if span/Steps[s] <= 120 {
+			return s
+		}
+	}
+	return "1d"
+}
+
+// rollupUnit is the period of the rollups a chart of step d reads: minutes (kept two days) under
+// an hour, hours above.
+func rollupUnit(d time.Duration) time.Duration {
+	if d >= time.Hour {
+		return time.Hour
+	}
+	return time.Minute
+}
+
+// fitStep returns the finest step, from step on, that charts from..to in at most MaxPoints
+// points. Within MaxRange, one day always fits.
+func fitStep(from, to time.Time, step string) string {
+	for _, s := range stepOrder[slices.Index(stepOrder, step):] {
+		d := Steps[s]
+		if to.Sub(from.Truncate(rollupUnit(d)).Truncate(d))/d < MaxPoints {
 			return s
 		}
 	}
@@ -264,20 +308,34 @@ func AutoStep(span time.Duration) string {
 
 // Analytics reports the records between from and to, grouped by dim, in points of step. Steps
 // under an hour read minute rollups (kept two days); longer ones read hourly rollups.
+//
+// The answer is bounded whatever is asked: from and to at most MaxRange apart, a step widened
+// (and the one asked for reported) to keep each series within MaxPoints points, at most
+// MaxSeries series. A query the caller must change is a *QueryError; ctx ends a slow one.
 func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim string) (*Report, error) {
-	d, ok := Steps[step]
-	if !ok {
-		return nil, fmt.Errorf("step %q is not one of 1m, 5m, 15m, 1h, 6h, 1d", step)
+	if _, ok := Steps[step]; !ok {
+		return nil, &QueryError{"step", fmt.Sprintf("step %q is not one of 1m, 5m, 15m, 1h, 6h, 1d", step)}
 	}
 	if !slices.Contains(Dimensions, dim) {
-		return nil, fmt.Errorf("group %q is not one of model, pipeline, key, org", dim)
+		return nil, &QueryError{"group", fmt.Sprintf("group %q is not one of model, pipeline, key, org", dim)}
 	}
-	prefix, unit := minutePrefix, time.Minute
-	if d >= time.Hour {
-		prefix, unit = hourPrefix, time.Hour
+	if !from.Before(to) {
+		return nil, &QueryError{"since", "since must be before until"}
+	}
+	if to.Sub(from) > MaxRange {
+		return nil, &QueryError{"since", fmt.Sprintf("since and until may be at most %d days apart", MaxRange/(24*time.Hour))}
+	}
+	rep := &Report{To: to.UTC(), Step: step, Group: dim, Overall: Total{Key: "all"}}
+	if s := fitStep(from, to, step); s != step {
+		rep.Step, rep.RequestedStep = s, step
+	}
+	d := Steps[rep.Step]
+	prefix, unit := minutePrefix, rollupUnit(d)
+	if unit == time.Hour {
+		prefix = hourPrefix
 	}
 	from = from.Truncate(unit)
-	rep := &Report{From: from.UTC(), To: to.UTC(), Step: step, Group: dim, Overall: Total{Key: "all"}}
+	rep.From = from.UTC()
 	series := map[string]map[int64]*Agg{}
 	totals := map[string]*Agg{}
 	all := &Agg{Hist: make([]int64, len(latencyBounds))}
@@ -317,6 +375,16 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 	if err != nil {
 		return nil, err
 	}
+	if len(series) > MaxSeries {
+		values := slices.Collect(maps.Keys(series))
+		slices.SortFunc(values, func(a, b string) int {
+			return cmp.Or(cmp.Compare(totals[b].Requests, totals[a].Requests), cmp.Compare(a, b))
+		})
+		for _, v := range values[MaxSeries:] {
+			delete(series, v)
+		}
+		rep.OmittedSeries = len(values) - MaxSeries
+	}
 	for value, byBucket := range series {
 		s := Series{Key: value}
 		for t := from.Truncate(d); !t.After(to); t = t.Add(d) {
@@ -328,7 +396,8 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 			s.Points = append(s.Points, p)
 		}
 		rep.Series = append(rep.Series, s)
-		a := totals[value]
+	}
+	for value, a := range totals {
 		rep.Totals = append(rep.Totals, Total{Key: value, Requests: a.Requests, Errors: a.Errors, InputTokens: a.InputTokens,
 			OutputTokens: a.OutputTokens, CostUSD: roundCost(a.CostUSD), Latency: a.latency()})
 	}

@@ -1,7 +1,8 @@
 // Package cache is the exact-match response cache: answers of models that enable it, kept in the
 // store with a time to live and keyed on the canonical request (its fields in key order, without
-// the ones that do not change the answer: stream, stream_options, user). Reads happen on the
-// request path; writes are queued and made in batches in the background.
+// the ones that do not change the answer: stream, stream_options, user) within a scope, the
+// callers that may share an answer (policy.CacheScope says who). Reads happen on the request
+// path; writes are queued and made in batches in the background.
 package cache
 
 import (
@@ -41,8 +42,9 @@ func New(st *store.Store, log *slog.Logger) *Cache {
 // ignored fields do not change an answer.
 var ignored = [][]byte{[]byte("stream"), []byte("stream_options"), []byte("user")}
 
-// Key derives the cache key of a request for model and op from its top-level fields.
-func Key(model, op string, fields []rawjson.Field) []byte {
+// Key derives the cache key of a request for model and op from its top-level fields. Requests of
+// different scopes never share a key.
+func Key(scope, model, op string, fields []rawjson.Field) []byte {
 	sorted := make([]rawjson.Field, 0, len(fields))
 	for _, f := range fields {
 		if !slices.ContainsFunc(ignored, func(k []byte) bool { return bytes.Equal(k, f.Key) }) && string(f.Key) != "model" {
@@ -51,6 +53,9 @@ func Key(model, op string, fields []rawjson.Field) []byte {
 	}
 	slices.SortFunc(sorted, func(a, b rawjson.Field) int { return bytes.Compare(a.Key, b.Key) })
 	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte // the scope's length first: it may hold any byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(scope)))])
+	h.Write([]byte(scope))
 	h.Write([]byte(model))
 	h.Write([]byte{0})
 	h.Write([]byte(op))

@@ -288,8 +288,19 @@ func (f *File) fillDefaults() {
 	if f.Records.RetentionHours == 0 {
 		f.Records.RetentionHours = 7 * 24
 	}
+	names := make(map[string]bool, len(f.Keys))
+	for _, k := range f.Keys {
+		names[k.Name] = true
+	}
 	for i := range f.Models {
-		f.Models[i].Normalize()
+		m := &f.Models[i]
+		m.Normalize()
+		// The file names its keys; the gateway knows them by id.
+		for j, e := range m.AllowedKeys {
+			if names[e] {
+				m.AllowedKeys[j] = policy.ConfigKeyID(e)
+			}
+		}
 	}
 }
 
@@ -414,10 +425,19 @@ func (f *File) Validate(o Options) decode.Errors {
 			ids[m.ID] = i
 		}
 	}
+	keyIDs := make(map[string]bool, len(f.Keys))
+	for _, k := range f.Keys {
+		keyIDs[policy.ConfigKeyID(k.Name)] = true
+	}
 	for i := range f.Models {
 		for j, fb := range f.Models[i].Fallbacks {
 			if _, ok := ids[fb]; !ok {
 				es.Add(decode.Index(decode.Join(decode.Index("models", i), "fallbacks"), j), "unknown model %q", fb)
+			}
+		}
+		for j, k := range f.Models[i].AllowedKeys {
+			if !keyIDs[k] && strings.TrimSpace(k) != "" {
+				es.Add(decode.Index(decode.Join(decode.Index("models", i), "allowedKeys"), j), "no key named %q in keys", k)
 			}
 		}
 	}

@@ -187,3 +187,24 @@ func TestServerLimits(t *testing.T) {
 		t.Fatalf("a header limit too large: %v", err)
 	}
 }
+
+// A model's allowedKeys names keys of the file; loading turns the names into the keys' ids.
+func TestAllowedKeysBecomeKeyIDs(t *testing.T) {
+	f, err := Parse([]byte(`
+keys:
+  - {name: app, key: test-key-0123456789abcdef, org: acme}
+  - {name: other, key: test-key-abcdef0123456789}
+models:
+  - id: vault
+    name: Vault
+    endpoint: http://localhost:8000/v1
+    securityPolicy: private
+    allowedKeys: [app, "config:other"]
+`), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Models[0].AllowedKeys; !reflect.DeepEqual(got, []string{"config:app", "config:other"}) {
+		t.Fatalf("allowedKeys %q", got)
+	}
+}

@@ -2,6 +2,11 @@
 // the admin API, kept only as hashes), the admin token, and the security-policy check between a
 // key and a model.
 //
+// A key is known by its id, which never changes and is never reused by another key: "key_" and
+// 16 random hex digits for a key created through the API, "config:<name>" for a key of the
+// config file (whose names are unique in the file). A key's name is for people; it is unique
+// within the key's org, and grants nothing: a private model's allowedKeys holds ids.
+//
 // Authentication and access checks run on every request: they read an immutable snapshot and
 // never touch the store.
 package policy
@@ -13,7 +18,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -30,11 +34,12 @@ import (
 	"github.com/iomhq/iom/gateway/store"
 )
 
-// KeyConfig is a gateway key as the config file declares it.
+// KeyConfig is a gateway key as the config file declares it. Its id is ConfigKeyID(Name).
 type KeyConfig struct {
 	Name string        `json:"name"`
 	Key  secret.Secret `json:"key"`
-	Org  string        `json:"org,omitempty"`
+	// Org defaults to registry.DefaultOrg.
+	Org string `json:"org,omitempty"`
 	// Models, when set, is the only models (and pipelines, as pipeline:<id>) the key may use.
 	Models []string `json:"models,omitempty"`
 	Limits *Limits  `json:"limits,omitempty"`
@@ -42,6 +47,7 @@ type KeyConfig struct {
 
 // Key is a gateway key as the gateway keeps it: everything but the secret, which is a hash.
 type Key struct {
+	// ID is stable and unique: what allowedKeys, limits and records refer to.
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Org       string    `json:"org,omitempty"`
@@ -70,10 +76,12 @@ type Keyring struct {
 	api    map[string]*Key
 	snap   atomic.Pointer[keySnapshot]
 	now    func() time.Time
+	keep   Keep
 }
 
 type keySnapshot struct {
 	byHash map[[32]byte]*Key
+	byID   map[string]*Key
 	list   []*Key
 }
 
@@ -81,7 +89,29 @@ var (
 	apiKeyPrefix = []byte("key/")
 	cfgKeyPrefix = []byte("cfgkey/")
 	namePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	apiIDPattern = regexp.MustCompile(`^key_[0-9a-f]{16}$`)
 )
+
+// configIDPrefix starts the id of every key of the config file.
+const configIDPrefix = "config:"
+
+// ConfigKeyID is the id of the config file's key named name: "config:" and the name. It does
+// not depend on the key's org or value, so a model that allows the key keeps allowing it when
+// either changes.
+func ConfigKeyID(name string) string { return configIDPrefix + name }
+
+// isIDShaped reports whether s has the form of a key id (of a key that exists or not). Names
+// cannot have that form: they have no ':' and are refused when shaped like an API key's id.
+func isIDShaped(s string) bool {
+	return apiIDPattern.MatchString(s) || strings.HasPrefix(s, configIDPrefix) && namePattern.MatchString(s[len(configIDPrefix):])
+}
+
+func orgOrDefault(org string) string {
+	if org == "" {
+		return registry.DefaultOrg
+	}
+	return org
+}
 
 // OpenKeyring loads the keys created through the API.
 func OpenKeyring(st *store.Store) (*Keyring, error) {
@@ -94,6 +124,7 @@ func OpenKeyring(st *store.Store) (*Keyring, error) {
 			return false
 		}
 		key := s.Key
+		key.Org = orgOrDefault(key.Org) // stored by a release where a key could have no org
 		if h, err := hex.DecodeString(s.Hash); err != nil || len(h) != 32 {
 			bad = fmt.Errorf("stored key %q has a bad hash", key.ID)
 			return false
@@ -134,19 +165,61 @@ func ValidateKeys(base string, keys []KeyConfig, es *decode.Errors) {
 
 // Generated is a secret the gateway generated because the config left it empty.
 type Generated struct {
-	Name  string // "admin" or the key's name
+	Name  string // the key's name, or "admin"
+	Admin bool   // the admin token, not a key
 	Value string
+}
+
+// CheckConfig reports a key of the config file whose name a key created through the API has in
+// the same org: names are unique within an org.
+func (k *Keyring) CheckConfig(keys []KeyConfig) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.checkConfigLocked(keys)
+}
+
+func (k *Keyring) checkConfigLocked(keys []KeyConfig) error {
+	for i, kc := range keys {
+		if other := k.namedLocked(kc.Name, orgOrDefault(kc.Org), false); other != nil {
+			return fmt.Errorf("keys[%d].name: %q is the name of key %q, created through the API in org %q; "+
+				"key names are unique within an org: rename this one, or revoke that one", i, kc.Name, other.ID, other.Org)
+		}
+	}
+	return nil
+}
+
+// namedLocked returns the key named name in org: among the API's keys, and the config's too
+// when withConfig is set.
+func (k *Keyring) namedLocked(name, org string, withConfig bool) *Key {
+	if withConfig {
+		for _, c := range k.config {
+			if c.Name == name && c.Org == org {
+				return c
+			}
+		}
+	}
+	for _, a := range k.api {
+		if a.Name == name && a.Org == org {
+			return a
+		}
+	}
+	return nil
 }
 
 // SetConfig replaces the config file's keys. A key left empty is generated on first start and
 // kept (as a hash) in the store; its value is returned once, in generated, to be shown to the user.
 func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.checkConfigLocked(keys); err != nil {
+		return nil, err
+	}
 	next := make([]*Key, 0, len(keys))
 	for _, kc := range keys {
-		key := &Key{ID: "config:" + kc.Name, Name: kc.Name, Org: kc.Org, Models: kc.Models, Limits: kc.Limits, ManagedBy: registry.ManagedByConfig}
+		key := &Key{ID: ConfigKeyID(kc.Name), Name: kc.Name, Org: orgOrDefault(kc.Org), Models: kc.Models, Limits: kc.Limits, ManagedBy: registry.ManagedByConfig}
 		raw := kc.Key.Reveal()
 		if raw == "" {
-			h, value, err := ensureGenerated(k.st, "key:"+kc.Name)
+			h, value, err := ensureGenerated(k.st, Generated{Name: kc.Name}, k.keep)
 			if err != nil {
 				return nil, err
 			}
@@ -163,47 +236,25 @@ func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error)
 		}
 		next = append(next, key)
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.config = next
 	k.publishLocked()
 	return generated, nil
 }
 
 // AdminToken returns the hash of the admin token: the config's, or one generated on first start
-// and kept (as a hash) in the store. A newly generated value is returned once, to show the user.
-func AdminToken(st *store.Store, configured secret.Secret) (hash [32]byte, generated string, err error) {
+// and kept (as a hash) in the store. A newly generated value is given to keep before its hash is
+// stored, and returned once, to show the user.
+func AdminToken(st *store.Store, configured secret.Secret, keep Keep) (hash [32]byte, generated string, err error) {
 	if configured.IsSet() {
 		return sha256.Sum256([]byte(configured.Reveal())), "", nil
 	}
-	return ensureGenerated(st, "admin")
+	return ensureGenerated(st, Generated{Name: "admin", Admin: true}, keep)
 }
 
 // CheckToken compares a presented token with a hash in constant time.
 func CheckToken(hash [32]byte, presented []byte) bool {
 	h := sha256.Sum256(presented)
 	return subtle.ConstantTimeCompare(h[:], hash[:]) == 1
-}
-
-func ensureGenerated(st *store.Store, name string) ([32]byte, string, error) {
-	var h [32]byte
-	storeKey := append(slices.Clip(cfgKeyPrefix), name...)
-	if b, err := st.Get(storeKey); err == nil && len(b) == 32 {
-		copy(h[:], b)
-		return h, "", nil
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return h, "", fmt.Errorf("cannot read generated secret %q: %w", name, err)
-	}
-	value := NewSecretValue()
-	h = sha256.Sum256([]byte(value))
-	wrote, err := st.PutIfAbsent(storeKey, h[:])
-	if err != nil {
-		return h, "", fmt.Errorf("cannot store generated secret %q: %w", name, err)
-	}
-	if !wrote {
-		return ensureGenerated(st, name)
-	}
-	return h, value, nil
 }
 
 // NewSecretValue returns a fresh random key: "iom-" and 43 URL-safe characters.
@@ -233,10 +284,14 @@ func (k *Keyring) Authenticate(raw []byte) *Key {
 // List returns every key, config ones first, then by name.
 func (k *Keyring) List() []*Key { return k.snap.Load().list }
 
-// Create makes a key through the API and returns it with its value, shown only this once.
+// Create makes a key through the API and returns it with its value, shown only this once. Its
+// org defaults to registry.DefaultOrg; its name must be free in its org.
 func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
 	if !namePattern.MatchString(req.Name) {
 		return nil, "", fault.Invalid("name", "name %q must be 1-64 letters, digits or ._- and start with a letter or digit", req.Name)
+	}
+	if apiIDPattern.MatchString(req.Name) {
+		return nil, "", fault.Invalid("name", "name %q has the form of a key id; choose another", req.Name)
 	}
 	var es decode.Errors
 	ValidateLimits("limits", req.Limits, &es)
@@ -244,16 +299,22 @@ func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
 		return nil, "", fault.Invalid(es[0].Path, "invalid key: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
 	}
 	value := NewSecretValue()
-	idb := make([]byte, 8)
-	rand.Read(idb)
-	key := &Key{ID: "key_" + hex.EncodeToString(idb), Name: req.Name, Org: req.Org, Models: req.Models, Limits: req.Limits,
+	key := &Key{Name: req.Name, Org: orgOrDefault(req.Org), Models: req.Models, Limits: req.Limits,
 		Prefix: value[:8], ManagedBy: registry.ManagedByAPI, CreatedAt: k.now().UTC(), hash: sha256.Sum256([]byte(value))}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if other := k.namedLocked(key.Name, key.Org, true); other != nil {
+		return nil, "", fault.Conflict("a key named %q already exists in org %q (id %q); key names are unique within an org", key.Name, key.Org, other.ID)
+	}
+	for key.ID == "" || k.api[key.ID] != nil {
+		idb := make([]byte, 8)
+		rand.Read(idb)
+		key.ID = "key_" + hex.EncodeToString(idb)
+	}
 	b, err := json.Marshal(storedKey{Key: *key, Hash: hex.EncodeToString(key.hash[:])})
 	if err != nil {
 		return nil, "", fault.Internal("cannot encode key: %v", err)
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	if err := k.st.Put(append(slices.Clip(apiKeyPrefix), key.ID...), b); err != nil {
 		return nil, "", fault.Internal("cannot store key: %v", err)
 	}
@@ -283,7 +344,7 @@ func (k *Keyring) Revoke(id string) error {
 }
 
 func (k *Keyring) publishLocked() {
-	s := &keySnapshot{byHash: make(map[[32]byte]*Key, len(k.config)+len(k.api))}
+	s := &keySnapshot{byHash: make(map[[32]byte]*Key, len(k.config)+len(k.api)), byID: make(map[string]*Key, len(k.config)+len(k.api))}
 	api := make([]*Key, 0, len(k.api))
 	for _, key := range k.api {
 		api = append(api, key)
@@ -293,6 +354,7 @@ func (k *Keyring) publishLocked() {
 	})
 	for _, key := range append(slices.Clone(k.config), api...) {
 		s.byHash[key.hash] = key
+		s.byID[key.ID] = key
 		s.list = append(s.list, key)
 	}
 	k.snap.Store(s)
@@ -319,9 +381,84 @@ func AllowsPolicy(key *Key, m *registry.Model) bool {
 	case registry.Organization:
 		return key.Org != "" && key.Org == m.Org
 	case registry.Private:
-		return slices.Contains(m.AllowedKeys, key.Name) || slices.Contains(m.AllowedKeys, key.ID)
+		return slices.Contains(m.AllowedKeys, key.ID)
 	}
 	return false
+}
+
+// CacheScope names who may share the cached answers of m that key gets: key alone for a private
+// model, key's org otherwise. Answers never cross orgs, whatever the model's policy.
+func CacheScope(key *Key, m *registry.Model) string {
+	if m.SecurityPolicy == registry.Private {
+		return "key\x00" + key.ID
+	}
+	return "org\x00" + key.Org
+}
+
+// CheckAllowed returns nil if id is the id of a key, and otherwise the error of an allowedKeys
+// entry, with the id to use when the entry is a key's name.
+func (k *Keyring) CheckAllowed(id string) error {
+	s := k.snap.Load()
+	if s.byID[id] != nil {
+		return nil
+	}
+	if named := s.named(id); len(named) > 0 {
+		return fmt.Errorf("%q is a key name, and allowedKeys holds key ids: use %s", id, describeKeys(named))
+	}
+	return fmt.Errorf("no key has id %q (allowedKeys holds key ids, as GET /api/keys lists them)", id)
+}
+
+func (s *keySnapshot) named(name string) []*Key {
+	var out []*Key
+	for _, key := range s.list {
+		if key.Name == name {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// describeKeys lists keys as `"config:app" (org acme)`, joined by "or".
+func describeKeys(keys []*Key) string {
+	parts := make([]string, len(keys))
+	for i, key := range keys {
+		parts[i] = fmt.Sprintf("%q (org %s)", key.ID, key.Org)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// MigrateAllowed turns the allowedKeys of a model stored by an earlier release, where an entry
+// could be a key's name or id, into key ids. An entry that is a key's id, or has the form of
+// one (a revoked key's), stays. One that names exactly one key becomes that key's id. One that
+// names no key is dropped (returned in dropped): it let no key in. One that names several keys
+// is an error, since which was meant cannot be told. Entries of the id form are never resolved
+// as names, so a migrated model is left as it is by the next start.
+func (k *Keyring) MigrateAllowed(model string, entries []string) (ids, dropped []string, err error) {
+	s := k.snap.Load()
+	ids = make([]string, 0, len(entries))
+	add := func(id string) {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for i, e := range entries {
+		if s.byID[e] != nil || isIDShaped(e) {
+			add(e)
+			continue
+		}
+		switch named := s.named(e); len(named) {
+		case 0:
+			dropped = append(dropped, e)
+		case 1:
+			add(named[0].ID)
+		default:
+			return nil, nil, fmt.Errorf("stored model %q: allowedKeys[%d] %q names %d keys, %s; allowedKeys now holds key ids, "+
+				"and which key was meant cannot be told: with the release that stored the model, replace the entry with the "+
+				"key's id (PUT /api/models/%s) or revoke the other keys, then start this one again",
+				model, i, e, len(named), describeKeys(named), model)
+		}
+	}
+	return ids, dropped, nil
 }
 
 // Unlisted returns key without its model allowlist: the steps of a pipeline the key may use run

@@ -27,6 +27,10 @@ const (
 	Private      = "private"
 )
 
+// DefaultOrg is the org of a gateway key that names none, and of a model registered through the
+// API that names none.
+const DefaultOrg = "default"
+
 // Who manages a model.
 const (
 	ManagedByConfig = "config"
@@ -54,7 +58,9 @@ type Model struct {
 	ModelType     string `json:"modelType"`
 	Owner         string `json:"owner,omitempty"`
 	Org           string `json:"org,omitempty"`
-	// AllowedKeys names the gateway keys (by name or id) that may use a private model.
+	// AllowedKeys lists the ids of the gateway keys that may use a private model. Key names are
+	// not ids (they are unique only within an org); the config file may name its own keys, and
+	// those names become ids when it is loaded.
 	AllowedKeys []string `json:"allowedKeys,omitempty"`
 	// Latency is the declared typical latency in milliseconds, used until there are measurements.
 	Latency            float64         `json:"latency,omitempty"`
@@ -232,8 +238,8 @@ func (m *Model) OutputCost() float64 {
 	return m.CostPerToken
 }
 
-// Normalize fills defaults: the security policy, the upstream model name, and the provider where
-// the endpoint names it unambiguously.
+// Normalize fills defaults: the security policy (public, for a model of the config file), the
+// upstream model name, and the provider where the endpoint names it unambiguously.
 func (m *Model) Normalize() {
 	m.ID = strings.TrimSpace(m.ID)
 	if m.ID == "" {
@@ -251,6 +257,19 @@ func (m *Model) Normalize() {
 	if m.Provider == "" {
 		m.Provider = InferProvider(m.Endpoint)
 	}
+}
+
+// normalizeAPI is Normalize for a model registered through the API, which is for its org only
+// unless it says otherwise: the org it names, or DefaultOrg.
+func (m *Model) normalizeAPI() {
+	m.ManagedBy = ManagedByAPI
+	if m.SecurityPolicy == "" {
+		m.SecurityPolicy = Organization
+	}
+	if m.Org == "" {
+		m.Org = DefaultOrg
+	}
+	m.Normalize()
 }
 
 // Validate reports every problem of m itself, with paths under base. References to other

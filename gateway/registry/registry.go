@@ -43,6 +43,7 @@ type Registry struct {
 	st       *store.Store
 	known    func(provider string) error
 	plugin   func(name string) error
+	keyID    func(id string) error
 	config   map[string]*Entry
 	api      map[string]*Entry
 	snap     atomic.Pointer[Snapshot]
@@ -78,6 +79,15 @@ func Open(st *store.Store, known func(provider string) error) (*Registry, error)
 	}
 	r.publishLocked()
 	return r, nil
+}
+
+// SetKeyCheck sets how the entries of an API registration's allowedKeys are checked: check
+// returns an error unless its argument is the id of a gateway key. An entry the model had
+// already (the id of a key revoked since) is kept unchecked.
+func (r *Registry) SetKeyCheck(check func(id string) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keyID = check
 }
 
 // SetChecks replaces how provider names and transform plugin names are checked.
@@ -132,16 +142,16 @@ func (r *Registry) ConfigShadowed() []string {
 	return ids
 }
 
-// Create registers m through the API.
+// Create registers m through the API. Without a securityPolicy it is for its org only; without
+// an org, its org is DefaultOrg.
 func (r *Registry) Create(m Model) (*Entry, error) {
-	m.ManagedBy = ManagedByAPI
-	m.Normalize()
+	m.normalizeAPI()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m.ID != "" && r.snap.Load().Get(m.ID) != nil {
 		return nil, fault.Conflict("a model with id %q already exists", m.ID)
 	}
-	if err := r.checkLocked(&m); err != nil {
+	if err := r.checkLocked(&m, nil); err != nil {
 		return nil, err
 	}
 	now := r.now().UTC()
@@ -149,7 +159,8 @@ func (r *Registry) Create(m Model) (*Entry, error) {
 	return r.putLocked(&m)
 }
 
-// Update replaces the API-registered model id with m. An empty apiKey keeps the stored one.
+// Update replaces the API-registered model id with m, with Create's defaults. An empty apiKey
+// keeps the stored one.
 func (r *Registry) Update(id string, m Model) (*Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -164,12 +175,11 @@ func (r *Registry) Update(id string, m Model) (*Entry, error) {
 		return nil, fault.Invalid("id", "id %q in the body does not match %q in the path", m.ID, id)
 	}
 	m.ID = id
-	m.ManagedBy = ManagedByAPI
-	m.Normalize()
+	m.normalizeAPI()
 	if !m.APIKey.IsSet() {
 		m.APIKey = old.APIKey
 	}
-	if err := r.checkLocked(&m); err != nil {
+	if err := r.checkLocked(&m, old.Model); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.UpdatedAt = old.CreatedAt, r.now().UTC()
@@ -204,13 +214,22 @@ func configOwned(id string) error {
 	return fault.Conflict("model %q is managed by the config file and is read-only through the API; change the config file instead", id)
 }
 
-func (r *Registry) checkLocked(m *Model) error {
+// checkLocked validates m, an API registration replacing old (nil for a new one).
+func (r *Registry) checkLocked(m *Model, old *Model) error {
 	var es decode.Errors
 	m.ValidateWith("", r.known, r.plugin, &es)
 	snap := r.snap.Load()
 	for i, f := range m.Fallbacks {
 		if snap.Get(f) == nil && f != m.ID {
 			es.Add(decode.Index("fallbacks", i), "unknown model %q", f)
+		}
+	}
+	for i, k := range m.AllowedKeys {
+		if r.keyID == nil || strings.TrimSpace(k) == "" || old != nil && slices.Contains(old.AllowedKeys, k) {
+			continue
+		}
+		if err := r.keyID(k); err != nil {
+			es.Add(decode.Index("allowedKeys", i), "%v", err)
 		}
 	}
 	if len(es) > 0 {
@@ -261,6 +280,51 @@ func (r *Registry) publishLocked() {
 	for _, fn := range r.onChange {
 		fn(s)
 	}
+}
+
+// MigrateAllowedKeys gives each API-registered model the allowedKeys fix returns for it, storing
+// the models that change. It is for start-up, before the registry serves: allowedKeys of
+// earlier releases could name keys, and now holds key ids. fix returns an error for a model
+// whose entries cannot be turned into ids; the models before it stay migrated, and a later
+// start carries on from there.
+func (r *Registry) MigrateAllowedKeys(fix func(m *Model) ([]string, error)) (changed []string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer func() {
+		if len(changed) > 0 {
+			r.publishLocked()
+		}
+	}()
+	ids := make([]string, 0, len(r.api))
+	for id := range r.api {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		e := r.api[id]
+		if len(e.AllowedKeys) == 0 {
+			continue
+		}
+		keys, err := fix(e.Model)
+		if err != nil {
+			return changed, err
+		}
+		if slices.Equal(keys, e.AllowedKeys) {
+			continue
+		}
+		m := *e.Model
+		m.AllowedKeys = keys
+		b, err := marshalStored(&m)
+		if err != nil {
+			return changed, fmt.Errorf("cannot encode model %q: %w", id, err)
+		}
+		if err := r.st.Put(storeKey(id), b); err != nil {
+			return changed, fmt.Errorf("cannot store model %q: %w", id, err)
+		}
+		r.api[id] = &Entry{Model: &m, Input: e.Input, Output: e.Output}
+		changed = append(changed, id)
+	}
+	return changed, nil
 }
 
 // UniqueID returns base, or base-2, base-3… whichever is free.

@@ -52,6 +52,9 @@ func (g *Gateway) adminRoutes() *router {
 
 func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
+	// Admin answers carry tokens, keys and records: no cache may keep them. The console's hashed
+	// assets set their own.
+	ctx.Response.Header.Set("Cache-Control", "no-store")
 	path := ctx.Path()
 	profiling := bytes.HasPrefix(path, []byte("/debug/pprof/"))
 	if bytes.HasPrefix(path, []byte("/api/")) || profiling {
@@ -149,12 +152,16 @@ func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
 	if s := strings.TrimPrefix(f.Sort, "-"); s != "" && !slices.Contains(registry.SortFields, s) {
 		fe = fault.Invalid("sort", "sort must be one of %s (with - for descending), got %q", strings.Join(registry.SortFields, ", "), f.Sort)
 	}
+	limit, offset, pfe := page(q)
+	if fe == nil {
+		fe = pfe
+	}
 	if fe != nil {
 		writeError(ctx, fe)
 		return
 	}
 	views := g.reg.Snapshot().Find(f, g.engine.Live)
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": views, "total": len(views)})
+	writeJSON(ctx, fasthttp.StatusOK, pageOf(views, limit, offset))
 }
 
 // modelInput is a registration body. It accepts, and ignores, the read-only fields the API
@@ -351,8 +358,8 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	if v := a.Peek("limit"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
-		if err != nil || n < 1 || n > 500 {
-			fe = fault.Invalid("limit", "limit must be between 1 and 500, got %q", v)
+		if err != nil || n < 1 || n > analytics.MaxLimit {
+			fe = fault.Invalid("limit", "limit must be between 1 and %d, got %q", analytics.MaxLimit, v)
 		}
 		q.Limit = n
 	}
@@ -372,13 +379,15 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fe)
 		return
 	}
-	list, next, err := g.rec.List(ctx, q)
+	qctx, cancel := g.queryContext(ctx)
+	defer cancel()
+	list, next, err := g.rec.List(qctx, q)
 	if errors.Is(err, analytics.ErrBadCursor) {
 		writeError(ctx, fault.Invalid("before", "before must be the next cursor of a previous page, got %q", q.Before))
 		return
 	}
 	if err != nil {
-		writeError(ctx, fault.Internal("cannot list executions: %v", err))
+		writeError(ctx, g.queryFault("executions", err))
 		return
 	}
 	if list == nil {
@@ -404,13 +413,15 @@ func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 		ctx.SetBody(live)
 		return
 	}
-	inv, err := g.rec.Get(ctx, params[0])
+	qctx, cancel := g.queryContext(ctx)
+	defer cancel()
+	inv, err := g.rec.Get(qctx, params[0])
 	if errors.Is(err, analytics.ErrNotFound) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist (or has expired)", params[0]))
 		return
 	}
 	if err != nil {
-		writeError(ctx, fault.Internal("cannot read execution: %v", err))
+		writeError(ctx, g.queryFault("execution", err))
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, inv)
@@ -434,7 +445,8 @@ var ranges = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "24h
 	"7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
 
 // apiAnalytics answers from the rollups: ?range=1h|6h|24h|7d|30d (or since and until), step
-// (1m, 5m, 15m, 1h, 6h, 1d; chosen from the range when absent) and group (model, pipeline, key, org).
+// (1m, 5m, 15m, 1h, 6h, 1d; chosen from the range when absent, widened when too fine for the
+// range) and group (model, pipeline, key, org). analytics.Analytics bounds the answer.
 func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	to := time.Now()
@@ -461,10 +473,6 @@ func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 			*t.dst = tm
 		}
 	}
-	if !from.Before(to) {
-		writeError(ctx, fault.Invalid("since", "since must be before until"))
-		return
-	}
 	step := string(a.Peek("step"))
 	if step == "" {
 		step = analytics.AutoStep(to.Sub(from))
@@ -473,9 +481,11 @@ func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 	if group == "" {
 		group = "model"
 	}
-	rep, err := g.rec.Analytics(ctx, from, to, step, group)
+	qctx, cancel := g.queryContext(ctx)
+	defer cancel()
+	rep, err := g.rec.Analytics(qctx, from, to, step, group)
 	if err != nil {
-		writeError(ctx, fault.Invalid("", "%v", err))
+		writeError(ctx, g.queryFault("analytics", err))
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, rep)

@@ -173,7 +173,7 @@ func TestRegistryAndKeysSurviveRestart(t *testing.T) {
 	f := startFake(t)
 	dir := t.TempDir()
 	g := gt.Start(t, dir, models(f, ""))
-	r := g.Admin("POST", "/api/models", `{"name":"Kept Model","endpoint":"`+f.URL+`","provider":"openai","apiKey":"sk-kept-0001","tags":["a"]}`)
+	r := g.Admin("POST", "/api/models", `{"name":"Kept Model","endpoint":"`+f.URL+`","provider":"openai","apiKey":"sk-kept-0001","tags":["a"],"org":"acme"}`)
 	if r.Status != 201 {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
 	}

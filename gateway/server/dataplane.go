@@ -196,7 +196,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	if route.Cache != nil {
 		req.Cache = "miss"
 		if !bytes.Contains(ctx.Request.Header.Peek("Cache-Control"), []byte("no-cache")) {
-			cacheKey = cache.Key(route.ID, op.String(), c.fields)
+			cacheKey = cache.Key(policy.CacheScope(key, route.Model), route.ID, op.String(), c.fields)
 			if hit, ok := g.cache.Get(cacheKey); ok {
 				req.Cache = "hit"
 				g.serveCached(ctx, route, req, hit)

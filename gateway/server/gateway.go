@@ -49,6 +49,8 @@ type Options struct {
 	Overrides func(*config.File)
 	// WASMCacheDir keeps compiled WASM modules (default: the data dir's wasm-cache).
 	WASMCacheDir string
+	// QueryTimeout bounds one admin query that reads the store (default 10s).
+	QueryTimeout time.Duration
 }
 
 // Gateway is a running IoM.
@@ -114,11 +116,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create data dir: %w", err)
 	}
-	key, err := store.MasterKey(cfg.Server.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(store.Options{Dir: filepath.Join(cfg.Server.DataDir, "db"), MasterKey: key, Logger: log})
+	st, err := openStore(cfg.Server.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +149,8 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.keys, err = policy.OpenKeyring(st); err != nil {
 		return nil, err
 	}
+	g.keys.SetKeep(keepCredential(cfg.Server.DataDir))
+	g.reg.SetKeyCheck(g.keys.CheckAllowed)
 	if g.limits, err = policy.NewLimiter(st); err != nil {
 		return nil, err
 	}
@@ -179,6 +179,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if err := g.apply(cfg, true); err != nil {
 		return nil, err
 	}
+	if err := g.migrateAllowedKeys(); err != nil {
+		return nil, err
+	}
 	g.dataAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("data"))
 	g.adminAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("admin"))
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
@@ -189,6 +192,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 
 // apply makes cfg the running config. At first start it also reports generated credentials.
 func (g *Gateway) apply(cfg *config.File, first bool) error {
+	if err := g.keys.CheckConfig(cfg.Keys); err != nil {
+		return err
+	}
 	if err := g.hub.apply(context.Background(), cfg.Plugins); err != nil {
 		return err
 	}
@@ -214,16 +220,19 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 	if err != nil {
 		return err
 	}
-	hash, adminValue, err := policy.AdminToken(g.st, cfg.Admin.Token)
+	hash, adminValue, err := policy.AdminToken(g.st, cfg.Admin.Token, keepCredential(cfg.Server.DataDir))
 	if err != nil {
 		return err
 	}
 	g.adminHash.Store(&hash)
 	if adminValue != "" {
-		generated = append([]policy.Generated{{Name: "admin", Value: adminValue}}, generated...)
+		generated = append([]policy.Generated{{Name: "admin", Admin: true, Value: adminValue}}, generated...)
 	}
 	if len(generated) > 0 {
 		g.announce(cfg, generated)
+	}
+	if first {
+		g.noteMissingCredentials(cfg)
 	}
 	var budgets []policy.OrgBudget
 	for _, o := range cfg.Orgs {
@@ -245,33 +254,6 @@ func parseLevel(s string) slog.Level {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(s))
 	return l
-}
-
-// announce prints generated credentials once, and keeps them in the data dir's credentials file
-// (mode 0600), as shell assignments.
-func (g *Gateway) announce(cfg *config.File, gen []policy.Generated) {
-	path := filepath.Join(cfg.Server.DataDir, "credentials")
-	var lines, shown strings.Builder
-	for _, c := range gen {
-		name := "IOM_ADMIN_TOKEN"
-		label := "admin token (for the admin API and console)"
-		if c.Name != "admin" {
-			name = "IOM_KEY_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(c.Name))
-			label = fmt.Sprintf("gateway key %q (for /v1)", c.Name)
-		}
-		fmt.Fprintf(&lines, "%s=%s\n", name, c.Value)
-		fmt.Fprintf(&shown, "    %-44s %s\n", label+":", c.Value)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err == nil {
-		_, err = f.WriteString(lines.String())
-		f.Close()
-	}
-	if err != nil {
-		g.log.Error("cannot save generated credentials", "path", path, "err", err)
-	}
-	fmt.Fprintf(g.opts.Out, "\n  IoM generated credentials on first start; they are shown only this once\n"+
-		"  and kept in %s:\n\n%s\n", path, shown.String())
 }
 
 // Start listens on the data and admin addresses and serves in the background.
@@ -372,6 +354,9 @@ func (g *Gateway) readError(listener string, sc config.Server) func(*fasthttp.Re
 		}
 		g.log.Debug("cannot read a request", "listener", listener, "status", fe.Status,
 			"client", ctx.RemoteIP().String(), "err", unquote(err.Error()))
+		if listener == "admin" {
+			ctx.Response.Header.Set("Cache-Control", "no-store")
+		}
 		writeError(ctx, fe)
 	}
 }
@@ -421,6 +406,13 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			if err := s.ShutdownWithContext(ctx); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	// A server whose Serve had not begun (a Shutdown right after Start) would then serve on, its
+	// listener unknown to ShutdownWithContext: closing the listener ends it.
+	for _, ln := range []net.Listener{g.dataLn, g.adminLn} {
+		if ln != nil {
+			_ = ln.Close()
 		}
 	}
 	// The servers' goroutines, the config watcher and background pipeline runs end by themselves

@@ -32,6 +32,13 @@ type listOf[T any] struct {
 	Data []T `json:"data"`
 }
 
+// pageDoc is one page of a listing (pageOf).
+type pageDoc[T any] struct {
+	Data  []T `json:"data"`
+	Total int `json:"total"`
+	Next  int `json:"next,omitempty"` // the offset of the next page; absent on the last
+}
+
 type errorObject struct {
 	Error struct {
 		Message string  `json:"message"`
@@ -46,7 +53,9 @@ type anyJSON struct{}
 var modelFilters = []string{"q:substring of id, name, description, owner, type or a tag", "type:modelType", "tag:a tag (repeatable; all must match)",
 	"owner:owner", "policy:public, organization or private", "status:available, degraded or unavailable",
 	"maxLatencyMs:measured (else declared) latency at most", "maxCostPerToken:cost per token at most",
-	"sort:name, id, latency, cost, owner, status or type; - first for descending"}
+	"sort:name, id, latency, cost, owner, status or type; - first for descending", pageParams[0], pageParams[1]}
+
+var pageParams = []string{"limit:1 to 500 (default 500)", "offset:how many to skip (the next of the previous page)"}
 
 var opDocs = map[string]opDoc{
 	"POST /v1/chat/completions": {body: openai.ChatRequest{}, response: openai.ChatResponse{}, stream: true},
@@ -65,7 +74,7 @@ var opDocs = map[string]opDoc{
 	"GET /metrics":                 {response: "text/plain"},
 	"GET /api/status":              {response: map[string]any{}},
 	"POST /api/reload":             {response: map[string]any{}},
-	"GET /api/models":              {query: modelFilters, response: listOf[registry.View]{}},
+	"GET /api/models":              {query: modelFilters, response: pageDoc[registry.View]{}},
 	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},
 	"PUT /api/models/{id}":         {body: registry.Model{}, response: registry.View{}},
@@ -74,7 +83,7 @@ var opDocs = map[string]opDoc{
 	"GET /api/keys":                {response: listOf[keyView]{}},
 	"POST /api/keys":               {body: policy.NewKeyRequest{}, response: newKeyAnswer{}, status: 201},
 	"DELETE /api/keys/{id}":        {status: 204},
-	"GET /api/pipelines":           {response: listOf[pipeline.Entry]{}},
+	"GET /api/pipelines":           {query: pageParams, response: pageDoc[pipeline.Entry]{}},
 	"POST /api/pipelines":          {body: pipeline.Pipeline{}, response: pipeline.Entry{}, status: 201},
 	"POST /api/pipelines/validate": {body: pipeline.Pipeline{}, response: validation{}},
 	"GET /api/pipelines/{id}":      {response: pipeline.Entry{}},
@@ -85,8 +94,8 @@ var opDocs = map[string]opDoc{
 		"key:key name or id", "org:organisation", "status:ok or error", "since:RFC 3339 time or Unix milliseconds", "until:RFC 3339 time or Unix milliseconds",
 		"limit:1 to 500 (default 50)", "before:the next cursor of the previous page"}, response: executionList{}},
 	"GET /api/executions/{id}": {response: analytics.Invocation{}},
-	"GET /api/analytics": {query: []string{"range:1h, 6h, 24h, 7d or 30d", "since:start (instead of range)", "until:end",
-		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
+	"GET /api/analytics": {query: []string{"range:1h, 6h, 24h, 7d or 30d", "since:start (instead of range; at most 366 days before until)", "until:end",
+		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default; widened to keep 2000 points per series)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
 	"GET /api/plugins":      {response: listOf[PluginInfo]{}},
 	"GET /api/openapi.json": {response: map[string]any{}},
 	"GET /":                 {response: "text/html"},

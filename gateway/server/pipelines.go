@@ -314,7 +314,12 @@ func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 // Admin API.
 
 func (g *Gateway) apiListPipelines(ctx *fasthttp.RequestCtx, _ []string) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.pipes.List()})
+	limit, offset, fe := page(ctx.QueryArgs())
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, pageOf(g.pipes.List(), limit, offset))
 }
 
 func (g *Gateway) apiGetPipeline(ctx *fasthttp.RequestCtx, params []string) {

@@ -12,7 +12,7 @@ import (
 )
 
 // consoleFiles serves the embedded console: files by path, and index.html for any other path
-// (the app routes in the browser). Hashed assets are cached for long; index.html is not.
+// (the app routes in the browser). Hashed assets are cached for long; index.html is never stored.
 type consoleFiles struct {
 	fs    fs.FS
 	index []byte
@@ -50,6 +50,6 @@ func (c *consoleFiles) serve(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.SetBody(c.index)
 }

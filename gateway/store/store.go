@@ -10,14 +10,9 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +23,9 @@ import (
 
 // ErrNotFound is returned by Get for a missing key.
 var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned by Open when another process (a running gateway) has the store open.
+var ErrLocked = errors.New("the store is in use by another process")
 
 // Store is an open database.
 type Store struct {
@@ -44,6 +42,9 @@ type Options struct {
 	InMemory bool
 	// MasterKey encrypts data at rest: 16, 24 or 32 bytes; nil disables encryption.
 	MasterKey []byte
+	// LegacyKey, when set, is a key the store may still be encrypted with (LegacyMasterKey): Open
+	// then re-encrypts it with MasterKey.
+	LegacyKey []byte
 	Logger    *slog.Logger
 }
 
@@ -83,10 +84,20 @@ func Open(o Options) (*Store, error) {
 	if len(o.MasterKey) > 0 {
 		bo = bo.WithEncryptionKey(o.MasterKey)
 	}
+	if len(o.LegacyKey) > 0 && len(o.MasterKey) > 0 && !o.InMemory {
+		if done, err := rekey(bo, o.LegacyKey); err != nil {
+			return nil, fmt.Errorf("cannot re-encrypt the store in %q with the master key: %w", o.Dir, err)
+		} else if done {
+			log.Info("re-encrypted the store's keys with the master key derived by argon2id", "dir", o.Dir)
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
-		if strings.Contains(err.Error(), "Encryption key mismatch") || strings.Contains(err.Error(), "encryption key") {
-			return nil, fmt.Errorf("cannot open store in %q: the master key does not match the one the data was written with (IOM_MASTER_KEY or master.key): %w", o.Dir, err)
+		if isKeyMismatch(err) || strings.Contains(err.Error(), "encryption key") {
+			return nil, fmt.Errorf("cannot open store in %q: the master key does not match the one the data was written with (IOM_MASTER_KEY with master.kdf, or master.key): %w", o.Dir, err)
+		}
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("cannot open store in %q: %w (is a gateway running on this data dir?)", o.Dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("cannot open store in %q: %w", o.Dir, err)
 	}
@@ -257,44 +268,6 @@ func (s *Store) Scan(ctx context.Context, prefix []byte, o ScanOptions, fn func(
 
 // DropPrefix deletes every key under prefix.
 func (s *Store) DropPrefix(prefix []byte) error { return s.db.DropPrefix(prefix) }
-
-// MasterKey returns the key that encrypts the store: from IOM_MASTER_KEY (64 hex digits, or any
-// passphrase, which is hashed), else from dataDir/master.key, generated (mode 0600) on first use.
-func MasterKey(dataDir string) ([]byte, error) {
-	if v := os.Getenv("IOM_MASTER_KEY"); v != "" {
-		if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
-			return b, nil
-		}
-		sum := sha256.Sum256([]byte(v))
-		return sum[:], nil
-	}
-	path := filepath.Join(dataDir, "master.key")
-	if b, err := os.ReadFile(path); err == nil {
-		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("master key file %q must hold 64 hex digits", path)
-		}
-		return k, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("cannot read master key: %w", err)
-	}
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create data dir %q: %w", dataDir, err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create master key file: %w", err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
-		return nil, fmt.Errorf("cannot write master key file: %w", err)
-	}
-	return k, f.Sync()
-}
 
 type badgerLogger struct{ l *slog.Logger }
 

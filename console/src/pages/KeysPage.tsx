@@ -141,6 +141,9 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
               <p className="flex items-start gap-1.5 text-xs text-muted-foreground">
                 <WarningCircle size={14} className="mt-px shrink-0 text-warning" aria-hidden /> Apps send it as <code>Authorization: Bearer …</code> (or <code>x-api-key</code>) to the data plane.
               </p>
+              <p className="text-xs text-muted-foreground">
+                Its id, for a private model&apos;s allowed keys: <code className="font-mono" data-testid="new-key-id">{created.id}</code>
+              </p>
             </DialogBody>
             <DialogFooter>
               <Button onClick={() => onOpenChange(false)}>I have copied it</Button>
@@ -150,15 +153,15 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
           <form onSubmit={submit} className="flex min-h-0 flex-1 flex-col" noValidate>
             <DialogHeader>
               <DialogTitle>Create a key</DialogTitle>
-              <DialogDescription id="key-desc">A gateway key for one app, with optional limits and a budget.</DialogDescription>
+              <DialogDescription id="key-desc">A gateway key for one app, with optional limits and a budget. Its name must be new in its organization.</DialogDescription>
             </DialogHeader>
             <DialogBody className="grid gap-3">
               <div className="grid gap-3 sm:grid-cols-2">
                 <Field label="Name" htmlFor="key-name" required error={errors.name}>
                   <Input {...input("name", { autoFocus: true, placeholder: "billing-service" })} />
                 </Field>
-                <Field label="Organization" htmlFor="key-org" error={errors.org} hint="For organization-only models and org budgets">
-                  <Input {...input("org", { placeholder: "acme" })} />
+                <Field label="Organization" htmlFor="key-org" error={errors.org} hint={<>For organization models and org budgets; empty: <code className="font-mono">default</code></>}>
+                  <Input {...input("org", { placeholder: "default" })} />
                 </Field>
               </div>
               <Field label="Allowed models" hint={f.models.length ? "Only these (and pipelines named here)" : "None chosen: every model its policies allow"}>
@@ -298,7 +301,10 @@ export function KeysPage() {
                 <tr key={k.id} data-testid={`key-${k.name}`}>
                   <td className="px-3 py-2">
                     <div className="font-medium">{k.name}</div>
-                    <div className="font-mono text-[10px] text-muted-foreground">{k.id}</div>
+                    <div className="flex items-center gap-1 font-mono text-[10px] text-muted-foreground">
+                      <span data-testid="key-id">{k.id}</span>
+                      <CopyButton text={k.id} label="Copy id" className="px-1 py-0 text-[10px]" />
+                    </div>
                   </td>
                   <td className="px-3 py-2 font-mono text-xs">{k.prefix}…</td>
                   <td className="px-3 py-2 text-xs">{k.org || <span className="text-muted-foreground">—</span>}</td>

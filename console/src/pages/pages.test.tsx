@@ -86,6 +86,41 @@ describe("registry", () => {
     expect(await within(dlg).findAllByText('provider: unknown provider "opnai"')).toHaveLength(2);
   });
 
+  it("registers for the default org by default, and allows private models' keys by id", async () => {
+    const keys = [
+      { id: "config:app", name: "app", org: "acme", prefix: "iom-aaaa", managedBy: "config" },
+      { id: "key_0123456789abcdef", name: "app", org: "globex", prefix: "iom-bbbb", managedBy: "api" },
+    ];
+    const withEndpoint = models.map((m) => (m.id === "local" ? { ...m, endpoint: "http://localhost:11434/v1" } : m));
+    const { calls } = mockFetch(
+      route("GET", "/api/models", () => ({ body: { data: withEndpoint, total: 2 } })),
+      route("GET", "/api/keys", () => ({ body: { data: keys } })),
+      route("POST", "/api/models", (r) => ({ status: 201, body: { ...(r.body as object), id: "llama", hasApiKey: false, status: "available" } })),
+      route("PUT", "/api/models/local", (r) => ({ body: { ...(r.body as object), hasApiKey: true, status: "available" } })),
+    );
+    renderPage(<RegistryPage />);
+    const user = userEvent.setup();
+    await user.click((await screen.findAllByRole("button", { name: "Register model" }))[0]);
+    let dlg = await screen.findByRole("dialog");
+    expect(within(dlg).getByLabelText("Security policy")).toHaveTextContent("Organization: keys of its org");
+    expect(within(dlg).getByLabelText("Organization")).toHaveAttribute("placeholder", "default");
+    await user.type(within(dlg).getByRole("textbox", { name: "Name" }), "Llama");
+    await user.type(within(dlg).getByLabelText("Endpoint"), "http://localhost:8000/v1");
+    await user.click(within(dlg).getByRole("button", { name: "Register model" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ securityPolicy: "organization" });
+
+    await user.click(await screen.findByRole("button", { name: "Edit Local Llama" }));
+    dlg = await screen.findByRole("dialog");
+    const globex = await within(dlg).findByTestId("allowed-key-key_0123456789abcdef");
+    expect(within(dlg).getByTestId("allowed-key-config:app")).toHaveAttribute("aria-pressed", "false");
+    await user.click(globex);
+    expect(globex).toHaveAttribute("aria-pressed", "true");
+    await user.click(within(dlg).getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
+    expect(calls.find((c) => c.method === "PUT")?.body).toMatchObject({ securityPolicy: "private", allowedKeys: ["key_0123456789abcdef"] });
+  }, 20_000);
+
   it("shows a load failure with a retry", async () => {
     mockFetch(route("GET", "/api/models", () => ({ status: 500, body: { error: { message: "store is closed", type: "server_error" } } })));
     renderPage(<RegistryPage />);

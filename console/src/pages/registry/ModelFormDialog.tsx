@@ -9,9 +9,10 @@ import { Select } from "@/components/ui/select";
 import { InlineError } from "@/components/ui/states";
 import { useToast } from "@/components/ui/toast";
 import { api, ApiError } from "@/lib/api";
+import { useApi } from "@/lib/hooks";
 import { inferProvider, slug } from "@/lib/provider";
 import { MODEL_TYPES, PROVIDERS, type ModelView } from "@/lib/types";
-import { buildModel, emptyModelForm, fieldOfParam, formFromModel, type FormErrors, type ModelFormState } from "./modelForm";
+import { buildModel, DEFAULT_ORG, emptyModelForm, fieldOfParam, formFromModel, type FormErrors, type ModelFormState } from "./modelForm";
 
 function Section({ title, description, children }: { title: string; description?: string; children: ReactNode }) {
   return (
@@ -70,6 +71,8 @@ export function ModelFormDialog({
   });
 
   const inferred = useMemo(() => inferProvider(state.endpoint), [state.endpoint]);
+  const keys = useApi((signal) => (open ? api.listKeys({ signal }) : Promise.resolve(undefined)), [open]);
+  const keyChoices = keys.data?.data ?? [];
   const derivedId = model ? model.id : state.id || slug(state.name);
 
   async function submit(e: FormEvent) {
@@ -154,8 +157,13 @@ export function ModelFormDialog({
                 <Field label="Owner" htmlFor="model-owner" error={errors.owner}>
                   <Input {...text("owner")} placeholder="Team or vendor" />
                 </Field>
-                <Field label="Organization" htmlFor="model-org" error={errors.org} hint="Needed for the organization policy">
-                  <Input {...text("org")} placeholder="acme" />
+                <Field
+                  label="Organization"
+                  htmlFor="model-org"
+                  error={errors.org}
+                  hint={<>Empty: <code className="font-mono">{DEFAULT_ORG}</code>, the org of keys created without one</>}
+                >
+                  <Input {...text("org")} placeholder={DEFAULT_ORG} />
                 </Field>
               </div>
             </Section>
@@ -233,15 +241,59 @@ export function ModelFormDialog({
                     disabled={readOnly || busy}
                   />
                 </Field>
-                <Field
-                  label="Allowed keys"
-                  htmlFor="model-allowedKeys"
-                  error={errors.allowedKeys}
-                  hint={state.securityPolicy === "private" ? "Key names or ids, comma-separated. None: no key may use it." : "Only for the private policy"}
-                >
-                  <Input {...text("allowedKeys")} placeholder="demo-app" disabled={readOnly || busy || state.securityPolicy !== "private"} />
-                </Field>
               </div>
+              <Field
+                label="Allowed keys"
+                htmlFor="model-allowedKeys"
+                error={errors.allowedKeys}
+                hint={
+                  state.securityPolicy !== "private"
+                    ? "Only for the private policy"
+                    : state.allowedKeys.length
+                      ? "These keys, by id: another key with the same name is not one of them"
+                      : "None chosen: no key may use it"
+                }
+              >
+                <div id="model-allowedKeys" className="flex max-h-32 flex-wrap gap-1.5 overflow-y-auto" role="group" aria-label="Allowed keys">
+                  {keyChoices.length === 0 && state.allowedKeys.length === 0 && (
+                    <span className="text-xs text-muted-foreground">{keys.error ? `Cannot load keys: ${keys.error.message}` : keys.data ? "No keys yet: create one on the Keys page." : "Loading keys…"}</span>
+                  )}
+                  {keyChoices.map((k) => {
+                    const on = state.allowedKeys.includes(k.id);
+                    return (
+                      <button
+                        type="button"
+                        key={k.id}
+                        disabled={readOnly || busy || state.securityPolicy !== "private"}
+                        aria-pressed={on}
+                        title={k.id}
+                        data-testid={`allowed-key-${k.id}`}
+                        onClick={() => set("allowedKeys", on ? state.allowedKeys.filter((x) => x !== k.id) : [...state.allowedKeys, k.id])}
+                        className="inline-flex items-center gap-1 rounded-full border px-2.5 py-1 text-xs aria-pressed:border-primary aria-pressed:bg-primary/10 aria-pressed:text-primary hover:bg-accent disabled:opacity-60 cursor-pointer"
+                      >
+                        <span className="font-medium">{k.name}</span>
+                        <span className="text-muted-foreground">{k.org || DEFAULT_ORG}</span>
+                        <span className="font-mono text-[10px] text-muted-foreground">{k.id}</span>
+                      </button>
+                    );
+                  })}
+                  {keys.data &&
+                    state.allowedKeys
+                      .filter((id) => !keyChoices.some((k) => k.id === id))
+                      .map((id) => (
+                        <button
+                          type="button"
+                          key={id}
+                          disabled={readOnly || busy}
+                          aria-label={`Remove unknown key ${id}`}
+                          onClick={() => set("allowedKeys", state.allowedKeys.filter((x) => x !== id))}
+                          className="rounded-full border border-destructive/40 px-2.5 py-1 font-mono text-xs text-destructive hover:bg-destructive/10 disabled:opacity-60 cursor-pointer"
+                        >
+                          {id} (no such key)
+                        </button>
+                      ))}
+                </div>
+              </Field>
             </Section>
 
             <Section title="Reliability" description="Retries on retryable upstream errors, then the fallbacks in order.">

@@ -9,7 +9,7 @@ describe("the model form", () => {
     const r = buildModel({ ...base, tags: "local, fast ,", costPerToken: "0.00003", latency: "2000", inputSchema: '{"type":"object"}' });
     expect(r).toEqual({
       ok: true,
-      model: { name: "Local Llama", endpoint: "http://localhost:11434/v1", modelType: "llm", securityPolicy: "public", tags: ["local", "fast"], costPerToken: 0.00003, latency: 2000, inputSchema: { type: "object" } },
+      model: { name: "Local Llama", endpoint: "http://localhost:11434/v1", modelType: "llm", securityPolicy: "organization", tags: ["local", "fast"], costPerToken: 0.00003, latency: 2000, inputSchema: { type: "object" } },
     });
   });
 
@@ -25,10 +25,20 @@ describe("the model form", () => {
     expect(r.errors.id).toBe("This id is reserved");
   });
 
-  it("needs an org for the organization policy", () => {
-    const r = buildModel({ ...base, securityPolicy: "organization" });
-    expect(!r.ok && r.errors.org).toMatch(/required when the policy is organization/);
-    expect(buildModel({ ...base, securityPolicy: "organization", org: "acme" }).ok).toBe(true);
+  it("defaults to the organization policy, leaving the org to the gateway (its default org)", () => {
+    expect(emptyModelForm.securityPolicy).toBe("organization");
+    const r = buildModel(base);
+    expect(r.ok && r.model.securityPolicy).toBe("organization");
+    expect(r.ok && "org" in r.model).toBe(false);
+    const acme = buildModel({ ...base, org: " acme " });
+    expect(acme.ok && acme.model.org).toBe("acme");
+  });
+
+  it("sends allowed keys as key ids", () => {
+    const r = buildModel({ ...base, securityPolicy: "private", allowedKeys: ["config:app", "key_0123456789abcdef"] });
+    expect(r.ok && r.model.allowedKeys).toEqual(["config:app", "key_0123456789abcdef"]);
+    const view = { id: "m", name: "M", securityPolicy: "private", allowedKeys: ["config:app"], hasApiKey: false, status: "available" } as unknown as ModelView;
+    expect(formFromModel(view).allowedKeys).toEqual(["config:app"]);
   });
 
   it("does not need an endpoint for plugin providers", () => {

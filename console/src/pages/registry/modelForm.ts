@@ -22,7 +22,8 @@ export interface ModelFormState {
   inputCostPerToken: string;
   outputCostPerToken: string;
   securityPolicy: string;
-  allowedKeys: string;
+  /** Ids of the keys a private model allows (names are unique only within an org). */
+  allowedKeys: string[];
   fallbacks: string[];
   retryAttempts: string;
   retryBackoffMs: string;
@@ -33,6 +34,11 @@ export interface ModelFormState {
 }
 
 export type FormErrors = Partial<Record<keyof ModelFormState, string>>;
+
+/** The org of a model registered without one, and of keys created without one. */
+export const DEFAULT_ORG = "default";
+/** The policy of a model registered without one: only keys of its org may use it. */
+export const DEFAULT_POLICY = "organization";
 
 export const emptyModelForm: ModelFormState = {
   id: "",
@@ -51,8 +57,8 @@ export const emptyModelForm: ModelFormState = {
   costPerToken: "",
   inputCostPerToken: "",
   outputCostPerToken: "",
-  securityPolicy: "public",
-  allowedKeys: "",
+  securityPolicy: DEFAULT_POLICY,
+  allowedKeys: [],
   fallbacks: [],
   retryAttempts: "",
   retryBackoffMs: "",
@@ -84,8 +90,8 @@ export function formFromModel(m: ModelView): ModelFormState {
     costPerToken: str(m.costPerToken || ""),
     inputCostPerToken: str(m.inputCostPerToken),
     outputCostPerToken: str(m.outputCostPerToken),
-    securityPolicy: m.securityPolicy || "public",
-    allowedKeys: (m.allowedKeys ?? []).join(", "),
+    securityPolicy: m.securityPolicy || DEFAULT_POLICY,
+    allowedKeys: m.allowedKeys ?? [],
     fallbacks: m.fallbacks ?? [],
     retryAttempts: m.retry ? str(m.retry.attempts) : "",
     retryBackoffMs: str(m.retry?.backoffMs || ""),
@@ -184,7 +190,7 @@ export const modelFormSchema = z
     inputCostPerToken: optNumber("Input cost per token"),
     outputCostPerToken: optNumber("Output cost per token"),
     securityPolicy: z.enum(POLICIES, { message: "Choose a security policy" }),
-    allowedKeys: z.string().transform(list),
+    allowedKeys: z.array(z.string()),
     fallbacks: z.array(z.string()),
     retryAttempts: optNumber("Retry attempts", { integer: true, max: 10 }),
     retryBackoffMs: optNumber("Backoff", { integer: true }),
@@ -194,9 +200,6 @@ export const modelFormSchema = z
     outputSchema: schemaText("Output schema"),
   })
   .superRefine((v, ctx) => {
-    if (v.securityPolicy === "organization" && !v.org) {
-      ctx.addIssue({ code: "custom", path: ["org"], message: "An organization is required when the policy is organization" });
-    }
     const needsEndpoint = !v.provider.startsWith("wasm:") && !v.provider.startsWith("plugin:");
     if (needsEndpoint && !v.endpoint) {
       ctx.addIssue({ code: "custom", path: ["endpoint"], message: "An endpoint is required (unless the provider is a wasm: or plugin: one)" });

@@ -86,6 +86,11 @@ func reason(fe *fault.Error) string {
 	case fe.Upstream > 0:
 		// "upstream <provider> returned HTTP <status>: <what the upstream said>"
 		return scrub(cut(withoutParens(fe.Message), 300))
+	case fe.Kind == fault.Plugin && fe.Code != "" && !strings.HasPrefix(fe.Code, "plugin_"):
+		// "plugin <name>: <what the plugin said>", with the plugin's own code: a guest's or
+		// transformer's reason (a blocked word, a schema it checks) is meant for the caller. The
+		// host's own failures (codes plugin_*) can name sockets and paths, and are cut short.
+		return scrub(cut(withoutParens(fe.Message), 300))
 	}
 	msg := withoutParens(fe.Message)
 	if i := strings.Index(msg, ": "); i >= 0 {

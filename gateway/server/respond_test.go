@@ -37,6 +37,9 @@ func TestPublic(t *testing.T) {
 		`model "m": every upstream is failing (circuit open); retry later`)
 	f(fault.PluginFailed(`plugin p failed: rpc error: code = Unavailable desc = connection error: dial unix /tmp/plugin123: connect`),
 		`model "m": plugin p failed`)
+	guest := fault.PluginFailed(`plugin "guard": the answer is not JSON matching the schema: $.score is missing`)
+	guest.Code = "json_guard"
+	f(guest, `model "m": plugin "guard": the answer is not JSON matching the schema: $.score is missing`)
 	f(fault.Internal("internal error: open /var/lib/iom/db/000001.vlog: permission denied"),
 		`model "m": internal error; the gateway logged the details`)
 

@@ -19,8 +19,10 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
 )
@@ -39,6 +41,8 @@ type File struct {
 	// Plugins are WASM modules and process plugins: transforms, provider adapters, local models.
 	Plugins   []Plugin            `json:"plugins,omitempty"`
 	Pipelines []pipeline.Pipeline `json:"pipelines,omitempty"`
+	// Egress limits where upstream calls may connect.
+	Egress Egress `json:"egress"`
 }
 
 // Plugin declares a WASM module (path) or a process plugin (process).
@@ -158,9 +162,34 @@ type Records struct {
 
 // Provider holds defaults shared by every model of one provider.
 type Provider struct {
-	// APIKey is used by the provider's models that set no apiKey of their own.
-	APIKey  secret.Secret     `json:"apiKey"`
-	Headers map[string]string `json:"headers,omitempty"`
+	// APIKey is used by the provider's models that set no apiKey of their own, when their
+	// endpoint's host is the vendor's own API or one of KeyHosts.
+	APIKey secret.Secret `json:"apiKey"`
+	// KeyHosts are more hosts APIKey goes to: host (HTTPS, port 443), host:port (that port,
+	// either scheme), *.example.com[:port] (its subdomains).
+	KeyHosts []string          `json:"keyHosts,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+}
+
+// Egress is the egress policy: which addresses upstream calls may connect to. Entries are
+// addresses (10.0.0.5, ::1), CIDRs (10.0.0.0/8, fe80::/10) or host names (ollama.lan,
+// *.corp.example.com), each with an optional port (10.0.0.0/8:443, [::1]:11434,
+// ollama.lan:11434). Deny wins over allow; allow reopens what is refused by default: link-local
+// and cloud metadata addresses, and the gateway's own listeners (for those, only an entry that
+// names the listener's port).
+type Egress struct {
+	Allow []string `json:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
+// EgressPolicy compiles the file's egress policy, refusing its own listeners as configured (the
+// server adds the addresses it actually listens on).
+func (f *File) EgressPolicy() (*egress.Policy, error) {
+	p, err := egress.New(f.Egress.Allow, f.Egress.Deny)
+	if err != nil {
+		return nil, err
+	}
+	return p.WithListeners(egress.ListenerAddrs(f.Server.Listen, f.Server.AdminListen), egress.LocalAddrs()), nil
 }
 
 // Defaults.
@@ -351,10 +380,27 @@ func (f *File) Validate(o Options) decode.Errors {
 	if v := f.Admin.Token.Reveal(); v != "" && len(v) < 16 {
 		es.Add("admin.token", "is too short: use at least 16 characters (or leave it empty to have one generated)")
 	}
-	for name := range f.Providers {
+	for name, p := range f.Providers {
 		if o.KnownProvider != nil {
 			if err := o.KnownProvider(name); err != nil {
 				es.Add("providers."+name, "%v", err)
+			}
+		}
+		for i, h := range p.KeyHosts {
+			if err := provider.CheckKeyHost(h); err != nil {
+				es.Add(decode.Index("providers."+name+".keyHosts", i), "%q %v", h, err)
+			}
+		}
+	}
+	egressOK := true
+	for _, list := range []struct {
+		name    string
+		entries []string
+	}{{"egress.allow", f.Egress.Allow}, {"egress.deny", f.Egress.Deny}} {
+		for i, e := range list.entries {
+			if _, err := egress.ParseRule(e); err != nil {
+				es.Add(decode.Index(list.name, i), "%q %v", e, err)
+				egressOK = false
 			}
 		}
 	}
@@ -409,6 +455,10 @@ func (f *File) Validate(o Options) decode.Errors {
 		}
 		return o.KnownProvider(name)
 	}
+	var egressPolicy *egress.Policy
+	if egressOK {
+		egressPolicy, _ = f.EgressPolicy()
+	}
 	ids := make(map[string]int, len(f.Models))
 	for i := range f.Models {
 		m := &f.Models[i]
@@ -419,6 +469,9 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 			return nil
 		}, &es)
+		if egressPolicy != nil {
+			checkEgress(base, m, egressPolicy, &es)
+		}
 		if j, dup := ids[m.ID]; dup && m.ID != "" {
 			es.Add(decode.Join(base, "id"), "duplicate model id %q (also models[%d])", m.ID, j)
 		} else {
@@ -484,6 +537,21 @@ func (f *File) Validate(o Options) decode.Errors {
 		}
 	}
 	return es
+}
+
+// checkEgress reports the endpoints of m that the file's egress policy refuses: literal
+// addresses, and names its deny entries list (a name's addresses are checked when dialed).
+func checkEgress(base string, m *registry.Model, p *egress.Policy, es *decode.Errors) {
+	if m.Endpoint != "" {
+		if err := p.CheckURL(m.Endpoint); err != nil {
+			es.Add(decode.Join(base, "endpoint"), "%q: %v", m.Endpoint, err)
+		}
+	}
+	for i, r := range m.Replicas {
+		if err := p.CheckURL(r.Endpoint); err != nil {
+			es.Add(decode.Join(decode.Index(decode.Join(base, "replicas"), i), "endpoint"), "%q: %v", r.Endpoint, err)
+		}
+	}
 }
 
 // fileCatalog is what a config file declares, for checking its pipelines.

@@ -175,6 +175,9 @@ func (e *Engine) buildReplicas(r *Route, m *registry.Model) {
 		switch {
 		case err != nil:
 			rep.unavailable = err.Error()
+		case up.KeyWithheld && provider.RequiresKey(variant.Endpoint):
+			rep.unavailable = fmt.Sprintf("no API key is set for %s: providers.%s.apiKey goes only to the hosts of providers.%s.keyHosts (set the model's apiKey, or list the host there)",
+				variant.Endpoint, variant.Provider, variant.Provider)
 		case !up.Key.IsSet() && provider.RequiresKey(variant.Endpoint):
 			rep.unavailable = fmt.Sprintf("no API key is set for %s (set the model's apiKey, or providers.%s.apiKey)", variant.Endpoint, variant.Provider)
 		default:

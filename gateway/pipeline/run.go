@@ -63,8 +63,9 @@ func (r *Runner) Run(ctx context.Context, plan *Plan, input any, o Options) *Exe
 // ErrBusy is returned by Start when the background pool is full.
 var ErrBusy = errors.New("too many pipeline runs in the background; retry later")
 
-// Start begins a background run and returns its execution at once.
-func (r *Runner) Start(plan *Plan, input any, o Options) (*Execution, error) {
+// Start begins a background run and returns its execution at once. The run keeps ctx's values
+// (the hop header of its calls) but not its end: it outlives the request that started it.
+func (r *Runner) Start(ctx context.Context, plan *Plan, input any, o Options) (*Execution, error) {
 	select {
 	case r.slots <- struct{}{}:
 	default:
@@ -75,7 +76,7 @@ func (r *Runner) Start(plan *Plan, input any, o Options) (*Execution, error) {
 	go func() {
 		defer r.wg.Done()
 		defer func() { <-r.slots }()
-		r.execute(context.Background(), plan, x, input, o)
+		r.execute(context.WithoutCancel(ctx), plan, x, input, o)
 	}()
 	return x, nil
 }

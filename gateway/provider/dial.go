@@ -1,13 +1,19 @@
 package provider
 
 import (
+	"cmp"
+	"context"
 	"crypto/tls"
+	"errors"
 	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/iomhq/iom/gateway/deadline"
+	"github.com/iomhq/iom/gateway/egress"
 )
 
 // dialTimeout bounds connecting to an upstream, TLS handshake included.
@@ -23,6 +29,7 @@ const dialTimeout = 5 * time.Second
 type dialer struct {
 	tls  *tls.Config // nil for plain HTTP
 	idle time.Duration
+	pool *Pool
 }
 
 // A dialError is a failure to connect: no request was sent.
@@ -55,14 +62,9 @@ func (d dialer) dial(addr string) (net.Conn, error) {
 }
 
 func (d dialer) connect(addr string) (net.Conn, error) {
-	c, err := fasthttp.DialTimeout(addr, dialTimeout)
+	tcp, err := d.pool.dialTCP(addr)
 	if err != nil {
 		return nil, err
-	}
-	tcp, ok := c.(*net.TCPConn)
-	if !ok {
-		_ = c.Close()
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errNotTCP}
 	}
 	// Every read is bounded by the model's timeout on top of the deadline of the call, so a
 	// stream (which runs without an overall deadline) fails when the upstream goes quiet. The
@@ -88,4 +90,119 @@ func socketOf(c net.Conn) *socket {
 		c = tc.NetConn()
 	}
 	return c.(*deadline.Conn).Conn.(*socket)
+}
+
+// dialTCP connects to addr (host:port) under the egress policy: it resolves the host, checks
+// every address it resolves to, and dials the first allowed one that answers (IPv4 first), so
+// what is checked is what is dialed, whatever the name resolves to next time. It fails with an
+// *egress.Refusal when the policy refuses the name or every address.
+func (p *Pool) dialTCP(addr string) (*net.TCPConn, error) {
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.ParseUint(ps, 10, 16)
+	if err != nil {
+		return nil, &net.AddrError{Err: "invalid port", Addr: addr}
+	}
+	port := uint16(n)
+	policy := p.Egress()
+	if err := policy.CheckName(host, port); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	ips, err := p.resolve(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	var refused, failed error
+	var nd net.Dialer
+	for _, ip := range ips {
+		if err := policy.Check(host, ip, port); err != nil {
+			refused = err
+			continue
+		}
+		c, err := nd.DialContext(ctx, "tcp", netip.AddrPortFrom(ip, port).String())
+		if err != nil {
+			failed = err
+			continue
+		}
+		tcp, ok := c.(*net.TCPConn)
+		if !ok {
+			_ = c.Close()
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errNotTCP}
+		}
+		return tcp, nil
+	}
+	switch {
+	case failed != nil:
+		return nil, failed
+	case refused != nil:
+		return nil, refused
+	}
+	return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+}
+
+// dnsTTL is how long a name's addresses are reused before it is resolved again. Only the
+// lookups are kept: every dial checks the addresses it is about to use against the policy.
+const dnsTTL = 30 * time.Second
+
+// maxNames bounds the names kept (plugins may call any host).
+const maxNames = 1024
+
+type dnsCache struct {
+	mu    sync.Mutex
+	names map[string]resolved
+}
+
+type resolved struct {
+	addrs []netip.Addr
+	until time.Time
+}
+
+// resolve returns host's addresses, IPv4 first: the address itself for a literal one.
+func (p *Pool) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	now := time.Now()
+	c := &p.dns
+	c.mu.Lock()
+	r, ok := c.names[host]
+	c.mu.Unlock()
+	if ok && now.Before(r.until) {
+		return r.addrs, nil
+	}
+	var addrs []netip.Addr
+	var err error
+	if p.Resolve != nil {
+		addrs, err = p.Resolve(ctx, host)
+	} else {
+		addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+	}
+	addrs = slices.Clone(addrs)
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	slices.SortStableFunc(addrs, func(a, b netip.Addr) int { return cmp.Compare(a.BitLen(), b.BitLen()) })
+	c.mu.Lock()
+	if c.names == nil || len(c.names) >= maxNames {
+		c.names = map[string]resolved{}
+	}
+	c.names[host] = resolved{addrs: addrs, until: now.Add(dnsTTL)}
+	c.mu.Unlock()
+	return addrs, nil
+}
+
+// isRefusal reports whether err is the egress policy's refusal.
+func isRefusal(err error) bool {
+	var r *egress.Refusal
+	return errors.As(err, &r)
 }

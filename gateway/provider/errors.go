@@ -39,6 +39,11 @@ func transportError(u *Upstream, err error, budget time.Duration) *fault.Error {
 	switch {
 	case se != nil && se.cancelled != nil:
 		fe = cancelledFault(u, se.cancelled)
+	case isRefusal(err):
+		// The address goes to the log only, like every upstream address.
+		fe = fault.Forbidden("upstream %s is refused by the gateway's egress policy", u.Provider)
+		fe.Code = "egress_denied"
+		written = false
 	case connecting:
 		fe = fault.Upstream(0, "cannot reach upstream %s: %s", u.Provider, reason(err, false))
 	case isTimeout(err):
@@ -142,8 +147,14 @@ func where(endpoint string) string {
 // (400, 404, 409, 413, 422) keeps the upstream's status, and its OpenAI-style error body is passed
 // through as it came when the upstream speaks OpenAI's protocol (openAIBody); so does a 429, with
 // its Retry-After. Anything else (401 and 403, which mean our credentials are wrong, and 5xx)
-// becomes a 502 naming the upstream's status and message.
+// becomes a 502 naming the upstream's status and message; but a 508 stays a loop (LoopDetected).
 func upstreamError(u *Upstream, status int, body, retryAfter []byte, openAIBody bool) *fault.Error {
+	if status == http.StatusLoopDetected {
+		// A gateway on the way found the request looping: so does every retry and fallback.
+		fe := LoopDetected("upstream %s found the request looping back through a gateway (HTTP 508)", u.Provider)
+		fe.Upstream = status
+		return fe
+	}
 	msg, code, isOpenAI := errorMessage(body)
 	e := fault.Upstream(status, "upstream %s returned HTTP %d", u.Provider, status)
 	if msg != "" {

@@ -46,10 +46,14 @@ func (e *sendError) Unwrap() error { return e.err }
 // the request was written on a new connection or once the answer began, fails the call.
 //
 // A deadline bounds everything but reading a streamed body; ctx, when it can end, interrupts
-// everything, streamed body included, by closing the connection.
+// everything, streamed body included, by closing the connection. Every request carries the hop
+// header (HopHeader), the one ctx holds or the gateway's first.
 func (u *Upstream) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (*answerBody, error) {
 	if len(req.Header.UserAgent()) == 0 {
 		req.Header.SetUserAgent(userAgent)
+	}
+	if u.hop != "" {
+		req.Header.Set(HopHeader, hopOf(ctx, u.hop))
 	}
 	req.URI().DisablePathNormalizing = true
 	stream := resp.StreamBody

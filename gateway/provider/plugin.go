@@ -73,7 +73,8 @@ func (p *Pool) upstreamForPlugin(m *registry.Model, d Defaults) (*Upstream, erro
 		return nil, err
 	}
 	up := &Upstream{Provider: m.Provider, Model: m.UpstreamModel, Key: m.APIKey, adapter: pluginAdapter{},
-		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, base: m.Endpoint, where: where(m.Endpoint)}
+		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, base: m.Endpoint, where: where(m.Endpoint),
+		hop: p.firstHop(), plugins: p.plugins}
 	if !up.Key.IsSet() {
 		up.Key = d.APIKey
 	}
@@ -157,13 +158,14 @@ func (u *Upstream) adapt(ctx context.Context, st *pluginState, c *Call) ([]byte,
 	for k, v := range hr.Headers {
 		req.Header.Set(k, strings.ReplaceAll(v, "${apiKey}", u.Key.Reveal()))
 	}
+	req.Header.Set(HopHeader, hopOf(c.Ctx, u.hop))
 	req.SetBodyRaw(hr.Body)
 	if err := ctx.Err(); err != nil {
 		return nil, pluginError(u, err)
 	}
 	deadline, _ := ctx.Deadline()
 	budget := time.Until(deadline)
-	if err := pluginHTTP.DoDeadline(req, resp, deadline); err != nil {
+	if err := u.plugins.DoDeadline(req, resp, deadline); err != nil {
 		return nil, transportError(u, err, budget)
 	}
 	headers := map[string]string{}
@@ -181,10 +183,6 @@ func (u *Upstream) adapt(ctx context.Context, st *pluginState, c *Call) ([]byte,
 	}
 	return body, nil
 }
-
-// pluginHTTP makes adapter plugins' calls, to whatever host they name.
-var pluginHTTP = &fasthttp.Client{Name: userAgent, MaxConnsPerHost: 512, MaxIdleConnDuration: idleTimeout,
-	ReadTimeout: 10 * time.Minute, MaxResponseBodySize: maxAnswer}
 
 func (a pluginAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	st := u.state.(*pluginState)

@@ -1,17 +1,22 @@
 package provider
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
@@ -43,6 +48,9 @@ type Upstream struct {
 	Model   string
 	Key     secret.Secret
 	Timeout time.Duration
+	// KeyWithheld says the provider-wide key was not given to this upstream: its host is not
+	// one the key goes to (keyHosts).
+	KeyWithheld bool
 
 	base string
 	// where is the endpoint for logs: no credentials, no query (errors.go).
@@ -55,6 +63,10 @@ type Upstream struct {
 	adapter Adapter
 	// state is what the adapter compiled for this model in Prepare.
 	state any
+	// hop is the hop header of a call that came through no gateway.
+	hop string
+	// plugins makes an adapter plugin's calls (the pool's client).
+	plugins *fasthttp.Client
 }
 
 // Do makes a non-streaming call.
@@ -71,11 +83,15 @@ func (u *Upstream) Base() string { return u.base }
 
 // Defaults are a provider's settings shared by its models.
 type Defaults struct {
-	APIKey  secret.Secret
-	Headers map[string]string
+	// APIKey goes to the provider's models that have no key of their own, when their endpoint's
+	// host is the vendor's (KeyHosts) or one of KeyHosts.
+	APIKey   secret.Secret
+	KeyHosts []string
+	Headers  map[string]string
 }
 
-// Pool builds upstreams and shares HTTP clients (and their connections) between them.
+// Pool builds upstreams and shares HTTP clients (and their connections) between them. Every
+// connection it opens is checked against its egress policy.
 type Pool struct {
 	mu      sync.Mutex
 	clients map[clientKey]pooledClient
@@ -83,6 +99,14 @@ type Pool struct {
 	Plugins func(provider string) (PluginModel, error)
 	// RootCAs, when set, replaces the system's roots for HTTPS upstreams (tests use it).
 	RootCAs *x509.CertPool
+	// Resolve, when set, replaces the system's resolver (tests use it).
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	egress   atomic.Pointer[egress.Policy]
+	instance string
+	dns      dnsCache
+	// plugins makes adapter plugins' calls, to whatever host they name.
+	plugins *fasthttp.Client
 }
 
 // A pooledClient is an HTTP client and the watch of its idle connections.
@@ -97,8 +121,36 @@ type clientKey struct {
 	timeout time.Duration
 }
 
-// NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{clients: map[clientKey]pooledClient{}} }
+// NewPool returns an empty pool, with the default egress policy and a new instance id.
+func NewPool() *Pool {
+	p := &Pool{clients: map[clientKey]pooledClient{}, instance: newInstance()}
+	p.egress.Store(&egress.Policy{})
+	p.plugins = &fasthttp.Client{Name: userAgent, MaxConnsPerHost: 512, MaxIdleConnDuration: idleTimeout,
+		ReadTimeout: 10 * time.Minute, MaxResponseBodySize: maxAnswer,
+		Dial: func(addr string) (net.Conn, error) { return p.dialTCP(addr) }}
+	return p
+}
+
+// Instance is the gateway's id in the hop header (HopHeader).
+func (p *Pool) Instance() string { return p.instance }
+
+// Egress returns the egress policy in force.
+func (p *Pool) Egress() *egress.Policy { return p.egress.Load() }
+
+// SetEgress replaces the egress policy. It applies to every connection opened from now on;
+// when it changes, idle connections are closed, so that none opened under the old one is used
+// again.
+func (p *Pool) SetEgress(e *egress.Policy) {
+	if p.egress.Swap(e).Equal(e) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.clients {
+		c.hc.CloseIdleConnections()
+	}
+	p.plugins.CloseIdleConnections()
+}
 
 // Upstream compiles m's upstream. It fails for models without an HTTP endpoint.
 func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
@@ -114,9 +166,15 @@ func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
 		return nil, fmt.Errorf("invalid endpoint %q", m.Endpoint)
 	}
 	up := &Upstream{Provider: m.Provider, Model: m.UpstreamModel, Key: m.APIKey, adapter: ad,
-		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, where: where(m.Endpoint)}
-	if !up.Key.IsSet() {
-		up.Key = d.APIKey
+		Timeout: time.Duration(m.TimeoutMs) * time.Millisecond, where: where(m.Endpoint), hop: p.firstHop()}
+	if !up.Key.IsSet() && d.APIKey.IsSet() {
+		// A provider-wide key goes to the vendor's hosts and those the config lists, never to
+		// wherever a model points.
+		if keyGoesTo(m.Provider, d.KeyHosts, u) {
+			up.Key = d.APIKey
+		} else {
+			up.KeyWithheld = true
+		}
 	}
 	if up.Timeout <= 0 {
 		up.Timeout = DefaultTimeout
@@ -138,6 +196,9 @@ func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
 	up.client, up.idle = pc.hc, pc.idle
 	return up, nil
 }
+
+// firstHop is the hop header of a call that came through no gateway.
+func (p *Pool) firstHop() string { return p.instance + ";n=1" }
 
 func mergeHeaders(layers ...map[string]string) [][2]string {
 	merged := map[string]string{}
@@ -185,7 +246,7 @@ func (p *Pool) client(k clientKey, serverName string) pooledClient {
 		SecureErrorLogMessage:  true,
 		MaxResponseBodySize:    maxAnswer,
 	}
-	d := dialer{idle: k.timeout}
+	d := dialer{idle: k.timeout, pool: p}
 	if k.tls {
 		d.tls = &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs}
 	}

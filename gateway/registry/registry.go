@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -44,6 +46,7 @@ type Registry struct {
 	known    func(provider string) error
 	plugin   func(name string) error
 	keyID    func(id string) error
+	endpoint func(endpoint string) error
 	config   map[string]*Entry
 	api      map[string]*Entry
 	snap     atomic.Pointer[Snapshot]
@@ -88,6 +91,14 @@ func (r *Registry) SetKeyCheck(check func(id string) error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.keyID = check
+}
+
+// SetEndpointCheck sets how an API registration's endpoints (its own and its replicas') are
+// checked beyond their syntax: the egress policy, which refuses some addresses.
+func (r *Registry) SetEndpointCheck(check func(endpoint string) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endpoint = check
 }
 
 // SetChecks replaces how provider names and transform plugin names are checked.
@@ -160,30 +171,64 @@ func (r *Registry) Create(m Model) (*Entry, error) {
 }
 
 // Update replaces the API-registered model id with m, with Create's defaults. An empty apiKey
-// keeps the stored one.
-func (r *Registry) Update(id string, m Model) (*Entry, error) {
+// keeps the stored one, as long as the model keeps its provider and its endpoint's origin
+// (scheme, host, port): a key goes only where it was given for, so a change of either drops it
+// unless m brings one. warnings says so when it does.
+func (r *Registry) Update(id string, m Model) (e *Entry, warnings []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.snap.Load().Get(id)
 	if old == nil {
-		return nil, fault.NotFound("model_not_found", "model %q does not exist", id)
+		return nil, nil, fault.NotFound("model_not_found", "model %q does not exist", id)
 	}
 	if old.ManagedBy == ManagedByConfig {
-		return nil, configOwned(id)
+		return nil, nil, configOwned(id)
 	}
 	if m.ID != "" && m.ID != id {
-		return nil, fault.Invalid("id", "id %q in the body does not match %q in the path", m.ID, id)
+		return nil, nil, fault.Invalid("id", "id %q in the body does not match %q in the path", m.ID, id)
 	}
 	m.ID = id
 	m.normalizeAPI()
-	if !m.APIKey.IsSet() {
-		m.APIKey = old.APIKey
+	if !m.APIKey.IsSet() && old.APIKey.IsSet() {
+		switch from, to := Origin(old.Endpoint), Origin(m.Endpoint); {
+		case from != to:
+			warnings = append(warnings, fmt.Sprintf("apiKey was dropped: the stored key was given for %s and goes nowhere else; send apiKey to set one for %s", originName(from), originName(to)))
+		case old.Provider != m.Provider:
+			warnings = append(warnings, fmt.Sprintf("apiKey was dropped: the stored key was given for provider %q; send apiKey to set one for provider %q", old.Provider, m.Provider))
+		default:
+			m.APIKey = old.APIKey
+		}
 	}
 	if err := r.checkLocked(&m, old.Model); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.CreatedAt, m.UpdatedAt = old.CreatedAt, r.now().UTC()
-	return r.putLocked(&m)
+	e, err = r.putLocked(&m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, warnings, nil
+}
+
+// Origin returns an endpoint's scheme, host and port, normalised ("https://api.openai.com:443"),
+// or "" for none.
+func Origin(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+func originName(origin string) string {
+	if origin == "" {
+		return "no endpoint"
+	}
+	return origin
 }
 
 // Delete removes the API-registered model id.
@@ -222,6 +267,18 @@ func (r *Registry) checkLocked(m *Model, old *Model) error {
 	for i, f := range m.Fallbacks {
 		if snap.Get(f) == nil && f != m.ID {
 			es.Add(decode.Index("fallbacks", i), "unknown model %q", f)
+		}
+	}
+	if r.endpoint != nil {
+		if m.Endpoint != "" {
+			if err := r.endpoint(m.Endpoint); err != nil {
+				es.Add("endpoint", "%v", err)
+			}
+		}
+		for i, rp := range m.Replicas {
+			if err := r.endpoint(rp.Endpoint); err != nil {
+				es.Add(decode.Join(decode.Index("replicas", i), "endpoint"), "%v", err)
+			}
 		}
 	}
 	for i, k := range m.AllowedKeys {

@@ -171,6 +171,7 @@ type modelInput struct {
 	HasAPIKey any `json:"hasApiKey"`
 	Status    any `json:"status"`
 	Stats     any `json:"stats"`
+	Warnings  any `json:"warnings"`
 }
 
 func decodeModel(body []byte) (registry.Model, *fault.Error) {
@@ -216,12 +217,19 @@ func (g *Gateway) apiUpdateModel(ctx *fasthttp.RequestCtx, params []string) {
 		writeError(ctx, fe)
 		return
 	}
-	e, err := g.reg.Update(params[0], m)
+	e, warnings, err := g.reg.Update(params[0], m)
 	if err != nil {
 		writeError(ctx, fault.As(err))
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, g.view(e))
+	writeJSON(ctx, fasthttp.StatusOK, updatedModel{g.view(e), warnings})
+}
+
+// updatedModel is the answer to a PUT: the model, and what the update did beyond what it was
+// asked (the stored key dropped, for a model moved to another host).
+type updatedModel struct {
+	registry.View
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (g *Gateway) apiDeleteModel(ctx *fasthttp.RequestCtx, params []string) {
@@ -283,7 +291,7 @@ func (g *Gateway) apiTestModel(ctx *fasthttp.RequestCtx, params []string) {
 	if !json.Valid(input) {
 		rep.Request = nil
 	}
-	out, fe := g.callWithInput(r, nil, id, start, "test", input)
+	out, fe := g.callWithInput(g.life, r, nil, id, start, "test", input)
 	rep.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
 	if fe != nil {
 		rep.Status = fe.Status

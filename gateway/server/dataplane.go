@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"slices"
@@ -79,6 +80,9 @@ func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
 	if g.cors.Load().apply(ctx) {
 		return
 	}
+	if hop := ctx.Request.Header.PeekBytes(hopHeader); len(hop) > 0 && !g.hop(ctx, hop) {
+		return
+	}
 	// The hot paths skip the router.
 	if ctx.IsPost() {
 		switch string(ctx.Path()) {
@@ -91,6 +95,43 @@ func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	g.dispatch(ctx, g.data)
+}
+
+var hopHeader = []byte(provider.HopHeader)
+
+// hopKey is the user value of a request that came through a gateway: the hop header of its
+// upstream calls.
+type hopKey struct{}
+
+// hop checks the hop header of a request that came through gateways (this one among them,
+// perhaps): one that came back here provider.MaxHops times, or went through too many gateways,
+// is refused with 508. It reports whether the request goes on.
+func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
+	next, times, ok := provider.NextHop(g.pool.Instance(), header)
+	if !ok || times >= provider.MaxHops {
+		fe := provider.LoopDetected("the request came back to this gateway %d times: a model's endpoint leads back to it", times)
+		if !ok {
+			fe.Message = "the request went through too many gateways: a model's endpoint leads back to one of them"
+		}
+		g.count(fe)
+		if string(ctx.Path()) == "/v1/messages" {
+			writeMessagesError(ctx, fe) // Anthropic's clients read Anthropic's error shape
+		} else {
+			writeError(ctx, fe)
+		}
+		return false
+	}
+	ctx.SetUserValue(hopKey{}, next)
+	return true
+}
+
+// callContext is the context of the upstream calls of a request: the gateway's life, carrying
+// the hop header of a request that came through a gateway.
+func (g *Gateway) callContext(ctx *fasthttp.RequestCtx) context.Context {
+	if next, ok := ctx.UserValue(hopKey{}).(string); ok {
+		return provider.WithHop(g.life, next)
+	}
+	return g.life
 }
 
 func (g *Gateway) dispatch(ctx *fasthttp.RequestCtx, rt *router) {
@@ -191,7 +232,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	}
 	// The request escapes into the outcome, which outlives this handler for streams.
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op.String(),
-		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream, Ctx: g.life}}
+		Call: provider.Call{Op: op, Body: body, Fields: c.fields, Stream: c.stream, Ctx: g.callContext(ctx)}}
 	var cacheKey []byte
 	if route.Cache != nil {
 		req.Cache = "miss"

@@ -26,11 +26,13 @@ func startFake(t *testing.T) *fakeupstream.OpenAI {
 }
 
 // models returns a models section with an OpenAI-compatible model "echo" on the fake, configured
-// with a full operation URL as endpoint, as the seed's sample is.
+// with a full operation URL as endpoint, as the seed's sample is. The provider-wide key goes to
+// the fake, which keyHosts lists.
 func models(f *fakeupstream.OpenAI, extra string) string {
 	return `providers:
   openai:
     apiKey: sk-provider-default-000
+    keyHosts: ["` + strings.TrimSuffix(strings.TrimPrefix(f.URL, "http://"), "/v1") + `"]
 models:
   - id: echo
     name: Echo

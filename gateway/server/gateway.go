@@ -26,6 +26,7 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/config"
+	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/pipeline"
@@ -64,6 +65,7 @@ type Gateway struct {
 	reg     *registry.Registry
 	keys    *policy.Keyring
 	engine  *invoke.Engine
+	pool    *provider.Pool
 	rec     *analytics.Recorder
 	metrics *analytics.Metrics
 	limits  *policy.Limiter
@@ -163,9 +165,10 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.reg.SetChecks(g.hub.knownProvider, g.hub.knownPlugin)
-	pool := provider.NewPool()
-	pool.Plugins = g.hub.model
-	g.engine = invoke.New(pool, analytics.NewLive(), g.metrics, g.rec, log)
+	g.pool = provider.NewPool()
+	g.pool.Plugins = g.hub.model
+	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
+	g.engine = invoke.New(g.pool, analytics.NewLive(), g.metrics, g.rec, log)
 	g.engine.Spend = g.limits.Spent
 	g.engine.Transforms = g.hub
 	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
@@ -199,9 +202,13 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 		return err
 	}
 	g.pipes.Recompile()
+	egressPolicy, err := g.egressPolicy(cfg)
+	if err != nil {
+		return err
+	}
 	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
 	for name, p := range cfg.Providers {
-		defaults[name] = provider.Defaults{APIKey: p.APIKey, Headers: p.Headers}
+		defaults[name] = provider.Defaults{APIKey: p.APIKey, KeyHosts: p.KeyHosts, Headers: p.Headers}
 	}
 	g.engine.SetProviders(defaults)
 	if err := g.reg.SetConfig(cfg.Models); err != nil {
@@ -242,12 +249,23 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 	}
 	g.limits.SetOrgBudgets(budgets)
 	g.cors.Store(newCORS(cfg.Server.CORS))
+	g.pool.SetEgress(egressPolicy)
 	if g.opts.LogLevel != nil {
 		g.opts.LogLevel.Set(parseLevel(cfg.Log.Level))
 	}
 	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
 	g.cfg.Store(cfg)
 	return nil
+}
+
+// egressPolicy compiles cfg's egress policy, refusing the gateway's listeners: those it listens
+// on once started, those cfg names before.
+func (g *Gateway) egressPolicy(cfg *config.File) (*egress.Policy, error) {
+	p, err := cfg.EgressPolicy()
+	if err != nil || g.dataLn == nil || g.adminLn == nil {
+		return p, err
+	}
+	return p.WithListeners(egress.ListenerAddrs(g.dataLn.Addr().String(), g.adminLn.Addr().String()), egress.LocalAddrs()), nil
 }
 
 func parseLevel(s string) slog.Level {
@@ -269,6 +287,18 @@ func (g *Gateway) Start() error {
 	if g.adminLn, err = net.Listen("tcp", sc.AdminListen); err != nil {
 		g.dataLn.Close()
 		return fmt.Errorf("cannot listen on %s (server.adminListen): %w", sc.AdminListen, err)
+	}
+	// Upstream calls may not reach the listeners (a port of 0 is known only now).
+	g.reloadMu.Lock()
+	egressPolicy, err := g.egressPolicy(g.cfg.Load())
+	if err == nil {
+		g.pool.SetEgress(egressPolicy)
+	}
+	g.reloadMu.Unlock()
+	if err != nil {
+		g.dataLn.Close()
+		g.adminLn.Close()
+		return err
 	}
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	readTimeout := ms(sc.ReadTimeoutMs)

@@ -64,7 +64,7 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	canonical, _ := json.Marshal(chat)
 	fields, _ := rawjson.ScanObject(canonical, nil)
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "messages",
-		Call: provider.Call{Op: provider.Chat, Body: canonical, Fields: fields, Stream: ar.Stream, Ctx: g.life}}
+		Call: provider.Call{Op: provider.Chat, Body: canonical, Fields: fields, Stream: ar.Stream, Ctx: g.callContext(ctx)}}
 	if !ar.Stream {
 		out, fe := g.engine.Do(route, req)
 		if fe != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"runtime/debug"
 	"time"
 
@@ -94,7 +95,7 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 		g.reject(ctx, fe)
 		return
 	}
-	out, fe := g.callWithInput(r, key, id, start, "invoke", ctx.PostBody())
+	out, fe := g.callWithInput(g.callContext(ctx), r, key, id, start, "invoke", ctx.PostBody())
 	if fe != nil {
 		g.callFailed(ctx, r.ID, id, fe)
 		return
@@ -107,7 +108,7 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 
 // callWithInput validates input against r's inputSchema, maps it to a canonical call, makes it,
 // and checks the answer against r's outputSchema. The caller must Finish the outcome.
-func (g *Gateway) callWithInput(r *invoke.Route, key *policy.Key, id string, start time.Time, op string, input []byte) (*invoke.Outcome, *fault.Error) {
+func (g *Gateway) callWithInput(life context.Context, r *invoke.Route, key *policy.Key, id string, start time.Time, op string, input []byte) (*invoke.Outcome, *fault.Error) {
 	if r.Input != nil {
 		if err := r.Input.Validate(input); err != nil {
 			return nil, fault.Invalid("", "input does not match the inputSchema of model %q: %v", r.ID, err)
@@ -121,7 +122,7 @@ func (g *Gateway) callWithInput(r *invoke.Route, key *policy.Key, id string, sta
 	if err != nil {
 		return nil, fault.Invalid("", "input is not a JSON object")
 	}
-	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op, Call: provider.Call{Op: pop, Body: body, Fields: fields, Ctx: g.life}}
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op, Call: provider.Call{Op: pop, Body: body, Fields: fields, Ctx: life}}
 	out, fe := g.engine.Do(r, req)
 	if fe != nil {
 		return nil, fe

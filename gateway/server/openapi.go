@@ -77,7 +77,7 @@ var opDocs = map[string]opDoc{
 	"GET /api/models":              {query: modelFilters, response: pageDoc[registry.View]{}},
 	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},
-	"PUT /api/models/{id}":         {body: registry.Model{}, response: registry.View{}},
+	"PUT /api/models/{id}":         {body: registry.Model{}, response: updatedModel{}},
 	"DELETE /api/models/{id}":      {status: 204},
 	"POST /api/models/{id}/test":   {body: anyJSON{}, response: testReport{}},
 	"GET /api/keys":                {response: listOf[keyView]{}},

@@ -101,7 +101,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	hExecution.set(h, reqID)
 	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
 	if !c.stream {
-		x := g.runner.Run(g.life, e.Plan, any(input), opts)
+		x := g.runner.Run(g.callContext(ctx), e.Plan, any(input), opts)
 		if err := x.Err(); err != nil {
 			writeError(ctx, g.runError(id, err))
 			return
@@ -133,7 +133,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 		}
 	}
 	// A client that leaves ends the run, and the model call it is waiting on.
-	runCtx, endRun := context.WithCancel(g.life)
+	runCtx, endRun := context.WithCancel(g.callContext(ctx))
 	go func() { done <- g.runner.Run(runCtx, e.Plan, any(input), opts) }()
 	var first []byte
 	var x *pipeline.Execution
@@ -283,7 +283,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	}
 	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
 	if async {
-		x, err := g.runner.Start(e.Plan, input, opts)
+		x, err := g.runner.Start(g.callContext(ctx), e.Plan, input, opts)
 		if err != nil {
 			g.reject(ctx, fault.Limited(1, "%v", err))
 			return
@@ -292,7 +292,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 			"poll": "/api/executions/" + x.ID})
 		return
 	}
-	x := g.runner.Run(g.life, e.Plan, input, opts)
+	x := g.runner.Run(g.callContext(ctx), e.Plan, input, opts)
 	g.setRunHeaders(ctx, x, start)
 	status := fasthttp.StatusOK
 	if err := x.Err(); err != nil {

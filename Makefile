@@ -70,8 +70,10 @@ FUZZ_TARGETS := \
 	./gateway/server:FuzzParseRequest \
 	./gateway/server:FuzzWriteEvent \
 	./gateway/provider:FuzzSSEStream \
+	./gateway/provider:FuzzNextHop \
 	./gateway/config:FuzzParse \
 	./wasm:FuzzGuestOutput \
+	./wasm:FuzzInstrument \
 	./wasm:FuzzEnvelope
 
 fuzz:

@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,11 @@ var benchBody = func() json.RawMessage {
 // cap, and the output's decoding. pii-redact does real work (the C and Go versions run the same
 // algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
 // language runtime's fixed cost. The interrupt modes compare the mechanisms that stop a
-// runaway guest: flag (the default: fuel counted at every loop head, a trip through Go and an
-// interrupt flag check every 4096 iterations, the flag raised by a timer; see instrument.go) and wazero (WithCloseOnContextDone and a timeout context per call),
-// with none (no way to stop a runaway guest; the floor).
+// runaway guest: flag (the default: fuel counted at every loop head and function entry, a trip
+// through Go and an interrupt flag check every 4096 of them, the flag raised by a timer, and the
+// call depth counted; see instrument.go) and wazero (the fallback: WithCloseOnContextDone and a
+// timeout context per call, and a function listener at every entry), with none (no way to stop
+// a runaway guest; the floor).
 func BenchmarkTransform1KB(b *testing.B) {
 	modes := []struct {
 		name string
@@ -66,11 +69,11 @@ func BenchmarkTransform1KB(b *testing.B) {
 }
 
 // BenchmarkTransform1KBParallel runs the C and Go transforms from every core at once on a pool
-// of GOMAXPROCS instances.
+// of GOMAXPROCS instances (twice the default), to measure the most a plugin can serve.
 func BenchmarkTransform1KBParallel(b *testing.B) {
 	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
 		b.Run(guest, func(b *testing.B) {
-			p := load(b, guest, Config{Name: guest + "-parallel", Timeout: time.Second})
+			p := load(b, guest, Config{Name: guest + "-parallel", Timeout: time.Second, PoolSize: runtime.GOMAXPROCS(0)})
 			env := requestEnv(benchBody)
 			b.ReportAllocs()
 			b.ResetTimer()

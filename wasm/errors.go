@@ -3,6 +3,7 @@ package wasm
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Kind says what went wrong in a plugin call. The gateway maps every kind to its plugin fault;
@@ -31,9 +32,12 @@ const (
 	KindClosed
 	// KindBusy: every instance is in use and the queue of calls waiting for one is full.
 	KindBusy
+	// KindQuarantined: the plugin's calls kept running out of time, so it refuses calls for a
+	// while (Config.QuarantineAfter, QuarantineFor); Error.RetryAfter says for how long.
+	KindQuarantined
 )
 
-var kindNames = [...]string{"", "load", "abi", "trap", "timeout", "canceled", "memory", "guest", "malformed", "closed", "busy"}
+var kindNames = [...]string{"", "load", "abi", "trap", "timeout", "canceled", "memory", "guest", "malformed", "closed", "busy", "quarantined"}
 
 // String returns the kind's label, e.g. "timeout".
 func (k Kind) String() string {
@@ -55,6 +59,12 @@ type Error struct {
 	// Status is the HTTP status an adapter's iom_adapter_response chose for an upstream error
 	// (KindGuest), 0 when it gave none.
 	Status int
+	// RetryAfter is how long a KindQuarantined plugin will go on refusing calls.
+	RetryAfter time.Duration
+
+	// ranOut is set when the guest ran for the plugin's whole Timeout (or InitTimeout) and was
+	// stopped: what quarantine counts. A caller's deadline does not set it.
+	ranOut bool
 }
 
 func (e *Error) Error() string {

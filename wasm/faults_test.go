@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,6 +169,9 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		{"missing file", Config{Name: "gone", Path: "/nonexistent/x.wasm"}, KindLoad, "no such file"},
 		{"bad config", Config{Name: "cfg", Path: guestPath(t, "faults"), Config: []byte(`{"a":`)}, KindLoad, "config is not valid JSON"},
 		{"no name", Config{Path: guestPath(t, "faults")}, KindLoad, "needs a name"},
+		{"reserved name", Config{Name: "reserved", Binary: bytes.Replace(countdown, []byte{0x07, 0x09, 0x01, 0x05, 'c', 'o', 'u', 'n', 't'},
+			[]byte{0x07, 0x0a, 0x01, 0x06, '_', '_', 'i', 'o', 'm', '_'}, 1)}, KindABI,
+			`wasm plugin "reserved": abi: export names starting with __iom_ are reserved: it exports __iom_`},
 		// A module with no exports at all: just the 8-byte header.
 		{"no version", Config{Name: "bare", Binary: []byte("\x00asm\x01\x00\x00\x00")}, KindABI,
 			"does not export iom_abi_version; this host speaks ABI version 1"},

@@ -13,9 +13,12 @@
 // that trapped, ran out of memory or overran its deadline is thrown away (wazero leaves it open
 // after a trap, and later calls would misbehave) and the next call gets a fresh one.
 //
-// Deadlines are enforced by rewriting each module at load so that every loop head checks an
-// interrupt flag, which a timer raises; wazero's own mechanism costs 4 to 20 times more per call
-// (instrument.go, ABI.md §6). On Linux guest memory lives in a reserved anonymous mapping, so it
+// Deadlines are enforced by rewriting each module at load so that every loop head and function
+// entry checks an interrupt flag, which a timer raises, and function entries also bound the call
+// depth; wazero's own mechanism costs 4 to 20 times more per call (instrument.go, ABI.md §6).
+// What a guest can take from the rest of the gateway is bounded too: its start-up time, its
+// share of the cores (the pool, and a quarantine for plugins that keep running out of time) and
+// its share of the log (guestlog.go). On Linux guest memory lives in a reserved anonymous mapping, so it
 // grows without copying and stays out of the Go heap (memory_linux.go). The package imports
 // nothing of the gateway.
 package wasm
@@ -23,6 +26,7 @@ package wasm
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,6 +37,7 @@ import (
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -44,6 +49,12 @@ const (
 	DefaultMemoryLimitMB = 64
 	DefaultTimeout       = time.Second
 )
+
+// DefaultPoolSize is the PoolSize of a plugin that sets none: half of GOMAXPROCS, at least 1.
+// A pool of one instance per core let two clients whose requests make a transform loop until
+// its deadline take every core; with half, the gateway keeps the other half. (On one core the
+// pool is still 1: quarantine and the queue bound are what is left there.)
+func DefaultPoolSize() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // Config describes one plugin.
 type Config struct {
@@ -61,8 +72,12 @@ type Config struct {
 	MemoryLimitMB int
 	// Timeout bounds each call; a guest still running then is stopped (default 1s).
 	Timeout time.Duration
-	// PoolSize is the most instances, and so concurrent calls, of this plugin (default
-	// GOMAXPROCS). Further calls wait for a free instance.
+	// InitTimeout bounds each of a new instance's start-up calls: the module's start function,
+	// then _initialize (default: the larger of Timeout and 10s).
+	InitTimeout time.Duration
+	// PoolSize is the most instances, and so concurrent calls, of this plugin (default half
+	// of GOMAXPROCS, at least 1, so that guests running to their deadline leave cores to the
+	// rest of the gateway). Further calls wait for a free instance.
 	PoolSize int
 	// QueueSize is the most calls waiting for a free instance (default 64 per instance); a call
 	// beyond it fails at once with KindBusy.
@@ -71,6 +86,11 @@ type Config struct {
 	AllowClock bool
 	// AllowRandom gives the guest crypto/rand instead of a deterministic source.
 	AllowRandom bool
+	// QuarantineAfter is how many calls in a row stopped at Timeout put the plugin in
+	// quarantine, where it refuses calls at once with KindQuarantined (default 5; negative:
+	// never). QuarantineFor is how long, before one trial call is let through (default 10s).
+	QuarantineAfter int
+	QuarantineFor   time.Duration
 
 	// interrupt chooses how a runaway guest is stopped. Only the benchmarks change it, to
 	// measure what stopping costs.
@@ -81,11 +101,12 @@ type Config struct {
 type interruptMode uint8
 
 const (
-	// interruptFlag: the module is rewritten to check an interrupt flag at every loop head, and
-	// a timer per call raises the flag. The default.
+	// interruptFlag: the module is rewritten to check an interrupt flag at every loop head and
+	// function entry, and a timer per call raises the flag. The default.
 	interruptFlag interruptMode = iota
 	// interruptWazero: wazero's WithCloseOnContextDone, with the timeout in each call's
-	// context. The fallback for modules the rewriter cannot read.
+	// context, and entryGuard at function entries. The fallback for modules the rewriter cannot
+	// read.
 	interruptWazero
 	// interruptNone: nothing; a runaway guest runs forever. Only for the benchmarks.
 	interruptNone
@@ -157,11 +178,20 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = max(c.Timeout, 10*time.Second)
+	}
 	if c.PoolSize <= 0 {
-		c.PoolSize = runtime.GOMAXPROCS(0)
+		c.PoolSize = DefaultPoolSize()
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 64 * c.PoolSize
+	}
+	if c.QuarantineAfter == 0 {
+		c.QuarantineAfter = DefaultQuarantineAfter
+	}
+	if c.QuarantineFor <= 0 {
+		c.QuarantineFor = DefaultQuarantineFor
 	}
 
 	h.mu.Lock()
@@ -172,14 +202,18 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 	}
 
 	p := &Plugin{
-		host:  h,
-		cfg:   c,
-		log:   h.log.With("plugin", c.Name),
-		sem:   make(chan struct{}, c.PoolSize),
-		idle:  make(chan *instance, c.PoolSize),
-		limit: uint64(c.MemoryLimitMB) << 20,
-		done:  make(chan struct{}),
+		host:     h,
+		cfg:      c,
+		log:      h.log.With("plugin", c.Name),
+		sem:      make(chan struct{}, c.PoolSize),
+		idle:     make(chan *instance, c.PoolSize),
+		limit:    uint64(c.MemoryLimitMB) << 20,
+		done:     make(chan struct{}),
+		guestLog: newLineLimiter(logLinesPerSecond, logBurst),
+		failLog:  newLineLimiter(failureLogsPerSec, failureLogBurst),
 	}
+	p.quarantine.after = int32(max(c.QuarantineAfter, -1))
+	p.quarantine.cooldown = c.QuarantineFor
 	if err := p.init(ctx, bin); err != nil {
 		if p.rt != nil {
 			_ = p.rt.Close(context.WithoutCancel(ctx))
@@ -203,7 +237,9 @@ func (p *Plugin) init(ctx context.Context, bin []byte) error {
 	name := p.cfg.Name
 	p.mode = p.cfg.interrupt
 	if p.mode == interruptFlag {
-		if ib, err := instrument(bin); err != nil {
+		if ib, err := instrument(bin); errors.Is(err, errReservedName) {
+			return newError(name, "", KindABI, "%v", err)
+		} else if err != nil {
 			p.log.Warn("wasm plugin: cannot add interrupt checks, using wazero's slower ones", "error", err)
 			p.mode = interruptWazero
 		} else {
@@ -228,7 +264,11 @@ func (p *Plugin) init(ctx context.Context, bin []byte) error {
 		Instantiate(ctx); err != nil {
 		return newError(name, "", KindLoad, "host module: %v", err)
 	}
-	compiled, err := p.rt.CompileModule(ctx, bin)
+	cctx := ctx
+	if p.mode == interruptWazero {
+		cctx = experimental.WithFunctionListenerFactory(ctx, entryGuard{p})
+	}
+	compiled, err := p.rt.CompileModule(cctx, bin)
 	if err != nil {
 		return newError(name, "", KindLoad, "compile: %v", err)
 	}

@@ -11,27 +11,50 @@ import (
 // How a runaway guest is stopped.
 //
 // wazero's own mechanism (RuntimeConfig.WithCloseOnContextDone) compiles a check into every
-// loop head and function entry that leaves the native code for Go and back, and watches each
-// call's context from a goroutine of its own. Measured on a 1 KB request (bench_test.go), it
-// made the C pii-redact transform some 20 times slower (p50 170–210 µs instead of 7.6 µs) and
-// the same transform in Go 12 times slower: every loop iteration pays a round trip into Go. The
-// scheme below costs 8.7–9 µs there (and 43 µs instead of 40 for Go).
+// loop head that leaves the native code for Go and back, and watches each call's context from a
+// goroutine of its own. Measured on a 1 KB request (bench_test.go), it made the C pii-redact
+// transform 15 to 20 times slower (p50 105–160 µs instead of 7.3 µs) and the same transform in
+// Go 10 times slower (380 µs instead of 36): every loop iteration pays a round trip into Go. The
+// scheme below costs 8.1–8.3 µs there (and 43–44 µs for Go).
 //
-// The host instead rewrites each module once, before compiling it. It adds two mutable i32
-// globals, a fuel counter and an interrupt flag (exported as interruptGlobal), and at the head
-// of every loop the instructions
+// The host instead rewrites each module once, before compiling it. It adds three mutable i32
+// globals, a fuel counter, an interrupt flag (exported as interruptGlobal) and a call depth
+// (exported as depthGlobal), and at the head of every loop the instructions
 //
 //	fuel -= 1
 //	if fuel == 0 {
 //		fuel = fuelPerTrip
 //		drop(memory.grow(0))   // a trip through Go
-//		if interrupt { unreachable }
+//		if interrupt | depth > maxCallDepth { unreachable }
 //	}
 //
 // A loop iteration costs a decrement and an untaken branch, in native code. Each call arms a
 // timer (one per instance, reused) that sets the flag when the call's deadline passes; the guest
 // traps at its next trip, the host sees that the timer fired and reports a timeout, and the
-// instance is thrown away. Code without loops cannot run away: it ends or overflows its stack.
+// instance is thrown away.
+//
+// Loops are not the only way to run away: a function that calls itself twice per level runs
+// for 2^n calls without a single loop. So every function that calls another counts its depth at
+// entry and spends fuel there, as a loop head does, and gives the depth back at its every exit:
+//
+//	depth += 1
+//	…the loop head's check…
+//	block (result …)   // the function's body; a branch to its outermost label lands here
+//	  …                // depth -= 1 before every return and tail call
+//	end
+//	depth -= 1
+//
+// A function that calls none can neither recurse nor run longer than its loops allow, and goes
+// without. One whose first step is into a loop (most functions of a Go guest) only counts its
+// depth at entry: the loop head spends the fuel a moment later. The depth is checked only at
+// the trips, which keeps a call's cost to an increment, two decrements and one untaken branch
+// (checking it at every entry cost a Go guest another 5%): a guest nesting calls past
+// maxCallDepth traps within its next fuelPerTrip calls. That is
+// enough to make runaway recursion fail at once, in a few milliseconds and megabytes of stack;
+// left to wazero's own limit it fails after 400 MB of stack (a Go slice, doubled as it grows),
+// most of a second and as much garbage per call. The host tells this trap from others by the
+// depth it reads afterwards. Exceptions could unwind frames without their exits, but the host
+// enables no exception handling, so a module using it does not compile.
 //
 // The trip through Go matters as much as the flag. Native code cannot be preempted: a guest
 // spinning in native code forever would keep the Go runtime from ever stopping the world for
@@ -39,20 +62,45 @@ import (
 // included (a first version that only checked the flag hung the whole process that way).
 // memory.grow leaves wazero's native code for its Go side, where a pending preemption or
 // stop-the-world takes effect, so a spinning guest delays them by at most fuelPerTrip
-// iterations, microseconds. Growing by 0 changes nothing.
+// iterations or calls, microseconds. Growing by 0 changes nothing.
+//
+// The module's start function, which wazero would run inside instantiation where no deadline
+// reaches it, is taken out of the start section and exported as startExport; the host calls it
+// after instantiating, under a deadline, as it calls _initialize.
 //
 // A module the rewriter cannot read (an instruction it does not know) falls back to wazero's
-// mechanism, with a warning in the log.
+// mechanism, with a warning in the log, and a function listener for what that mechanism lacks
+// (see entryGuard).
 
-// fuelPerTrip is how many loop iterations a guest runs between trips through Go.
+// fuelPerTrip is how many loop iterations and calls a guest runs between trips through Go.
+// It is also how far past maxCallDepth a guest may nest calls before it traps.
 const fuelPerTrip = 4096
 
-// interruptGlobal is the name under which an instrumented module exports its interrupt flag.
-const interruptGlobal = "__iom_interrupt"
+// maxCallDepth is how many guest calls may be nested (give or take fuelPerTrip).
+const maxCallDepth = 10_000
 
-var errUnknownOpcode = errors.New("unknown instruction")
+// Names an instrumented module exports. Every export name starting with reservedPrefix is the
+// host's.
+const (
+	reservedPrefix  = "__iom_"
+	interruptGlobal = "__iom_interrupt" // the interrupt flag
+	depthGlobal     = "__iom_depth"     // the call depth
+	startExport     = "__iom_start"     // the former start function
+)
 
-// instrument returns a copy of the module bin with the interrupt check at every loop head.
+var (
+	errUnknownOpcode = errors.New("unknown instruction")
+	errReservedName  = errors.New("export names starting with " + reservedPrefix + " are reserved")
+	errNoMemory      = errors.New("the module has no memory, which the interrupt check uses")
+)
+
+// funcType is a function type, its value types as encoded.
+type funcType struct {
+	params, results []byte
+	nResults        int
+}
+
+// instrument returns a copy of the module bin with the checks described above.
 func instrument(bin []byte) ([]byte, error) {
 	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || binary.LittleEndian.Uint32(bin[4:8]) != 1 {
 		return nil, errors.New("not a WebAssembly 1.0 binary module")
@@ -73,20 +121,37 @@ func instrument(bin []byte) ([]byte, error) {
 		sections = append(sections, section{id, body})
 	}
 
-	// The new global's index follows the imported and defined globals.
-	var importedGlobals, definedGlobals uint32
+	// The new globals' indexes follow the imported and defined globals.
+	var importedFuncs, importedGlobals, definedGlobals uint32
+	var types []funcType
+	var funcs []uint32 // the type of each defined function
+	var start []byte   // the start section's body, a function index
 	hasMemory := false
 	for _, s := range sections {
+		var err error
 		switch s.id {
+		case 1:
+			if types, err = readTypes(s.body); err != nil {
+				return nil, fmt.Errorf("type section: %w", err)
+			}
 		case 2:
-			n, mems, err := countImports(s.body)
+			fns, globals, mems, err := countImports(s.body)
 			if err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
-			importedGlobals = n
+			importedFuncs, importedGlobals = fns, globals
 			hasMemory = hasMemory || mems > 0
+		case 3:
+			sr := &reader{b: s.body}
+			for n := sr.u32(); n > 0 && sr.err == nil; n-- {
+				funcs = append(funcs, sr.u32())
+			}
+			if sr.err != nil {
+				return nil, fmt.Errorf("function section: %w", sr.err)
+			}
 		case 5:
-			hasMemory = true
+			sr := &reader{b: s.body}
+			hasMemory = hasMemory || sr.u32() > 0
 		case 6:
 			sr := &reader{b: s.body}
 			definedGlobals = sr.u32()
@@ -94,22 +159,72 @@ func instrument(bin []byte) ([]byte, error) {
 				return nil, fmt.Errorf("global section: %w", sr.err)
 			}
 		case 7:
-			if bytes.Contains(s.body, []byte(interruptGlobal)) {
-				return nil, fmt.Errorf("the module already exports something named %s", interruptGlobal)
+			if err := checkExportNames(s.body); err != nil {
+				return nil, err
 			}
+		case 8:
+			start = s.body
 		}
 	}
 	if !hasMemory {
-		return nil, errors.New("the module has no memory, which the interrupt check uses")
+		return nil, errNoMemory
+	}
+	for _, t := range funcs {
+		if int(t) >= len(types) {
+			return nil, fmt.Errorf("function section: type %d does not exist", t)
+		}
 	}
 	fuel := importedGlobals + definedGlobals
-	flag := fuel + 1
-	check := loopCheck(fuel, flag)
+	c := newChecks(fuel, fuel+1, fuel+2)
 
-	// fuel: mutable i32 = fuelPerTrip; flag: mutable i32 = 0
-	newGlobals := append(append([]byte{0x7f, 0x01, 0x41}, appendS32(nil, fuelPerTrip)...), 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
-	newExport := append(appendName(nil, interruptGlobal), 0x03)
-	newExport = appendU32(newExport, flag)
+	// The block around each function's body has the function's results. More than one result
+	// needs a type [] -> results, added when the module has none.
+	blockTypes := make([][]byte, len(types))
+	var newTypes []byte
+	var addedTypes uint32
+	for _, t := range funcs {
+		ft := types[t]
+		switch {
+		case blockTypes[t] != nil:
+		case ft.nResults == 0:
+			blockTypes[t] = []byte{0x40}
+		case ft.nResults == 1:
+			blockTypes[t] = ft.results
+		default:
+			idx := -1
+			for i, u := range types {
+				if len(u.params) == 0 && bytes.Equal(u.results, ft.results) && u.nResults == ft.nResults {
+					idx = i
+					break
+				}
+			}
+			if idx < 0 {
+				idx = len(types)
+				addedTypes++
+				newTypes = append(newTypes, 0x60, 0x00)
+				newTypes = appendU32(newTypes, uint32(ft.nResults))
+				newTypes = append(newTypes, ft.results...)
+				types = append(types, funcType{results: ft.results, nResults: ft.nResults})
+			}
+			blockTypes[t] = appendS32(nil, int32(idx))
+		}
+	}
+
+	// fuel: mutable i32 = fuelPerTrip; flag and depth: mutable i32 = 0
+	newGlobals := append([]byte{0x7f, 0x01, 0x41}, appendS32(nil, fuelPerTrip)...)
+	newGlobals = append(newGlobals, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	newExports := appendU32(append(appendName(nil, interruptGlobal), 0x03), fuel+1)
+	newExports = appendU32(append(appendName(newExports, depthGlobal), 0x03), fuel+2)
+	nExports := uint32(2)
+	if start != nil {
+		sr := &reader{b: start}
+		idx := sr.u32()
+		if sr.err != nil || sr.i != len(start) {
+			return nil, errors.New("start section: malformed")
+		}
+		newExports = appendU32(append(appendName(newExports, startExport), 0x00), idx)
+		nExports++
+	}
 
 	out := append([]byte(nil), bin[:8]...)
 	emit := func(id byte, body []byte) {
@@ -123,11 +238,11 @@ func instrument(bin []byte) ([]byte, error) {
 	for _, s := range sections {
 		if s.id != 0 {
 			if !haveGlobals && order[s.id] > order[6] {
-				emit(6, append([]byte{2}, newGlobals...))
+				emit(6, append([]byte{3}, newGlobals...))
 				haveGlobals = true
 			}
 			if !haveExports && order[s.id] > order[7] {
-				emit(7, append([]byte{1}, newExport...))
+				emit(7, append(appendU32(nil, nExports), newExports...))
 				haveExports = true
 			}
 		}
@@ -139,14 +254,18 @@ func instrument(bin []byte) ([]byte, error) {
 				continue
 			}
 			emit(s.id, s.body)
+		case 1:
+			emit(1, appendVecItems(s.body, addedTypes, newTypes))
 		case 6:
-			emit(6, appendVecItems(s.body, 2, newGlobals))
+			emit(6, appendVecItems(s.body, 3, newGlobals))
 			haveGlobals = true
 		case 7:
-			emit(7, appendVecItems(s.body, 1, newExport))
+			emit(7, appendVecItems(s.body, nExports, newExports))
 			haveExports = true
+		case 8:
+			// taken out: the host calls the start function itself, under a deadline
 		case 10:
-			body, err := instrumentCode(s.body, check)
+			body, err := instrumentCode(s.body, c, funcs, blockTypes, importedFuncs)
 			if err != nil {
 				return nil, err
 			}
@@ -156,30 +275,58 @@ func instrument(bin []byte) ([]byte, error) {
 		}
 	}
 	if !haveGlobals {
-		emit(6, append([]byte{2}, newGlobals...))
+		emit(6, append([]byte{3}, newGlobals...))
 	}
 	if !haveExports {
-		emit(7, append([]byte{1}, newExport...))
+		emit(7, append(appendU32(nil, nExports), newExports...))
 	}
 	return out, nil
 }
 
-// loopCheck returns the instructions put at every loop head (see the comment at the top).
-func loopCheck(fuel, flag uint32) []byte {
+// checks are the instructions the rewriter inserts.
+type checks struct {
+	loop  []byte // at every loop head
+	entry []byte // at every function's entry
+	count []byte // instead, at the entry of a function whose first step is into a loop
+	exit  []byte // before every way out of a function
+}
+
+func newChecks(fuel, flag, depth uint32) checks {
 	gget := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x23), g) }
 	gset := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x24), g) }
-	b := gget(nil, fuel)
-	b = append(b, 0x41, 0x01, 0x6b) // i32.const 1, i32.sub
-	b = gset(b, fuel)
-	b = gget(b, fuel)
-	b = append(b, 0x45, 0x04, 0x40) // i32.eqz, if
-	b = append(b, 0x41)
-	b = appendS32(b, fuelPerTrip)
-	b = gset(b, fuel)
-	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0, memory.grow 0, drop
-	b = gget(b, flag)
-	b = append(b, 0x04, 0x40, 0x00, 0x0b) // if, unreachable, end
-	return append(b, 0x0b)                // end
+	// fuel -= 1
+	// if fuel == 0 {
+	//	fuel = fuelPerTrip; drop(memory.grow(0))
+	//	if flag | depth > maxCallDepth { unreachable }
+	// }
+	loop := gget(nil, fuel)
+	loop = append(loop, 0x41, 0x01, 0x6b) // i32.const 1, i32.sub
+	loop = gset(loop, fuel)
+	loop = gget(loop, fuel)
+	loop = append(loop, 0x45, 0x04, 0x40) // i32.eqz, if
+	loop = append(loop, 0x41)
+	loop = appendS32(loop, fuelPerTrip)
+	loop = gset(loop, fuel)
+	loop = append(loop, 0x41, 0x00, 0x40, 0x00, 0x1a) // i32.const 0, memory.grow 0, drop
+	loop = gget(loop, flag)
+	loop = gget(loop, depth)
+	loop = append(loop, 0x41)
+	loop = appendS32(loop, maxCallDepth)
+	loop = append(loop, 0x4b, 0x72)             // i32.gt_u, i32.or
+	loop = append(loop, 0x04, 0x40, 0x00, 0x0b) // if, unreachable, end
+	loop = append(loop, 0x0b)                   // end
+
+	// depth += 1, then the loop's check
+	count := gget(nil, depth)
+	count = append(count, 0x41, 0x01, 0x6a) // i32.const 1, i32.add
+	count = gset(count, depth)
+	entry := append(append([]byte(nil), count...), loop...)
+
+	// depth -= 1
+	exit := gget(nil, depth)
+	exit = append(exit, 0x41, 0x01, 0x6b) // i32.const 1, i32.sub
+	exit = gset(exit, depth)
+	return checks{loop: loop, entry: entry, count: count, exit: exit}
 }
 
 // appendVecItems returns a vector section's body with n more items, encoded in items, at the end.
@@ -191,8 +338,8 @@ func appendVecItems(body []byte, n uint32, items []byte) []byte {
 	return append(out, items...)
 }
 
-// countImports returns how many globals and memories a module imports.
-func countImports(body []byte) (globals, memories uint32, err error) {
+// countImports returns how many functions, globals and memories a module imports.
+func countImports(body []byte) (funcs, globals, memories uint32, err error) {
 	r := &reader{b: body}
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.name()
@@ -200,6 +347,7 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 		switch kind := r.byte(); kind {
 		case 0: // function: type index
 			r.u32()
+			funcs++
 		case 1: // table: reference type, limits
 			r.byte()
 			r.limits()
@@ -214,18 +362,72 @@ func countImports(body []byte) (globals, memories uint32, err error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, 0, fmt.Errorf("unknown import kind %d", kind)
+			return 0, 0, 0, fmt.Errorf("unknown import kind %d", kind)
 		}
 	}
-	return globals, memories, r.err
+	return funcs, globals, memories, r.err
 }
 
-// instrumentCode rewrites the code section, inserting check after every loop's block type.
-func instrumentCode(body, check []byte) ([]byte, error) {
+// readTypes decodes the type section. Only function types are known (the host enables no
+// proposal that adds others).
+func readTypes(body []byte) ([]funcType, error) {
 	r := &reader{b: body}
 	n := r.u32()
-	out := appendU32(make([]byte, 0, len(body)+len(body)/16), n)
+	types := make([]funcType, 0, min(n, 1<<16))
+	for ; n > 0 && r.err == nil; n-- {
+		if form := r.byte(); form != 0x60 && r.err == nil {
+			return nil, fmt.Errorf("type form 0x%02x is not a function type", form)
+		}
+		params, _ := r.valTypes()
+		results, nResults := r.valTypes()
+		types = append(types, funcType{params: params, results: results, nResults: nResults})
+	}
+	return types, r.err
+}
+
+// valTypes reads a vector of value types and returns it as encoded, without its length.
+func (r *reader) valTypes() ([]byte, int) {
+	n := r.u32()
+	from := r.i
+	for k := n; k > 0 && r.err == nil; k-- {
+		if t := r.byte(); t == 0x63 || t == 0x64 { // (ref null? heaptype)
+			r.leb()
+		}
+	}
+	if r.err != nil {
+		return nil, 0
+	}
+	return r.b[from:r.i], int(n)
+}
+
+// checkExportNames refuses a module exporting a name the host reserves.
+func checkExportNames(body []byte) error {
+	r := &reader{b: body}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		if name := r.name(); strings.HasPrefix(name, reservedPrefix) {
+			return fmt.Errorf("%w: it exports %s", errReservedName, name)
+		}
+		r.byte()
+		r.u32()
+	}
+	if r.err != nil {
+		return fmt.Errorf("export section: %w", r.err)
+	}
+	return nil
+}
+
+// instrumentCode rewrites the code section: each function that calls others gets the entry and
+// exit checks, and every loop the loop check. funcs holds each function's type, blockTypes the
+// block type of each type's results; importedFuncs is the number of imported functions.
+func instrumentCode(body []byte, c checks, funcs []uint32, blockTypes [][]byte, importedFuncs uint32) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	if r.err == nil && int(n) != len(funcs) {
+		return nil, fmt.Errorf("code section: %d bodies for %d functions", n, len(funcs))
+	}
+	out := appendU32(make([]byte, 0, len(body)+len(body)/8+int(n)*(len(c.entry)+len(c.exit)+4)), n)
 	var fn []byte
+	var edits []edit
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		size := r.u32()
 		code := r.bytes(int(size))
@@ -233,7 +435,7 @@ func instrumentCode(body, check []byte) ([]byte, error) {
 			break
 		}
 		var err error
-		if fn, err = instrumentFunction(fn[:0], code, check); err != nil {
+		if fn, edits, err = instrumentFunction(fn[:0], code, c, blockTypes[funcs[i]], importedFuncs, edits); err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		out = appendU32(out, uint32(len(fn)))
@@ -245,39 +447,120 @@ func instrumentCode(body, check []byte) ([]byte, error) {
 	return out, nil
 }
 
-func instrumentFunction(out, code, check []byte) ([]byte, error) {
+// instrumentFunction appends the rewritten body code to out. A function that calls other guest
+// functions gets the entry and exit checks, and its body becomes a block of type blockType, so
+// that a branch to the function's outermost label, which leaves the function, goes through the
+// exit check after it. A function that calls none needs neither: it can neither recurse nor run
+// longer than its loops, which have their check, allow; it is one frame beyond the counted
+// depth. A function that steps straight into a loop spends no fuel at entry, since the loop's
+// check comes next. imported is the number of imported functions, which are the host's.
+func instrumentFunction(out, code []byte, c checks, blockType []byte, imported uint32, edits []edit) ([]byte, []edit, error) {
+	start, edits, calls, loopFirst, err := scanFunction(code, imported, edits[:0])
+	if err != nil {
+		return nil, edits, err
+	}
+	out = append(out, code[:start]...)
+	if calls && loopFirst {
+		out = append(out, c.count...) // the loop's check comes next
+		out = append(out, 0x02)
+		out = append(out, blockType...)
+	} else if calls {
+		out = append(out, c.entry...)
+		out = append(out, 0x02)
+		out = append(out, blockType...)
+	}
+	copied := start
+	for _, e := range edits {
+		switch {
+		case e.loop:
+			out = append(out, code[copied:e.at]...)
+			out = append(out, c.loop...)
+		case calls:
+			out = append(out, code[copied:e.at]...)
+			out = append(out, c.exit...)
+		default:
+			continue
+		}
+		copied = e.at
+	}
+	out = append(out, code[copied:]...) // its last byte, the body's end, closes the block
+	if calls {
+		out = append(out, c.exit...)
+		out = append(out, 0x0b)
+	}
+	return out, edits, nil
+}
+
+// edit is where a check goes in a function's code.
+type edit struct {
+	at   int  // the offset: after a loop's block type, or at a return or tail call
+	loop bool // the loop check there, else the exit check
+}
+
+// scanFunction decodes a function's code. It returns where the instructions start, after the
+// locals; the edits, in order; whether the function calls any guest function; and whether it
+// enters a loop before anything else that branches or calls.
+func scanFunction(code []byte, imported uint32, edits []edit) (start int, _ []edit, calls, loopFirst bool, err error) {
 	r := &reader{b: code}
 	for n := r.u32(); n > 0 && r.err == nil; n-- { // locals: count and type
 		r.u32()
-		r.byte()
+		if t := r.byte(); t == 0x63 || t == 0x64 {
+			r.leb()
+		}
 	}
-	copied := 0
+	start = r.i
+	prefix := true // only straight-line code and blocks so far
 	for r.i < len(r.b) && r.err == nil {
+		at := r.i
 		op := r.byte()
+		if prefix && op != 0x02 && op != 0x03 && !(op >= 0x1a && op <= 0x24) && !(op >= 0x28 && op <= 0xc4) {
+			prefix = false
+		}
 		switch {
 		case op == 0x03: // loop blocktype
 			r.leb()
-			out = append(out, code[copied:r.i]...)
-			out = append(out, check...)
-			copied = r.i
+			edits = append(edits, edit{at: r.i, loop: true})
+			loopFirst = loopFirst || prefix
+			prefix = false
+		case op == 0x0f: // return
+			edits = append(edits, edit{at: at})
+		case op == 0x10: // call
+			if r.u32() >= imported {
+				calls = true
+			}
+		case op == 0x12 || op == 0x15: // return_call, return_call_ref: one index
+			r.leb()
+			edits = append(edits, edit{at: at})
+			calls = true
+		case op == 0x13: // return_call_indirect: type, table
+			r.leb()
+			r.leb()
+			edits = append(edits, edit{at: at})
+			calls = true
+		case op == 0x11: // call_indirect: type, table
+			r.leb()
+			r.leb()
+			calls = true
+		case op == 0x14: // call_ref: type
+			r.leb()
+			calls = true
 		case op == 0x02 || op == 0x04 || op == 0x06: // block, if, try: blocktype
 			r.leb()
-		case op <= 0x01 || op == 0x05 || op == 0x0a || op == 0x0b || op == 0x0f || op == 0x19 || op == 0x1a || op == 0x1b || op == 0xd1 || op == 0xd3 || op == 0xd5:
+		case op <= 0x01 || op == 0x05 || op == 0x0a || op == 0x0b || op == 0x19 || op == 0x1a || op == 0x1b || op == 0xd1 || op == 0xd3 || op == 0xd5:
 			// no immediates
-		case op == 0x07 || op == 0x08 || op == 0x09 || op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 ||
-			op == 0x14 || op == 0x15 || op == 0x18 || op == 0xd2 || op == 0xd4 || op == 0xd6 || op >= 0x20 && op <= 0x26:
+		case op == 0x07 || op == 0x08 || op == 0x09 || op == 0x0c || op == 0x0d ||
+			op == 0x18 || op == 0xd2 || op == 0xd4 || op == 0xd6 || op >= 0x20 && op <= 0x26:
 			r.leb() // one index
 		case op == 0x0e: // br_table
 			for n := r.u32(); n > 0 && r.err == nil; n-- {
 				r.leb()
 			}
 			r.leb()
-		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect: type, table
-			r.leb()
-			r.leb()
 		case op == 0x1c: // select t*
 			for n := r.u32(); n > 0 && r.err == nil; n-- {
-				r.leb()
+				if t := r.byte(); t == 0x63 || t == 0x64 {
+					r.leb()
+				}
 			}
 		case op == 0x1f: // try_table: blocktype, catch clauses
 			r.leb()
@@ -302,11 +585,11 @@ func instrumentFunction(out, code, check []byte) ([]byte, error) {
 			r.leb()
 		case op == 0xfc:
 			if err := r.skipFC(); err != nil {
-				return nil, err
+				return 0, edits, false, false, err
 			}
 		case op == 0xfd:
 			if err := r.skipSIMD(); err != nil {
-				return nil, err
+				return 0, edits, false, false, err
 			}
 		case op == 0xfe: // atomics
 			if sub := r.u32(); sub == 0x03 {
@@ -315,13 +598,10 @@ func instrumentFunction(out, code, check []byte) ([]byte, error) {
 				r.memarg()
 			}
 		default:
-			return nil, fmt.Errorf("%w 0x%02x at offset %d", errUnknownOpcode, op, r.i-1)
+			return 0, edits, false, false, fmt.Errorf("%w 0x%02x at offset %d", errUnknownOpcode, op, at)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return append(out, code[copied:]...), nil
+	return start, edits, calls, loopFirst, r.err
 }
 
 func (r *reader) skipFC() error {

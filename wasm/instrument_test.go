@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -28,14 +30,17 @@ var countdown = []byte{
 	0x0b, // end
 }
 
-func TestInstrumentAddsLoopChecks(t *testing.T) {
+func TestInstrumentAddsChecks(t *testing.T) {
 	out, err := instrument(countdown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := append([]byte{0x03, 0x40}, loopCheck(1, 2)...) // the module's own global is 0
-	if !bytes.Contains(out, check) {
+	c := newChecks(1, 2, 3) // the module's own global is 0
+	if !bytes.Contains(out, append([]byte{0x03, 0x40}, c.loop...)) {
 		t.Fatalf("no check after the loop:\n% x", out)
+	}
+	if bytes.Contains(out, c.entry) || bytes.Contains(out, c.exit) {
+		t.Fatalf("checks at the entry or exit of a function that calls none:\n% x", out)
 	}
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
@@ -52,6 +57,70 @@ func TestInstrumentAddsLoopChecks(t *testing.T) {
 	if flag == nil || flag.Get() != 0 {
 		t.Fatalf("flag %v", flag)
 	}
+	if depth := mod.ExportedGlobal(depthGlobal); depth == nil || depth.Get() != 0 {
+		t.Fatalf("depth %v", depth)
+	}
+}
+
+// The rewritten module computes what the original does, whatever shape its functions have, and
+// every way out of a function gives back its depth.
+func TestInstrumentKeepsMeaning(t *testing.T) {
+	bin := watModule(t, "shapes")
+	out, err := instrument(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	// The functions that call others get the checks; $init and $tick, which call none, do not.
+	// spin, whose first step is into a loop, only counts its depth at entry.
+	c := newChecks(2, 3, 4)
+	if n := bytes.Count(out, c.entry); n != 4 {
+		t.Fatalf("%d entry checks, want 4", n)
+	}
+	spin := append(append(append([]byte(nil), c.count...), 0x02, 0x7f, 0x02, 0x40, 0x03, 0x40), c.loop...)
+	if n := bytes.Count(out, spin); n != 1 {
+		t.Fatalf("%d entries that only count the depth, want 1", n)
+	}
+	if n := bytes.Count(out, append(append([]byte{0x0b}, c.exit...), 0x0b)); n != 5 {
+		t.Fatalf("%d exit checks at a function's end, want 5", n)
+	}
+	mod, err := rt.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatalf("the rewritten module does not validate: %v", err)
+	}
+	started := mod.ExportedGlobal("started")
+	depth := mod.ExportedGlobal(depthGlobal)
+	if started.Get() != 0 {
+		t.Fatal("the start function ran at instantiation")
+	}
+	if _, err := mod.ExportedFunction(startExport).Call(ctx); err != nil || started.Get() != 42 {
+		t.Fatalf("the start function, called by its export: %v, started=%d", err, started.Get())
+	}
+	f := func(name string, arg uint64, want ...uint64) {
+		t.Helper()
+		got, err := mod.ExportedFunction(name).Call(ctx, arg)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s(%d) = %v, %v; want %v", name, arg, got, err, want)
+		}
+		if d := depth.Get(); d != 0 {
+			t.Fatalf("%s(%d) left depth %d", name, arg, d)
+		}
+	}
+	f("pair", 0, 0, 0)
+	f("pair", 5, 1, 2)
+	f("find", 3, 30)
+	f("pick", 0, 7)
+	f("pick", 9, 7)
+	f("spin", 5, 5)
+	f("sum", 100, 5050)
+	f("sum", maxCallDepth-1, (maxCallDepth-1)*maxCallDepth/2)
+	// The depth is checked at the trips through Go, one every fuelPerTrip calls at most.
+	_, err = mod.ExportedFunction("sum").Call(ctx, maxCallDepth+fuelPerTrip)
+	if d := depth.Get(); err == nil || !strings.Contains(err.Error(), "unreachable") || d <= maxCallDepth || d > maxCallDepth+fuelPerTrip {
+		t.Fatalf("sum(%d): %v, depth %d; want a trap past depth %d", maxCallDepth+fuelPerTrip, err, d, maxCallDepth)
+	}
 }
 
 func TestInstrumentRefuses(t *testing.T) {
@@ -63,9 +132,10 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"not wasm", []byte("hello"), "not a WebAssembly 1.0 binary"},
 		{"truncated", countdown[:len(countdown)-5], "truncated"},
 		{"no memory", bytes.Replace(countdown, []byte{0x05, 0x03, 0x01, 0x00, 0x01}, nil, 1), "no memory"},
+		{"empty memory section", bytes.Replace(countdown, []byte{0x05, 0x03, 0x01, 0x00, 0x01}, []byte{0x05, 0x01, 0x00}, 1), "no memory"},
 		{"unknown opcode", bytes.Replace(countdown, []byte{0x6b, 0x22}, []byte{0xfb, 0x22}, 1), "unknown instruction 0xfb"},
 		{"name taken", bytes.Replace(countdown, []byte{0x05, 'c', 'o', 'u', 'n', 't'},
-			append([]byte{0x0f}, interruptGlobal...), 1), "already exports"},
+			append([]byte{0x0f}, interruptGlobal...), 1), "export names starting with __iom_ are reserved: it exports __iom_interrupt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,9 +45,15 @@ type Plugin struct {
 	closed    atomic.Bool
 	done      chan struct{}
 
-	// live holds every instance, for Close to interrupt the ones still running.
-	liveMu sync.Mutex
-	live   map[*instance]struct{}
+	// live holds every instance, for Close to interrupt the ones still running; byModule maps
+	// each instance's module to it, for the host functions and listeners, which get the module.
+	liveMu   sync.Mutex
+	live     map[*instance]struct{}
+	byModule sync.Map // api.Module → *instance
+
+	quarantine quarantine
+	// guestLog bounds what guests write to the log; failLog the host's warnings about calls.
+	guestLog, failLog *lineLimiter
 
 	calls, errs, discarded, latencyTotal atomic.Uint64
 	instances                            atomic.Int64
@@ -213,11 +219,14 @@ type instance struct {
 	describe    api.Function
 	roles       [len(roleExports)]api.Function
 	stack       [2]uint64
-	stderr      *stderrWriter
+	stderr      *streamWriter
+	stdout      *streamWriter
+	lines       int // log lines written during the current call
 
-	// The interrupt flag (interruptFlag mode) and the timer that raises it. mu orders the
-	// timer's goroutine against the call's start and end.
+	// The interrupt flag and call depth (interruptFlag mode) and the timer that raises the
+	// flag. mu orders the timer's goroutine against the call's start and end.
 	flag    api.MutableGlobal
+	depth   api.Global
 	timer   *time.Timer
 	mu      sync.Mutex
 	busy    bool
@@ -225,16 +234,35 @@ type instance struct {
 	timeout time.Duration // this call's, to name in the error if the timer fires
 	caller  bool          // whether the timeout is the caller's deadline rather than ours
 	raised  *Error        // why the flag was raised during this call
+
+	// calls is the call depth in interruptWazero mode, which entryGuard keeps.
+	calls int
 }
 
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	in := &instance{stderr: &stderrWriter{log: p.log}, plugin: p}
-	cfg := p.modCfg.WithStderr(in.stderr).WithStdout(&stdoutWriter{log: p.log})
+	in := &instance{plugin: p}
+	in.stderr = &streamWriter{in: in, level: slog.LevelWarn, prefix: "wasm plugin stderr: ", keepHead: true}
+	in.stdout = &streamWriter{in: in, level: slog.LevelInfo, prefix: "wasm plugin stdout: "}
+	cfg := p.modCfg.WithStderr(in.stderr).WithStdout(in.stdout)
 	if p.cfg.AllowClock {
 		cfg = cfg.WithNanosleep(in.sleep)
 	}
-	mod, err := p.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, memoryAllocator), p.compiled, cfg)
+	// Instantiating runs nothing of the guest's in interruptFlag mode, where the rewriter took
+	// the start function out. Otherwise wazero runs it here, and only a deadline on the
+	// context stops it.
+	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), memoryAllocator)
+	if p.mode == interruptWazero {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ictx, p.cfg.InitTimeout)
+		defer cancel()
+	}
+	mod, err := p.rt.InstantiateModule(ictx, p.compiled, cfg)
 	if err != nil {
+		if ictx.Err() != nil {
+			e := newError(p.cfg.Name, "", KindLoad, "instantiate: the start function did not finish within %s and was stopped", p.cfg.InitTimeout)
+			e.ranOut = true
+			return nil, e
+		}
 		return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: %s", firstLine(err.Error()))
 	}
 	in.mod = mod
@@ -248,7 +276,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	if p.mode == interruptFlag {
 		flag, ok := mod.ExportedGlobal(interruptGlobal).(api.MutableGlobal)
-		if !ok {
+		in.depth = mod.ExportedGlobal(depthGlobal)
+		if !ok || in.depth == nil {
 			_ = mod.Close(context.Background())
 			return nil, newError(p.cfg.Name, "", KindLoad, "instantiate: the instrumented module lacks its interrupt flag")
 		}
@@ -257,21 +286,39 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		in.timer.Stop()
 	}
 	p.track(in)
-	// _initialize sets up the guest's runtime (the Go runtime, C constructors). It runs under a
-	// call's deadline, loosened: a Go runtime takes a few milliseconds to start.
-	if start := mod.ExportedFunction("_initialize"); start != nil {
-		err := p.guard(context.WithoutCancel(ctx), in, max(p.cfg.Timeout, 10*time.Second), func(ctx context.Context) error {
-			return wrapCall("_initialize", start.CallWithStack(ctx, in.stack[:]))
+	// The start function, then _initialize, set up the guest's runtime (the Go runtime, C
+	// constructors, an AssemblyScript module's top-level code). They run under a deadline of
+	// their own: a Go runtime takes a few milliseconds to start.
+	for _, f := range []struct{ export, name string }{{startExport, "the start function"}, {"_initialize", "_initialize"}} {
+		fn := mod.ExportedFunction(f.export)
+		if fn == nil {
+			continue
+		}
+		err := p.guard(context.WithoutCancel(ctx), in, p.cfg.InitTimeout, func(ctx context.Context) error {
+			return wrapCall(f.name, fn.CallWithStack(ctx, in.stack[:]))
 		})
+		p.reportDropped(false)
 		if err != nil {
 			p.untrack(in)
 			e := err.(*Error)
+			if e.Kind == KindTimeout {
+				e.Message = fmt.Sprintf("instantiate: %s did not finish within %s and was stopped", f.name, p.cfg.InitTimeout)
+			} else {
+				e.Message = "instantiate: " + f.name + " failed: " + e.Message
+			}
 			e.Kind = KindLoad
-			e.Message = "instantiate: _initialize failed: " + e.Message
 			return nil, e
 		}
 	}
 	return in, nil
+}
+
+// instanceOf returns the instance whose module mod is, nil when it is not (yet) known.
+func (p *Plugin) instanceOf(mod api.Module) *instance {
+	if v, ok := p.byModule.Load(mod); ok {
+		return v.(*instance)
+	}
+	return nil
 }
 
 func (p *Plugin) track(in *instance) {
@@ -281,6 +328,7 @@ func (p *Plugin) track(in *instance) {
 	}
 	p.live[in] = struct{}{}
 	p.liveMu.Unlock()
+	p.byModule.Store(in.mod, in)
 	p.instances.Add(1)
 }
 
@@ -290,6 +338,7 @@ func (p *Plugin) untrack(in *instance) {
 	p.liveMu.Lock()
 	delete(p.live, in)
 	p.liveMu.Unlock()
+	p.byModule.Delete(in.mod)
 	p.instances.Add(-1)
 }
 
@@ -330,7 +379,9 @@ func (in *instance) onDeadline() {
 	if caller {
 		in.raise(newError(name, "", KindTimeout, "the caller's deadline passed while the guest ran"))
 	} else {
-		in.raise(newError(name, "", KindTimeout, "the guest did not finish within %s and was stopped", d))
+		e := newError(name, "", KindTimeout, "the guest did not finish within %s and was stopped", d)
+		e.ranOut = true
+		in.raise(e)
 	}
 }
 
@@ -439,14 +490,22 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte,
 		return nil, newError(p.cfg.Name, export, KindABI, "the module does not export %s", export)
 	}
 	start := time.Now()
+	trial, refusal := p.quarantine.admit(p, export)
+	if refusal != nil {
+		p.record(start, refusal)
+		return nil, refusal
+	}
 	in, err := p.acquire(ctx, export)
 	if err != nil {
+		p.quarantine.settle(p, trial, err)
 		p.record(start, err)
 		return nil, err
 	}
 	out, err := p.run(ctx, in, export, in.roles[idx], input)
 	p.release(in, fit(err))
+	p.quarantine.settle(p, trial, err)
 	p.record(start, err)
+	p.reportDropped(false)
 	if err != nil {
 		return nil, err
 	}
@@ -534,6 +593,7 @@ func (p *Plugin) guard(ctx context.Context, in *instance, timeout time.Duration,
 // context may have a deadline and no Done channel, when nothing but its deadline ends it: the
 // deadline is enforced all the same.
 func (p *Plugin) begin(ctx context.Context, in *instance, timeout time.Duration) (context.Context, func() bool) {
+	in.lines = 0
 	switch p.mode {
 	case interruptFlag:
 		d, caller := timeout, false
@@ -596,19 +656,27 @@ func fit(err error) bool {
 // classify turns a failed guest call into an *Error, logging the details a client should not see.
 func (p *Plugin) classify(ctx context.Context, export string, in *instance, err error) *Error {
 	var exit *sys.ExitError
+	deadline := errors.Is(err, context.DeadlineExceeded) // entryGuard's way of stopping a guest
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return newError(p.cfg.Name, export, KindCanceled, "the call was canceled while the guest ran")
-			}
-			if ctx.Err() != nil {
-				return newError(p.cfg.Name, export, KindTimeout, "the caller's deadline passed while the guest ran")
-			}
-			return newError(p.cfg.Name, export, KindTimeout, "the guest did not finish within %s and was stopped", p.cfg.Timeout)
+			deadline = true
 		case sys.ExitCodeContextCanceled:
 			return newError(p.cfg.Name, export, KindCanceled, "the call was canceled while the guest ran")
 		}
+	}
+	switch {
+	case deadline && errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled):
+		return newError(p.cfg.Name, export, KindCanceled, "the call was canceled while the guest ran")
+	case deadline && ctx.Err() != nil:
+		return newError(p.cfg.Name, export, KindTimeout, "the caller's deadline passed while the guest ran")
+	case deadline:
+		e := newError(p.cfg.Name, export, KindTimeout, "the guest did not finish within %s and was stopped", p.cfg.Timeout)
+		e.ranOut = true
+		return e
+	case errors.Is(err, errCallStackExhausted) || in.depth != nil && in.depth.Get() > maxCallDepth:
+		p.warnFailure(export, KindTrap, err)
+		return newError(p.cfg.Name, export, KindTrap, "%s", errCallStackExhausted)
 	}
 	msg := firstLine(err.Error())
 	if exit != nil {
@@ -624,7 +692,7 @@ func (p *Plugin) classify(ctx context.Context, export string, in *instance, err 
 		kind = KindMemory
 		msg = fmt.Sprintf("the guest ran out of memory (cap %d MB, using %d MB): %s", p.limit>>20, in.mem.Size()>>20, msg)
 	}
-	p.log.Warn("wasm plugin call failed", "export", export, "kind", kind.String(), "error", err)
+	p.warnFailure(export, kind, err)
 	return newError(p.cfg.Name, export, kind, "%s", msg)
 }
 
@@ -646,11 +714,16 @@ func (p *Plugin) record(start time.Time, err error) {
 	}
 }
 
+// countError counts a failed call, and logs those the guest's own log may not explain: traps
+// and memory faults are logged where they are classified, with wazero's details.
 func (p *Plugin) countError(err error) {
 	p.errs.Add(1)
 	var e *Error
 	if errors.As(err, &e) && int(e.Kind) < len(p.kindErrs) {
 		p.kindErrs[e.Kind].Add(1)
+		if e.Kind == KindTimeout || e.Kind == KindMalformed {
+			p.warnFailure(e.Export, e.Kind, e)
+		}
 	}
 }
 
@@ -668,15 +741,32 @@ type Stats struct {
 	// trap, timeout or out-of-memory.
 	Instances int    `json:"instances"`
 	Discarded uint64 `json:"discarded"`
+	// Quarantined says the plugin refuses calls (KindQuarantined) because too many in a row ran
+	// out of time; QuarantinedUntil is when its cooldown ends and one trial call is let
+	// through, and stays set, in the past, while the plugin waits for that call. Quarantines
+	// counts the times it was quarantined, TimeoutStreak the calls in a row that ran out of
+	// time since the last call that ended by itself.
+	Quarantined      bool      `json:"quarantined"`
+	QuarantinedUntil time.Time `json:"quarantinedUntil,omitzero"`
+	Quarantines      uint64    `json:"quarantines"`
+	TimeoutStreak    int       `json:"timeoutStreak"`
+	// LogLinesDropped counts the guest's log lines the limits dropped (ABI.md §4).
+	LogLinesDropped uint64 `json:"logLinesDropped"`
 }
 
 // Stats returns the plugin's counters and latency percentiles.
 func (p *Plugin) Stats() Stats {
 	s := Stats{
-		Calls:     p.calls.Load(),
-		Errors:    p.errs.Load(),
-		Instances: int(p.instances.Load()),
-		Discarded: p.discarded.Load(),
+		Calls:           p.calls.Load(),
+		Errors:          p.errs.Load(),
+		Instances:       int(p.instances.Load()),
+		Discarded:       p.discarded.Load(),
+		Quarantines:     p.quarantine.count.Load(),
+		TimeoutStreak:   int(p.quarantine.streak.Load()),
+		LogLinesDropped: p.guestLog.total.Load(),
+	}
+	if until := p.quarantine.until.Load(); until != 0 {
+		s.Quarantined, s.QuarantinedUntil = true, time.Unix(0, until)
 	}
 	for k := range p.kindErrs {
 		if n := p.kindErrs[k].Load(); n > 0 {
@@ -742,108 +832,7 @@ func (p *Plugin) Close(ctx context.Context) error {
 			break
 		}
 		err = p.rt.Close(context.WithoutCancel(ctx))
+		p.reportDropped(true)
 	})
 	return err
-}
-
-// hostLog implements the iom.log import: log(level i32, ptr i32, len i32).
-func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
-	level := slog.LevelInfo
-	switch int32(stack[0]) {
-	case 0:
-		level = slog.LevelDebug
-	case 2:
-		level = slog.LevelWarn
-	case 3:
-		level = slog.LevelError
-	}
-	if !p.log.Enabled(ctx, level) {
-		return
-	}
-	ptr, n := uint32(stack[1]), uint32(stack[2])
-	const maxLog = 8 << 10 // a guest should not be able to flood the log with one line
-	truncated := n > maxLog
-	if truncated {
-		n = maxLog
-	}
-	b, ok := mod.Memory().Read(ptr, n)
-	if !ok {
-		p.log.Warn("wasm plugin: iom.log with a message outside the guest's memory", "ptr", ptr, "len", n)
-		return
-	}
-	msg := string(b)
-	if truncated {
-		msg += "…"
-	}
-	p.log.Log(ctx, level, msg)
-}
-
-// stderrWriter sends a guest's stderr to the log line by line and keeps the first bytes written
-// during the current call, so a crash can be named in the error: a Go guest's panic or fatal
-// error message comes first, its goroutine traces after.
-type stderrWriter struct {
-	log  *slog.Logger
-	line []byte
-	head []byte
-}
-
-const stderrHead = 512
-
-func (w *stderrWriter) Write(b []byte) (int, error) {
-	if room := stderrHead - len(w.head); room > 0 {
-		w.head = append(w.head, b[:min(room, len(b))]...)
-	}
-	w.line = append(w.line, b...)
-	for {
-		i := bytes.IndexByte(w.line, '\n')
-		if i < 0 {
-			break
-		}
-		w.log.Warn("wasm plugin stderr: " + string(w.line[:i]))
-		w.line = w.line[i+1:]
-	}
-	if len(w.line) > 4<<10 {
-		w.log.Warn("wasm plugin stderr: " + string(w.line))
-		w.line = w.line[:0]
-	}
-	return len(b), nil
-}
-
-func (w *stderrWriter) reset() { w.head = w.head[:0] }
-
-// message returns the first two non-empty lines the guest wrote to stderr during the call.
-func (w *stderrWriter) message() string {
-	var lines []string
-	for _, l := range strings.Split(string(w.head), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-			if len(lines) == 2 {
-				break
-			}
-		}
-	}
-	return strings.Join(lines, " / ")
-}
-
-// stdoutWriter sends a guest's stdout to the log at info level.
-type stdoutWriter struct {
-	log  *slog.Logger
-	line []byte
-}
-
-func (w *stdoutWriter) Write(b []byte) (int, error) {
-	w.line = append(w.line, b...)
-	for {
-		i := bytes.IndexByte(w.line, '\n')
-		if i < 0 {
-			break
-		}
-		w.log.Info("wasm plugin stdout: " + string(w.line[:i]))
-		w.line = w.line[i+1:]
-	}
-	if len(w.line) > 4<<10 {
-		w.log.Info("wasm plugin stdout: " + string(w.line))
-		w.line = w.line[:0]
-	}
-	return len(b), nil
 }

@@ -13,22 +13,9 @@ import (
 )
 
 // testdata/sizeguard.wat is the hand-written module ABI.md shows: the ABI is small enough to
-// implement without an SDK. The compiled module is checked in; with wabt installed the test
-// also checks it still matches its source.
+// implement without an SDK.
 func TestWATExample(t *testing.T) {
-	bin, err := os.ReadFile("testdata/sizeguard.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wat2wasm, err := exec.LookPath("wat2wasm"); err == nil {
-		out := filepath.Join(t.TempDir(), "sizeguard.wasm")
-		if msg, err := exec.Command(wat2wasm, "testdata/sizeguard.wat", "-o", out).CombinedOutput(); err != nil {
-			t.Fatalf("wat2wasm: %v: %s", err, msg)
-		}
-		if fresh, _ := os.ReadFile(out); !bytes.Equal(fresh, bin) {
-			t.Fatal("testdata/sizeguard.wasm is stale: run wat2wasm testdata/sizeguard.wat -o testdata/sizeguard.wasm")
-		}
-	}
+	bin := watModule(t, "sizeguard")
 	sink := newLogSink()
 	host, err := NewHost(context.Background(), "", slog.New(sink))
 	if err != nil {
@@ -51,4 +38,25 @@ func TestWATExample(t *testing.T) {
 	if !strings.Contains(sink.String(), "WARN sizeguard: refused a large request plugin=sizeguard") {
 		t.Fatalf("log: %s", sink.String())
 	}
+}
+
+// watModule returns testdata/<name>.wasm, compiled from <name>.wat. The compiled modules are
+// checked in, so the tests need no wabt; with wat2wasm installed, it also checks that the module
+// still matches its source.
+func watModule(tb testing.TB, name string) []byte {
+	tb.Helper()
+	bin, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if wat2wasm, err := exec.LookPath("wat2wasm"); err == nil {
+		out := filepath.Join(tb.TempDir(), name+".wasm")
+		if msg, err := exec.Command(wat2wasm, filepath.Join("testdata", name+".wat"), "-o", out).CombinedOutput(); err != nil {
+			tb.Fatalf("wat2wasm: %v: %s", err, msg)
+		}
+		if fresh, _ := os.ReadFile(out); !bytes.Equal(fresh, bin) {
+			tb.Fatalf("testdata/%s.wasm is stale: run wat2wasm testdata/%[1]s.wat -o testdata/%[1]s.wasm", name)
+		}
+	}
+	return bin
 }

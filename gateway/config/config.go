@@ -66,7 +66,7 @@ type Plugin struct {
 type PluginLimits struct {
 	MemoryMB  int `json:"memoryMB,omitempty"`  // WASM: memory cap per instance (default 64)
 	TimeoutMs int `json:"timeoutMs,omitempty"` // per call (default 1000 for WASM, the model's timeout for providers)
-	Instances int `json:"instances,omitempty"` // WASM: pooled instances (default: the number of CPUs)
+	Instances int `json:"instances,omitempty"` // WASM: pooled instances (default: half the CPUs, at least 1)
 }
 
 // PluginAllow grants a WASM plugin what the sandbox withholds by default.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -331,8 +332,11 @@ func wasmFault(err error) error {
 		return fe
 	}
 	fe := fault.PluginFailed("plugin %q: %s", we.Plugin, we.Message)
-	if we.Kind == wasm.KindBusy {
+	switch we.Kind {
+	case wasm.KindBusy:
 		fe.Status, fe.RetryAfter = 503, 1
+	case wasm.KindQuarantined:
+		fe.Status, fe.RetryAfter = 503, max(1, int(math.Ceil(we.RetryAfter.Seconds())))
 	}
 	if we.Kind == wasm.KindGuest && we.Code != "" {
 		fe.Code = we.Code
@@ -486,7 +490,13 @@ type PluginInfo struct {
 	Calls     int64    `json:"calls"`
 	Errors    int64    `json:"errors"`
 	Instances int      `json:"instances,omitempty"`
-	Latency   struct {
+	// Quarantine is a WASM plugin's: refused at once until quarantinedUntil, after calls in a
+	// row that ran out of time (timeoutStreak counts them).
+	QuarantinedUntil *time.Time `json:"quarantinedUntil,omitempty"`
+	Quarantines      uint64     `json:"quarantines,omitempty"`
+	TimeoutStreak    int        `json:"timeoutStreak,omitempty"`
+	LogLinesDropped  uint64     `json:"logLinesDropped,omitempty"`
+	Latency          struct {
 		Mean float64 `json:"mean"`
 		P50  float64 `json:"p50"`
 		P95  float64 `json:"p95"`
@@ -506,6 +516,12 @@ func (h *pluginHub) list() []PluginInfo {
 		info := PluginInfo{Name: w.cfg.Name, Kind: "wasm", Roles: w.p.Roles(), Language: w.p.Language(), Path: w.cfg.Path,
 			State: "loaded", Calls: int64(st.Calls), Errors: int64(st.Errors), Instances: st.Instances}
 		info.Latency.Mean, info.Latency.P50, info.Latency.P95 = msOf(st.Mean), msOf(st.P50), msOf(st.P95)
+		info.Quarantines, info.TimeoutStreak, info.LogLinesDropped = st.Quarantines, st.TimeoutStreak, st.LogLinesDropped
+		if st.Quarantined {
+			info.State = "quarantined"
+			until := st.QuarantinedUntil
+			info.QuarantinedUntil = &until
+		}
 		out = append(out, info)
 	}
 	for _, s := range h.procs.Stats() {

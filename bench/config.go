@@ -10,10 +10,13 @@ import (
 // header is the start of both gateways' configs: listeners, data dir, the admin token, the key
 // and the plain model the other rows are measured against.
 func header(listen, admin, dataDir, mock string) string {
+	// The loader is one client on loopback that opens thousands of connections in the open-loop
+	// rounds: above the default cap per client address.
 	return fmt.Sprintf(`server:
   listen: %q
   adminListen: %q
   dataDir: %q
+  maxConnsPerIp: 16384
 log:
   level: warn
 admin:

@@ -48,24 +48,7 @@ func TestStreamClientDisconnectCancelsUpstream(t *testing.T) {
     provider: openai
     concurrency: {max: 1, queue: 0}
 `)
-	c, err := net.Dial("tcp", g.DataAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := `{"model":"slow","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		gt.Key, len(body), body)
-	br := bufio.NewReader(c)
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("no first event: %v", err)
-		}
-		if strings.Contains(line, "data: ") {
-			break
-		}
-	}
+	c := streamUntil(t, g.DataAddr(), "slow", "data: ")
 	closed := time.Now()
 	c.Close()
 	select {
@@ -118,13 +101,24 @@ func TestStreamEventNotHeldForAPartialOne(t *testing.T) {
     endpoint: http://`+ln.Addr().String()+`/v1
     provider: openai
 `)
-	c, err := net.Dial("tcp", g.DataAddr())
+	start := time.Now()
+	c := streamUntil(t, g.DataAddr(), "halting", `"two"`)
+	defer c.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the second event took %v: it waited for the rest of the third", d)
+	}
+	close(release)
+}
+
+// streamUntil asks the gateway at addr for a streamed chat answer of model on a connection of
+// its own, and reads it until a line that contains want; it returns the connection, open.
+func streamUntil(t *testing.T, addr, model, want string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	body := `{"model":"halting","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	start := time.Now()
+	body := `{"model":"` + model + `","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		gt.Key, len(body), body)
 	br := bufio.NewReader(c)
@@ -132,14 +126,11 @@ func TestStreamEventNotHeldForAPartialOne(t *testing.T) {
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
-			t.Fatalf("no first event: %v", err)
+			c.Close()
+			t.Fatalf("no line with %s: %v", want, err)
 		}
-		if strings.Contains(line, `"two"`) {
-			break
+		if strings.Contains(line, want) {
+			return c
 		}
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("the second event took %v: it waited for the rest of the third", d)
-	}
-	close(release)
 }

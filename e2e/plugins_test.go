@@ -176,6 +176,11 @@ models:
 	if s := byName["summarizer"]; s["kind"] != "wasm" || s["calls"].(float64) < 2 || !strings.Contains(fmt.Sprint(s["roles"]), "infer") {
 		t.Fatalf("plugin stats: %v", s)
 	}
+	// What iom_describe says of a plugin is shown: its own name, version and roles.
+	if d, ok := byName["summarizer"]["describe"].(map[string]any); !ok || d["name"] == "" || d["version"] == "" ||
+		!strings.Contains(fmt.Sprint(d["roles"]), "infer") {
+		t.Fatalf("the plugin's description: %v", byName["summarizer"])
+	}
 }
 
 func TestProcessPlugins(t *testing.T) {

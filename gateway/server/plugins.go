@@ -490,6 +490,8 @@ type PluginInfo struct {
 	Calls     int64    `json:"calls"`
 	Errors    int64    `json:"errors"`
 	Instances int      `json:"instances,omitempty"`
+	// Describe is what a WASM plugin's iom_describe said of itself, when it has that export.
+	Describe *wasm.Description `json:"describe,omitempty"`
 	// Quarantine is a WASM plugin's: refused at once until quarantinedUntil, after calls in a
 	// row that ran out of time (timeoutStreak counts them).
 	QuarantinedUntil *time.Time `json:"quarantinedUntil,omitempty"`
@@ -517,6 +519,9 @@ func (h *pluginHub) list() []PluginInfo {
 			State: "loaded", Calls: int64(st.Calls), Errors: int64(st.Errors), Instances: st.Instances}
 		info.Latency.Mean, info.Latency.P50, info.Latency.P95 = msOf(st.Mean), msOf(st.P50), msOf(st.P95)
 		info.Quarantines, info.TimeoutStreak, info.LogLinesDropped = st.Quarantines, st.TimeoutStreak, st.LogLinesDropped
+		if d := w.p.Description(); d.Name != "" || d.Version != "" || len(d.Roles) > 0 {
+			info.Describe = &d
+		}
 		if st.Quarantined {
 			info.State = "quarantined"
 			until := st.QuarantinedUntil

@@ -13,21 +13,6 @@ import (
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
-func readCredentials(t *testing.T, path string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := map[string]string{}
-	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
-			vals[k] = v
-		}
-	}
-	return vals
-}
-
 // TestAdminResetToken: an operator whose generated credentials are lost (the credentials file
 // gone, as a crash during the first start of an earlier release left it) gets working ones back
 // with `iom admin reset-token`, which refuses to touch the store while a gateway runs on it.
@@ -74,25 +59,25 @@ keys:
 	creds := filepath.Join(dataDir, "credentials")
 
 	g := start()
-	old := readCredentials(t, creds)
+	old := gt.ReadCredentials(t, creds)
 	_, stderr := reset(1, "--config", cfgPath)
 	if !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "Stop the gateway") {
 		t.Fatalf("a running gateway's store: %s", stderr)
 	}
-	if now := readCredentials(t, creds); now["IOM_ADMIN_TOKEN"] != old["IOM_ADMIN_TOKEN"] {
+	if now := gt.ReadCredentials(t, creds); now["IOM_ADMIN_TOKEN"] != old["IOM_ADMIN_TOKEN"] {
 		t.Fatal("a refused reset changed the credentials file")
 	}
 	g.Shutdown(context.Background())
 
 	os.Remove(creds) // the credentials are lost; the store has their hashes
 	out, _ := reset(0, "--config", cfgPath)
-	vals := readCredentials(t, creds)
+	vals := gt.ReadCredentials(t, creds)
 	admin := vals["IOM_ADMIN_TOKEN"]
 	if admin == "" || admin == old["IOM_ADMIN_TOKEN"] || strings.Count(out, admin) != 1 {
 		t.Fatalf("new admin token %q, printed:\n%s", admin, out)
 	}
 	out, _ = reset(0, "--data-dir", dataDir, "--key", "demo-app")
-	vals = readCredentials(t, creds)
+	vals = gt.ReadCredentials(t, creds)
 	key := vals["IOM_KEY_DEMO_APP"]
 	if key == "" || key == old["IOM_KEY_DEMO_APP"] || vals["IOM_ADMIN_TOKEN"] != admin || !strings.Contains(out, key) {
 		t.Fatalf("new key %q, file %v, printed:\n%s", key, vals, out)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -147,17 +146,7 @@ func TestAdminAnswersAreNeverStored(t *testing.T) {
 // reload, at debug level, no credential appears in the log.
 func TestLogsNeverHoldCredentials(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "iom.yaml")
-	os.WriteFile(path, []byte(`server:
-  listen: "127.0.0.1:0"
-  adminListen: "127.0.0.1:0"
-  dataDir: "`+filepath.Join(dir, "data")+`"
-admin:
-  token: ${IOM_TEST_UNSET_TOKEN}
-keys:
-  - name: demo-app
-    key: ${IOM_TEST_UNSET_KEY}
-`), 0o600)
+	path := firstStartConfig(t, dir)
 	cfg, err := config.Load(path, server.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +162,7 @@ keys:
 		t.Fatal(err)
 	}
 	defer g.Shutdown(context.Background())
-	creds := readCredentials(t, filepath.Join(dir, "data", "credentials"))
+	creds := gt.ReadCredentials(t, filepath.Join(dir, "data", "credentials"))
 	secrets := []string{creds["IOM_ADMIN_TOKEN"], creds["IOM_KEY_DEMO_APP"]}
 	if len(creds) != 2 || secrets[0] == "" || secrets[1] == "" {
 		t.Fatalf("credentials: %q", creds)

@@ -56,22 +56,6 @@ func newGateway(t *testing.T, path string) (*server.Gateway, string, error) {
 	return g, out.String(), nil
 }
 
-// readCredentials reads a credentials file's assignments.
-func readCredentials(t *testing.T, path string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := map[string]string{}
-	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
-			vals[k] = v
-		}
-	}
-	return vals
-}
-
 // checkCredentials fails unless the admin token and the key work against g.
 func checkCredentials(t *testing.T, g *server.Gateway, admin, key string) {
 	t.Helper()
@@ -97,7 +81,7 @@ func TestFirstStartGeneratesCredentials(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file: %v %v", st, err)
 	}
-	vals := readCredentials(t, creds)
+	vals := gt.ReadCredentials(t, creds)
 	admin, key := vals["IOM_ADMIN_TOKEN"], vals["IOM_KEY_DEMO_APP"]
 	if admin == "" || key == "" || !strings.Contains(printed, admin) || !strings.Contains(printed, key) {
 		t.Fatalf("credentials %v not printed in:\n%s", vals, printed)
@@ -144,7 +128,7 @@ func TestCredentialsAreSavedBeforeTheirHashes(t *testing.T) {
 	if _, err := os.Stat(creds); err != nil {
 		t.Fatalf("the operator has no credentials (printed %q): %v", printed, err)
 	}
-	vals := readCredentials(t, creds)
+	vals := gt.ReadCredentials(t, creds)
 	if vals["IOM_ADMIN_TOKEN"] == "" || vals["IOM_KEY_DEMO_APP"] == "" {
 		t.Fatalf("credentials file: %v", vals)
 	}

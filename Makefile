@@ -6,6 +6,9 @@ BIN      := bin/iom
 PLUGINS  := bin/plugins
 CONFIG   ?= configs/iom.yaml
 FUZZTIME ?= 10000x
+# The plugin SDKs are Go modules of their own, which ./... at the root does not reach: vet,
+# test-go, test-race and cross run in each of them too.
+SDK_MODULES := sdk/wasm sdk/plugin
 
 .PHONY: all build run plugins console test test-go test-race test-console fuzz bench node-deps vet cross proto clean
 
@@ -37,13 +40,18 @@ console/node_modules/.package-lock.json: console/package.json console/package-lo
 ## test: every test — Go, the SDK clients, the console in a real browser — a race pass and a short fuzz pass
 test: node-deps console plugins vet test-go test-race test-console fuzz
 
+# The WASM SDK's ABI code builds for wasip1 only, so that SDK is vetted for wasip1 as well.
 vet:
 	$(GO) vet ./...
+	@set -e; for m in $(SDK_MODULES); do echo "go vet ./... in $$m"; (cd $$m && $(GO) vet ./...); done
+	cd sdk/wasm && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
-# gotest runs go test with $(1); when it fails, the failing tests (and, from a test binary that
-# ran out of time, the tests it was running) are printed again at the end, below any stack dump.
+# gotest runs go test with $(1) in the root module, or in each module directory of $(2) in turn
+# (all of them, even after a failure); when it fails, the failing tests (and, from a test binary
+# that ran out of time, the tests it was running) are printed again at the end, below any stack
+# dump.
 define gotest
-	@log=$$(mktemp); { $(GO) test $(1); echo $$? > $$log.rc; } 2>&1 | tee $$log; rc=$$(cat $$log.rc); \
+	@log=$$(mktemp); { rc=0; for d in $(or $(2),.); do $(GO) test -C $$d $(1) || rc=$$?; done; echo $$rc > $$log.rc; } 2>&1 | tee $$log; rc=$$(cat $$log.rc); \
 	if [ "$$rc" != 0 ]; then echo "== failed:"; grep -E -A3 '^(--- FAIL|panic: test timed out|FAIL)' $$log | head -60; fi; \
 	rm -f $$log $$log.rc; exit $$rc
 endef
@@ -53,11 +61,13 @@ test-go: export IOM_REQUIRE_BROWSER=1
 test-go: export IOM_REQUIRE_WASM_C=1
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
-	$(call gotest,-count=1 ./...)
+	$(call gotest,-count=1 ./...,. $(SDK_MODULES))
 
-# The packages with shared state under concurrency.
+# The packages with shared state under concurrency, and the process-plugin SDK, which serves
+# calls concurrently.
 test-race:
 	$(call gotest,-count=1 -race ./gateway/... ./plugins/... ./wasm/...)
+	$(call gotest,-count=1 -race ./...,sdk/plugin)
 
 test-console: console/node_modules/.package-lock.json
 	cd console && npm test
@@ -90,7 +100,12 @@ cross:
 	@set -e; for t in $(CROSS_TARGETS); do \
 		echo "go build ./... for $$t"; \
 		GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build ./...; \
+		for m in $(SDK_MODULES); do \
+			echo "go build ./... in $$m for $$t"; \
+			(cd $$m && GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build ./...); \
+		done; \
 	done
+	@echo "go build ./... in sdk/wasm for wasip1/wasm"; cd sdk/wasm && GOOS=wasip1 GOARCH=wasm $(GO) build ./...
 
 node-deps: e2e/node/node_modules/.package-lock.json
 

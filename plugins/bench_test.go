@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // The latency a process plugin adds to a call: one gRPC round trip on go-plugin's connection (a

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // ProviderCall is one model call for a provider plugin.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // Config is one process plugin. The gateway's config package owns the file format and fills

@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 // by a separate command, so without this a change to them would not rerun cached tests. Reads
 // count only once the tests run, not in TestMain: newManager does it.
 var touchSources = sync.OnceFunc(func() {
-	for _, dir := range []string{"testdata/testplugin", "proto", "../sdk/plugin",
+	for _, dir := range []string{"testdata/testplugin", "../sdk/plugin", "../sdk/plugin/proto",
 		"../examples/plugins/process-provider", "../examples/plugins/process-transformer"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, f := range files {

@@ -7,7 +7,7 @@
 // the gateway maps to its fault kinds. It must not reach under grpc-go or go-plugin: calls go on
 // the connection go-plugin makes, with the options it allows.
 //
-// The contract with plugins is in plugins/proto; authors write plugins with sdk/plugin.
+// The contract with plugins is in sdk/plugin/proto; authors write plugins with sdk/plugin.
 package plugins
 
 import (
@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // Options tune a Manager. The zero value is fine.

@@ -19,8 +19,12 @@
 // then gRPC over a unix socket with its automatic mutual TLS, each side trusting only the
 // certificate the other made for this one process.
 //
-// The package imports go-plugin, gRPC and the contract (plugins/proto), nothing else of IoM, so
-// plugin authors outside this repository can use it.
+// The package imports go-plugin, gRPC and the contract (package pluginpb, in proto), nothing
+// else of IoM. It is a Go module of its own, so a plugin needs only
+//
+//	go get github.com/iomhq/iom/sdk/plugin
+//
+// and none of the gateway's dependencies.
 package iomplugin
 
 import (

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // Serve serves p until the gateway stops the plugin, then returns; main should then return too.

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	pluginpb "github.com/iomhq/iom/plugins/proto"
+	pluginpb "github.com/iomhq/iom/sdk/plugin/proto"
 )
 
 // fake is a provider and transformer whose answers the tests pick through the request.

@@ -41,7 +41,12 @@
 // The same functions without the ptr/size plumbing (TransformJSON, InferJSON…) take and return
 // bytes, so a plugin's logic can be unit-tested with go test on the host.
 //
-// This package imports only the standard library.
+// This package imports only the standard library. It is a Go module of its own, so a plugin
+// needs only
+//
+//	go get github.com/iomhq/iom/sdk/wasm
+//
+// and none of the gateway's dependencies.
 package iomwasm
 
 import (

@@ -3,7 +3,8 @@
 //
 // The host (package plugins) and the author kit (package iomplugin) both import it, and nothing
 // else of ours, so a plugin built against one release keeps working with the next as long as
-// this package stays compatible.
+// this package stays compatible. It lives in the kit's module (github.com/iomhq/iom/sdk/plugin),
+// so a host or plugin in Go needs nothing of the gateway's module to speak the contract.
 package pluginpb
 
 import plugin "github.com/hashicorp/go-plugin"

@@ -421,7 +421,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\tTransform\x12\x1f.iom.plugin.v1.TransformRequest\x1a .iom.plugin.v1.TransformResponse2\x99\x01\n" +
 	"\bProvider\x12K\n" +
 	"\bComplete\x12\x1e.iom.plugin.v1.ProviderRequest\x1a\x1f.iom.plugin.v1.ProviderResponse\x12@\n" +
-	"\x06Stream\x12\x1e.iom.plugin.v1.ProviderRequest\x1a\x14.iom.plugin.v1.Chunk0\x01B-Z+github.com/iomhq/iom/plugins/proto;pluginpbb\x06proto3"
+	"\x06Stream\x12\x1e.iom.plugin.v1.ProviderRequest\x1a\x14.iom.plugin.v1.Chunk0\x01B0Z.github.com/iomhq/iom/sdk/plugin/proto;pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once

@@ -183,6 +183,29 @@ models:
 	}
 }
 
+// An error object's status from a transform refuses the request with that status: the plugin's
+// verdict, not an upstream failure, so no fallback is tried and the upstream is never called
+// (ABI.md §5). The transform is the ABI's own hand-written example.
+func TestTransformRefusal(t *testing.T) {
+	f, _ := fakeupstream.StartOpenAI()
+	t.Cleanup(f.Close)
+	g := gt.Start(t, "", fmt.Sprintf(`plugins:
+  - {name: guard, path: ../wasm/testdata/sizeguard.wasm}
+models:
+  - {id: guarded, name: Guarded, endpoint: %[1]s, provider: openai, transforms: {request: [guard]}, fallbacks: [direct]}
+  - {id: direct, name: Direct, endpoint: %[1]s, provider: openai}
+`, f.URL))
+	if got := answer(t, chat(t, g, "guarded", "small enough", "")); got != "echo: small enough" {
+		t.Fatalf("a small request: %q", got)
+	}
+	calls := f.Count()
+	r := chat(t, g, "guarded", strings.Repeat("too long ", 600), "")
+	if r.Status != 413 || !strings.Contains(string(r.Body), `"code":"too_large"`) ||
+		!strings.Contains(string(r.Body), "request too large for this model") || f.Count() != calls {
+		t.Fatalf("a refused request: %d %s (upstream calls %d → %d)", r.Status, r.Body, calls, f.Count())
+	}
+}
+
 func TestProcessPlugins(t *testing.T) {
 	dir := examplePlugins(t)
 	f, _ := fakeupstream.StartOpenAI()
@@ -229,10 +252,10 @@ models:
 	if body := string(f.Last().Body); strings.Contains(body, "darn") || !strings.Contains(body, "****") {
 		t.Fatalf("the filter should mask the word upstream: %s", body)
 	}
-	// A transformer's error result reaches the client with its code; a request it leaves
-	// alone ({}) goes upstream unchanged.
+	// A transformer's error result reaches the client with its code and its 4xx status; a
+	// request it leaves alone ({}) goes upstream unchanged.
 	calls := f.Count()
-	if r := chat(t, g, "strict", "well darn it", ""); r.Status < 400 || !strings.Contains(string(r.Body), `"code":"content_blocked"`) ||
+	if r := chat(t, g, "strict", "well darn it", ""); r.Status != 400 || !strings.Contains(string(r.Body), `"code":"content_blocked"`) ||
 		!strings.Contains(string(r.Body), "blocked word") || f.Count() != calls {
 		t.Fatalf("a blocked request: %d %s (upstream calls %d → %d)", r.Status, r.Body, calls, f.Count())
 	}

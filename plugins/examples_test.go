@@ -135,7 +135,7 @@ func TestTransformerExample(t *testing.T) {
 			`{"body":{"model":"m","messages":[{"role":"user","content":"[x] it, what the [x]"}]}}`},
 		{"request blocked",
 			`{"abi":1,"stage":"request","config":` + block + `,"body":{"messages":[{"role":"user","content":"darn"}]}}`,
-			`{"error":{"message":"the request contains a blocked word","code":"content_blocked"}}`},
+			`{"error":{"message":"the request contains a blocked word","code":"content_blocked","status":400}}`},
 		{"clean request unchanged",
 			`{"abi":1,"stage":"request","config":` + block + `,"body":{"messages":[{"role":"user","content":"darning socks"}]}}`,
 			`{}`},

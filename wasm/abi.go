@@ -77,19 +77,17 @@ type Metadata struct {
 // Envelope is the input of a transform. The host adds "abi" and the plugin's "config" when it
 // encodes it; Body must be valid JSON (null when empty).
 type Envelope struct {
-	Stage    Stage             `json:"stage"`
-	Body     json.RawMessage   `json:"body"`
-	Headers  map[string]string `json:"headers"`
-	Metadata Metadata          `json:"metadata"`
+	Stage    Stage           `json:"stage"`
+	Body     json.RawMessage `json:"body"`
+	Metadata Metadata        `json:"metadata"`
 	// Config, when set (valid JSON), replaces the plugin's config for this call: a pipeline's
 	// transform node configures its step this way.
 	Config json.RawMessage `json:"-"`
 }
 
-// TransformResult is a transform's answer. A nil Body or Headers means unchanged.
+// TransformResult is a transform's answer. A nil Body means unchanged.
 type TransformResult struct {
-	Body    json.RawMessage   `json:"body,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
+	Body json.RawMessage `json:"body,omitempty"`
 	// Drop, for chunk transforms, says to leave this chunk out of the stream.
 	Drop bool `json:"drop,omitempty"`
 }
@@ -238,8 +236,6 @@ func AppendEnvelope(dst []byte, env Envelope, config []byte) []byte {
 	dst = rawjson.AppendString(dst, string(env.Stage))
 	dst = append(dst, `,"body":`...)
 	dst = appendRaw(dst, env.Body)
-	dst = append(dst, `,"headers":`...)
-	dst = appendStringMap(dst, env.Headers)
 	dst = append(dst, `,"config":`...)
 	dst = appendRaw(dst, config)
 	m := env.Metadata
@@ -376,14 +372,10 @@ func decodeTransform(plugin, export string, out []byte) (TransformResult, error)
 		case "body":
 			res.Body = f.Value
 		case "headers":
-			if string(f.Value) == "null" {
-				continue
+			// ABI v1 transforms see and set no headers (ABI.md §5.1): say so rather than drop them.
+			if string(f.Value) != "null" {
+				return TransformResult{}, newError(plugin, export, KindMalformed, "a transform cannot set headers (ABI v1 transforms change only the body)")
 			}
-			h, err := decodeStringMap(f.Value)
-			if err != nil {
-				return TransformResult{}, newError(plugin, export, KindMalformed, "headers: %v", err)
-			}
-			res.Headers = h
 		case "drop":
 			res.Drop = string(f.Value) == "true"
 		}

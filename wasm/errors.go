@@ -56,8 +56,8 @@ type Error struct {
 	Message string
 	// Code is the guest's machine-readable code (KindGuest), e.g. "json_guard".
 	Code string
-	// Status is the HTTP status an adapter's iom_adapter_response chose for an upstream error
-	// (KindGuest), 0 when it gave none.
+	// Status is the HTTP status the guest's error object gave (KindGuest), 0 when none: from
+	// iom_adapter_response the upstream's, from other roles a refusal (ABI.md §5).
 	Status int
 	// RetryAfter is how long a KindQuarantined plugin will go on refusing calls.
 	RetryAfter time.Duration

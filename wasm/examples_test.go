@@ -40,7 +40,7 @@ func chatRequest(messages ...string) json.RawMessage {
 }
 
 func requestEnv(body json.RawMessage) Envelope {
-	return Envelope{Stage: StageRequest, Body: body, Headers: map[string]string{"content-type": "application/json"},
+	return Envelope{Stage: StageRequest, Body: body,
 		Metadata: Metadata{RequestID: "r1", Model: "local", Provider: "openai", Op: OpChat}}
 }
 

@@ -68,23 +68,22 @@ func depth(b []byte) int {
 func FuzzEnvelope(f *testing.F) {
 	f.Add("request", "x-key", "v\"al\\ue\n", "req-1", "model", []byte(`{"a":[1,2]}`), []byte(`null`))
 	f.Add("chunk", "", "\xff\xfe", "\u2028", "é😀", []byte(`"s"`), []byte(`{"k":true}`))
-	f.Fuzz(func(t *testing.T, stage, hk, hv, reqID, model string, body, config []byte) {
+	f.Fuzz(func(t *testing.T, stage, key, org, reqID, model string, body, config []byte) {
 		if _, err := rawjson.Document(body); err != nil {
 			body = nil // the gateway only sends valid JSON bodies
 		}
 		if _, err := rawjson.Document(config); err != nil {
 			config = nil
 		}
-		env := Envelope{Stage: Stage(stage), Body: body, Headers: map[string]string{hk: hv},
-			Metadata: Metadata{RequestID: reqID, Model: model, Op: OpChat, Stream: true}}
+		env := Envelope{Stage: Stage(stage), Body: body,
+			Metadata: Metadata{RequestID: reqID, Model: model, Key: key, Org: org, Op: OpChat, Stream: true}}
 		enc := AppendEnvelope(nil, env, config)
 		var got struct {
-			ABI      int               `json:"abi"`
-			Stage    string            `json:"stage"`
-			Body     json.RawMessage   `json:"body"`
-			Headers  map[string]string `json:"headers"`
-			Config   json.RawMessage   `json:"config"`
-			Metadata Metadata          `json:"metadata"`
+			ABI      int             `json:"abi"`
+			Stage    string          `json:"stage"`
+			Body     json.RawMessage `json:"body"`
+			Config   json.RawMessage `json:"config"`
+			Metadata Metadata        `json:"metadata"`
 		}
 		if !json.Valid(enc) {
 			t.Fatalf("not JSON: %s", enc)
@@ -92,7 +91,7 @@ func FuzzEnvelope(f *testing.F) {
 		if err := json.Unmarshal(enc, &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.ABI != 1 || got.Stage != fixUTF8(stage) || got.Headers[fixUTF8(hk)] != fixUTF8(hv) ||
+		if got.ABI != 1 || got.Stage != fixUTF8(stage) || got.Metadata.Key != fixUTF8(key) || got.Metadata.Org != fixUTF8(org) ||
 			got.Metadata.RequestID != fixUTF8(reqID) || got.Metadata.Model != fixUTF8(model) || !got.Metadata.Stream {
 			t.Fatalf("round trip of %q: %+v", enc, got)
 		}

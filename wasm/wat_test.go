@@ -32,7 +32,7 @@ func TestWATExample(t *testing.T) {
 	big := requestEnv(json.RawMessage(chatRequest("user", strings.Repeat("long ", 1000))))
 	_, err = p.Transform(context.Background(), big)
 	e := wantKind(t, err, KindGuest, "request too large for this model (code too_large)")
-	if e.Status != 0 {
+	if e.Status != 413 {
 		t.Fatalf("status %d", e.Status)
 	}
 	if !strings.Contains(sink.String(), "WARN sizeguard: refused a large request plugin=sizeguard") {

@@ -256,9 +256,9 @@ func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {
 }
 
 // fallbackable reports whether another model may succeed where this one failed: not when the
-// upstream found the request itself bad.
+// upstream found the request itself bad, nor when a plugin refused it (a 4xx of its own).
 func fallbackable(fe *fault.Error) bool {
-	if fe.Code == codeBusy || fe.Kind == fault.Plugin {
+	if fe.Code == codeBusy || fe.Kind == fault.Plugin && fe.Status >= 500 {
 		return true
 	}
 	return upstreamFault(fe)

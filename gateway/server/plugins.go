@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -269,7 +271,13 @@ func procTransformResult(plugin string, out []byte) ([]byte, bool, error) {
 		if code, _ := rawjson.String(rawjson.Get(ef, "code")); code != "" {
 			fe.Code = code
 		}
+		if st, err := strconv.Atoi(string(rawjson.Get(ef, "status"))); err == nil {
+			fe.Status = refusalStatus(st)
+		}
 		return nil, false, fe
+	}
+	if h := rawjson.Get(fields, "headers"); h != nil && string(h) != "null" {
+		return nil, false, notResult("a transform cannot set headers (it changes only the body)")
 	}
 	var drop bool
 	switch v := string(rawjson.Get(fields, "drop")); v {
@@ -318,16 +326,18 @@ func (t pipelineTransformer) Transform(ctx context.Context, plugin string, value
 }
 
 // wasmFault maps a WASM plugin's error to the gateway's: an adapter's upstream error keeps the
-// upstream's status; anything else is the plugin's fault.
+// upstream's status; a transform's or local model's error object with a 4xx status refuses the
+// request with it (refusal); anything else is the plugin's fault.
 func wasmFault(err error) error {
 	var we *wasm.Error
 	if !errors.As(err, &we) {
 		return fault.PluginFailed("%v", err)
 	}
-	if we.Kind == wasm.KindGuest && we.Status > 0 {
+	if we.Kind == wasm.KindGuest && we.Status > 0 && we.Export == wasm.ExportAdapterResponse {
 		fe := fault.Upstream(we.Status, "upstream of plugin %q returned HTTP %d: %s", we.Plugin, we.Status, we.Message)
-		if we.Status == 429 {
-			fe.Status = 429
+		fe.Status = keptUpstreamStatus(we.Status)
+		if we.Code != "" {
+			fe.Code = we.Code
 		}
 		return fe
 	}
@@ -338,12 +348,34 @@ func wasmFault(err error) error {
 	case wasm.KindQuarantined:
 		fe.Status, fe.RetryAfter = 503, max(1, int(math.Ceil(we.RetryAfter.Seconds())))
 	}
+	if we.Kind == wasm.KindGuest {
+		fe.Status = refusalStatus(we.Status)
+	}
 	if we.Kind == wasm.KindGuest && we.Code != "" {
 		fe.Code = we.Code
 	} else {
 		fe.Code = "plugin_" + we.Kind.String()
 	}
 	return fe
+}
+
+// keptUpstreamStatus is the status the client gets for an upstream error behind a plugin: the
+// upstream's own when it says what was wrong with the request (or to slow down), else 502.
+func keptUpstreamStatus(status int) int {
+	switch status {
+	case 400, 404, 409, 413, 422, 429:
+		return status
+	}
+	return http.StatusBadGateway
+}
+
+// refusalStatus is the status of a plugin's error object that says status: a 4xx refuses the
+// request with that status (ABI.md §5); anything else is the plugin's fault, 502.
+func refusalStatus(status int) int {
+	if status >= 400 && status < 500 {
+		return status
+	}
+	return http.StatusBadGateway
 }
 
 // procFault maps a process plugin's error to the gateway's.
@@ -357,12 +389,9 @@ func procFault(err error) error {
 		if ue.Code != "" {
 			fe.Code = ue.Code
 		}
-		switch ue.Status {
-		case 400, 404, 409, 413, 422, 429:
-			fe.Status = ue.Status
-			if len(ue.Body) > 0 && bytes.Contains(ue.Body, []byte(`"error"`)) {
-				fe.Body = ue.Body
-			}
+		if fe.Status = keptUpstreamStatus(ue.Status); fe.Status == ue.Status &&
+			len(ue.Body) > 0 && bytes.Contains(ue.Body, []byte(`"error"`)) {
+			fe.Body = ue.Body
 		}
 		fe.RetryAfter = ue.RetryAfter
 		return fe

@@ -35,8 +35,8 @@ import (
 
 // Transformer rewrites requests, responses and stream chunks, as a WASM transform does.
 type Transformer interface {
-	// Transform gets a WASM ABI v1 envelope (JSON: abi, stage, body, headers, config, metadata)
-	// and returns the result (JSON: body and/or headers to replace, {"drop":true} for a chunk, or
+	// Transform gets a WASM ABI v1 envelope (JSON: abi, stage, body, config, metadata) and
+	// returns the result (JSON: {"body": the new body}, {"drop":true} for a chunk, or
 	// {"error":{"message","code"}} to fail the request with that message). Returning an error
 	// instead means the plugin itself broke: the gateway reports a plugin fault.
 	Transform(ctx context.Context, envelope []byte) ([]byte, error)

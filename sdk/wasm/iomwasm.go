@@ -86,20 +86,14 @@ type Metadata struct {
 type Envelope struct {
 	Stage    string // request, response or chunk
 	Body     Value  // the request, response or chunk as JSON
-	Headers  Value  // an object of strings
 	Config   Value  // the plugin's config; null when none
 	Metadata Metadata
 }
 
-// Header returns a header's value ("" when absent). Names are matched exactly as the host sent
-// them (the gateway sends them lower-case).
-func (e *Envelope) Header(name string) string { return e.Headers.Get(name).Str() }
-
-// Result is a transform's answer. A nil Body or Headers leaves it unchanged.
+// Result is a transform's answer. A nil Body leaves it unchanged.
 type Result struct {
-	Body    []byte            // must be valid JSON
-	Headers map[string]string // replaces the headers when not nil
-	Drop    bool              // chunk transforms only: leave this chunk out of the stream
+	Body []byte // must be valid JSON
+	Drop bool   // chunk transforms only: leave this chunk out of the stream
 }
 
 // Model names the model an adapter or local model serves.
@@ -176,8 +170,6 @@ func ParseEnvelope(input []byte) (*Envelope, error) {
 			env.Stage = v.Str()
 		case "body":
 			env.Body = v
-		case "headers":
-			env.Headers = v
 		case "config":
 			env.Config = v
 		case "metadata":
@@ -333,22 +325,10 @@ func TransformJSON(input []byte, fn func(*Envelope) (Result, error)) []byte {
 	switch {
 	case res.Drop:
 		out = append(out[:0], `{"drop":true}`...)
-	case res.Body == nil && res.Headers == nil:
+	case res.Body == nil:
 		return nil
 	default:
-		out = append(out[:0], '{')
-		if res.Body != nil {
-			out = append(out, `"body":`...)
-			out = append(out, res.Body...)
-		}
-		if res.Headers != nil {
-			if res.Body != nil {
-				out = append(out, ',')
-			}
-			out = append(out, `"headers":`...)
-			out = appendStringMap(out, res.Headers)
-		}
-		out = append(out, '}')
+		out = append(append(append(out[:0], `{"body":`...), res.Body...), '}')
 	}
 	return out
 }

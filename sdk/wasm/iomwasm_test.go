@@ -142,7 +142,7 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
-const envelope = `{"abi":1,"stage":"request","body":{"model":"m","messages":[]},"headers":{"x-a":"1"},
+const envelope = `{"abi":1,"stage":"request","body":{"model":"m","messages":[]},
 	"config":{"k":"v"},"metadata":{"requestId":"r","model":"m","provider":"openai","key":"app","org":"o","op":"chat","stream":true,
 	"outputSchema":{"type":"object"}}}`
 
@@ -157,7 +157,7 @@ func TestTransformJSON(t *testing.T) {
 	}
 	want := Metadata{RequestID: "r", Model: "m", Provider: "openai", Key: "app", Org: "o", Op: "chat", Stream: true,
 		OutputSchema: Value(`{"type":"object"}`)}
-	if seen.Stage != "request" || !reflect.DeepEqual(seen.Metadata, want) || seen.Header("x-a") != "1" || seen.Config.Get("k").Str() != "v" ||
+	if seen.Stage != "request" || !reflect.DeepEqual(seen.Metadata, want) || seen.Config.Get("k").Str() != "v" ||
 		string(seen.Body) != `{"model":"m","messages":[]}` {
 		t.Fatalf("envelope %+v", seen)
 	}
@@ -169,8 +169,7 @@ func TestTransformJSON(t *testing.T) {
 		want string
 	}{
 		{"body", Result{Body: []byte(`{"a":1}`)}, nil, `{"body":{"a":1}}`},
-		{"headers", Result{Headers: map[string]string{"x-b": "2"}}, nil, `{"headers":{"x-b":"2"}}`},
-		{"both", Result{Body: []byte(`1`), Headers: map[string]string{}}, nil, `{"body":1,"headers":{}}`},
+		{"scalar body", Result{Body: []byte(`1`)}, nil, `{"body":1}`},
 		{"drop", Result{Drop: true}, nil, `{"drop":true}`},
 		{"error", Result{}, errors.New("bad \"thing\""), `{"error":{"message":"bad \"thing\""}}`},
 		{"coded error", Result{}, Errorf("json_guard", "no %d", 1), `{"error":{"message":"no 1","code":"json_guard"}}`},

@@ -6,7 +6,7 @@
   (memory (export "memory") 1)
 
   ;; Constant strings, at fixed addresses below the input buffer.
-  (data (i32.const 16) "{\"error\":{\"message\":\"request too large for this model\",\"code\":\"too_large\"}}")
+  (data (i32.const 16) "{\"error\":{\"message\":\"request too large for this model\",\"code\":\"too_large\",\"status\":413}}")
   (data (i32.const 128) "sizeguard: refused a large request")
 
   (func (export "iom_abi_version") (result i32) (i32.const 1))
@@ -32,4 +32,4 @@
       (then (return (i64.const 0))))             ;; 0: unchanged
     (call $log (i32.const 2) (i32.const 128) (i32.const 34))
     ;; (ptr << 32) | len of the error object at 16
-    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 75))))
+    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 88))))

@@ -8,9 +8,9 @@
 //	{"words": ["darn", "heck"], "replacement": "****", "block": false}
 //
 // Words match whole and case-insensitively, as the regular expression (?i)\b(?:darn|heck)\b
-// would. With "block": true a request containing one fails with code "content_blocked" instead
-// of being masked. Answers are always masked; a word split across two stream chunks slips
-// through, which a real filter would have to buffer for.
+// would. With "block": true a request containing one is refused (HTTP 400, code
+// "content_blocked") instead of being masked. Answers are always masked; a word split across two
+// stream chunks slips through, which a real filter would have to buffer for.
 //
 // The plugin reads the envelope without decoding it into Go values, and writes back the body it
 // was given with only the masked strings replaced, so every other byte (numbers too large for a
@@ -64,7 +64,7 @@ func (k *keywordFilter) filter(raw []byte) (*filter, error) {
 
 var (
 	noChange = []byte(`{}`)
-	blocked  = []byte(`{"error":{"message":"the request contains a blocked word","code":"content_blocked"}}`)
+	blocked  = []byte(`{"error":{"message":"the request contains a blocked word","code":"content_blocked","status":400}}`)
 )
 
 func (k *keywordFilter) Transform(_ context.Context, in []byte) ([]byte, error) {

@@ -51,7 +51,7 @@ func transform(ptr, size uint32) uint64 {
 	case "badptr":
 		return 0xfffffff0<<32 | 64
 	case "badheaders":
-		return packed([]byte(`{"headers":{"x-n":1}}`))
+		return packed([]byte(`{"headers":{"x-n":"1"}}`))
 	case "drop":
 		return packed([]byte(`{"drop":true}`))
 	case "log":
@@ -63,7 +63,7 @@ func transform(ptr, size uint32) uint64 {
 			return iomwasm.Result{}, iomwasm.Errorf("nope", "refused: %s", env.Metadata.RequestID)
 		case "echo":
 			// Answer with the envelope the guest saw, to check what the host sends.
-			return iomwasm.Result{Body: append([]byte(nil), in...), Headers: map[string]string{"x-guest": "yes"}}, nil
+			return iomwasm.Result{Body: append([]byte(nil), in...)}, nil
 		}
 		return iomwasm.Result{}, nil
 	})

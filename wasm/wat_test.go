@@ -60,3 +60,15 @@ func watModule(tb testing.TB, name string) []byte {
 	}
 	return bin
 }
+
+// A module declaring a memory maximum above the plugin's cap is refused, as ABI.md §6.1 says;
+// wazero alone would lower the maximum to the cap and load it.
+func TestMemoryMaximumOverCap(t *testing.T) {
+	bin := watModule(t, "bigmemory")
+	_, err := testHost().Load(context.Background(), Config{Name: "bigmemory", Binary: bin})
+	wantKind(t, err, KindLoad, "declares a memory maximum of 128 MB, over the plugin's cap of 64 MB (limits.memoryMB)")
+	p := load(t, "bigmemory", Config{Binary: bin, MemoryLimitMB: 128})
+	if res, err := p.Transform(context.Background(), requestEnv(chatRequest("user", "hi"))); err != nil || res.Body != nil {
+		t.Fatalf("under a 128 MB cap: %+v %v", res, err)
+	}
+}

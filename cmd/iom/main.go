@@ -95,7 +95,13 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	if err := newFlagSet("validate", stderr, &f, false).Parse(args); err != nil {
 		return 2
 	}
-	if _, err := config.Load(f.config, server.LoadOptions()); err != nil {
+	cfg, err := config.Load(f.config, server.LoadOptions())
+	if err != nil {
+		printConfigError(stderr, f.config, err)
+		return 1
+	}
+	// Plugins are loaded and checked as serve would; their own log lines stay out of the report.
+	if err := server.CheckPlugins(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		printConfigError(stderr, f.config, err)
 		return 1
 	}

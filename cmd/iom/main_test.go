@@ -59,3 +59,73 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Fatalf("unknown command: %q", errOut.String())
 	}
 }
+
+// validate loads every plugin as serve would: it names each that cannot load and why, and
+// each model or pipeline that needs a role its plugin lacks. serve refuses the same config and
+// names the plugin.
+func TestValidateLoadsPlugins(t *testing.T) {
+	testdata, err := filepath.Abs("../../wasm/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("good.yaml", `server: {dataDir: `+filepath.Join(dir, "data")+`}
+plugins:
+  - {name: guard, path: `+testdata+`/sizeguard.wasm}
+models:
+  - {id: m, name: M, endpoint: "http://127.0.0.1:9/v1", transforms: {request: [guard]}}
+`)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"validate", "--config", good}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "valid") {
+		t.Fatalf("a config whose plugins load: exit %d: %s%s", code, out.String(), errOut.String())
+	}
+
+	bad := write("bad.yaml", `server: {dataDir: `+filepath.Join(dir, "data")+`, listen: "127.0.0.1:0", adminListen: "127.0.0.1:0"}
+plugins:
+  - {name: guard, path: `+testdata+`/sizeguard.wasm}
+  - {name: future, path: `+testdata+`/future.wasm}
+  - {name: needs-env, path: `+testdata+`/envimport.wasm}
+  - {name: greedy, path: `+testdata+`/bigmemory.wasm}
+models:
+  - {id: m, name: M, endpoint: "http://127.0.0.1:9/v1", transforms: {request: [guard]}}
+`)
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"validate", "--config", bad}, &out, &errOut); code != 1 {
+		t.Fatalf("broken plugins: exit %d: %s", code, out.String())
+	}
+	for _, want := range []string{
+		"3 error(s)",
+		`plugins[1]: cannot load "future"`, "module speaks ABI version 2; this host speaks version 1",
+		`plugins[2]: cannot load "needs-env"`, "imports env.abort, which the host does not provide",
+		`plugins[3]: cannot load "greedy"`, "memory maximum of 128 MB, over the plugin's cap of 64 MB",
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errOut.String())
+		}
+	}
+
+	roles := write("roles.yaml", `plugins:
+  - {name: guard, path: `+testdata+`/sizeguard.wasm}
+models:
+  - {id: m, name: M, endpoint: "http://127.0.0.1:9/v1", provider: "wasm:guard"}
+`)
+	errOut.Reset()
+	if code := run([]string{"validate", "--config", roles}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), `models[0].provider: WASM plugin "guard" serves no models`) {
+		t.Fatalf("a model served by a transform: exit %d: %s", code, errOut.String())
+	}
+
+	errOut.Reset()
+	if code := run([]string{"serve", "--config", bad}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "future") || !strings.Contains(errOut.String(), "ABI version 2") {
+		t.Fatalf("serve with a broken plugin: exit %d: %s", code, errOut.String())
+	}
+}

@@ -82,12 +82,7 @@ func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
 	}
 	for _, c := range cfgs {
 		if c.Kind() == "process" {
-			conf, _ := json.Marshal(c.Config)
-			pc := plugins.Config{Name: c.Name, Path: c.Process, Args: c.Args, Env: c.Env, SHA256: c.SHA256, Config: conf}
-			if c.Limits != nil && c.Limits.TimeoutMs > 0 {
-				pc.Timeout = time.Duration(c.Limits.TimeoutMs) * time.Millisecond
-			}
-			procs = append(procs, pc)
+			procs = append(procs, procConfig(c))
 			continue
 		}
 		fp := fingerprint(c)
@@ -95,18 +90,7 @@ func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
 			next[c.Name] = o
 			continue
 		}
-		wc := wasm.Config{Name: c.Name, Path: c.Path, Language: c.Language}
-		if c.Config != nil {
-			wc.Config, _ = json.Marshal(c.Config)
-		}
-		if l := c.Limits; l != nil {
-			wc.MemoryLimitMB, wc.PoolSize = l.MemoryMB, l.Instances
-			wc.Timeout = time.Duration(l.TimeoutMs) * time.Millisecond
-		}
-		if a := c.Allow; a != nil {
-			wc.AllowClock, wc.AllowRandom = a.Clock, a.Random
-		}
-		p, err := h.host.Load(ctx, wc)
+		p, err := h.host.Load(ctx, wasmConfig(c))
 		if err != nil {
 			return fail(fmt.Errorf("plugins: cannot load %q: %w", c.Name, err))
 		}
@@ -129,6 +113,32 @@ func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
 		}
 	}
 	return nil
+}
+
+// wasmConfig is the WASM host's configuration of a plugin entry.
+func wasmConfig(c config.Plugin) wasm.Config {
+	wc := wasm.Config{Name: c.Name, Path: c.Path, Language: c.Language}
+	if c.Config != nil {
+		wc.Config, _ = json.Marshal(c.Config)
+	}
+	if l := c.Limits; l != nil {
+		wc.MemoryLimitMB, wc.PoolSize = l.MemoryMB, l.Instances
+		wc.Timeout = time.Duration(l.TimeoutMs) * time.Millisecond
+	}
+	if a := c.Allow; a != nil {
+		wc.AllowClock, wc.AllowRandom = a.Clock, a.Random
+	}
+	return wc
+}
+
+// procConfig is the plugin manager's configuration of a process plugin entry.
+func procConfig(c config.Plugin) plugins.Config {
+	conf, _ := json.Marshal(c.Config)
+	pc := plugins.Config{Name: c.Name, Path: c.Process, Args: c.Args, Env: c.Env, SHA256: c.SHA256, Config: conf}
+	if c.Limits != nil && c.Limits.TimeoutMs > 0 {
+		pc.Timeout = time.Duration(c.Limits.TimeoutMs) * time.Millisecond
+	}
+	return pc
 }
 
 func (h *pluginHub) close(ctx context.Context) {

@@ -206,6 +206,35 @@ models:
 	}
 }
 
+// A guest's crash message (what a Go guest's panic writes to stderr) is for the operator: the
+// client is told which plugin failed and how, and the call's record has the guest's words.
+func TestGuestStderrStaysPrivate(t *testing.T) {
+	wasmPath := filepath.Join(t.TempDir(), "faults.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "./wasm/testdata/faults")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the guest: %v\n%s", err, out)
+	}
+	f, _ := fakeupstream.StartOpenAI()
+	t.Cleanup(f.Close)
+	g := gt.Start(t, "", fmt.Sprintf(`plugins:
+  - {name: crashy, path: %s}
+models:
+  - {id: m, name: M, endpoint: %s, provider: openai, transforms: {request: [crashy]}}
+`, wasmPath, f.URL))
+	r := chat(t, g, "m", "hello", `,"fault":"panic"`)
+	if r.Status != 502 || !strings.Contains(string(r.Body), `plugin \"crashy\" failed (trap)`) ||
+		strings.Contains(string(r.Body), "nil map") || strings.Contains(string(r.Body), "panic") {
+		t.Fatalf("a guest's panic: %d %s", r.Status, r.Body)
+	}
+	g.Flush()
+	recs := g.Admin("GET", "/api/executions?model=m&limit=10", nil)
+	if !strings.Contains(string(recs.Body), "nil map") {
+		t.Fatalf("the call's record should keep the guest's words: %s", recs.Body)
+	}
+}
+
 func TestProcessPlugins(t *testing.T) {
 	dir := examplePlugins(t)
 	f, _ := fakeupstream.StartOpenAI()

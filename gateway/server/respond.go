@@ -91,12 +91,27 @@ func reason(fe *fault.Error) string {
 		// transformer's reason (a blocked word, a schema it checks) is meant for the caller. The
 		// host's own failures (codes plugin_*) can name sockets and paths, and are cut short.
 		return scrub(cut(withoutParens(fe.Message), 300))
+	case fe.Code == "plugin_busy" || fe.Code == "plugin_quarantined":
+		return scrub(cut(firstClause(fe.Message), 200)) + " is " + strings.TrimPrefix(fe.Code, "plugin_") + "; retry later"
+	case fe.Kind == fault.Plugin && strings.HasPrefix(fe.Code, "plugin_"):
+		// A trap's or crash's own words (a guest's stderr, say) are for the operator only: they
+		// are in the call's record.
+		what := scrub(cut(firstClause(fe.Message), 200))
+		if !strings.Contains(what, "fail") {
+			what += " failed"
+		}
+		return what + " (" + strings.TrimPrefix(fe.Code, "plugin_") + "); the call's record has the details"
 	}
-	msg := withoutParens(fe.Message)
+	return scrub(cut(firstClause(fe.Message), 200))
+}
+
+// firstClause is msg without parentheses, up to its first ": ".
+func firstClause(msg string) string {
+	msg = withoutParens(msg)
 	if i := strings.Index(msg, ": "); i >= 0 {
 		msg = msg[:i]
 	}
-	return scrub(cut(msg, 200))
+	return msg
 }
 
 var (

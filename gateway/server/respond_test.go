@@ -36,7 +36,13 @@ func TestPublic(t *testing.T) {
 	f(fault.Unavailable(`model "m" is unavailable: every upstream is failing (circuit open); retry later`),
 		`model "m": every upstream is failing (circuit open); retry later`)
 	f(fault.PluginFailed(`plugin p failed: rpc error: code = Unavailable desc = connection error: dial unix /tmp/plugin123: connect`),
-		`model "m": plugin p failed`)
+		`model "m": plugin p failed (error); the call's record has the details`)
+	trap := fault.PluginFailed(`plugin "x": wasm plugin "x": trap: iom_transform: wasm error: unreachable (the guest said: panic: assignment to entry in nil map)`)
+	trap.Code = "plugin_trap"
+	f(trap, `model "m": plugin "x" failed (trap); the call's record has the details`)
+	busy := fault.PluginFailed(`plugin "x": wasm plugin "x": busy: every instance is in use`)
+	busy.Code = "plugin_busy"
+	f(busy, `model "m": plugin "x" is busy; retry later`)
 	guest := fault.PluginFailed(`plugin "guard": the answer is not JSON matching the schema: $.score is missing`)
 	guest.Code = "json_guard"
 	f(guest, `model "m": plugin "guard": the answer is not JSON matching the schema: $.score is missing`)

@@ -10,7 +10,7 @@ FUZZTIME ?= 10000x
 # test-go, test-race and cross run in each of them too.
 SDK_MODULES := sdk/wasm sdk/plugin
 
-.PHONY: all build run plugins console test test-go test-race test-console fuzz bench node-deps vet cross proto clean
+.PHONY: all build run plugins console test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
 
 all: build
 
@@ -38,7 +38,7 @@ console/node_modules/.package-lock.json: console/package.json console/package-lo
 	cd console && npm ci --no-audit --no-fund --loglevel=error
 
 ## test: every test — Go, the SDK clients, the console in a real browser — a race pass and a short fuzz pass
-test: node-deps console plugins vet test-go test-race test-console fuzz
+test: node-deps console plugins vet test-go test-race test-console test-sdk fuzz
 
 # The WASM SDK's ABI code builds for wasip1 only, so that SDK is vetted for wasip1 as well.
 vet:
@@ -59,6 +59,8 @@ endef
 test-go: export IOM_REQUIRE_NODE=1
 test-go: export IOM_REQUIRE_BROWSER=1
 test-go: export IOM_REQUIRE_WASM_C=1
+test-go: export IOM_REQUIRE_WASM_RUST=1
+test-go: export IOM_REQUIRE_WASM_AS=1
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
 	$(call gotest,-count=1 ./...,. $(SDK_MODULES))
@@ -71,6 +73,13 @@ test-race:
 
 test-console: console/node_modules/.package-lock.json
 	cd console && npm test
+
+# The AssemblyScript and Rust SDKs' own tests (the Go tests run their example plugins).
+test-sdk: sdk/wasm-as/node_modules/.package-lock.json
+	cd sdk/wasm-as && npm test
+	@rustc=$$(sdk/wasm-rust/build.sh --check) && dir=$$(mktemp -d) && \
+		$$rustc --edition 2021 --test sdk/wasm-rust/src/lib.rs -o $$dir/iom-sdk-test && $$dir/iom-sdk-test -q; \
+		rc=$$?; rm -rf "$$dir"; exit $$rc
 
 # Each fuzz target runs briefly (a count of inputs: with a duration, Go 1.26's fuzzing coordinator
 # can fail a run with "context deadline exceeded" at the deadline, golang/go#75804);
@@ -107,7 +116,10 @@ cross:
 	done
 	@echo "go build ./... in sdk/wasm for wasip1/wasm"; cd sdk/wasm && GOOS=wasip1 GOARCH=wasm $(GO) build ./...
 
-node-deps: e2e/node/node_modules/.package-lock.json
+node-deps: e2e/node/node_modules/.package-lock.json sdk/wasm-as/node_modules/.package-lock.json
+
+sdk/wasm-as/node_modules/.package-lock.json: sdk/wasm-as/package.json sdk/wasm-as/package-lock.json
+	cd sdk/wasm-as && npm ci --no-audit --no-fund --loglevel=error
 
 e2e/node/node_modules/.package-lock.json: e2e/node/package.json e2e/node/package-lock.json
 	cd e2e/node && npm ci --no-audit --no-fund --loglevel=error

@@ -65,6 +65,11 @@ func extraRows(dir string) []extraRow {
 		rows = append(rows,
 			extraRow{label: "WASM request transform, C guest", model: "bench-wasm-c"},
 			extraRow{label: "WASM request transform, Go guest", model: "bench-wasm-go"},
+		)
+		for _, g := range optionalGuests(dir) {
+			rows = append(rows, extraRow{label: "WASM request transform, " + g.label + " guest", model: "bench-wasm-" + g.id})
+		}
+		rows = append(rows,
 			extraRow{label: "process request transformer", model: "bench-proc-transform"},
 			extraRow{label: "process provider", model: "bench-proc-provider"},
 		)
@@ -73,6 +78,20 @@ func extraRows(dir string) []extraRow {
 }
 
 var benchPlugins = []string{"pii-redact.wasm", "pii-redact-go.wasm", "process-transformer", "process-provider"}
+
+// guest is a pii-redact build in an SDK language whose toolchain is optional.
+type guest struct{ id, label, file string }
+
+// optionalGuests are the pii-redact builds of the Rust and AssemblyScript SDKs found in dir.
+func optionalGuests(dir string) []guest {
+	var out []guest
+	for _, g := range []guest{{"rust", "Rust", "pii-redact-rust.wasm"}, {"as", "AssemblyScript", "pii-redact-as.wasm"}} {
+		if _, err := os.Stat(filepath.Join(dir, g.file)); err == nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
 
 func hasPlugins(dir string) bool {
 	for _, f := range benchPlugins {
@@ -104,16 +123,35 @@ pipelines:
 	dir, _ := filepath.Abs(pluginsDir)
 	models := fmt.Sprintf(`  - {id: bench-wasm-c, name: C transform, endpoint: "http://%[1]s/v1", provider: openai, upstreamModel: bench, transforms: {request: [redact-c]}}
   - {id: bench-wasm-go, name: Go transform, endpoint: "http://%[1]s/v1", provider: openai, upstreamModel: bench, transforms: {request: [redact-go]}}
-  - {id: bench-proc-transform, name: Process transform, endpoint: "http://%[1]s/v1", provider: openai, upstreamModel: bench, transforms: {request: [filter]}}
+%[2]s  - {id: bench-proc-transform, name: Process transform, endpoint: "http://%[1]s/v1", provider: openai, upstreamModel: bench, transforms: {request: [filter]}}
   - {id: bench-proc-provider, name: Process provider, endpoint: "http://%[1]s/v1", provider: "plugin:prov", upstreamModel: bench}
-`, mock)
+`, mock, optionalModels(pluginsDir, mock))
 	cfg = strings.Replace(cfg, "pipelines:\n", models+"pipelines:\n", 1)
 	return cfg + fmt.Sprintf(`plugins:
   - {name: redact-c, path: %[1]s/pii-redact.wasm}
   - {name: redact-go, path: %[1]s/pii-redact-go.wasm}
   - {name: filter, process: %[1]s/process-transformer, config: {words: [darn], replacement: "****"}}
   - {name: prov, process: %[1]s/process-provider}
-`, dir)
+`, dir) + optionalPlugins(dir)
+}
+
+// optionalModels are the models of the optional guests' rows.
+func optionalModels(dir, mock string) string {
+	var b strings.Builder
+	for _, g := range optionalGuests(dir) {
+		fmt.Fprintf(&b, "  - {id: bench-wasm-%[2]s, name: %[3]s transform, endpoint: \"http://%[1]s/v1\", provider: openai, upstreamModel: bench, transforms: {request: [redact-%[2]s]}}\n",
+			mock, g.id, g.label)
+	}
+	return b.String()
+}
+
+// optionalPlugins are the plugin entries of the optional guests.
+func optionalPlugins(dir string) string {
+	var b strings.Builder
+	for _, g := range optionalGuests(dir) {
+		fmt.Fprintf(&b, "  - {name: redact-%s, path: %s/%s}\n", g.id, dir, g.file)
+	}
+	return b.String()
 }
 
 // request1KB is a chat request of about 1 KB for model, with text the transforms have to scan.

@@ -20,23 +20,23 @@ var benchBody = func() json.RawMessage {
 	return b
 }()
 
-// BenchmarkTransform1KB measures the latency a request-stage transform adds to a 1 KB chat
-// request: envelope encoding, the guest call on a pooled instance with the sandbox's memory
-// cap, and the output's decoding. pii-redact does real work (the C and Go versions run the same
-// algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
-// language runtime's fixed cost. The interrupt modes compare the mechanisms that stop a
-// runaway guest: flag (the default: fuel counted at every loop head and function entry, a trip
-// through Go and an interrupt flag check every 4096 of them, the flag raised by a timer, and the
-// call depth counted; see instrument.go) and wazero (the fallback: WithCloseOnContextDone and a
-// timeout context per call, and a function listener at every entry), with none (no way to stop
-// a runaway guest; the floor).
+// BenchmarkTransform1KB measures the latency a request-stage transform adds to a 1 KB chat request:
+// envelope encoding, the guest call on a pooled instance with the sandbox's memory cap, and the
+// output's decoding. pii-redact does real work (the C, Go, AssemblyScript and Rust versions run the
+// same algorithm); noop reads the envelope and answers "unchanged", which is the host's and the
+// language runtime's fixed cost. The interrupt modes compare the mechanisms that stop a runaway
+// guest: flag (the default: fuel counted at every loop head and function entry, a trip through Go
+// and an interrupt flag check every 4096 of them, the flag raised by a timer, and the call depth
+// counted; see instrument.go) and wazero (the fallback: WithCloseOnContextDone and a timeout
+// context per call, and a function listener at every entry), with none (no way to stop a runaway
+// guest; the floor).
 func BenchmarkTransform1KB(b *testing.B) {
 	modes := []struct {
 		name string
 		mode interruptMode
 	}{{"flag", interruptFlag}, {"wazero", interruptWazero}, {"none", interruptNone}}
 	for _, guest := range []struct{ name, lang string }{
-		{"pii-redact", "c"}, {"pii-redact-go", "go"}, {"noop-c", "c"}, {"noop-go", "go"},
+		{"pii-redact", "c"}, {"pii-redact-go", "go"}, {"pii-redact-as", "as"}, {"pii-redact-rust", "rust"}, {"noop-c", "c"}, {"noop-go", "go"},
 	} {
 		for _, m := range modes {
 			b.Run(guest.lang+"/"+guest.name+"/"+m.name, func(b *testing.B) {
@@ -68,10 +68,11 @@ func BenchmarkTransform1KB(b *testing.B) {
 	}
 }
 
-// BenchmarkTransform1KBParallel runs the C and Go transforms from every core at once on a pool
-// of GOMAXPROCS instances (twice the default), to measure the most a plugin can serve.
+// BenchmarkTransform1KBParallel runs the C, Go, AssemblyScript and Rust transforms from every core
+// at once on a pool of GOMAXPROCS instances (twice the default), to measure the most a plugin can
+// serve.
 func BenchmarkTransform1KBParallel(b *testing.B) {
-	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
+	for _, guest := range []string{"pii-redact", "pii-redact-go", "pii-redact-as", "pii-redact-rust"} {
 		b.Run(guest, func(b *testing.B) {
 			p := load(b, guest, Config{Name: guest + "-parallel", Timeout: time.Second, PoolSize: runtime.GOMAXPROCS(0)})
 			env := requestEnv(benchBody)
@@ -92,7 +93,7 @@ func BenchmarkTransform1KBParallel(b *testing.B) {
 // BenchmarkInstantiate is what a call would cost with a fresh instance every time instead of a
 // pool: instantiation (a Go guest's runtime start-up included) and closing.
 func BenchmarkInstantiate(b *testing.B) {
-	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
+	for _, guest := range []string{"pii-redact", "pii-redact-go", "pii-redact-as", "pii-redact-rust"} {
 		b.Run(guest, func(b *testing.B) {
 			p := load(b, guest, Config{Name: guest + "-instantiate"})
 			ctx := context.Background()

@@ -104,7 +104,7 @@ func TestPIIRedact(t *testing.T) {
 		{"not an email", "user@localhost and a@b.c stay", "user@localhost and a@b.c stay"},
 		{"number in an address", "Mail john+15551234567@example.com now", "Mail [REDACTED] now"},
 	}
-	for _, guest := range []string{"pii-redact", "pii-redact-go"} {
+	for _, guest := range []string{"pii-redact", "pii-redact-go", "pii-redact-as", "pii-redact-rust"} {
 		t.Run(guest, func(t *testing.T) {
 			p := load(t, guest, Config{})
 			for _, tt := range tests {

@@ -16,7 +16,10 @@ import (
 // The tests run real modules: the examples and the fault fixtures under testdata/, built once
 // per test binary, on first use, into a temporary directory. Go guests need only the Go
 // toolchain; C guests need clang and wasm-ld (Debian: clang lld wasi-libc), and are skipped
-// without them unless IOM_REQUIRE_WASM_C=1.
+// without them unless IOM_REQUIRE_WASM_C=1; AssemblyScript guests need the compiler that
+// cd sdk/wasm-as && npm ci installs, and are skipped without it unless IOM_REQUIRE_WASM_AS=1;
+// Rust guests need a rustc with the wasm32-wasi target (Debian: rustc libstd-rust-dev-wasm32),
+// and are skipped without one unless IOM_REQUIRE_WASM_RUST=1.
 
 var (
 	guestDir  string
@@ -40,6 +43,9 @@ var guests = map[string]string{
 	"noop-go":         "wasm/testdata/noop-go",
 	"pii-redact":      "examples/plugins/pii-redact",
 	"pii-redact-go":   "examples/plugins/pii-redact-go",
+	"pii-redact-rust": "examples/plugins/pii-redact-rust",
+	"pii-redact-as":   "examples/plugins/pii-redact-as",
+	"abort-as":        "wasm/testdata/abort-as",
 	"prompt-template": "examples/plugins/prompt-template",
 	"json-guard":      "examples/plugins/json-guard",
 	"textgen-adapter": "examples/plugins/textgen-adapter",
@@ -78,8 +84,14 @@ func guestPath(tb testing.TB, name string) string {
 	guestMu.Unlock()
 	b.once.Do(func() { b.path, b.skip, b.err = buildGuest(name, src) })
 	if b.skip != "" {
-		if os.Getenv("IOM_REQUIRE_WASM_C") == "1" {
-			tb.Fatalf("IOM_REQUIRE_WASM_C=1 but %s", b.skip)
+		require := "IOM_REQUIRE_WASM_C"
+		if asEntry(src) != "" {
+			require = "IOM_REQUIRE_WASM_AS"
+		} else if rustGuest(src) {
+			require = "IOM_REQUIRE_WASM_RUST"
+		}
+		if os.Getenv(require) == "1" {
+			tb.Fatalf("%s=1 but %s", require, b.skip)
 		}
 		tb.Skip(b.skip)
 	}
@@ -94,7 +106,23 @@ func guestPath(tb testing.TB, name string) string {
 func buildGuest(name, src string) (path, skip string, err error) {
 	out := filepath.Join(guestDir, name+".wasm")
 	var cmd *exec.Cmd
-	if cs, _ := filepath.Glob(filepath.Join("..", src, "*.c")); len(cs) > 0 {
+	if entry := asEntry(src); entry != "" {
+		if _, err := os.Stat(filepath.Join("..", "sdk", "wasm-as", "node_modules", ".bin", "asc")); err != nil {
+			return "", "the AssemblyScript compiler is not installed (cd sdk/wasm-as && npm ci): AssemblyScript guest " + name + " not built", nil
+		}
+		cmd = exec.Command("bash", filepath.Join("..", "sdk", "wasm-as", "build.sh"), entry, out)
+	} else if rustGuest(src) {
+		// The SDK's build script picks a rustc that has the target; --check says whether
+		// there is one, and why not.
+		script := filepath.Join("..", "sdk", "wasm-rust", "build.sh")
+		var why bytes.Buffer
+		check := exec.Command("bash", script, "--check")
+		check.Stderr = &why
+		if err := check.Run(); err != nil {
+			return "", string(bytes.TrimSpace(why.Bytes())) + ": Rust guest " + name + " not built", nil
+		}
+		cmd = exec.Command("bash", script, filepath.Join("..", src), out)
+	} else if cs, _ := filepath.Glob(filepath.Join("..", src, "*.c")); len(cs) > 0 {
 		clang, err := exec.LookPath("clang")
 		if err != nil {
 			return "", "clang is not installed (apt-get install clang lld wasi-libc): C guest " + name + " not built", nil
@@ -116,6 +144,31 @@ func buildGuest(name, src string) (path, skip string, err error) {
 		return "", "", fmt.Errorf("%v: %s", err, stderr.String())
 	}
 	return out, "", nil
+}
+
+// asEntry returns the entry file of the AssemblyScript guest in src, as examples/plugins/build.sh
+// finds it: assembly/index.ts, or a .ts file at the top that imports the SDK; "" when src holds
+// no such guest.
+func asEntry(src string) string {
+	dir := filepath.Join("..", src)
+	ts, _ := filepath.Glob(filepath.Join(dir, "*.ts"))
+	for _, f := range append([]string{filepath.Join(dir, "assembly", "index.ts")}, ts...) {
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(`"@iom/wasm-as"`)) {
+			return f
+		}
+	}
+	return ""
+}
+
+// rustGuest reports whether src holds a Rust guest: a crate root, lib.rs or src/lib.rs.
+func rustGuest(src string) bool {
+	dir := filepath.Join("..", src)
+	return fileExists(filepath.Join(dir, "lib.rs")) || fileExists(filepath.Join(dir, "src", "lib.rs"))
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }
 
 // cFlags are the clang flags for a C guest, the same as examples/plugins/build.sh uses.

@@ -5,7 +5,11 @@
 # clang lld wasi-libc). Without clang the C plugins are skipped with a message, unless
 # IOM_REQUIRE_WASM_C=1, which makes that an error. CLANG names another clang (default clang);
 # WASI_SYSROOT points it at a wasi-libc sysroot where it does not find one itself (Debian's
-# clang does).
+# clang does). Rust plugins need a rustc with the wasm32-wasi target (Debian: apt-get install
+# rustc libstd-rust-dev-wasm32), which sdk/wasm-rust/build.sh finds (RUSTC names another);
+# without one they are skipped with a message, unless IOM_REQUIRE_WASM_RUST=1. AssemblyScript
+# plugins need Node.js and the compiler that cd sdk/wasm-as && npm ci installs; without it they
+# are skipped with a message, unless IOM_REQUIRE_WASM_AS=1.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -28,12 +32,32 @@ if [ -n "${WASI_SYSROOT:-}" ]; then
 	cflags+=("--sysroot=$WASI_SYSROOT")
 fi
 
+# rust_why says why no Rust plugin can be built; empty when they can.
+rust_build="$root/sdk/wasm-rust/build.sh"
+rust_why=""
+if ! rust_why="$(bash "$rust_build" --check 2>&1 >/dev/null)"; then
+	rust_why="${rust_why:-no rustc with the wasm32-wasi target}"
+fi
+
+# as_entry prints the entry file of the AssemblyScript plugin in directory $1: assembly/index.ts,
+# or a .ts file at its top that imports the SDK; nothing when there is none.
+as_entry() {
+	local f
+	for f in "$1assembly/index.ts" "$1"*.ts; do
+		if [ -f "$f" ] && grep -q '"@iom/wasm-as"' "$f"; then
+			echo "$f"
+			return
+		fi
+	done
+}
+
 built=0
 skipped=0
 for dir in "$here"/*/; do
 	name="$(basename "$dir")"
-	# A WASM plugin is a directory whose Go sources export with //go:wasmexport, or whose C
-	# sources use the C SDK; the others (process plugins) are built elsewhere.
+	# A WASM plugin is a directory whose Go sources export with //go:wasmexport, whose C
+	# sources use the C SDK, a Rust crate that uses the Rust SDK, or AssemblyScript that uses
+	# the AssemblyScript SDK; the others (process plugins) are built elsewhere.
 	if compgen -G "$dir*.go" >/dev/null && grep -q '^//go:wasmexport' "$dir"*.go; then
 		echo "go    $name"
 		(cd "$root" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$out/$name.wasm" "./examples/plugins/$name")
@@ -50,6 +74,33 @@ for dir in "$here"/*/; do
 		fi
 		echo "c     $name"
 		"$clang" "${cflags[@]}" -I "$root/sdk/wasm-c" "$root/sdk/wasm-c/iom.c" "$dir"*.c -o "$out/$name.wasm"
+		built=$((built + 1))
+	elif grep -qs 'sdk/wasm-rust' "${dir}Cargo.toml" || grep -qs 'iom::' "${dir}lib.rs" "${dir}src/lib.rs"; then
+		# a Rust crate that uses the Rust SDK
+		if [ -n "$rust_why" ]; then
+			if [ "${IOM_REQUIRE_WASM_RUST:-}" = 1 ]; then
+				echo "error: Rust plugin $name: $rust_why" >&2
+				exit 1
+			fi
+			echo "skip  $name: Rust plugin, and $rust_why"
+			skipped=$((skipped + 1))
+			continue
+		fi
+		echo "rust  $name"
+		bash "$rust_build" "$dir" "$out/$name.wasm"
+		built=$((built + 1))
+	elif entry="$(as_entry "$dir")" && [ -n "$entry" ]; then
+		if [ ! -x "$root/sdk/wasm-as/node_modules/.bin/asc" ]; then
+			if [ "${IOM_REQUIRE_WASM_AS:-}" = 1 ]; then
+				echo "error: AssemblyScript plugin $name needs the SDK's compiler: cd sdk/wasm-as && npm ci" >&2
+				exit 1
+			fi
+			echo "skip  $name: AssemblyScript plugin, and its compiler is not installed (cd sdk/wasm-as && npm ci)"
+			skipped=$((skipped + 1))
+			continue
+		fi
+		echo "as    $name"
+		bash "$root/sdk/wasm-as/build.sh" "$entry" "$out/$name.wasm"
 		built=$((built + 1))
 	fi
 done

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -48,6 +49,36 @@ func TestAnthropicNodeSDK(t *testing.T) {
 	g, _ := setup(t)
 	out := nodeScript(t, g, "anthropic.mjs")
 	for _, want := range []string{"message ok", "stream ok", "tools ok", "errors ok"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// The official SDK's default base64 embeddings match float ones for an OpenAI upstream (which
+// honours encoding_format), an Ollama upstream and a local WASM model (which the gateway
+// converts for).
+func TestNodeEmbeddings(t *testing.T) {
+	dir := examplePlugins(t)
+	f, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	v, err := fakeupstream.StartVendors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	g := gt.Start(t, "", `plugins:
+  - {name: embeddings, path: `+dir+`/embeddings.wasm, config: {dimensions: 64}}
+models:
+  - {id: openai-embed, name: OpenAI, endpoint: `+f.URL+`, provider: openai, modelType: embedding}
+  - {id: ollama-embed, name: Ollama, endpoint: `+v.URL+`/ollama, provider: ollama, modelType: embedding, upstreamModel: nomic}
+  - {id: local-embed, name: Local, provider: "wasm:embeddings", modelType: embedding}
+`)
+	out := nodeScript(t, g, "embeddings.mjs", "IOM_EMBED_MODELS=openai-embed,ollama-embed,local-embed")
+	for _, want := range []string{"embeddings ok openai-embed", "embeddings ok ollama-embed", "embeddings ok local-embed 64", "dimensions ok"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("missing %q in:\n%s", want, out)
 		}

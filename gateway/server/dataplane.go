@@ -251,6 +251,11 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		return
 	}
 	out, fe := g.engine.Do(route, req)
+	if fe == nil && op == provider.Embedding {
+		if out.Result.Body, fe = shapeEmbeddings(out.Result.Body, c.shape); fe != nil {
+			out.Finish(fe.Status, fe)
+		}
+	}
 	if fe != nil {
 		g.callFailed(ctx, route.ID, id, fe)
 		return

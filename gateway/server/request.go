@@ -14,6 +14,7 @@ type parsed struct {
 	fields []rawjson.Field
 	model  []byte
 	stream bool
+	shape  vectorShape // embeddings only
 }
 
 // parseRequest validates a data-plane body for op without decoding it: it must be one JSON
@@ -62,6 +63,10 @@ func parseRequest(op provider.Op, body []byte, p *parsed) *fault.Error {
 	case provider.Embedding:
 		if p.stream {
 			return fault.Invalid("stream", "embeddings cannot be streamed")
+		}
+		var fe *fault.Error
+		if p.shape, fe = readVectorShape(fields); fe != nil {
+			return fe
 		}
 		return requireText(fields, "input")
 	}

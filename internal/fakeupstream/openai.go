@@ -7,8 +7,11 @@ package fakeupstream
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -122,9 +125,10 @@ type chatRequest struct {
 		Role    string `json:"role"`
 		Content any    `json:"content"`
 	} `json:"messages"`
-	Prompt        any  `json:"prompt"`
-	Input         any  `json:"input"`
-	Stream        bool `json:"stream"`
+	Prompt        any    `json:"prompt"`
+	Input         any    `json:"input"`
+	Format        string `json:"encoding_format"`
+	Stream        bool   `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
@@ -216,7 +220,15 @@ func (f *OpenAI) handle(ctx *fasthttp.RequestCtx) {
 		total := 0
 		for i, s := range inputs {
 			total += words(s)
-			data[i] = map[string]any{"object": "embedding", "index": i, "embedding": []float64{float64(len(s)), 0.5, -0.25, float64(words(s))}}
+			var vec any = []float64{float64(len(s)), 0.5, -0.25, float64(words(s))}
+			if req.Format == "base64" { // as OpenAI: little-endian float32s
+				b := make([]byte, 0, 16)
+				for _, f := range vec.([]float64) {
+					b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(f)))
+				}
+				vec = base64.StdEncoding.EncodeToString(b)
+			}
+			data[i] = map[string]any{"object": "embedding", "index": i, "embedding": vec}
 		}
 		writeJSON(ctx, map[string]any{"object": "list", "model": req.Model, "data": data,
 			"usage": map[string]any{"prompt_tokens": total, "total_tokens": total}})

@@ -170,7 +170,10 @@ func (r *Recorder) loop() {
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	seal := func() {
-		rolls := r.roll.entries(time.Now())
+		rolls := r.roll.entries(time.Now(), func(key []byte) []byte {
+			v, _ := r.st.Get(key)
+			return v
+		})
 		if b.n == 0 {
 			if len(rolls) > 0 {
 				if err := r.st.Write(rolls); err != nil {

@@ -24,8 +24,9 @@ import (
 // Dimensions a chart can group by.
 var Dimensions = []string{"model", "pipeline", "key", "org"}
 
-// latencyBounds are the upper bounds, in milliseconds, of the latency histogram's buckets.
-var latencyBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000, 300000, math.Inf(1)}
+// legacyBounds are the upper bounds, in milliseconds, of the fixed latency buckets of rollups
+// written before sketches; their counts are read as if each were at its bucket's middle.
+var legacyBounds = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000, 300000, math.Inf(1)}
 
 // Agg is what a group of records adds up to.
 type Agg struct {
@@ -35,25 +36,58 @@ type Agg struct {
 	OutputTokens int64   `json:"outputTokens"`
 	CostUSD      float64 `json:"costUsd"`
 	LatencySumMs float64 `json:"latencySumMs"`
-	Hist         []int64 `json:"hist"`
+	// Lat is the latencies' sketch; MinMs and MaxMs bound them, so a quantile never lies
+	// outside what was seen.
+	Lat   sketch  `json:"lat,omitempty"`
+	MinMs float64 `json:"minMs,omitempty"`
+	MaxMs float64 `json:"maxMs,omitempty"`
+	// Hist is the latency histogram of a rollup written before sketches (legacyBounds).
+	Hist []int64 `json:"hist,omitempty"`
+}
+
+func newAgg() *Agg { return &Agg{Lat: sketch{}} }
+
+func (a *Agg) observe(ms float64) {
+	if a.Lat == nil {
+		a.Lat = sketch{}
+	}
+	a.Lat.add(ms)
+	if a.Requests == 1 || ms < a.MinMs {
+		a.MinMs = ms
+	}
+	a.MaxMs = max(a.MaxMs, ms)
 }
 
 func (a *Agg) add(b *Agg) {
+	if b.Requests > 0 && (a.Requests == 0 || b.MinMs < a.MinMs) {
+		a.MinMs = b.MinMs
+	}
+	a.MaxMs = max(a.MaxMs, b.MaxMs)
 	a.Requests += b.Requests
 	a.Errors += b.Errors
 	a.InputTokens += b.InputTokens
 	a.OutputTokens += b.OutputTokens
 	a.CostUSD += b.CostUSD
 	a.LatencySumMs += b.LatencySumMs
-	if len(a.Hist) < len(latencyBounds) {
-		a.Hist = append(a.Hist, make([]int64, len(latencyBounds)-len(a.Hist))...)
+	if a.Lat == nil {
+		a.Lat = sketch{}
 	}
+	a.Lat.merge(b.Lat)
 	for i, n := range b.Hist {
-		a.Hist[i] += n
+		if n > 0 && i < len(legacyBounds) {
+			lo, hi := 0.0, legacyBounds[i]
+			if i > 0 {
+				lo = legacyBounds[i-1]
+			}
+			if math.IsInf(hi, 1) {
+				hi = lo
+			}
+			a.Lat[sketchIndex((lo+hi)/2)] += n
+		}
 	}
 }
 
-// Latency are latency statistics in milliseconds, estimated from the histogram.
+// Latency are latency statistics in milliseconds, estimated from the sketch.
 type Latency struct {
 	Mean float64 `json:"mean"`
 	P50  float64 `json:"p50"`
@@ -68,35 +102,13 @@ func (a *Agg) latency() Latency {
 	return Latency{Mean: round(a.LatencySumMs / float64(a.Requests)), P50: a.quantile(0.5), P95: a.quantile(0.95), P99: a.quantile(0.99)}
 }
 
-// quantile interpolates within the histogram bucket that holds the q-th record.
+// quantile is the sketch's estimate of the q-quantile, clamped to the latencies seen.
 func (a *Agg) quantile(q float64) float64 {
-	var total int64
-	for _, n := range a.Hist {
-		total += n
+	v := a.Lat.quantile(q)
+	if a.MaxMs > 0 {
+		v = min(max(v, a.MinMs), a.MaxMs)
 	}
-	if total == 0 {
-		return 0
-	}
-	rank := q * float64(total)
-	var seen int64
-	for i, n := range a.Hist {
-		if n == 0 {
-			continue
-		}
-		if float64(seen+n) >= rank {
-			lo := 0.0
-			if i > 0 {
-				lo = latencyBounds[i-1]
-			}
-			hi := latencyBounds[i]
-			if math.IsInf(hi, 1) {
-				return lo
-			}
-			return round(lo + (hi-lo)*(rank-float64(seen))/float64(n))
-		}
-		seen += n
-	}
-	return latencyBounds[len(latencyBounds)-2]
+	return round(v)
 }
 
 // observation is one record's contribution.
@@ -113,6 +125,10 @@ type period struct {
 	start time.Time
 	aggs  map[string]map[string]*Agg // dimension → value → agg
 	dirty bool
+	// fresh: the period was started in memory and may have a stored part (written before a
+	// restart, or before it was forgotten and a late record came for it), merged in before
+	// it is written, so the write adds to it instead of replacing it.
+	fresh bool
 }
 
 // rollups is owned by the recorder's goroutine, except for reads of the current periods.
@@ -142,10 +158,11 @@ func (r *rollups) observe(o observation) {
 			}
 			a := byValue[o.dims[i]]
 			if a == nil {
-				a = &Agg{Hist: make([]int64, len(latencyBounds))}
+				a = newAgg()
 				byValue[o.dims[i]] = a
 			}
 			a.Requests++
+			a.observe(o.latencyMs)
 			if o.err {
 				a.Errors++
 			}
@@ -153,7 +170,6 @@ func (r *rollups) observe(o observation) {
 			a.OutputTokens += o.out
 			a.CostUSD += o.cost
 			a.LatencySumMs += o.latencyMs
-			a.Hist[sort.SearchFloat64s(latencyBounds, o.latencyMs)]++
 		}
 	}
 }
@@ -161,7 +177,7 @@ func (r *rollups) observe(o observation) {
 func (r *rollups) get(m map[int64]*period, start time.Time) *period {
 	p := m[start.Unix()]
 	if p == nil {
-		p = &period{start: start, aggs: map[string]map[string]*Agg{}}
+		p = &period{start: start, aggs: map[string]map[string]*Agg{}, fresh: true}
 		m[start.Unix()] = p
 	}
 	return p
@@ -185,7 +201,8 @@ func rollKey(prefix []byte, start time.Time, dim string) []byte {
 }
 
 // entries returns the changed periods to write, and forgets periods that ended before now.
-func (r *rollups) entries(now time.Time) []store.Entry {
+// stored reads a period's stored part (nil when none).
+func (r *rollups) entries(now time.Time, stored func(key []byte) []byte) []store.Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []store.Entry
@@ -198,10 +215,13 @@ func (r *rollups) entries(now time.Time) []store.Entry {
 		for k, p := range set.m {
 			if p.dirty {
 				for dim, byValue := range p.aggs {
+					if p.fresh {
+						mergeStored(byValue, stored(rollKey(set.prefix, p.start, dim)))
+					}
 					b, _ := json.Marshal(byValue)
 					out = append(out, store.Entry{Key: rollKey(set.prefix, p.start, dim), Value: b, TTL: set.ttl})
 				}
-				p.dirty = false
+				p.dirty, p.fresh = false, false
 			}
 			if now.Sub(p.start) > set.length+time.Minute {
 				delete(set.m, k)
@@ -209,6 +229,26 @@ func (r *rollups) entries(now time.Time) []store.Entry {
 		}
 	}
 	return out
+}
+
+// mergeStored adds a stored period's aggregates (JSON, as entries writes them) to byValue.
+func mergeStored(byValue map[string]*Agg, raw []byte) {
+	if len(raw) == 0 {
+		return
+	}
+	var old map[string]*Agg
+	if json.Unmarshal(raw, &old) != nil {
+		return
+	}
+	for value, a := range old {
+		if cur := byValue[value]; cur != nil {
+			cur.add(a)
+		} else {
+			n := newAgg()
+			n.add(a)
+			byValue[value] = n
+		}
+	}
 }
 
 // Series is one group's points over time.
@@ -338,7 +378,7 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 	rep.From = from.UTC()
 	series := map[string]map[int64]*Agg{}
 	totals := map[string]*Agg{}
-	all := &Agg{Hist: make([]int64, len(latencyBounds))}
+	all := newAgg()
 	addPeriod := func(start time.Time, byValue map[string]*Agg) {
 		if start.Before(from) || start.After(to) {
 			return
@@ -347,10 +387,10 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 		for value, a := range byValue {
 			if series[value] == nil {
 				series[value] = map[int64]*Agg{}
-				totals[value] = &Agg{Hist: make([]int64, len(latencyBounds))}
+				totals[value] = newAgg()
 			}
 			if series[value][bucket] == nil {
-				series[value][bucket] = &Agg{Hist: make([]int64, len(latencyBounds))}
+				series[value][bucket] = newAgg()
 			}
 			series[value][bucket].add(a)
 			totals[value].add(a)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
@@ -113,7 +114,7 @@ func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
 		if !ok {
 			fe.Message = "the request went through too many gateways: a model's endpoint leads back to one of them"
 		}
-		g.count(fe)
+		g.count(ctx, fe, nil, "")
 		if string(ctx.Path()) == "/v1/messages" {
 			writeMessagesError(ctx, fe) // Anthropic's clients read Anthropic's error shape
 		} else {
@@ -184,9 +185,59 @@ func bearer(h []byte) []byte {
 }
 
 // reject answers a request that failed before reaching a model, and counts it.
-func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error) {
-	g.count(fe)
+// reject answers a request refused before it reached a model (see count).
+func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
+	g.count(ctx, fe, key, model)
 	writeError(ctx, fe)
+}
+
+// count records a request refused before it reached a model: in the metrics (under model
+// "none"), and as an invocation record with its status and reason, so that analytics and the
+// console's executions show it. model is the model asked for when it exists, else "" for
+// "unknown" (the ids clients make up would grow the rollups without bound; the record's error
+// names them); key is the caller's, when authenticated.
+func (g *Gateway) count(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
+	m := g.metrics.Model("none", "none")
+	m.Requests.Inc()
+	m.Error(fe.Kind)
+	start := ctx.Time()
+	id := string(ctx.Response.Header.PeekBytes(hRequestID))
+	if id == "" {
+		id = g.engine.NewID(start)
+		hRequestID.set(&ctx.Response.Header, id)
+	}
+	if model == "" {
+		model = "unknown"
+	}
+	inv := &analytics.Invocation{ID: id, Kind: "invocation", Time: start, Op: opOf(ctx.Path()), Model: model,
+		Status: "error", HTTPStatus: fe.Status, ErrorKind: fe.Kind.String(), Error: fe.Message,
+		LatencyMs: float64(time.Since(start).Microseconds()) / 1000}
+	if key != nil {
+		inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
+	}
+	g.rec.Record(inv)
+}
+
+// opOf names the operation of a data-plane path, as records do.
+func opOf(path []byte) string {
+	p := string(path)
+	switch {
+	case p == "/v1/messages":
+		return "messages"
+	case p == "/v1/chat/completions" || p == "/chat/completions":
+		return "chat"
+	case p == "/v1/completions" || p == "/completions":
+		return "completion"
+	case p == "/v1/embeddings" || p == "/embeddings":
+		return "embedding"
+	case strings.HasSuffix(p, "/invoke"):
+		return "invoke"
+	case strings.HasSuffix(p, "/run"):
+		return "pipeline"
+	case strings.HasPrefix(p, "/v1/models") || p == "/models":
+		return "models"
+	}
+	return "other"
 }
 
 func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
@@ -195,7 +246,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	hRequestID.set(&ctx.Response.Header, id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, nil, "")
 		return
 	}
 	// The pooled call goes back when the answer is written; a stream owns it until it ends,
@@ -209,7 +260,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	}()
 	body := ctx.PostBody()
 	if fe := parseRequest(op, body, &c.parsed); fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, "")
 		return
 	}
 	if pid, ok := bytes.CutPrefix(c.model, []byte(registry.PipelinePrefix)); ok && op == provider.Chat {
@@ -223,11 +274,11 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		route, fe = g.engine.Resolve(key, string(c.model))
 	}
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, "")
 		return
 	}
 	if fe := g.limits.Admit(key); fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, route.ID)
 		return
 	}
 	// The request escapes into the outcome, which outlives this handler for streams.

@@ -386,6 +386,8 @@ func (g *Gateway) readError(listener string, sc config.Server) func(*fasthttp.Re
 			"client", ctx.RemoteIP().String(), "err", unquote(err.Error()))
 		if listener == "admin" {
 			ctx.Response.Header.Set("Cache-Control", "no-store")
+		} else {
+			g.count(ctx, fe, nil, "")
 		}
 		writeError(ctx, fe)
 	}

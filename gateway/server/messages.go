@@ -27,27 +27,27 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	ctx.Response.Header.Set("request-id", id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.count(fe)
+		g.count(ctx, fe, nil, "")
 		writeMessagesError(ctx, fe)
 		return
 	}
 	body := ctx.PostBody()
 	if _, fe := scanBody(body); fe != nil {
-		g.count(fe)
+		g.count(ctx, fe, key, "")
 		writeMessagesError(ctx, fe)
 		return
 	}
 	var ar anthropic.Request
 	if err := json.Unmarshal(body, &ar); err != nil {
 		fe := fault.Invalid("", "cannot read the request: %v", err)
-		g.count(fe)
+		g.count(ctx, fe, key, "")
 		writeMessagesError(ctx, fe)
 		return
 	}
 	chat, err := provider.MessagesToChat(&ar)
 	if err != nil {
 		fe := fault.As(err)
-		g.count(fe)
+		g.count(ctx, fe, key, "")
 		g.logCallFault(ar.Model, id, fe)
 		writeMessagesError(ctx, public(ar.Model, fe))
 		return
@@ -57,7 +57,11 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		fe = g.limits.Admit(key)
 	}
 	if fe != nil {
-		g.count(fe)
+		model := ""
+		if route != nil {
+			model = route.ID
+		}
+		g.count(ctx, fe, key, model)
 		writeMessagesError(ctx, fe)
 		return
 	}
@@ -151,11 +155,4 @@ func writeMessagesError(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(fe.RetryAfter))
 	}
 	ctx.SetBody(provider.MessagesError(fe))
-}
-
-// count records a request rejected before it reached a model.
-func (g *Gateway) count(fe *fault.Error) {
-	m := g.metrics.Model("none", "none")
-	m.Requests.Inc()
-	m.Error(fe.Kind)
 }

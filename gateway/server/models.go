@@ -44,7 +44,7 @@ func toOpenAIModel(r *invoke.Route) openAIModel {
 func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, nil, "")
 		return
 	}
 	routes := g.engine.Visible(key)
@@ -64,12 +64,12 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, params []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, nil, "")
 		return
 	}
 	r, fe := g.engine.Resolve(key, params[0])
 	if fe != nil {
-		writeError(ctx, fe)
+		g.reject(ctx, fe, key, "")
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, toOpenAIModel(r))
@@ -83,16 +83,16 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 	hRequestID.set(&ctx.Response.Header, id)
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, nil, "")
 		return
 	}
 	r, fe := g.engine.Resolve(key, params[0])
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, "")
 		return
 	}
 	if fe := g.limits.Admit(key); fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, r.ID)
 		return
 	}
 	out, fe := g.callWithInput(g.callContext(ctx), r, key, id, start, "invoke", ctx.PostBody())

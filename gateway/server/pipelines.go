@@ -64,6 +64,15 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
+// pipelineModel is the model name a refused run of pipeline id is recorded under: its
+// pipeline:<id> when the pipeline exists, else "" (unknown).
+func pipelineModel(e *pipeline.Entry, id string) string {
+	if e == nil {
+		return ""
+	}
+	return registry.PipelinePrefix + id
+}
+
 // pipelineChat serves a chat completion whose model is pipeline:<id>: the request (its messages
 // and settings) is the pipeline's input; the output's text is the answer. A stream relays the
 // last model step as it runs, when the output is that step's answer; otherwise the answer is
@@ -74,12 +83,12 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 		fe = g.limits.Admit(key)
 	}
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, pipelineModel(e, id))
 		return
 	}
 	var input map[string]any
 	if err := json.Unmarshal(ctx.PostBody(), &input); err != nil {
-		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err))
+		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err), key, registry.PipelinePrefix+id)
 		return
 	}
 	includeUsage := false
@@ -91,7 +100,7 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	}
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v", id, err))
+			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v", id, err), key, registry.PipelinePrefix+id)
 			return
 		}
 	}
@@ -254,7 +263,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 		fe = g.limits.Admit(key)
 	}
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, key, pipelineModel(e, id))
 		return
 	}
 	body := bytes.TrimSpace(ctx.PostBody())
@@ -263,7 +272,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	}
 	input, err := decode.ParseJSON(body)
 	if err != nil {
-		g.reject(ctx, fault.Invalid("", "the input is not valid JSON: %v", err))
+		g.reject(ctx, fault.Invalid("", "the input is not valid JSON: %v", err), key, registry.PipelinePrefix+id)
 		return
 	}
 	async := bytes.Equal(ctx.QueryArgs().Peek("async"), []byte("true"))
@@ -277,7 +286,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	input = decode.Normalize(input)
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v", id, err))
+			g.reject(ctx, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v", id, err), key, registry.PipelinePrefix+id)
 			return
 		}
 	}
@@ -285,7 +294,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	if async {
 		x, err := g.runner.Start(g.callContext(ctx), e.Plan, input, opts)
 		if err != nil {
-			g.reject(ctx, fault.Limited(1, "%v", err))
+			g.reject(ctx, fault.Limited(1, "%v", err), key, registry.PipelinePrefix+id)
 			return
 		}
 		writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"executionId": x.ID, "status": "running",
@@ -305,7 +314,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
-		g.reject(ctx, fe)
+		g.reject(ctx, fe, nil, "")
 		return
 	}
 	g.runPipeline(ctx, key, params[0])

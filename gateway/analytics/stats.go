@@ -35,31 +35,33 @@ const (
 	window     = 128
 )
 
-// ModelStats are one model's live statistics.
+// ModelStats are one model's live statistics: requests and errors count requests (a request
+// retried three times is one), latency and the recent error rate count upstream attempts, which
+// is what a model's health is.
 type ModelStats struct {
 	mu        sync.Mutex
 	requests  int64
 	errors    int64
 	ewma      float64
-	latencies [window]float32 // ms, a ring of the latest successes
-	outcomes  [window]bool    // true = error, a ring of the latest calls
+	latencies [window]float32 // ms, a ring of the latest successful attempts
+	outcomes  [window]bool    // true = error, a ring of the latest attempts
 	nLat      int
 	nOut      int
 	lastErr   string
 	lastErrAt time.Time
 	lastAt    time.Time
+	// seeded are the percentiles read from the stored rollups at start, shown until the first
+	// attempt of this run.
+	seededP50, seededP95 float64
 }
 
-// Observe records one call. errMsg is empty on success.
+// Observe records one upstream attempt. errMsg is empty on success.
 func (s *ModelStats) Observe(now time.Time, latency time.Duration, errMsg string) {
 	ms := float64(latency) / float64(time.Millisecond)
 	s.mu.Lock()
-	s.requests++
-	s.lastAt = now
 	s.outcomes[s.nOut%window] = errMsg != ""
 	s.nOut++
 	if errMsg != "" {
-		s.errors++
 		s.lastErr, s.lastErrAt = errMsg, now
 	} else {
 		if s.ewma == 0 {
@@ -71,6 +73,31 @@ func (s *ModelStats) Observe(now time.Time, latency time.Duration, errMsg string
 		s.nLat++
 	}
 	s.mu.Unlock()
+}
+
+// Count records one request to the model, however many attempts it took; failed says it got
+// no answer from this model.
+func (s *ModelStats) Count(now time.Time, failed bool) {
+	s.mu.Lock()
+	s.requests++
+	if failed {
+		s.errors++
+	}
+	s.lastAt = now
+	s.mu.Unlock()
+}
+
+// Seed starts the statistics from what the stored rollups say of the model (a restart keeps the
+// history analytics shows): its requests, errors and latency.
+func (s *ModelStats) Seed(t Total) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests += t.Requests
+	s.errors += t.Errors
+	if s.ewma == 0 {
+		s.ewma = t.Latency.Mean
+	}
+	s.seededP50, s.seededP95 = t.Latency.P50, t.Latency.P95
 }
 
 // RecentErrorRate is the share of errors among the latest calls, and how many calls that is.
@@ -105,6 +132,8 @@ func (s *ModelStats) Snapshot() *registry.Stats {
 		slices.Sort(lat)
 		st.P50Ms = round(float64(lat[(n-1)*50/100]))
 		st.P95Ms = round(float64(lat[(n-1)*95/100]))
+	} else {
+		st.P50Ms, st.P95Ms = s.seededP50, s.seededP95
 	}
 	return st
 }

@@ -112,7 +112,9 @@ func (e *Engine) run(primary *Route, req *Request, stream bool) (*Outcome, *faul
 			}
 			o.gate = r.gate
 		}
-		if last = e.attempts(o, r, stream); last == nil {
+		last = e.attempts(o, r, stream)
+		r.Stats.Count(time.Now(), last != nil)
+		if last == nil {
 			o.Route = r
 			if r != primary {
 				o.Fallback = r.ID

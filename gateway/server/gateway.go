@@ -168,7 +168,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.pool = provider.NewPool()
 	g.pool.Plugins = g.hub.model
 	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
-	g.engine = invoke.New(g.pool, analytics.NewLive(), g.metrics, g.rec, log)
+	live := analytics.NewLive()
+	g.engine = invoke.New(g.pool, live, g.metrics, g.rec, log)
+	g.seedLiveStats(live)
 	g.engine.Spend = g.limits.Spent
 	g.engine.Transforms = g.hub
 	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
@@ -542,4 +544,23 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 func (g *Gateway) Flush() {
 	g.rec.Flush()
 	g.cache.Flush()
+}
+
+// seedLiveStats starts each model's live statistics (the registry's cards) from the stored
+// rollups, so that a restart does not reset what analytics still shows. It reads the daily
+// totals of the retained hourly rollups, a few thousand small entries at most.
+func (g *Gateway) seedLiveStats(live *analytics.Live) {
+	ctx, cancel := context.WithTimeout(g.life, 5*time.Second)
+	defer cancel()
+	now := time.Now()
+	rep, err := g.rec.Analytics(ctx, now.Add(-analytics.MaxRange+time.Hour), now, "1d", "model")
+	if err != nil {
+		g.log.Warn("cannot read the stored statistics of the models", "err", err)
+		return
+	}
+	for _, t := range rep.Totals {
+		if t.Key != "unknown" {
+			live.Model(t.Key).Seed(t)
+		}
+	}
 }

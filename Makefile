@@ -61,6 +61,7 @@ test-go: export IOM_REQUIRE_BROWSER=1
 test-go: export IOM_REQUIRE_WASM_C=1
 test-go: export IOM_REQUIRE_WASM_RUST=1
 test-go: export IOM_REQUIRE_WASM_AS=1
+test-go: export IOM_REQUIRE_PROMTOOL=1
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
 	$(call gotest,-count=1 ./...,. $(SDK_MODULES))

@@ -143,6 +143,16 @@ type RunSummary struct {
 // RecordJSON queues a record of another kind whose id is a request id; it is encoded off the
 // caller's path. It waits for room rather than drop: such records are few.
 func (r *Recorder) RecordJSON(id string, at time.Time, rec Line, sum RunSummary) {
+	if sum.Pipeline != "" {
+		pm := r.metrics.Pipeline(sum.Pipeline)
+		if sum.Error {
+			pm.Failed.Inc()
+		} else {
+			pm.OK.Inc()
+		}
+		pm.Duration.Update(sum.LatencyMs / 1000)
+		pm.Cost.Add(sum.CostUSD)
+	}
 	select {
 	case r.raw <- rawRecord{id, at, rec, sum}:
 	case <-r.stop:

@@ -180,6 +180,11 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.reg.OnChange(func(s *registry.Snapshot) {
 		g.engine.SetModels(s)
 		g.pipes.Recompile()
+		keep := map[string]bool{}
+		for _, e := range s.All() {
+			keep[e.ID] = true
+		}
+		g.metrics.ForgetModels(keep) // a deleted model leaves /metrics
 	})
 	if err := g.apply(cfg, true); err != nil {
 		return nil, err
@@ -217,6 +222,7 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 		return err
 	}
 	g.pipes.SetConfig(cfg.Pipelines)
+	g.forgetPipelines()
 	for _, e := range g.pipes.List() {
 		if e.Plan == nil {
 			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
@@ -563,4 +569,13 @@ func (g *Gateway) seedLiveStats(live *analytics.Live) {
 			live.Model(t.Key).Seed(t)
 		}
 	}
+}
+
+// forgetPipelines drops the metrics of pipelines that no longer exist.
+func (g *Gateway) forgetPipelines() {
+	keep := map[string]bool{}
+	for _, e := range g.pipes.List() {
+		keep[e.ID] = true
+	}
+	g.metrics.ForgetPipelines(keep)
 }

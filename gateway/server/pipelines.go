@@ -388,6 +388,7 @@ func (g *Gateway) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
 		writeError(ctx, fault.As(err))
 		return
 	}
+	g.forgetPipelines()
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 

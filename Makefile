@@ -18,14 +18,24 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/iom
 
 ## run: build the console, the example plugins and the gateway, and serve the default config
+## (LISTEN=:9090 and ADMIN_LISTEN=127.0.0.1:9091 move the listeners)
 run: console plugins build
-	./$(BIN) serve --config $(CONFIG)
+	./$(BIN) serve --config $(CONFIG) $(if $(LISTEN),--listen $(LISTEN)) $(if $(ADMIN_LISTEN),--admin-listen $(ADMIN_LISTEN))
 
-## plugins: the example WASM modules and process plugins, into bin/plugins
-plugins:
-	examples/plugins/build.sh $(PLUGINS)
-	$(GO) build -o $(PLUGINS)/process-provider ./examples/plugins/process-provider
-	$(GO) build -o $(PLUGINS)/process-transformer ./examples/plugins/process-transformer
+## plugins: the example WASM modules and process plugins, into bin/plugins; each is rebuilt only
+## when its sources or its SDK changed
+PROCESS_PLUGINS := process-provider process-transformer
+WASM_PLUGINS := $(filter-out internal $(PROCESS_PLUGINS),$(notdir $(patsubst %/,%,$(wildcard examples/plugins/*/))))
+WASM_SDK_SRC := $(wildcard sdk/wasm/*.go sdk/wasm-c/*.[ch] sdk/wasm-rust/src/*.rs sdk/wasm-as/assembly/*.ts) \
+	$(shell find examples/plugins/internal -type f 2>/dev/null) examples/plugins/build.sh
+plugins: $(addprefix $(PLUGINS)/,$(addsuffix .wasm,$(WASM_PLUGINS)) $(PROCESS_PLUGINS))
+
+.SECONDEXPANSION:
+$(PLUGINS)/%.wasm: $$(shell find examples/plugins/$$* -type f -not -path '*/target/*') $(WASM_SDK_SRC)
+	examples/plugins/build.sh $(PLUGINS) $*
+
+$(PLUGINS)/process-%: $$(wildcard examples/plugins/process-$$*/*.go) $(wildcard sdk/plugin/*.go sdk/plugin/proto/*.go)
+	$(GO) build -o $@ ./examples/plugins/process-$*
 
 ## console: the admin console's assets, embedded into the binary by the next build
 CONSOLE_SRC := $(shell find console/src console/public -type f 2>/dev/null) $(wildcard console/*.json console/*.ts console/*.html)

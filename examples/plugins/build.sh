@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds every example WASM plugin into OUTDIR as <name>.wasm:
-#   examples/plugins/build.sh OUTDIR
+# Builds the example WASM plugins into OUTDIR as <name>.wasm, every one or those named:
+#   examples/plugins/build.sh OUTDIR [NAME...]
 # Go plugins need only Go; C plugins need clang, wasm-ld and wasi-libc (Debian: apt-get install
 # clang lld wasi-libc). Without clang the C plugins are skipped with a message, unless
 # IOM_REQUIRE_WASM_C=1, which makes that an error. CLANG names another clang (default clang);
@@ -12,14 +12,16 @@
 # are skipped with a message, unless IOM_REQUIRE_WASM_AS=1.
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 OUTDIR" >&2
+if [ $# -lt 1 ]; then
+	echo "usage: $0 OUTDIR [NAME...]" >&2
 	exit 2
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 mkdir -p "$1"
 out="$(cd "$1" && pwd)"
+shift
+only=" $* " # the plugins to build; all when empty
 
 clang="${CLANG:-clang}"
 have_clang=1
@@ -55,6 +57,9 @@ built=0
 skipped=0
 for dir in "$here"/*/; do
 	name="$(basename "$dir")"
+	if [ "$only" != "  " ] && [[ "$only" != *" $name "* ]]; then
+		continue
+	fi
 	# A WASM plugin is a directory whose Go sources export with //go:wasmexport, whose C
 	# sources use the C SDK, a Rust crate that uses the Rust SDK, or AssemblyScript that uses
 	# the AssemblyScript SDK; the others (process plugins) are built elsewhere.

@@ -16,7 +16,9 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // consoleGateway starts a gateway that serves the embedded console, in front of a fake OpenAI
-// upstream, with one config-managed model (read-only in the console).
+// upstream, with one config-managed model and one config-managed pipeline (read-only in the
+// console). The pipeline is as wide as the seed's (five steps in a row) and has an input schema,
+// for the builder's opening zoom, the test run's prefilled input and Duplicate.
 func consoleGateway(t *testing.T) (*gt.Gateway, *fakeupstream.OpenAI) {
 	t.Helper()
 	f, err := fakeupstream.StartOpenAI()
@@ -34,6 +36,27 @@ func consoleGateway(t *testing.T) (*gt.Gateway, *fakeupstream.OpenAI) {
     owner: Platform
     costPerToken: 0.000002
     tags: [text, fast]
+pipelines:
+  - id: brief
+    name: Brief
+    description: Drafts, polishes and checks a brief on a topic (config-managed)
+    inputSchema:
+      type: object
+      properties:
+        topic: {type: string, minLength: 3}
+        tone: {type: string, default: plain}
+      required: [topic]
+    nodes:
+      - {id: in, type: input, position: {x: 0, y: 120}, data: {label: Topic}}
+      - {id: draft, type: model, position: {x: 240, y: 120}, data: {label: Draft, model: editor, input: '"brief (" + input.tone + "): " + input.topic'}}
+      - {id: polish, type: model, position: {x: 480, y: 120}, data: {label: Polish, model: editor}}
+      - {id: check, type: model, position: {x: 720, y: 120}, data: {label: Check, model: editor}}
+      - {id: out, type: output, position: {x: 960, y: 120}, data: {label: Brief}}
+    edges:
+      - {source: in, target: draft}
+      - {source: draft, target: polish}
+      - {source: polish, target: check}
+      - {source: check, target: out}
 `)
 	return g, f
 }

@@ -88,6 +88,78 @@ async function connect(from, to, handle) {
   await page.locator(`.react-flow__edge[data-id^="e-${from}"]`).first().waitFor();
 }
 
+/** The canvas's zoom, read from the scale of the React Flow viewport's CSS transform. */
+async function canvasZoom() {
+  return page.locator(".react-flow__viewport").evaluate((e) => new DOMMatrixReadOnly(getComputedStyle(e).transform).a);
+}
+
+/**
+ * Checks the builder opened readable: a zoom of at least 0.8 once the graph is placed, handles
+ * of at least 10 px on screen, and a small minimap that covers no handle and folds away.
+ */
+async function checkReadable(what) {
+  // The graph is placed once its nodes are measured: wait for the transform to settle.
+  let last = "";
+  await until(`${what}: the graph to be placed`, async () => {
+    const t = await page.locator(".react-flow__viewport").evaluate((e) => getComputedStyle(e).transform);
+    const settled = t === last && t !== "none" && t !== "matrix(1, 0, 0, 1, 0, 0)";
+    last = t;
+    return settled;
+  });
+  const zoom = await canvasZoom();
+  if (zoom < 0.8) throw new Error(`${what}: opened at zoom ${zoom.toFixed(2)}, under 0.8`);
+  const handles = page.locator(".react-flow__handle");
+  const canvas = await page.getByTestId("canvas").boundingBox();
+  const map = await page.locator(".react-flow__minimap").boundingBox();
+  if (!map || map.width > 160 || map.height > 110) throw new Error(`${what}: the minimap is ${map ? `${map.width}x${map.height}` : "missing"}`);
+  let smallest = Infinity;
+  for (const h of await handles.all()) {
+    const b = await h.boundingBox();
+    if (!b) continue;
+    smallest = Math.min(smallest, b.width, b.height);
+    const cx = b.x + b.width / 2;
+    const cy = b.y + b.height / 2;
+    if (cx >= map.x && cx <= map.x + map.width && cy >= map.y && cy <= map.y + map.height) throw new Error(`${what}: a handle is under the minimap`);
+  }
+  if (smallest < 10) throw new Error(`${what}: a handle is ${smallest.toFixed(1)} px on screen, under 10`);
+  // The input node (the graph's start) is in view.
+  const input = await page.locator('.react-flow__node[data-id="in"]').boundingBox();
+  if (input.x < canvas.x || input.x + input.width > canvas.x + canvas.width) throw new Error(`${what}: the input node is out of view`);
+  await page.getByRole("button", { name: "Hide the map" }).click();
+  await page.locator(".react-flow__minimap").waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Show the map" }).click();
+  await page.locator(".react-flow__minimap").waitFor();
+  log(`${what}: zoom ${zoom.toFixed(2)}, handles ${smallest.toFixed(1)} px, minimap ${map.width}x${map.height} px of a ${canvas.width}x${Math.round(canvas.height)} canvas`);
+}
+
+/** Checks that box b lies within box outer (to the pixel). */
+function inside(b, outer, what) {
+  const ok = b.x >= outer.x - 1 && b.y >= outer.y - 1 && b.x + b.width <= outer.x + outer.width + 1 && b.y + b.height <= outer.y + outer.height + 1;
+  if (!ok) throw new Error(`${what} is not inside the panel: ${JSON.stringify(b)} in ${JSON.stringify(outer)}`);
+}
+
+/** Runs the open pipeline from the Test run tab with its prefilled input; checks the panel fits. */
+async function testRun(expectInput, expectOutput) {
+  await page.getByRole("tab", { name: "Test run" }).click();
+  const input = JSON.parse(await page.getByLabel("Input", { exact: true }).inputValue());
+  const same = Object.keys(input).length === Object.keys(expectInput).length && Object.entries(expectInput).every(([k, v]) => input[k] === v);
+  if (!same) throw new Error(`the prefilled input is ${JSON.stringify(input)}`);
+  const button = page.getByRole("button", { name: /^(Run pipeline|Save and run)$/ });
+  await button.click();
+  const output = page.getByTestId("run-output").filter({ hasText: expectOutput });
+  await output.waitFor();
+  await page.getByTestId("run-result").getByText("ok", { exact: true }).first().waitFor();
+  const panel = page.getByTestId("run-panel");
+  const size = await panel.evaluate((e) => ({ scrollWidth: e.scrollWidth, clientWidth: e.clientWidth }));
+  if (size.scrollWidth > size.clientWidth) throw new Error(`the run panel overflows: ${size.scrollWidth} px of content in ${size.clientWidth} px`);
+  const box = await panel.boundingBox();
+  inside(await output.boundingBox(), box, "the output");
+  await button.scrollIntoViewIfNeeded();
+  inside(await button.boundingBox(), box, "the run button");
+  await output.scrollIntoViewIfNeeded();
+  inside(await output.boundingBox(), box, "the output");
+}
+
 async function requestsTotal() {
   const t = await page.getByTestId("stat-Requests").innerText();
   return Number(t.replace(/[^\d]/g, "")) || 0;
@@ -124,6 +196,8 @@ try {
     await dlg.getByRole("button", { name: "Register model" }).click();
     await dlg.waitFor({ state: "detached" });
     await page.getByTestId("model-writer").waitFor();
+    // The sidebar counts the new model at once (Editor from the config, and Writer).
+    await page.getByLabel("Sidebar").getByText(/^2 models/).waitFor();
     await shot("03-registry");
   });
 
@@ -142,9 +216,11 @@ try {
   await step("build a pipeline", async () => {
     await nav("Pipelines");
     await page.getByRole("heading", { name: "Pipelines", exact: true }).waitFor();
-    await shot("05-pipelines-empty");
+    await page.getByLabel("Brief", { exact: true }).waitFor();
+    await shot("05-pipelines");
     await page.getByRole("link", { name: "New pipeline" }).click();
     await page.locator('.react-flow__node[data-id="in"]').waitFor();
+    await checkReadable("a new pipeline at 1440x900");
     const canvas = page.getByTestId("canvas");
     const box = await canvas.boundingBox();
     await page.getByTestId("palette-model-writer").dragTo(canvas, { targetPosition: { x: box.width * 0.4, y: box.height * 0.35 } });
@@ -173,6 +249,46 @@ try {
     await page.getByTestId("node-result-writer").filter({ hasText: "ok" }).waitFor();
     await page.getByTestId("node-result-editor").filter({ hasText: "ok" }).waitFor();
     await shot("07-pipeline-run");
+  });
+
+  await step("open a config pipeline readable, and test-run it at 1440x900", async () => {
+    await nav("Pipelines");
+    await page.getByRole("link", { name: "Brief", exact: true }).click();
+    await page.locator('.react-flow__node[data-id="out"]').waitFor();
+    await page.getByTestId("read-only-note").waitFor();
+    await checkReadable("the config pipeline at 1440x900");
+    await shot("07b-builder-1440x900");
+    await testRun({ topic: "example", tone: "plain" }, "echo: echo: echo: brief (plain): example");
+    await shot("07c-test-run-1440x900");
+  });
+
+  await step("the same at 1366x768", async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.reload();
+    await page.locator('.react-flow__node[data-id="out"]').waitFor();
+    await checkReadable("the config pipeline at 1366x768");
+    await shot("07d-builder-1366x768");
+    await testRun({ topic: "example", tone: "plain" }, "echo: echo: echo: brief (plain): example");
+    await shot("07e-test-run-1366x768");
+  });
+
+  await step("duplicate the config pipeline", async () => {
+    // From the builder's toolbar: the copy opens, editable.
+    await page.getByRole("button", { name: "Duplicate", exact: true }).click();
+    await page.waitForURL(/\/pipelines\/brief-copy$/);
+    await page.getByRole("heading", { name: "Brief (copy)" }).waitFor();
+    await page.getByRole("button", { name: "Save", exact: true }).waitFor();
+    if (await page.getByTestId("read-only-note").count()) throw new Error("the copy is read-only");
+    await shot("07f-duplicate");
+    // From the list: the next copy gets the next free id.
+    await nav("Pipelines");
+    await page.getByRole("button", { name: "Duplicate Brief", exact: true }).click();
+    await page.waitForURL(/\/pipelines\/brief-copy-2$/);
+    await page.getByRole("heading", { name: "Brief (copy)" }).waitFor();
+    const r = await fetch(`${base}/api/pipelines/brief-copy-2`, { headers: { Authorization: `Bearer ${token}` } });
+    const copy = await r.json();
+    if (!r.ok || copy.managedBy !== "api" || copy.nodes.length !== 5) throw new Error(`the stored copy: ${r.status} ${JSON.stringify(copy).slice(0, 300)}`);
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   await step("find the execution", async () => {

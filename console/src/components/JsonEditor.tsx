@@ -55,7 +55,7 @@ export function JsonEditor({
         className="font-mono text-xs leading-relaxed"
       />
       <div className="flex flex-wrap items-start justify-between gap-2">
-        <div id={id ? `${id}-status` : undefined} className="min-w-0 flex-1 text-xs" aria-live="polite">
+        <div id={id ? `${id}-status` : undefined} className="min-w-40 flex-1 text-xs" aria-live="polite">
           {problems.length > 0 ? (
             <ul className="space-y-0.5 text-destructive">
               {problems.slice(0, 4).map((p) => (

@@ -20,7 +20,8 @@ const nav = [
 export function Layout({ children }: { children: ReactNode }) {
   const { pathname } = useLocation();
   const [open, setOpen] = useState(false);
-  const status = useApi((signal) => api.status({ signal }), [], 30_000);
+  // The model and key counts follow the console's own changes at once, and others' every 30 s.
+  const status = useApi((signal) => api.status({ signal }), [], 30_000, ["models", "keys"]);
   const s = status.data;
   return (
     <div className="flex h-full">

@@ -19,6 +19,7 @@ import type {
   TestReport,
   ValidationResult,
 } from "./types";
+import { announceChange, type Topic } from "./changes";
 
 const TOKEN_KEY = "iom.adminToken";
 
@@ -132,27 +133,34 @@ export async function request<T>(method: string, path: string, body?: unknown, o
 
 const enc = encodeURIComponent;
 
+/** Waits for a change and, when it succeeded, announces it (see changes.ts). */
+async function changes<T>(topic: Topic, call: Promise<T>): Promise<T> {
+  const out = await call;
+  announceChange(topic);
+  return out;
+}
+
 export const api = {
   status: (opts?: RequestOptions) => request<GatewayStatus>("GET", "/api/status", undefined, opts),
 
   listModels: (q: ModelQuery = {}, opts?: RequestOptions) =>
     request<{ data: ModelView[]; total: number }>("GET", `/api/models${query({ ...q })}`, undefined, opts),
   getModel: (id: string, opts?: RequestOptions) => request<ModelView>("GET", `/api/models/${enc(id)}`, undefined, opts),
-  createModel: (m: ModelMetadata) => request<ModelView>("POST", "/api/models", m),
-  updateModel: (id: string, m: ModelMetadata) => request<ModelView>("PUT", `/api/models/${enc(id)}`, m),
-  deleteModel: (id: string) => request<void>("DELETE", `/api/models/${enc(id)}`),
+  createModel: (m: ModelMetadata) => changes("models", request<ModelView>("POST", "/api/models", m)),
+  updateModel: (id: string, m: ModelMetadata) => changes("models", request<ModelView>("PUT", `/api/models/${enc(id)}`, m)),
+  deleteModel: (id: string) => changes("models", request<void>("DELETE", `/api/models/${enc(id)}`)),
   testModel: (id: string, body?: unknown, opts?: RequestOptions) =>
     request<TestReport>("POST", `/api/models/${enc(id)}/test`, body === undefined ? "" : body, opts),
 
   listKeys: (opts?: RequestOptions) => request<{ data: GatewayKey[] }>("GET", "/api/keys", undefined, opts),
-  createKey: (k: NewKeyRequest) => request<CreatedKey>("POST", "/api/keys", k),
-  revokeKey: (id: string) => request<void>("DELETE", `/api/keys/${enc(id)}`),
+  createKey: (k: NewKeyRequest) => changes("keys", request<CreatedKey>("POST", "/api/keys", k)),
+  revokeKey: (id: string) => changes("keys", request<void>("DELETE", `/api/keys/${enc(id)}`)),
 
   listPipelines: (opts?: RequestOptions) => request<{ data: Pipeline[] }>("GET", "/api/pipelines", undefined, opts),
   getPipeline: (id: string, opts?: RequestOptions) => request<Pipeline>("GET", `/api/pipelines/${enc(id)}`, undefined, opts),
-  createPipeline: (p: Pipeline) => request<Pipeline>("POST", "/api/pipelines", p),
-  updatePipeline: (id: string, p: Pipeline) => request<Pipeline>("PUT", `/api/pipelines/${enc(id)}`, p),
-  deletePipeline: (id: string) => request<void>("DELETE", `/api/pipelines/${enc(id)}`),
+  createPipeline: (p: Pipeline) => changes("pipelines", request<Pipeline>("POST", "/api/pipelines", p)),
+  updatePipeline: (id: string, p: Pipeline) => changes("pipelines", request<Pipeline>("PUT", `/api/pipelines/${enc(id)}`, p)),
+  deletePipeline: (id: string) => changes("pipelines", request<void>("DELETE", `/api/pipelines/${enc(id)}`)),
   validatePipeline: (p: Pipeline, opts?: RequestOptions) => request<ValidationResult>("POST", "/api/pipelines/validate", p, opts),
   /** Runs a pipeline. A run that failed still answers with its execution (and a 4xx/5xx status). */
   runPipeline: async (id: string, input: unknown, opts?: RequestOptions): Promise<RunResult> => {

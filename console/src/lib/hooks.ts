@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { onChange, type Topic } from "./changes";
 
 export interface Loadable<T> {
   data: T | undefined;
@@ -10,10 +11,10 @@ export interface Loadable<T> {
 }
 
 /**
- * Calls load when deps change (and every pollMs, when given), aborting calls whose answer is
- * no longer wanted.
+ * Calls load when deps change (and every pollMs, when given, and whenever the console changes
+ * one of the refreshOn topics), aborting calls whose answer is no longer wanted.
  */
-export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], pollMs?: number): Loadable<T> {
+export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], pollMs?: number, refreshOn: Topic[] = []): Loadable<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(true);
@@ -49,6 +50,15 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
     }, pollMs);
     return () => clearInterval(t);
   }, [pollMs]);
+
+  const topics = refreshOn.join(",");
+  useEffect(() => {
+    if (!topics) return;
+    const wanted = topics.split(",");
+    return onChange((t) => {
+      if (wanted.includes(t)) setTick((n) => n + 1);
+    });
+  }, [topics]);
 
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, loading, reload, setData };

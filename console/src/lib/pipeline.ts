@@ -125,14 +125,17 @@ export function nodeId(hint: string, taken: Iterable<string>): string {
   }
 }
 
-/** A new pipeline: an input and an output, ready for steps in between. */
+/**
+ * A new pipeline: an input and an output, ready for steps in between; close enough together to
+ * open side by side at a readable zoom on a laptop's screen.
+ */
 export function blankPipeline(): Pipeline {
   return {
     id: "",
     name: "",
     nodes: [
       { id: "in", type: "input", position: { x: 40, y: 160 }, data: { label: "Input" } },
-      { id: "out", type: "output", position: { x: 820, y: 160 }, data: { label: "Output" } },
+      { id: "out", type: "output", position: { x: 560, y: 160 }, data: { label: "Output" } },
     ],
     edges: [],
   };

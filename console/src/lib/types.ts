@@ -263,6 +263,10 @@ export interface Attempt {
   status?: number;
   error?: string;
   latencyMs: number;
+  /** When the attempt started, in ms from the call's first attempt: not sent by the gateway today. */
+  startMs?: number;
+  /** The wait before this attempt (a retry's backoff): not sent by the gateway today. */
+  backoffMs?: number;
 }
 
 export interface Invocation {

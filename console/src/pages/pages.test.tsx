@@ -164,6 +164,45 @@ describe("execution timeline", () => {
   });
 });
 
+describe("invocation timeline", () => {
+  it("places retries after one another, across the axis", async () => {
+    mockFetch(
+      route("GET", "/api/executions/i1", () => ({
+        body: {
+          id: "i1",
+          kind: "invocation",
+          time: new Date().toISOString(),
+          op: "chat",
+          model: "writer",
+          servedBy: "writer",
+          status: "ok",
+          httpStatus: 200,
+          // Mostly backoff: the three attempts took 25 ms of the call's 640.
+          latencyMs: 640,
+          upstreamLatencyMs: 15,
+          inputTokens: 5,
+          outputTokens: 6,
+          costUsd: 0,
+          retries: 2,
+          attempts: [
+            { model: "writer", provider: "openai", status: 503, error: "busy", latencyMs: 4 },
+            { model: "writer", provider: "openai", status: 503, error: "busy", latencyMs: 6 },
+            { model: "writer", provider: "openai", latencyMs: 15 },
+          ],
+        },
+      })),
+    );
+    renderPage(<ExecutionDetailPage />, { id: "i1" });
+    const bars = await Promise.all([0, 1, 2].map(async (i) => within(await screen.findByTestId(`step-attempt-${i}`)).getByTitle(/starts at/)));
+    const pos = bars.map((b) => ({ left: parseFloat(b.style.left), width: parseFloat(b.style.width) }));
+    // Each attempt starts where the one before ended, and the last ends at the axis's end.
+    expect(pos[1].left).toBeCloseTo(pos[0].left + pos[0].width, 5);
+    expect(pos[2].left).toBeCloseTo(pos[1].left + pos[1].width, 5);
+    expect(pos[2].left + pos[2].width).toBeCloseTo(94, 5);
+    expect(screen.getByTestId("attempts-note")).toHaveTextContent("not when it started");
+  });
+});
+
 describe("API reference", () => {
   it("says so when the gateway has no OpenAPI document", async () => {
     mockFetch();

@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { setToken } from "@/lib/api";
 import type { AnalyticsReport } from "@/lib/types";
@@ -45,6 +45,20 @@ describe("analytics", () => {
     expect(screen.getByRole("table", { name: "Totals by model" })).toHaveTextContent("writer");
     expect(calls[0].url.searchParams.get("range")).toBe("1h");
     expect(calls[0].url.searchParams.get("group")).toBe("model");
+  });
+
+  it("counts errors on whole-number ticks", async () => {
+    const totals = ["a", "b", "c"].map((key) => ({ ...report.totals[0], key, errors: 1 }));
+    mockFetch(route("GET", "/api/analytics", () => ({ body: { ...report, totals } })));
+    renderPage(<AnalyticsPage />);
+    const card = (await screen.findByRole("heading", { name: "Top models by errors" })).closest(".rounded-lg") as HTMLElement;
+    const tickSel = ".recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value";
+    await waitFor(() => expect(card.querySelectorAll(tickSel).length).toBeGreaterThan(0));
+    const ticks = [...card.querySelectorAll(tickSel)].map((t) => t.textContent);
+    // Not "0 0 1 1 1": a count has no quarter steps.
+    expect(new Set(ticks).size).toBe(ticks.length);
+    for (const t of ticks) expect(t).toMatch(/^\d+$/);
+    expect(ticks.at(-1)).toBe("1"); // the axis ends at the largest count, not past it
   });
 
   it("says when there is no traffic", async () => {

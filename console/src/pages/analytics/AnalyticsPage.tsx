@@ -81,7 +81,8 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: strin
 
 const tooltipStyle = { fontSize: 12, borderRadius: 6, border: "1px solid var(--color-border)" };
 
-function TopBars({ data, value, format, color, label }: { data: AnalyticsTotal[]; value: (t: AnalyticsTotal) => number; format: (n: number) => string; color: string; label: string }) {
+/** The largest totals as horizontal bars; counts (integer) get whole-number ticks only. */
+function TopBars({ data, value, format, color, label, integer = false }: { data: AnalyticsTotal[]; value: (t: AnalyticsTotal) => number; format: (n: number) => string; color: string; label: string; integer?: boolean }) {
   const rows = data
     .map((t) => ({ key: t.key || "(none)", v: value(t) }))
     .filter((r) => r.v > 0)
@@ -92,7 +93,7 @@ function TopBars({ data, value, format, color, label }: { data: AnalyticsTotal[]
     <ResponsiveContainer width="100%" height="100%">
       <BarChart data={rows} layout="vertical" margin={{ left: 8, right: 24 }}>
         <CartesianGrid horizontal={false} strokeDasharray="3 3" />
-        <XAxis type="number" tickFormatter={format} fontSize={11} />
+        <XAxis type="number" tickFormatter={format} fontSize={11} allowDecimals={!integer} tickCount={integer ? Math.min(5, rows[0].v + 1) : 5} />
         <YAxis type="category" dataKey="key" width={110} fontSize={11} tickFormatter={(s: string) => (s.length > 16 ? s.slice(0, 15) + "…" : s)} />
         <Tooltip formatter={(v) => [format(Number(v)), label]} contentStyle={tooltipStyle} />
         <Bar dataKey="v" fill={color} radius={[0, 3, 3, 0]} isAnimationActive={false} />
@@ -270,7 +271,7 @@ export default function AnalyticsPage() {
                     <TopBars data={r.totals} value={(t) => t.costUsd} format={fmtUsd} color="#4f46e5" label="cost" />
                   </ChartCard>
                   <ChartCard title={`Top ${groupLabel}s by errors`}>
-                    <TopBars data={r.totals} value={(t) => t.errors} format={fmtInt} color="#dc2626" label="errors" />
+                    <TopBars data={r.totals} value={(t) => t.errors} format={fmtInt} color="#dc2626" label="errors" integer />
                   </ChartCard>
                 </div>
               </div>

@@ -12,6 +12,7 @@ import { useApi } from "@/lib/hooks";
 import { Link, useParams } from "@/lib/router";
 import type { Invocation, PipelineExecution, StepRecord } from "@/lib/types";
 import { cn } from "@/lib/utils";
+import { placeAttempts } from "./attempts";
 import { recordTitle } from "./ExecutionsPage";
 
 function Metric({ label, children }: { label: string; children: ReactNode }) {
@@ -215,21 +216,17 @@ function PipelineView({ x }: { x: PipelineExecution }) {
 }
 
 function InvocationView({ r }: { r: Invocation }) {
-  let at = 0;
-  const rows: WaterfallRow[] = (r.attempts ?? []).map((a, i) => {
-    const row: WaterfallRow = {
-      id: `attempt-${i}`,
-      title: `Attempt ${i + 1}: ${a.model}`,
-      subtitle: [a.provider, a.upstream].filter(Boolean).join(" · "),
-      status: a.error || (a.status && a.status >= 400) ? "error" : "ok",
-      startMs: at,
-      latencyMs: a.latencyMs,
-      extra: a.status ? `HTTP ${a.status}` : "no answer",
-      details: a.error ? <p className="text-xs text-destructive">{a.error}</p> : undefined,
-    };
-    at += a.latencyMs;
-    return row;
-  });
+  const timeline = placeAttempts(r.attempts ?? []);
+  const rows: WaterfallRow[] = timeline.placed.map(({ attempt: a, startMs, latencyMs }, i) => ({
+    id: `attempt-${i}`,
+    title: `Attempt ${i + 1}: ${a.model}`,
+    subtitle: [a.provider, a.upstream].filter(Boolean).join(" · "),
+    status: a.error || (a.status && a.status >= 400) ? "error" : "ok",
+    startMs,
+    latencyMs,
+    extra: a.status ? `HTTP ${a.status}` : "no answer",
+    details: a.error ? <p className="text-xs text-destructive">{a.error}</p> : undefined,
+  }));
   const facts: [string, ReactNode][] = [
     ["Operation", r.op],
     ["Asked for", <span className="font-mono">{r.model}</span>],
@@ -270,7 +267,14 @@ function InvocationView({ r }: { r: Invocation }) {
       {rows.length > 0 && (
         <section>
           <h2 className="mb-2 text-sm font-semibold">Upstream attempts</h2>
-          <Waterfall rows={rows} totalMs={r.latencyMs} />
+          {/* The axis spans the attempts, not the whole call: on the call's own latency, which
+              includes the unrecorded waits, short attempts would all sit at 0. */}
+          <Waterfall rows={rows} totalMs={timeline.spanMs} />
+          {!timeline.measured && rows.length > 1 && (
+            <p className="mt-1 text-[11px] text-muted-foreground" data-testid="attempts-note">
+              Drawn one after the other: the gateway records how long each attempt took, not when it started, so the waits between retries are not shown (the whole call took {fmtMs(r.latencyMs)}).
+            </p>
+          )}
         </section>
       )}
     </div>

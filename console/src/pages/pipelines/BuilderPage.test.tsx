@@ -70,4 +70,36 @@ describe("pipeline builder", () => {
     const body = saved[0] as { nodes: { id: string; data: unknown }[] };
     expect(body.nodes.find((n) => n.id === "writer")?.data).toEqual({ model: "writer" });
   });
+
+  it("opens a config pipeline read-only, prefills its test input, and duplicates it as an editable copy", async () => {
+    const seed = {
+      ...pipeline,
+      id: "content-generation",
+      name: "Content Generation",
+      managedBy: "config",
+      inputSchema: { type: "object", properties: { topic: { type: "string", minLength: 3 }, audience: { type: "string" } }, required: ["topic"] },
+    };
+    const { calls } = mockFetch(
+      route("GET", "/api/models", () => ({ body: { data: [], total: 0 } })),
+      route("GET", "/api/plugins", () => ({ body: { data: [] } })),
+      route("GET", "/api/pipelines/content-generation", () => ({ body: seed })),
+      route("GET", "/api/pipelines", () => ({ body: { data: [seed, { ...seed, id: "content-generation-copy", managedBy: "api" }] } })),
+      route("POST", "/api/pipelines/validate", () => ({ body: { valid: true, errors: [] } })),
+      route("POST", "/api/pipelines", (r) => ({ status: 201, body: { ...(r.body as object), managedBy: "api" } })),
+    );
+    renderPage(<BuilderPage />, { id: "content-generation" });
+    const user = userEvent.setup();
+    expect(await screen.findByText("config · read-only")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Save" })).toBeNull();
+
+    await user.click(screen.getByRole("tab", { name: "Test run" }));
+    expect(JSON.parse((screen.getByLabelText("Input") as HTMLTextAreaElement).value)).toEqual({ topic: "example" });
+
+    await user.click(screen.getByRole("button", { name: "Duplicate" }));
+    await waitFor(() => expect(window.location.pathname).toBe("/pipelines/content-generation-copy-2"));
+    const posted = calls.find((c) => c.method === "POST" && c.url.pathname === "/api/pipelines")!.body as Record<string, unknown>;
+    expect(posted).toMatchObject({ id: "content-generation-copy-2", name: "Content Generation (copy)", inputSchema: seed.inputSchema });
+    expect(posted.managedBy).toBeUndefined();
+    expect((posted.nodes as unknown[]).length).toBe(3);
+  });
 });

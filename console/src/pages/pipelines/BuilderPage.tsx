@@ -1,11 +1,11 @@
 import "@xyflow/react/dist/style.css";
-import { ArrowSquareOut, CaretLeft, CheckCircle, CircleNotch, FileCode, FloppyDisk, LockSimple, Play, Trash, WarningCircle } from "@phosphor-icons/react";
+import { ArrowsIn, CaretLeft, CheckCircle, CircleNotch, Copy, FileCode, FloppyDisk, LockSimple, Play, Trash, WarningCircle } from "@phosphor-icons/react";
 import {
   addEdge,
   Background,
   BackgroundVariant,
+  ControlButton,
   Controls,
-  MiniMap,
   ReactFlow,
   ReactFlowProvider,
   useEdgesState,
@@ -17,11 +17,9 @@ import {
   type NodeChange,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
-import { RunStatusBadge } from "@/components/badges";
 import { JsonEditor } from "@/components/JsonEditor";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { CodeBlock } from "@/components/ui/code";
 import { Confirm } from "@/components/ui/confirm";
 import { Input, Textarea } from "@/components/ui/input";
 import { Field, Label } from "@/components/ui/label";
@@ -30,18 +28,21 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { useToast } from "@/components/ui/toast";
 import { Tooltip } from "@/components/ui/tooltip";
 import { api } from "@/lib/api";
-import { fmtInt, fmtMs, fmtUsd } from "@/lib/format";
 import { useApi, useDocumentTitle } from "@/lib/hooks";
 import { parseJSON, validateSchemaText } from "@/lib/jsonschema";
 import { blankPipeline, edgeId, layout, nodeId, toPipeline } from "@/lib/pipeline";
 import { slug } from "@/lib/provider";
 import { Link, navigate, useParams } from "@/lib/router";
 import type { ModelView, NodeData, Pipeline, PluginInfo, Problem, RunResult, StepRecord, ValidationResult } from "@/lib/types";
-import { cn } from "@/lib/utils";
+import { CanvasMap } from "./CanvasMap";
+import { duplicatePipeline } from "./duplicate";
 import { NodePanel, ProblemList } from "./NodePanel";
 import { BuilderContext, nodeTypes, type StepNodeType } from "./nodes";
 import { DND_TYPE, Palette, type PaletteItem } from "./Palette";
 import { IMPORT_KEY } from "./importKey";
+import { prefillText } from "./prefill";
+import { RunPanel } from "./RunPanel";
+import { useOpeningViewport } from "./useOpeningViewport";
 import { YamlDialog } from "./YamlDialog";
 
 
@@ -69,7 +70,7 @@ interface Meta {
 
 export default function BuilderPage() {
   const { id } = useParams();
-  const models = useApi((signal) => api.listModels({ sort: "name" }, { signal }), [], 15000);
+  const models = useApi((signal) => api.listModels({ sort: "name" }, { signal }), [], 15000, ["models"]);
   const plugins = useApi((signal) => api.plugins({ signal }).catch(() => ({ data: [] as PluginInfo[] })), []);
   const [loaded, setLoaded] = useState<{ pipeline: Pipeline; isNew: boolean; imported: boolean; seq: number } | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -174,12 +175,20 @@ function Builder({
   const [validation, setValidation] = useState<{ checking: boolean; result?: ValidationResult; error?: string }>({ checking: true });
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<string | null>(null);
-  const [runInput, setRunInput] = useState('{\n  "prompt": "Write one sentence about the sea."\n}');
+  // Filled in from the input schema, and again when the schema changes, until edited by hand.
+  const [runInput, setRunInputText] = useState(() => prefillText(initial.inputSchema));
+  const runInputEdited = useRef(false);
+  const setRunInput = (v: string) => {
+    runInputEdited.current = true;
+    setRunInputText(v);
+  };
   const [running, setRunning] = useState(false);
   const [run, setRun] = useState<RunResult | null>(null);
   const [runError, setRunError] = useState<string | null>(null);
   const [yamlOpen, setYamlOpen] = useState(false);
+  const [duplicating, setDuplicating] = useState(false);
   const canvas = useRef<HTMLDivElement>(null);
+  const showGraph = useOpeningViewport(canvas);
   useDocumentTitle(meta.name ? `${meta.name} · Pipelines` : "New pipeline");
 
   const touch = () => setDirty(true);
@@ -208,6 +217,11 @@ function Builder({
   }, [dirty]);
 
   const schemaCheck = useMemo(() => validateSchemaText(meta.inputSchema), [meta.inputSchema]);
+  const schemaValue = schemaCheck.errors.length ? undefined : schemaCheck.value;
+  const schemaKey = JSON.stringify(schemaValue ?? null);
+  useEffect(() => {
+    if (!runInputEdited.current) setRunInputText(prefillText(JSON.parse(schemaKey) ?? undefined));
+  }, [schemaKey]);
   const spec = useMemo(
     () =>
       toPipeline(
@@ -216,12 +230,12 @@ function Builder({
           name: meta.name.trim(),
           description: meta.description,
           timeoutMs: Number(meta.timeoutMs) > 0 ? Math.round(Number(meta.timeoutMs)) : undefined,
-          inputSchema: schemaCheck.errors.length ? undefined : schemaCheck.value,
+          inputSchema: schemaValue,
         },
         nodes,
         edges,
       ),
-    [meta, nodes, edges, schemaCheck],
+    [meta, nodes, edges, schemaValue],
   );
   // Positions do not change validity: moving a node does not validate again.
   const validationKey = useMemo(() => JSON.stringify({ ...spec, nodes: spec.nodes.map((n) => ({ ...n, position: undefined })) }), [spec]);
@@ -339,6 +353,25 @@ function Builder({
     }
   }
 
+  /** Saves a copy (as it is on the canvas) as a new stored pipeline, and opens it. */
+  async function duplicate() {
+    if (schemaCheck.errors.length) {
+      toast("error", `Fix the input schema before duplicating: ${schemaCheck.errors[0]}`);
+      return;
+    }
+    setDuplicating(true);
+    try {
+      const copy = await duplicatePipeline({ ...spec, id: savedId ?? spec.id });
+      setDirty(false);
+      toast("success", `Created ${copy.id}: a copy you can edit`);
+      navigate(`/pipelines/${encodeURIComponent(copy.id)}`);
+    } catch (e) {
+      toast("error", `Cannot duplicate: ${(e as Error).message}`);
+    } finally {
+      setDuplicating(false);
+    }
+  }
+
   async function runIt() {
     setTab("run");
     setRunError(null);
@@ -390,7 +423,7 @@ function Builder({
             <p className="truncate font-mono text-[11px] text-muted-foreground">{savedId ? `pipeline:${savedId}` : "not saved yet"}</p>
           </div>
           {readOnly && (
-            <Tooltip content="Defined in the config file: change it there (export the YAML) and reload. You can still run it.">
+            <Tooltip content="Defined in the config file: change it there (export the YAML) and reload, or duplicate it to edit a copy here. You can still run it.">
               <Badge variant="muted">
                 <LockSimple size={11} aria-hidden /> config · read-only
               </Badge>
@@ -424,6 +457,13 @@ function Builder({
             <Button variant="outline" size="sm" onClick={() => setYamlOpen(true)}>
               <FileCode size={15} aria-hidden /> YAML
             </Button>
+            {savedId && (
+              <Tooltip content="Save a copy of this pipeline, as it is on the canvas, under a new id, and open it">
+                <Button variant="outline" size="sm" onClick={() => void duplicate()} disabled={duplicating || saving}>
+                  <Copy size={15} aria-hidden /> {duplicating ? "Duplicating…" : "Duplicate"}
+                </Button>
+              </Tooltip>
+            )}
             {savedId && !readOnly && (
               <Confirm
                 trigger={
@@ -454,7 +494,7 @@ function Builder({
         </header>
         <div className="flex min-h-0 flex-1">
           <Palette models={models} plugins={plugins} hasInput={hasInput} hasOutput={hasOutput} onAdd={(i) => addNode(i)} disabled={readOnly} />
-          <div className="relative min-w-0 flex-1" ref={canvas} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} data-testid="canvas">
+          <div className="relative min-w-0 flex-1 overflow-hidden" ref={canvas} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} data-testid="canvas">
             <ReactFlow
               nodes={nodes}
               edges={edges}
@@ -467,24 +507,36 @@ function Builder({
               nodesDraggable={!readOnly}
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
-              fitView
-              fitViewOptions={{ padding: 0.25, maxZoom: 1 }}
+              panOnScroll
               minZoom={0.2}
               maxZoom={2}
               proOptions={{ hideAttribution: true }}
               defaultEdgeOptions={{ type: "smoothstep" }}
             >
               <Background variant={BackgroundVariant.Dots} gap={18} size={1} />
-              <Controls showInteractive={false} />
-              <MiniMap pannable zoomable className="!bg-card" maskColor="rgb(240 240 245 / 0.6)" />
+              <Controls showInteractive={false} showFitView={false}>
+                <ControlButton onClick={() => showGraph(300)} title="Show the graph at a readable zoom" aria-label="Show the graph at a readable zoom">
+                  <ArrowsIn aria-hidden />
+                </ControlButton>
+              </Controls>
+              <CanvasMap />
             </ReactFlow>
             {nodes.length <= 2 && !readOnly && (
               <div className="pointer-events-none absolute inset-x-0 top-6 mx-auto w-fit rounded-md border bg-card/90 px-3 py-1.5 text-xs text-muted-foreground shadow-sm">
                 Drag models from the palette between Input and Output, then connect them.
               </div>
             )}
+            {readOnly && (
+              <div className="pointer-events-none absolute left-3 top-3 z-10 flex max-w-[calc(100%-11rem)] items-center gap-2 rounded-md border bg-card/95 px-3 py-1.5 text-xs text-muted-foreground shadow-sm" data-testid="read-only-note">
+                <LockSimple size={13} className="shrink-0" aria-hidden />
+                <span>Defined in the config file, so read-only here.</span>
+                <Button size="xs" variant="secondary" className="pointer-events-auto" onClick={() => void duplicate()} disabled={duplicating}>
+                  Duplicate to edit
+                </Button>
+              </div>
+            )}
           </div>
-          <aside aria-label="Inspector" className="flex w-80 shrink-0 flex-col border-l bg-card xl:w-96">
+          <aside aria-label="Inspector" className="flex w-80 min-w-0 shrink-0 flex-col border-l bg-card 2xl:w-96">
             <Tabs value={tab} onValueChange={setTab} className="flex min-h-0 flex-1 flex-col">
               <div className="border-b px-3 py-2">
                 <TabsList className="w-full">
@@ -596,10 +648,11 @@ function Builder({
                   </div>
                 )}
               </TabsContent>
-              <TabsContent value="run" className="mt-0 min-h-0 flex-1 overflow-y-auto p-3">
+              <TabsContent value="run" className="mt-0 min-h-0 flex-1 overflow-y-auto overflow-x-hidden p-3" data-testid="run-panel">
                 <RunPanel
                   input={runInput}
                   setInput={setRunInput}
+                  hasSchema={schemaValue !== undefined}
                   running={running}
                   run={run}
                   error={runError}
@@ -630,90 +683,10 @@ function Builder({
           setSelected(null);
           setRun(null);
           touch();
-          setTimeout(() => void rf.fitView({ padding: 0.25, maxZoom: 1 }), 50);
+          setTimeout(() => showGraph(), 50);
           toast("success", "Loaded the YAML into the builder: save to keep it.");
         }}
       />
     </BuilderContext.Provider>
-  );
-}
-
-function RunPanel({
-  input,
-  setInput,
-  running,
-  run,
-  error,
-  onRun,
-  onSelect,
-  needsSave,
-}: {
-  input: string;
-  setInput: (s: string) => void;
-  running: boolean;
-  run: RunResult | null;
-  error: string | null;
-  onRun: () => void;
-  onSelect: (id: string) => void;
-  needsSave: boolean;
-}) {
-  const x = run?.execution;
-  return (
-    <div className="grid gap-3">
-      <div>
-        <h2 className="text-sm font-semibold">Test run</h2>
-        <p className="text-xs text-muted-foreground">Runs the saved pipeline with this input (any JSON; a string or {"{prompt}"} reaches the first model as the user message).</p>
-      </div>
-      <Field label="Input" htmlFor="run-input">
-        <JsonEditor id="run-input" value={input} onChange={setInput} rows={5} />
-      </Field>
-      <Button onClick={onRun} disabled={running}>
-        <Play size={15} weight="fill" aria-hidden /> {running ? "Running…" : needsSave ? "Save and run" : "Run pipeline"}
-      </Button>
-      <InlineError message={error} />
-      {running && <Spinner label="Running" />}
-      {run && (
-        <section aria-label="Run result" className="grid gap-3" data-testid="run-result">
-          <div className="flex flex-wrap items-center gap-2">
-            <RunStatusBadge status={run.status} />
-            {x && <span className="text-xs tabular-nums text-muted-foreground">{fmtMs(x.latencyMs)} · {fmtInt(x.inputTokens + x.outputTokens)} tokens · {fmtUsd(x.costUsd)}</span>}
-            <Link to={`/executions/${encodeURIComponent(run.executionId)}`} className="ml-auto inline-flex items-center gap-1 text-xs text-primary hover:underline">
-              Execution <ArrowSquareOut size={12} aria-hidden />
-            </Link>
-          </div>
-          {x?.error && <p className="rounded bg-destructive/10 px-2 py-1.5 text-xs text-destructive">{x.failedStep ? `${x.failedStep}: ` : ""}{x.error}</p>}
-          <div>
-            <Label>Output</Label>
-            <div className="mt-1 max-h-48 overflow-auto whitespace-pre-wrap rounded-md border bg-muted/40 p-2 text-sm" data-testid="run-output">
-              {run.text || <span className="text-muted-foreground">(empty)</span>}
-            </div>
-          </div>
-          {run.output !== undefined && typeof run.output !== "string" && (
-            <details>
-              <summary className="cursor-pointer text-xs text-muted-foreground">Output as JSON</summary>
-              <CodeBlock value={run.output} className="mt-1" />
-            </details>
-          )}
-          {x && (
-            <div>
-              <Label>Steps</Label>
-              <ol className="mt-1 divide-y rounded-md border text-xs">
-                {x.steps.map((s) => (
-                  <li key={s.id}>
-                    <button className="flex w-full items-center gap-2 px-2 py-1.5 text-left hover:bg-accent cursor-pointer" onClick={() => onSelect(s.id)}>
-                      <span className={cn("h-2 w-2 shrink-0 rounded-full", s.status === "ok" ? "bg-success" : s.status === "error" ? "bg-destructive" : "bg-muted-foreground/40")} aria-hidden />
-                      <span className="min-w-0 flex-1 truncate font-mono">{s.id}</span>
-                      <span className="text-muted-foreground">{s.status}</span>
-                      <span className="w-16 text-right tabular-nums">{s.status === "skipped" ? "" : fmtMs(s.latencyMs)}</span>
-                      <span className="w-16 text-right tabular-nums">{s.costUsd ? fmtUsd(s.costUsd) : ""}</span>
-                    </button>
-                  </li>
-                ))}
-              </ol>
-            </div>
-          )}
-        </section>
-      )}
-    </div>
   );
 }

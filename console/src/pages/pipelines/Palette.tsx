@@ -59,7 +59,7 @@ export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled 
     { type: "model" },
   ];
   return (
-    <aside aria-label="Palette" className={cn("flex w-56 shrink-0 flex-col border-r bg-card/60", disabled && "pointer-events-none opacity-60")}>
+    <aside aria-label="Palette" className={cn("flex w-48 shrink-0 flex-col border-r bg-card/60 2xl:w-56", disabled && "pointer-events-none opacity-60")}>
       <div className="border-b p-2">
         <div className="relative">
           <MagnifyingGlass size={13} className="absolute left-2 top-1/2 -translate-y-1/2 text-muted-foreground" aria-hidden />
@@ -100,7 +100,7 @@ export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled 
           </ul>
         </section>
       </div>
-      <p className="border-t p-2 text-[10px] leading-snug text-muted-foreground">Drag onto the canvas, then connect a node's right handle to another's left. Delete removes the selection.</p>
+      <p className="border-t p-2 text-[10px] leading-snug text-muted-foreground">Drag onto the canvas, then connect a node's right handle to another's left. Delete removes the selection. Scroll to pan, Ctrl+scroll to zoom.</p>
     </aside>
   );
 }

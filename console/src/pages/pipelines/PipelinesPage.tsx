@@ -1,4 +1,4 @@
-import { FlowArrow, LockSimple, Plus, UploadSimple, WarningCircle } from "@phosphor-icons/react";
+import { Copy, FlowArrow, LockSimple, Plus, UploadSimple, WarningCircle } from "@phosphor-icons/react";
 import { lazy, Suspense, useState } from "react";
 import { Page, PageHeader } from "@/components/Layout";
 import { Badge } from "@/components/ui/badge";
@@ -6,17 +6,47 @@ import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Dialog, DialogBody, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { EmptyState, ErrorState, LoadingBlock, Spinner } from "@/components/ui/states";
+import { useToast } from "@/components/ui/toast";
 import { Tooltip } from "@/components/ui/tooltip";
 import { api } from "@/lib/api";
 import { fmtAgo } from "@/lib/format";
 import { useApi } from "@/lib/hooks";
 import { Link, navigate } from "@/lib/router";
 import type { Pipeline } from "@/lib/types";
+import { duplicatePipeline } from "./duplicate";
 import { IMPORT_KEY } from "./importKey";
 import { nodeKinds } from "./kinds";
 
 // The YAML library loads only when someone imports.
 const YamlImport = lazy(() => import("./YamlDialog").then((m) => ({ default: m.YamlImport })));
+
+/** Saves a copy of p as a new stored pipeline and opens it in the builder, where it can be edited. */
+function DuplicateButton({ p }: { p: Pipeline }) {
+  const toast = useToast();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Button
+      size="sm"
+      variant="ghost"
+      aria-label={`Duplicate ${p.name}`}
+      title="Save a copy under a new id, and open it in the builder"
+      disabled={busy}
+      onClick={async () => {
+        setBusy(true);
+        try {
+          const copy = await duplicatePipeline(p);
+          toast("success", `Created ${copy.id}: a copy you can edit`);
+          navigate(`/pipelines/${encodeURIComponent(copy.id)}`);
+        } catch (e) {
+          toast("error", `Cannot duplicate ${p.name}: ${(e as Error).message}`);
+          setBusy(false);
+        }
+      }}
+    >
+      <Copy size={14} aria-hidden /> {busy ? "Duplicating…" : "Duplicate"}
+    </Button>
+  );
+}
 
 function PipelineCard({ p }: { p: Pipeline }) {
   const models = [...new Set(p.nodes.filter((n) => n.type === "model" && n.data?.model).map((n) => n.data.model!))];
@@ -60,13 +90,14 @@ function PipelineCard({ p }: { p: Pipeline }) {
       <p className="mt-2 truncate text-[11px] text-muted-foreground" title={models.join(", ")}>
         {models.length ? `Models: ${models.join(", ")}` : "No model steps"}
       </p>
-      <div className="mt-3 flex items-center gap-2">
+      <div className="mt-3 flex flex-wrap items-center gap-x-2 gap-y-1">
         <Button size="sm" variant="outline" asChild>
           <Link to={`/pipelines/${encodeURIComponent(p.id)}`}>{p.managedBy === "config" ? "View" : "Open builder"}</Link>
         </Button>
         <Button size="sm" variant="ghost" asChild>
           <Link to={`/executions?kind=pipeline&pipeline=${encodeURIComponent(p.id)}`}>Runs</Link>
         </Button>
+        <DuplicateButton p={p} />
         {p.updatedAt && <span className="ml-auto text-[11px] text-muted-foreground">updated {fmtAgo(p.updatedAt)}</span>}
       </div>
     </Card>
@@ -74,7 +105,7 @@ function PipelineCard({ p }: { p: Pipeline }) {
 }
 
 export function PipelinesPage() {
-  const list = useApi((signal) => api.listPipelines({ signal }), [], 15000);
+  const list = useApi((signal) => api.listPipelines({ signal }), [], 15000, ["pipelines"]);
   const [importOpen, setImportOpen] = useState(false);
   return (
     <Page>

@@ -1,6 +1,6 @@
 import { WarningCircle } from "@phosphor-icons/react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
-import { createContext, memo, useContext } from "react";
+import { createContext, memo, useContext, type CSSProperties } from "react";
 import { fmtMs, fmtUsd } from "@/lib/format";
 import type { ModelView, NodeData, Problem, StepRecord } from "@/lib/types";
 import { cn } from "@/lib/utils";
@@ -71,8 +71,8 @@ export const StepNode = memo(function StepNode({ id, type, data, selected }: Nod
           <IconC size={14} weight="bold" aria-hidden />
         </span>
         <div className="min-w-0 flex-1">
-          <div className="truncate text-xs font-semibold leading-tight">{title}</div>
-          <div className="truncate font-mono text-[10px] text-muted-foreground">
+          <div className="truncate text-[13px] font-semibold leading-tight">{title}</div>
+          <div className="truncate font-mono text-[11px] text-muted-foreground">
             {kind.label.toLowerCase()} · {id}
           </div>
         </div>
@@ -87,7 +87,7 @@ export const StepNode = memo(function StepNode({ id, type, data, selected }: Nod
           </span>
         ) : null}
       </div>
-      <div className="truncate px-2.5 pb-2 pt-1 text-[11px] text-muted-foreground" title={subtitle(type, data, models)}>
+      <div className="truncate px-2.5 pb-2 pt-1 text-xs text-muted-foreground" title={subtitle(type, data, models)}>
         {subtitle(type, data, models)}
       </div>
       {errs?.length ? <div className="truncate border-t border-destructive/20 bg-destructive/5 px-2.5 py-1 text-[10px] text-destructive">{errs[0].field ? `${errs[0].field}: ` : ""}{errs[0].message}</div> : null}
@@ -105,7 +105,7 @@ export const StepNode = memo(function StepNode({ id, type, data, selected }: Nod
         <>
           <Handle type="source" position={Position.Right} id="true" style={{ top: "35%" }} aria-label={`${id} if true`} />
           <span className="pointer-events-none absolute -right-8 top-[35%] -translate-y-1/2 text-[9px] font-semibold text-success">true</span>
-          <Handle type="source" position={Position.Right} id="false" style={{ top: "70%", borderColor: "var(--color-destructive)" }} aria-label={`${id} if false`} />
+          <Handle type="source" position={Position.Right} id="false" style={{ top: "70%", "--handle-color": "var(--color-destructive)" } as CSSProperties} aria-label={`${id} if false`} />
           <span className="pointer-events-none absolute -right-8 top-[70%] -translate-y-1/2 text-[9px] font-semibold text-destructive">false</span>
         </>
       ) : type !== "output" ? (

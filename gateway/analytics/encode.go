@@ -47,6 +47,7 @@ func (inv *Invocation) AppendJSON(b []byte) []byte {
 			e.Int("status", int64(a.Status), true)
 			e.Str("error", a.Error, true)
 			e.Num("latencyMs", a.LatencyMs, false)
+			e.Num("startMs", a.StartMs, false)
 			o.B = e.End()
 		}
 		o.B = append(o.B, ']')

@@ -60,6 +60,9 @@ type Attempt struct {
 	Status    int     `json:"status,omitempty"` // upstream HTTP status, 0 when none answered
 	Error     string  `json:"error,omitempty"`
 	LatencyMs float64 `json:"latencyMs"`
+	// StartMs is when the attempt began, from the request's arrival: retries' backoff shows as
+	// the gaps between attempts.
+	StartMs float64 `json:"startMs"`
 }
 
 // Recorder writes invocations to the store in the background, in compressed blocks.

@@ -283,7 +283,7 @@ func upstreamFault(fe *fault.Error) bool {
 }
 
 func (o *Outcome) addAttempt(r *Route, rep *replica, fe *fault.Error, d time.Duration) {
-	a := analytics.Attempt{Model: r.ID, Provider: r.Provider, LatencyMs: ms(d)}
+	a := analytics.Attempt{Model: r.ID, Provider: r.Provider, LatencyMs: ms(d), StartMs: ms(max(time.Since(o.req.Start)-d, 0))}
 	if rep != nil && len(r.replicas) > 1 {
 		a.Upstream = rep.name
 	}

@@ -37,6 +37,21 @@ func TestModelStatsCountRequests(t *testing.T) {
 		t.Fatalf("after one request that took three attempts: %v", s)
 	}
 	g.Flush()
+	// The record places each attempt at its start: one after another, retries' waits between.
+	rec := g.Admin("GET", "/api/executions?model=m", nil).JSON(t)["data"].([]any)[0].(map[string]any)
+	attempts := rec["attempts"].([]any)
+	if len(attempts) != 3 {
+		t.Fatalf("attempts %v", attempts)
+	}
+	end := 0.0
+	for i, raw := range attempts {
+		a := raw.(map[string]any)
+		start, _ := a["startMs"].(float64)
+		if i > 0 && (start < end || start == 0) {
+			t.Fatalf("attempt %d starts at %v ms, before the previous one ended (%v ms): %v", i, start, end, attempts)
+		}
+		end = start + a["latencyMs"].(float64)
+	}
 	g.Stop()
 	g = gt.Start(t, dir, cfg)
 	if s := stats(g); s == nil || s["requests"] != 1.0 {

@@ -25,26 +25,31 @@ type Invocation struct {
 	Op    string    `json:"op"`    // chat, completion, embedding, invoke, test
 	Model string    `json:"model"` // what the client asked for
 	// ServedBy is the model that answered (a fallback, when one was used).
-	ServedBy   string    `json:"servedBy,omitempty"`
-	Provider   string    `json:"provider,omitempty"`
-	Key        string    `json:"key,omitempty"`
-	KeyID      string    `json:"keyId,omitempty"`
-	Org        string    `json:"org,omitempty"`
-	Status     string    `json:"status"` // ok or error
-	HTTPStatus int       `json:"httpStatus"`
-	ErrorKind  string    `json:"errorKind,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	Stream     bool      `json:"stream,omitempty"`
-	LatencyMs  float64   `json:"latencyMs"`
-	UpstreamMs float64   `json:"upstreamLatencyMs"`
-	FirstByte  float64   `json:"firstByteMs,omitempty"`
-	InTokens   int64     `json:"inputTokens"`
-	OutTokens  int64     `json:"outputTokens"`
-	CostUSD    float64   `json:"costUsd"`
-	Retries    int       `json:"retries,omitempty"`
-	Fallback   string    `json:"fallback,omitempty"`
-	Cache      string    `json:"cache,omitempty"`
-	Attempts   []Attempt `json:"attempts,omitempty"`
+	ServedBy   string  `json:"servedBy,omitempty"`
+	Provider   string  `json:"provider,omitempty"`
+	Key        string  `json:"key,omitempty"`
+	KeyID      string  `json:"keyId,omitempty"`
+	Org        string  `json:"org,omitempty"`
+	Status     string  `json:"status"` // ok or error
+	HTTPStatus int     `json:"httpStatus"`
+	ErrorKind  string  `json:"errorKind,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	Stream     bool    `json:"stream,omitempty"`
+	LatencyMs  float64 `json:"latencyMs"`
+	UpstreamMs float64 `json:"upstreamLatencyMs"`
+	FirstByte  float64 `json:"firstByteMs,omitempty"`
+	InTokens   int64   `json:"inputTokens"`
+	OutTokens  int64   `json:"outputTokens"`
+	// CachedTokens and CacheWriteTokens are the parts of InTokens read from and written to the
+	// provider's prompt cache; ReasoningTokens the part of OutTokens spent reasoning.
+	CachedTokens     int64     `json:"cachedInputTokens,omitempty"`
+	CacheWriteTokens int64     `json:"cacheWriteInputTokens,omitempty"`
+	ReasoningTokens  int64     `json:"reasoningTokens,omitempty"`
+	CostUSD          float64   `json:"costUsd"`
+	Retries          int       `json:"retries,omitempty"`
+	Fallback         string    `json:"fallback,omitempty"`
+	Cache            string    `json:"cache,omitempty"`
+	Attempts         []Attempt `json:"attempts,omitempty"`
 	// Pipeline, Execution and Step name the pipeline step that made the call, if one did.
 	Pipeline  string `json:"pipeline,omitempty"`
 	Execution string `json:"execution,omitempty"`

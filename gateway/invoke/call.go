@@ -348,8 +348,17 @@ func (o *Outcome) Cost() float64 {
 	if o.cachedUsage != nil {
 		return 0
 	}
-	u := o.Usage()
-	c := float64(u.Input)*o.Route.InputCost() + float64(u.Output)*o.Route.OutputCost()
+	return cost(o.Route.Model, o.Usage())
+}
+
+// cost prices u at m's rates: cached, cache-written and reasoning tokens at their own rates,
+// the rest of the input and output at the input and output prices.
+func cost(m *registry.Model, u provider.Usage) float64 {
+	cached, written, reasoning := m.TokenCosts()
+	plainIn := max(u.Input-u.CachedInput-u.CacheWrite, 0)
+	plainOut := max(u.Output-u.Reasoning, 0)
+	c := float64(plainIn)*m.InputCost() + float64(u.CachedInput)*cached + float64(u.CacheWrite)*written +
+		float64(plainOut)*m.OutputCost() + float64(u.Reasoning)*reasoning
 	return math.Round(c*1e12) / 1e12 // to a millionth of a micro-dollar, without float noise
 }
 
@@ -393,6 +402,7 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	if o.Route != nil {
 		u := o.Usage()
 		inv.InTokens, inv.OutTokens, inv.CostUSD = u.Input, u.Output, o.Cost()
+		inv.CachedTokens, inv.CacheWriteTokens, inv.ReasoningTokens = u.CachedInput, u.CacheWrite, u.Reasoning
 		if o.cachedUsage == nil {
 			m.InputTokens.Add(int(u.Input))
 			m.OutputTokens.Add(int(u.Output))

@@ -38,6 +38,9 @@ func MessagesToChat(ar *anthropic.Request) (*openai.ChatRequest, error) {
 			return nil, fault.Invalid("system", "system: %v", err)
 		}
 		content, _ := json.Marshal(text)
+		if parts := cachedParts(ar.System); parts != nil {
+			content, _ = json.Marshal(parts) // text parts keep their cache_control for Anthropic upstreams
+		}
 		req.Messages = append(req.Messages, openai.Message{Role: "system", Content: content})
 	}
 	for i, m := range ar.Messages {
@@ -105,7 +108,7 @@ func messageToChat(m anthropic.Message) ([]openai.Message, error) {
 	for _, b := range blocks {
 		switch b.Type {
 		case "text":
-			parts = append(parts, openai.ContentPart{Type: "text", Text: b.Text})
+			parts = append(parts, openai.ContentPart{Type: "text", Text: b.Text, CacheControl: b.CacheControl})
 		case "image":
 			if b.Source == nil {
 				continue
@@ -174,7 +177,7 @@ func ChatToMessages(body []byte, model, id string) ([]byte, error) {
 		out.StopReason = stopReason(ch.FinishReason)
 	}
 	if c.Usage != nil {
-		out.Usage = anthropic.Usage{InputTokens: c.Usage.PromptTokens, OutputTokens: c.Usage.CompletionTokens}
+		out.Usage = anthropicUsage(c.Usage)
 	}
 	return json.Marshal(out)
 }
@@ -243,7 +246,7 @@ func (m *MessagesEvents) Chunk(chunk []byte) []Event {
 		return m.out
 	}
 	if c.Usage != nil {
-		m.usage = anthropic.Usage{InputTokens: c.Usage.PromptTokens, OutputTokens: c.Usage.CompletionTokens}
+		m.usage = anthropicUsage(c.Usage)
 	}
 	for _, ch := range c.Choices {
 		d := ch.Delta
@@ -284,8 +287,12 @@ func (m *MessagesEvents) End() []Event {
 	if m.stop == "" {
 		m.stop = "end_turn"
 	}
+	usage := map[string]int64{"input_tokens": m.usage.InputTokens, "output_tokens": m.usage.OutputTokens}
+	if m.usage.CacheReadInputTokens > 0 {
+		usage["cache_read_input_tokens"] = m.usage.CacheReadInputTokens
+	}
 	m.emit("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": m.stop, "stop_sequence": nil},
-		"usage": map[string]int64{"input_tokens": m.usage.InputTokens, "output_tokens": m.usage.OutputTokens}})
+		"usage": usage})
 	m.emit("message_stop", map[string]any{"type": "message_stop"})
 	return m.out
 }
@@ -315,4 +322,36 @@ func MessagesError(fe *fault.Error) []byte {
 	}
 	b, _ := json.Marshal(anthropic.ErrorResponse{Type: "error", Error: anthropic.Error{Type: typ, Message: msg}})
 	return b
+}
+
+// anthropicUsage is an OpenAI usage as Anthropic reports it: cached prompt tokens are counted
+// apart from input_tokens, as cache_read_input_tokens.
+func anthropicUsage(u *openai.Usage) anthropic.Usage {
+	out := anthropic.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	if d := u.PromptTokensDetails; d != nil && d.CachedTokens > 0 && d.CachedTokens <= u.PromptTokens {
+		out.InputTokens -= d.CachedTokens
+		out.CacheReadInputTokens = d.CachedTokens
+	}
+	return out
+}
+
+// cachedParts is a system prompt given as blocks as text parts, when one of them carries
+// cache_control; nil otherwise (the prompt is then passed as one string, as before).
+func cachedParts(system json.RawMessage) []openai.ContentPart {
+	var blocks []anthropic.Block
+	if json.Unmarshal(system, &blocks) != nil {
+		return nil
+	}
+	var parts []openai.ContentPart
+	cached := false
+	for _, b := range blocks {
+		if b.Type == "text" {
+			parts = append(parts, openai.ContentPart{Type: "text", Text: b.Text, CacheControl: b.CacheControl})
+			cached = cached || len(b.CacheControl) > 0
+		}
+	}
+	if !cached {
+		return nil
+	}
+	return parts
 }

@@ -145,9 +145,9 @@ func (k *chunker) pushUsage() {
 	if !k.includeUsage {
 		return
 	}
-	u := openai.Usage{PromptTokens: k.usage.Input, CompletionTokens: k.usage.Output, TotalTokens: k.usage.Input + k.usage.Output}
+	u := openaiUsage(k.usage)
 	b, _ := json.Marshal(openai.Chunk{ID: k.id, Object: "chat.completion.chunk", Created: k.created, Model: k.model,
-		Choices: []openai.ChunkChoice{}, Usage: &u})
+		Choices: []openai.ChunkChoice{}, Usage: u})
 	k.queue = append(k.queue, b)
 }
 

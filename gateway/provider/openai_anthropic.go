@@ -131,12 +131,22 @@ func toAnthropic(req *openai.ChatRequest, model string) (*anthropic.Request, err
 	}
 	ar.StopSequences = stops
 	var system []string
+	var systemBlocks []anthropic.Block // kept when a part asks for prompt caching
+	cacheSystem := false
 	for i, m := range req.Messages {
 		var blocks []anthropic.Block
 		role := m.Role
 		switch m.Role {
 		case "system", "developer":
 			system = append(system, openai.Text(m.Content))
+			if parts, err := openai.Parts(m.Content); err == nil {
+				for _, p := range parts {
+					if p.Type == "text" {
+						systemBlocks = append(systemBlocks, anthropic.Block{Type: "text", Text: p.Text, CacheControl: p.CacheControl})
+						cacheSystem = cacheSystem || len(p.CacheControl) > 0
+					}
+				}
+			}
 			continue
 		case "user":
 			parts, err := openai.Parts(m.Content)
@@ -180,7 +190,10 @@ func toAnthropic(req *openai.ChatRequest, model string) (*anthropic.Request, err
 		content, _ := json.Marshal(blocks)
 		ar.Messages = append(ar.Messages, anthropic.Message{Role: role, Content: content})
 	}
-	if len(system) > 0 {
+	switch {
+	case cacheSystem:
+		ar.System, _ = json.Marshal(systemBlocks)
+	case len(system) > 0:
 		ar.System, _ = json.Marshal(strings.Join(system, "\n\n"))
 	}
 	if len(ar.Messages) == 0 {
@@ -228,7 +241,7 @@ func toolChoice(raw json.RawMessage) (*anthropic.ToolChoice, error) {
 func partToBlock(p openai.ContentPart) (anthropic.Block, error) {
 	switch p.Type {
 	case "text":
-		return anthropic.Block{Type: "text", Text: p.Text}, nil
+		return anthropic.Block{Type: "text", Text: p.Text, CacheControl: p.CacheControl}, nil
 	case "image_url":
 		if p.ImageURL == nil {
 			return anthropic.Block{}, errors.New("image_url part without a url")
@@ -257,7 +270,8 @@ func finishReason(stop string) string {
 }
 
 func usageOfAnthropic(u anthropic.Usage) Usage {
-	return Usage{Input: u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens, Output: u.OutputTokens}
+	return Usage{Input: u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens, Output: u.OutputTokens,
+		CachedInput: u.CacheReadInputTokens, CacheWrite: u.CacheCreationInputTokens}
 }
 
 // fromAnthropic translates a Messages answer to a chat completion.
@@ -283,7 +297,7 @@ func fromAnthropic(ar *anthropic.Response) (*openai.ChatResponse, Usage) {
 	u := usageOfAnthropic(ar.Usage)
 	return &openai.ChatResponse{ID: ar.ID, Object: "chat.completion", Created: time.Now().Unix(), Model: ar.Model,
 		Choices: []openai.Choice{{Message: msg, FinishReason: finishReason(ar.StopReason)}},
-		Usage:   &openai.Usage{PromptTokens: u.Input, CompletionTokens: u.Output, TotalTokens: u.Input + u.Output}}, u
+		Usage:   openaiUsage(u)}, u
 }
 
 // anthropicStream translates Messages API events to chat completion chunks.
@@ -355,6 +369,7 @@ func (s *anthropicStream) translate(data []byte) error {
 			s.k.usage.Output = ev.Usage.OutputTokens
 			if in := ev.Usage.InputTokens + ev.Usage.CacheCreationInputTokens + ev.Usage.CacheReadInputTokens; in > 0 {
 				s.k.usage.Input = in
+				s.k.usage.CachedInput, s.k.usage.CacheWrite = ev.Usage.CacheReadInputTokens, ev.Usage.CacheCreationInputTokens
 			}
 		}
 		if d.StopReason != "" {

@@ -45,10 +45,15 @@ func (o Op) String() string {
 // opPaths are the OpenAI paths of each operation, relative to a /v1 base.
 var opPaths = [numOps]string{"/chat/completions", "/completions", "/embeddings"}
 
-// Usage is what one call consumed.
+// Usage is what one call consumed. CachedInput and CacheWrite are the parts of Input read from
+// and written to the provider's prompt cache, Reasoning the part of Output spent reasoning;
+// each is priced at its own rate where the model has one.
 type Usage struct {
-	Input  int64
-	Output int64
+	Input       int64
+	Output      int64
+	CachedInput int64
+	CacheWrite  int64
+	Reasoning   int64
 }
 
 // Call is one upstream call in canonical form.

@@ -540,3 +540,19 @@ func BenchmarkKeptAliveCall(b *testing.B) {
 		res.Release()
 	}
 }
+
+// OpenAI's usage details give the cached and reasoning parts, never more than their totals.
+func TestParseUsageDetails(t *testing.T) {
+	for body, want := range map[string]Usage{
+		`{"usage":{"prompt_tokens":10,"completion_tokens":20}}`: {Input: 10, Output: 20},
+		`{"usage":{"prompt_tokens":10,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},
+			"completion_tokens_details":{"reasoning_tokens":12}}}`: {Input: 10, Output: 20, CachedInput: 4, Reasoning: 12},
+		`{"usage":{"prompt_tokens":10,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":99},
+			"completion_tokens_details":null}}`: {Input: 10, Output: 20, CachedInput: 10},
+		`{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":-3}}}`: {Input: 10},
+	} {
+		if got := ParseUsage([]byte(body)); got != want {
+			t.Errorf("%s: %+v, want %+v", body, got, want)
+		}
+	}
+}

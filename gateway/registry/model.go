@@ -67,6 +67,13 @@ type Model struct {
 	CostPerToken       float64         `json:"costPerToken,omitempty"`
 	InputCostPerToken  *float64        `json:"inputCostPerToken,omitempty"`
 	OutputCostPerToken *float64        `json:"outputCostPerToken,omitempty"`
+	// CachedInputCostPerToken prices prompt tokens read from the provider's cache (OpenAI's
+	// cached_tokens, Anthropic's cache_read_input_tokens), CacheWriteCostPerToken those written
+	// to it (Anthropic's cache_creation_input_tokens), ReasoningCostPerToken completion tokens
+	// spent reasoning; each defaults to the input or output price.
+	CachedInputCostPerToken *float64 `json:"cachedInputCostPerToken,omitempty"`
+	CacheWriteCostPerToken  *float64 `json:"cacheWriteCostPerToken,omitempty"`
+	ReasoningCostPerToken   *float64 `json:"reasoningCostPerToken,omitempty"`
 	SecurityPolicy     string          `json:"securityPolicy"`
 	InputSchema        json.RawMessage `json:"inputSchema,omitempty"`
 	OutputSchema       json.RawMessage `json:"outputSchema,omitempty"`
@@ -230,6 +237,22 @@ func (m *Model) InputCost() float64 {
 	return m.CostPerToken
 }
 
+// TokenCosts returns the cost of one token of each kind: a prompt token read from the cache,
+// one written to it, and a reasoning token; each defaults to the input or output price.
+func (m *Model) TokenCosts() (cachedInput, cacheWrite, reasoning float64) {
+	cachedInput, cacheWrite, reasoning = m.InputCost(), m.InputCost(), m.OutputCost()
+	if m.CachedInputCostPerToken != nil {
+		cachedInput = *m.CachedInputCostPerToken
+	}
+	if m.CacheWriteCostPerToken != nil {
+		cacheWrite = *m.CacheWriteCostPerToken
+	}
+	if m.ReasoningCostPerToken != nil {
+		reasoning = *m.ReasoningCostPerToken
+	}
+	return cachedInput, cacheWrite, reasoning
+}
+
 // OutputCost returns the cost of one output token.
 func (m *Model) OutputCost() float64 {
 	if m.OutputCostPerToken != nil {
@@ -361,6 +384,15 @@ func (m *Model) ValidateWith(base string, known func(provider string) error, plu
 	nonNegative("costPerToken", m.CostPerToken)
 	if m.InputCostPerToken != nil {
 		nonNegative("inputCostPerToken", *m.InputCostPerToken)
+	}
+	for _, c := range []struct {
+		name  string
+		price *float64
+	}{{"cachedInputCostPerToken", m.CachedInputCostPerToken}, {"cacheWriteCostPerToken", m.CacheWriteCostPerToken},
+		{"reasoningCostPerToken", m.ReasoningCostPerToken}} {
+		if c.price != nil {
+			nonNegative(c.name, *c.price)
+		}
 	}
 	if m.OutputCostPerToken != nil {
 		nonNegative("outputCostPerToken", *m.OutputCostPerToken)

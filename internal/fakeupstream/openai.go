@@ -128,6 +128,8 @@ type chatRequest struct {
 	Prompt        any    `json:"prompt"`
 	Input         any    `json:"input"`
 	Format        string `json:"encoding_format"`
+	CacheKey      string `json:"prompt_cache_key"`
+	Effort        string `json:"reasoning_effort"`
 	Stream        bool   `json:"stream"`
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
@@ -192,11 +194,23 @@ func (f *OpenAI) handle(ctx *fasthttp.RequestCtx) {
 			f.stream(ctx, req, reply, in, fault.CutAfter)
 			return
 		}
+		u := usage(in, words(reply))
+		// As OpenAI: a prompt_cache_key request finds half its prompt cached, and a reasoning
+		// model spends reasoning tokens, both counted within the totals and broken down.
+		if req.CacheKey != "" {
+			u["prompt_tokens_details"] = map[string]any{"cached_tokens": in / 2}
+		}
+		if req.Effort != "" {
+			const reasoning = 8
+			u["completion_tokens"] = words(reply) + reasoning
+			u["total_tokens"] = in + words(reply) + reasoning
+			u["completion_tokens_details"] = map[string]any{"reasoning_tokens": reasoning}
+		}
 		writeJSON(ctx, map[string]any{
 			"id": "chatcmpl-fake", "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
 			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
 				"message": map[string]any{"role": "assistant", "content": reply}}},
-			"usage": usage(in, words(reply)),
+			"usage": u,
 		})
 	case strings.HasSuffix(r.Path, "/completions"):
 		prompt := fmt.Sprint(req.Prompt)

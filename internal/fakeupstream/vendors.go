@@ -243,8 +243,13 @@ func (v *Vendors) anthropic(ctx *fasthttp.RequestCtx, r Received, body map[strin
 			out += words(t)
 		}
 	}
+	use := map[string]any{"input_tokens": in, "output_tokens": out}
+	if b, _ := json.Marshal(body); strings.Contains(string(b), `"cache_control"`) {
+		// As Anthropic: cached prompt tokens are counted apart from input_tokens.
+		use["cache_read_input_tokens"], use["cache_creation_input_tokens"] = 6, 2
+	}
 	msg := map[string]any{"id": "msg_fake", "type": "message", "role": "assistant", "model": body["model"], "content": content,
-		"stop_reason": stop, "stop_sequence": nil, "usage": map[string]any{"input_tokens": in, "output_tokens": out}}
+		"stop_reason": stop, "stop_sequence": nil, "usage": use}
 	if stream, _ := body["stream"].(bool); !stream {
 		writeJSON(ctx, msg)
 		return

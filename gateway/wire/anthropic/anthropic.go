@@ -32,6 +32,8 @@ type Message struct {
 type Block struct {
 	Type string `json:"type"` // text, image, tool_use, tool_result, thinking
 	Text string `json:"text,omitempty"`
+	// CacheControl marks the end of a prompt prefix to cache ({"type":"ephemeral"}).
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 	// image
 	Source *ImageSource `json:"source,omitempty"`
 	// tool_use

@@ -45,6 +45,9 @@ type ContentPart struct {
 	Type     string    `json:"type"` // text, image_url
 	Text     string    `json:"text,omitempty"`
 	ImageURL *ImageURL `json:"image_url,omitempty"`
+	// CacheControl is Anthropic's prompt-cache marker on a text part ({"type":"ephemeral"}),
+	// carried to Anthropic upstreams and ignored by others.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image by URL or data: URL.
@@ -106,9 +109,21 @@ type ResponseMessage struct {
 
 // Usage counts tokens.
 type Usage struct {
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
-	TotalTokens      int64 `json:"total_tokens"`
+	PromptTokens            int64                    `json:"prompt_tokens"`
+	CompletionTokens        int64                    `json:"completion_tokens"`
+	TotalTokens             int64                    `json:"total_tokens"`
+	PromptTokensDetails     *PromptTokensDetails     `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *CompletionTokensDetails `json:"completion_tokens_details,omitempty"`
+}
+
+// PromptTokensDetails breaks prompt_tokens down: CachedTokens were read from the prompt cache.
+type PromptTokensDetails struct {
+	CachedTokens int64 `json:"cached_tokens"`
+}
+
+// CompletionTokensDetails breaks completion_tokens down: ReasoningTokens were spent reasoning.
+type CompletionTokensDetails struct {
+	ReasoningTokens int64 `json:"reasoning_tokens"`
 }
 
 // Chunk is one event of a streamed chat completion.

@@ -235,6 +235,9 @@ func (h *Host) Load(ctx context.Context, c Config) (*Plugin, error) {
 // first instance.
 func (p *Plugin) init(ctx context.Context, bin []byte) error {
 	name := p.cfg.Name
+	if err := precheck(bin); err != nil {
+		return newError(name, "", KindLoad, "invalid module: %v", err)
+	}
 	// A module this cannot read fails to compile below, with wazero's reason.
 	if pages, ok, err := declaredMemoryMax(bin); err == nil && ok && pages > uint64(p.cfg.MemoryLimitMB)*16 {
 		return newError(name, "", KindLoad, "the module declares a memory maximum of %d MB, over the plugin's cap of %d MB (limits.memoryMB)",

@@ -387,7 +387,7 @@ func readTypes(body []byte) ([]funcType, error) {
 
 // valTypes reads a vector of value types and returns it as encoded, without its length.
 func (r *reader) valTypes() ([]byte, int) {
-	n := r.u32()
+	n := r.vector()
 	from := r.i
 	for k := n; k > 0 && r.err == nil; k-- {
 		if t := r.byte(); t == 0x63 || t == 0x64 { // (ref null? heaptype)

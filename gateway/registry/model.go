@@ -63,21 +63,21 @@ type Model struct {
 	// those names become ids when it is loaded.
 	AllowedKeys []string `json:"allowedKeys,omitempty"`
 	// Latency is the declared typical latency in milliseconds, used until there are measurements.
-	Latency            float64         `json:"latency,omitempty"`
-	CostPerToken       float64         `json:"costPerToken,omitempty"`
-	InputCostPerToken  *float64        `json:"inputCostPerToken,omitempty"`
-	OutputCostPerToken *float64        `json:"outputCostPerToken,omitempty"`
+	Latency            float64  `json:"latency,omitempty"`
+	CostPerToken       float64  `json:"costPerToken,omitempty"`
+	InputCostPerToken  *float64 `json:"inputCostPerToken,omitempty"`
+	OutputCostPerToken *float64 `json:"outputCostPerToken,omitempty"`
 	// CachedInputCostPerToken prices prompt tokens read from the provider's cache (OpenAI's
 	// cached_tokens, Anthropic's cache_read_input_tokens), CacheWriteCostPerToken those written
 	// to it (Anthropic's cache_creation_input_tokens), ReasoningCostPerToken completion tokens
 	// spent reasoning; each defaults to the input or output price.
-	CachedInputCostPerToken *float64 `json:"cachedInputCostPerToken,omitempty"`
-	CacheWriteCostPerToken  *float64 `json:"cacheWriteCostPerToken,omitempty"`
-	ReasoningCostPerToken   *float64 `json:"reasoningCostPerToken,omitempty"`
-	SecurityPolicy     string          `json:"securityPolicy"`
-	InputSchema        json.RawMessage `json:"inputSchema,omitempty"`
-	OutputSchema       json.RawMessage `json:"outputSchema,omitempty"`
-	Tags               []string        `json:"tags,omitempty"`
+	CachedInputCostPerToken *float64        `json:"cachedInputCostPerToken,omitempty"`
+	CacheWriteCostPerToken  *float64        `json:"cacheWriteCostPerToken,omitempty"`
+	ReasoningCostPerToken   *float64        `json:"reasoningCostPerToken,omitempty"`
+	SecurityPolicy          string          `json:"securityPolicy"`
+	InputSchema             json.RawMessage `json:"inputSchema,omitempty"`
+	OutputSchema            json.RawMessage `json:"outputSchema,omitempty"`
+	Tags                    []string        `json:"tags,omitempty"`
 	// APIKey is write-only: stored encrypted, never returned, never logged.
 	APIKey secret.Secret `json:"apiKey,omitzero"`
 	// Headers are extra, non-secret headers sent upstream.

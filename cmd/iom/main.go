@@ -18,6 +18,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/hub"
 	"github.com/iomhq/iom/gateway/server"
 )
 
@@ -101,7 +102,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	// Plugins are loaded and checked as serve would; their own log lines stay out of the report.
-	if err := server.CheckPlugins(cfg, slog.New(slog.DiscardHandler)); err != nil {
+	if err := hub.Check(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		printConfigError(stderr, f.config, err)
 		return 1
 	}

@@ -500,5 +500,5 @@ func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 }
 
 func (g *Gateway) apiPlugins(ctx *fasthttp.RequestCtx, _ []string) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.hub.list()})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.hub.List()})
 }

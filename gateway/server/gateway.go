@@ -28,6 +28,7 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/hub"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
@@ -71,7 +72,7 @@ type Gateway struct {
 	limits  *policy.Limiter
 	cache   *cache.Cache
 	cors    atomic.Pointer[cors]
-	hub     *pluginHub
+	hub     *hub.Hub
 	pipes   *pipeline.Set
 	runner  *pipeline.Runner
 
@@ -139,7 +140,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 				g.engine.Close()
 			}
 			if g.hub != nil {
-				g.hub.close(context.Background())
+				g.hub.Close(context.Background())
 			}
 			st.Close()
 		}
@@ -161,12 +162,12 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.Server.DataDir, "wasm-cache")
 	}
-	if g.hub, err = newPluginHub(context.Background(), cacheDir, log); err != nil {
+	if g.hub, err = hub.New(context.Background(), cacheDir, log); err != nil {
 		return nil, err
 	}
-	g.reg.SetChecks(g.hub.knownProvider, g.hub.knownPlugin)
+	g.reg.SetChecks(g.hub.KnownProvider, g.hub.KnownPlugin)
 	g.pool = provider.NewPool()
-	g.pool.Plugins = g.hub.model
+	g.pool.Plugins = g.hub.Model
 	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
 	live := analytics.NewLive()
 	g.engine = invoke.New(g.pool, live, g.metrics, g.rec, log)
@@ -176,7 +177,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
 		return nil, err
 	}
-	g.runner = pipeline.NewRunner(g.engine, pipelineTransformer{g.hub}, g.rec, log, 64)
+	g.runner = pipeline.NewRunner(g.engine, g.hub.Steps(), g.rec, log, 64)
 	g.reg.OnChange(func(s *registry.Snapshot) {
 		g.engine.SetModels(s)
 		g.pipes.Recompile()
@@ -205,7 +206,7 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 	if err := g.keys.CheckConfig(cfg.Keys); err != nil {
 		return err
 	}
-	if err := g.hub.apply(context.Background(), cfg.Plugins); err != nil {
+	if err := g.hub.Apply(context.Background(), cfg.Plugins); err != nil {
 		return err
 	}
 	g.pipes.Recompile()
@@ -469,7 +470,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("background work still running at the shutdown deadline: %w", ctx.Err()))
 	}
 	g.engine.Close()
-	g.hub.close(ctx)
+	g.hub.Close(ctx)
 	g.rec.Close()
 	g.limits.Close()
 	g.cache.Close()

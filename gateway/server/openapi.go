@@ -8,6 +8,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/hub"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
@@ -96,7 +97,7 @@ var opDocs = map[string]opDoc{
 	"GET /api/executions/{id}": {response: analytics.Invocation{}},
 	"GET /api/analytics": {query: []string{"range:1h, 6h, 24h, 7d or 30d", "since:start (instead of range; at most 366 days before until)", "until:end",
 		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default; widened to keep 2000 points per series)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
-	"GET /api/plugins":      {response: listOf[PluginInfo]{}},
+	"GET /api/plugins":      {response: listOf[hub.PluginInfo]{}},
 	"GET /api/openapi.json": {response: map[string]any{}},
 	"GET /":                 {response: "text/html"},
 }

@@ -25,7 +25,7 @@ import (
 type catalog struct{ g *Gateway }
 
 func (c catalog) Model(id string) *registry.Entry { return c.g.reg.Snapshot().Get(id) }
-func (c catalog) HasPlugin(name string) bool      { return c.g.hub.has(name) }
+func (c catalog) HasPlugin(name string) bool      { return c.g.hub.Has(name) }
 
 // pipelineFor returns the pipeline id if key may run it: it is on the key's allowlist (when the
 // key has one) and the key may use every model in it under their security policies.

@@ -1,4 +1,4 @@
-package server
+package hub
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/iomhq/iom/wasm"
 )
 
-// CheckPlugins loads every plugin of cfg as serve would, into a scratch WASM host and plugin
+// Check loads every plugin of cfg as serve would, into a scratch WASM host and plugin
 // manager, and checks that the models and pipelines naming a plugin find it with the role they
 // need. It returns the problems, path-qualified, or nil; it keeps nothing, and stops the
 // process plugins it started.
-func CheckPlugins(cfg *config.File, log *slog.Logger) error {
+func Check(cfg *config.File, log *slog.Logger) error {
 	if len(cfg.Plugins) == 0 {
 		return nil
 	}
@@ -27,17 +27,17 @@ func CheckPlugins(cfg *config.File, log *slog.Logger) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	h, err := newPluginHub(ctx, dir, log)
+	h, err := New(ctx, dir, log)
 	if err != nil {
 		return err
 	}
-	defer h.close(ctx)
+	defer h.Close(ctx)
 
 	// Each plugin alone first, so that every broken one is named; then the set, as serve loads it.
 	var es decode.Errors
 	var good []config.Plugin
 	for i, c := range cfg.Plugins {
-		if err := h.apply(ctx, append(good, c)); err != nil {
+		if err := h.Apply(ctx, append(good, c)); err != nil {
 			es.Add(decode.Index("plugins", i), "%s", strings.TrimPrefix(err.Error(), "plugins: "))
 			continue
 		}
@@ -49,7 +49,7 @@ func CheckPlugins(cfg *config.File, log *slog.Logger) error {
 	for i, m := range cfg.Models {
 		path := decode.Index("models", i)
 		if strings.HasPrefix(m.Provider, "wasm:") || strings.HasPrefix(m.Provider, "plugin:") {
-			if err := h.knownProvider(m.Provider); err != nil {
+			if err := h.KnownProvider(m.Provider); err != nil {
 				es.Add(decode.Join(path, "provider"), "%v", err)
 			}
 		}
@@ -73,8 +73,8 @@ func CheckPlugins(cfg *config.File, log *slog.Logger) error {
 }
 
 // checkTransform adds a problem to es when name is not a loaded plugin that transforms.
-func (h *pluginHub) checkTransform(es *decode.Errors, path, name string) {
-	if err := h.knownPlugin(name); err != nil {
+func (h *Hub) checkTransform(es *decode.Errors, path, name string) {
+	if err := h.KnownPlugin(name); err != nil {
 		es.Add(path, "%v", err)
 		return
 	}

@@ -1,4 +1,8 @@
-package server
+// Package hub holds the loaded plugins, WASM modules and processes alike, behind one set of
+// names: models served by a plugin, transform chains and pipeline steps use them without caring
+// which kind they are. It loads them from the config at start and on every reload, maps their
+// errors to the gateway's faults, and checks a config's plugins without keeping them.
+package hub
 
 import (
 	"bytes"
@@ -20,16 +24,17 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/plugins"
 	"github.com/iomhq/iom/wasm"
 )
 
-// pluginHub holds the loaded plugins, WASM modules and processes alike, so models, transform
+// Hub holds the loaded plugins, WASM modules and processes alike, so models, transform
 // chains and pipelines use them by name without caring which kind they are. It loads them from
 // the config at start and on every reload, keeping the ones that did not change.
-type pluginHub struct {
+type Hub struct {
 	log   *slog.Logger
 	host  *wasm.Host
 	procs *plugins.Manager
@@ -44,7 +49,7 @@ type wasmPlugin struct {
 	fingerprint string
 }
 
-func newPluginHub(ctx context.Context, cacheDir string, log *slog.Logger) (*pluginHub, error) {
+func New(ctx context.Context, cacheDir string, log *slog.Logger) (*Hub, error) {
 	host, err := wasm.NewHost(ctx, cacheDir, log)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the WASM host: %w", err)
@@ -54,7 +59,7 @@ func newPluginHub(ctx context.Context, cacheDir string, log *slog.Logger) (*plug
 		host.Close(ctx)
 		return nil, fmt.Errorf("cannot start the plugin manager: %w", err)
 	}
-	return &pluginHub{log: log, host: host, procs: procs, wasm: map[string]*wasmPlugin{}, proc: map[string][]byte{}}, nil
+	return &Hub{log: log, host: host, procs: procs, wasm: map[string]*wasmPlugin{}, proc: map[string][]byte{}}, nil
 }
 
 // fingerprint identifies what a WASM plugin was loaded from: its entry and its file.
@@ -67,7 +72,7 @@ func fingerprint(c config.Plugin) string {
 }
 
 // apply loads the config's plugins. On any error nothing changes.
-func (h *pluginHub) apply(ctx context.Context, cfgs []config.Plugin) error {
+func (h *Hub) Apply(ctx context.Context, cfgs []config.Plugin) error {
 	h.mu.RLock()
 	old := h.wasm
 	h.mu.RUnlock()
@@ -141,12 +146,12 @@ func procConfig(c config.Plugin) plugins.Config {
 	return pc
 }
 
-func (h *pluginHub) close(ctx context.Context) {
+func (h *Hub) Close(ctx context.Context) {
 	h.procs.Close()
 	h.host.Close(ctx)
 }
 
-func (h *pluginHub) has(name string) bool {
+func (h *Hub) Has(name string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	_, w := h.wasm[name]
@@ -154,7 +159,7 @@ func (h *pluginHub) has(name string) bool {
 	return w || p
 }
 
-func (h *pluginHub) wasmPlugin(name string) *wasm.Plugin {
+func (h *Hub) wasmPlugin(name string) *wasm.Plugin {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if w := h.wasm[name]; w != nil {
@@ -164,7 +169,7 @@ func (h *pluginHub) wasmPlugin(name string) *wasm.Plugin {
 }
 
 // knownProvider checks a provider name: a built-in adapter, or a loaded plugin that serves models.
-func (h *pluginHub) knownProvider(name string) error {
+func (h *Hub) KnownProvider(name string) error {
 	if p, ok := strings.CutPrefix(name, "wasm:"); ok {
 		w := h.wasmPlugin(p)
 		if w == nil {
@@ -188,29 +193,29 @@ func (h *pluginHub) knownProvider(name string) error {
 }
 
 // knownPlugin checks the name of a transform plugin.
-func (h *pluginHub) knownPlugin(name string) error {
-	if !h.has(name) {
+func (h *Hub) KnownPlugin(name string) error {
+	if !h.Has(name) {
 		return fmt.Errorf("no plugin named %q is loaded", name)
 	}
 	return nil
 }
 
 // model finds the plugin that serves a wasm:<name> or plugin:<name> provider.
-func (h *pluginHub) model(name string) (provider.PluginModel, error) {
+func (h *Hub) Model(name string) (provider.PluginModel, error) {
 	if p, ok := strings.CutPrefix(name, "wasm:"); ok {
 		if w := h.wasmPlugin(p); w != nil {
 			return wasmModel{w}, nil
 		}
 		return nil, fmt.Errorf("no WASM plugin named %q is loaded", p)
 	}
-	if p, ok := strings.CutPrefix(name, "plugin:"); ok && h.has(p) {
+	if p, ok := strings.CutPrefix(name, "plugin:"); ok && h.Has(p) {
 		return procModel{h.procs, p}, nil
 	}
 	return nil, fmt.Errorf("no plugin serves provider %q", name)
 }
 
 // Transform runs a transform plugin (invoke.Transformer).
-func (h *pluginHub) Transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
+func (h *Hub) Transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
 	md := wasm.Metadata{RequestID: meta.RequestID, Model: meta.Model, Provider: meta.Provider, Key: meta.Key, Org: meta.Org,
 		Op: wasm.Op(meta.Op), Stream: meta.Stream, OutputSchema: meta.OutputSchema}
 	if w := h.wasmPlugin(plugin); w != nil {
@@ -302,13 +307,16 @@ func procTransformResult(plugin string, out []byte) ([]byte, bool, error) {
 
 // Chunks reports whether plugin transforms stream chunks: WASM modules that export the chunk
 // role. Process plugins are not sent chunks: a round trip per chunk would slow every stream.
-func (h *pluginHub) Chunks(plugin string) bool {
+func (h *Hub) Chunks(plugin string) bool {
 	w := h.wasmPlugin(plugin)
 	return w != nil && w.Has(wasm.RoleTransformChunk)
 }
 
+// Steps returns what runs the transform steps of pipelines, on JSON values.
+func (h *Hub) Steps() pipeline.Transformer { return pipelineTransformer{h} }
+
 // pipelineTransformer runs transform steps of pipelines on JSON values.
-type pipelineTransformer struct{ h *pluginHub }
+type pipelineTransformer struct{ h *Hub }
 
 func (t pipelineTransformer) Transform(ctx context.Context, plugin string, value any, config any, meta map[string]any) (any, error) {
 	body, err := json.Marshal(value)
@@ -544,7 +552,7 @@ type PluginInfo struct {
 	} `json:"latencyMs"`
 }
 
-func (h *pluginHub) list() []PluginInfo {
+func (h *Hub) List() []PluginInfo {
 	h.mu.RLock()
 	var ws []*wasmPlugin
 	for _, w := range h.wasm {

@@ -7,8 +7,12 @@ PLUGINS  := bin/plugins
 CONFIG   ?= configs/iom.yaml
 FUZZTIME ?= 10000x
 # The plugin SDKs are Go modules of their own, which ./... at the root does not reach: vet,
-# test-go, test-race and cross run in each of them too.
+# test-go, test-race and cross run in each of them too. The end-to-end tests and the bench are
+# modules of their own as well, so that the client SDKs and the load generator they use stay out
+# of the gateway's requirements: e2e is vetted and tested, bench vetted and cross-built.
 SDK_MODULES := sdk/wasm sdk/plugin
+E2E_MODULE := e2e
+BENCH_MODULE := bench
 
 .PHONY: all build run plugins console test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
 
@@ -53,7 +57,7 @@ test: node-deps console plugins vet test-go test-race test-console test-sdk fuzz
 # The WASM SDK's ABI code builds for wasip1 only, so that SDK is vetted for wasip1 as well.
 vet:
 	$(GO) vet ./...
-	@set -e; for m in $(SDK_MODULES); do echo "go vet ./... in $$m"; (cd $$m && $(GO) vet ./...); done
+	@set -e; for m in $(SDK_MODULES) $(E2E_MODULE) $(BENCH_MODULE); do echo "go vet ./... in $$m"; (cd $$m && $(GO) vet ./...); done
 	cd sdk/wasm && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
 # gotest runs go test with $(1) in the root module, or in each module directory of $(2) in turn
@@ -74,7 +78,7 @@ test-go: export IOM_REQUIRE_WASM_AS=1
 test-go: export IOM_REQUIRE_PROMTOOL=1
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
-	$(call gotest,-count=1 ./...,. $(SDK_MODULES))
+	$(call gotest,-count=1 ./...,. $(SDK_MODULES) $(E2E_MODULE))
 
 # The packages with shared state under concurrency, and the process-plugin SDK, which serves
 # calls concurrently.
@@ -116,13 +120,15 @@ fuzz:
 ## cross: the tree builds for every platform we ship (CI runs it)
 CROSS_TARGETS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
+# In a module whose ./... is one command (bench), go build would write its binary there: the
+# modules' builds go to /dev/null.
 cross:
 	@set -e; for t in $(CROSS_TARGETS); do \
 		echo "go build ./... for $$t"; \
 		GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build ./...; \
-		for m in $(SDK_MODULES); do \
+		for m in $(SDK_MODULES) $(BENCH_MODULE); do \
 			echo "go build ./... in $$m for $$t"; \
-			(cd $$m && GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build ./...); \
+			(cd $$m && GOOS=$${t%%/*} GOARCH=$${t##*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./...); \
 		done; \
 	done
 	@echo "go build ./... in sdk/wasm for wasip1/wasm"; cd sdk/wasm && GOOS=wasip1 GOARCH=wasm $(GO) build ./...
@@ -136,8 +142,12 @@ e2e/node/node_modules/.package-lock.json: e2e/node/package.json e2e/node/package
 	cd e2e/node && npm ci --no-audit --no-fund --loglevel=error
 
 ## bench: the gateway against a direct upstream, a bare proxy and nginx (see bench/README.md)
+# The bench is a module of its own, built into bin/bench and run from here: it builds ./cmd/iom,
+# runs the Go benchmarks of ./gateway/pipeline and ./plugins, and finds bin/plugins, all relative
+# to the repository's root.
 bench: plugins
-	$(GO) run ./bench
+	$(GO) build -C $(BENCH_MODULE) -o $(CURDIR)/bin/bench .
+	./bin/bench
 
 ## proto: regenerate the process plugins' gRPC code (needs protoc)
 proto:

@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +17,8 @@ import (
 var unsafeAllowed = []string{"sdk/wasm/", "wasm/testdata/", "sdk/plugin/proto/"}
 
 // The gateway reaches under the runtime nowhere: no go:linkname, no raw system calls, and unsafe
-// only where unsafeAllowed says. The walk covers every Go file of the tree, the SDKs' own
-// modules included, which go vet ./... at the root does not reach.
+// only where unsafeAllowed says. The walk covers every Go file of the tree, the modules of the
+// SDKs, the end-to-end tests and the bench included, which go vet ./... at the root does not reach.
 func TestNoRuntimeMachinery(t *testing.T) {
 	root := filepath.Join("..")
 	fset := token.NewFileSet()
@@ -78,6 +79,47 @@ func TestNoRuntimeMachinery(t *testing.T) {
 	for _, p := range unsafeAllowed {
 		if !seen[p] {
 			t.Errorf("unsafeAllowed names %s, which holds no Go file", p)
+		}
+	}
+}
+
+// testOnlyModules are what only the end-to-end tests (the openai-go SDK) and the bench (vegeta,
+// its load generator) use: they are required by the e2e and bench modules, never by the
+// gateway's.
+var testOnlyModules = []string{"github.com/openai/openai-go", "github.com/tsenart/vegeta"}
+
+// The gateway's own module does not require, even indirectly, what only its tests and the bench
+// use: neither its build list nor its go.mod and go.sum name them.
+func TestGatewayRequirements(t *testing.T) {
+	cmd := exec.Command("go", "list", "-m", "all")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOWORK=off") // the root module's own build list, not a workspace's
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -m all at the repository root: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if lines[0] != "github.com/iomhq/iom" {
+		t.Fatalf("go list -m all at the repository root lists %q first, not the gateway's module", lines[0])
+	}
+	for _, line := range lines {
+		for _, m := range testOnlyModules {
+			if strings.HasPrefix(line, m+" ") || strings.HasPrefix(line, m+"/") {
+				t.Errorf("the gateway's module requires %s (go list -m all)", line)
+			}
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join("..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range testOnlyModules {
+			if strings.Contains(string(b), m) {
+				t.Errorf("the gateway's %s names %s (go mod tidy at the root drops it)", f, m)
+			}
 		}
 	}
 }

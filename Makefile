@@ -30,8 +30,10 @@ run: console plugins build
 ## when its sources or its SDK changed
 PROCESS_PLUGINS := process-provider process-transformer
 WASM_PLUGINS := $(filter-out internal $(PROCESS_PLUGINS),$(notdir $(patsubst %/,%,$(wildcard examples/plugins/*/))))
+# A Go plugin may import another example's packages (local-models serves several), so every
+# example Go file counts for every plugin.
 WASM_SDK_SRC := $(wildcard sdk/wasm/*.go sdk/wasm-c/*.[ch] sdk/wasm-rust/src/*.rs sdk/wasm-as/assembly/*.ts) \
-	$(shell find examples/plugins/internal -type f 2>/dev/null) examples/plugins/build.sh
+	$(shell find examples/plugins -name '*.go' -not -path '*/process-*' 2>/dev/null) examples/plugins/build.sh
 plugins: $(addprefix $(PLUGINS)/,$(addsuffix .wasm,$(WASM_PLUGINS)) $(PROCESS_PLUGINS))
 
 .SECONDEXPANSION:

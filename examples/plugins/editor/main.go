@@ -1,7 +1,7 @@
-// Command editor is a local model: a rule-based copy editor (spacing, doubled words, fillers,
-// spelling variety, capitals, quotes, a title) that answers chat completions and completions with
-// the edited text. Config (optional): {"tighten": true, "spelling": "", "smartQuotes": false,
-// "title": true}. The model itself is package edit; this module serves it alone, and the
+// Command editor is a local model: a rule-based copy editor (spacing, doubled words, fillers and
+// wordy phrases, spelling variety, capitals, quotes, a title) that answers chat completions and
+// completions with the edited text, and what it changed in the answer's "edits" member. Config
+// (optional): {"tighten": true, "spelling": "", "smartQuotes": false, "title": true}. The model itself is package edit; this module serves it alone, and the
 // local-models example serves it with the others.
 package main
 

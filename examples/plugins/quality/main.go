@@ -1,7 +1,7 @@
-// Command quality is a local model: it scores a text's readability (Flesch reading ease and grade)
-// and basic quality and answers chat completions and completions with a JSON report that says
-// whether the text passes and why not. Config (optional): {"minWords": 80, "minReadingEase": 30,
-// "maxSentenceWords": 25}. The model itself is package quality; this module serves it alone, and
+// Command quality is a local model: it scores a text's readability (Flesch reading ease and grade),
+// coherence and basic quality and answers chat completions and completions with a JSON report
+// that says whether the text passes and why not. Config (optional): {"minWords": 80,
+// "minReadingEase": 30, "minCoherence": 0.5, "maxSentenceWords": 25}. The model itself is package quality; this module serves it alone, and
 // the local-models example serves it with the others.
 package main
 

@@ -1,6 +1,7 @@
 // Package edit is a local model: a rule-based copy editor that answers chat completions (the
 // last user message) and completions (the prompt) with the edited text itself, plain, so a
-// later step can use it as it is.
+// later step can use it as it is, and reports what it changed in the answer's "edits" member
+// (see report.go).
 //
 // The input is a text, or a JSON object {"text": "…"}. Paragraphs are separated by blank lines;
 // the lines of a paragraph are joined into one, except in lists, headings and tables (lines
@@ -13,8 +14,11 @@
 //     lower-case word and a capital ("end.Next" → "end. Next"); runs of !, ? or commas and
 //     doubled full stops (not ellipses) reduced to one;
 //   - doubled words removed ("the the" → "the"; "had had" and "that that" stay);
-//   - with tighten (the default), the fillers very, really, basically, actually and literally
-//     removed, with a comma that set them off, except right after a negation ("not very");
+//   - with tighten (the default), the fillers very, really, basically, actually, literally,
+//     essentially and totally removed, with a comma that set them off, except right after a
+//     negation ("not very"); and wordy phrases shortened: "in order to" → "to", "due to the
+//     fact that" → "because", "is able to" → "can", "the majority of" → "most", "prior to" →
+//     "before", "it is important to note that" removed… (the table wordy in edit.go);
 //   - with spelling "us" or "uk", British or American spellings (a table of some 850 forms:
 //     -our/-or, -ise/-ize, -yse/-yze, -re/-er, doubled l, and single words) turned into the
 //     other variety; with "consistent", into whichever the text uses more;
@@ -71,12 +75,16 @@ func Answer(c *iomwasm.ModelCall) ([]byte, error) {
 		return nil, iomwasm.Errorf("no_text", "the editor needs a text to edit")
 	}
 	edited, n := edit(text, conf)
-	iomwasm.Log(iomwasm.LevelDebug, "editor: "+strconv.Itoa(n.doubled)+" doubled words, "+strconv.Itoa(n.fillers)+
-		" fillers, "+strconv.Itoa(n.capitals)+" capitals, "+strconv.Itoa(n.spelling)+" spellings")
+	iomwasm.Log(iomwasm.LevelDebug, "editor: "+strconv.Itoa(n.total())+" changes")
+	var answer []byte
 	if c.Op == "completion" {
-		return iomwasm.TextCompletion(model, edited, iomwasm.Words(text), iomwasm.Words(edited)), nil
+		answer = iomwasm.TextCompletion(model, edited, iomwasm.Words(text), iomwasm.Words(edited))
+	} else {
+		answer = iomwasm.ChatCompletion(model, edited, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(edited))
 	}
-	return iomwasm.ChatCompletion(model, edited, iomwasm.Words(iomwasm.PromptText(c.Request)), iomwasm.Words(edited)), nil
+	// The report goes in a member of its own, so the answer's text stays the edited text.
+	answer = append(answer[:len(answer)-1], `,"edits":`...)
+	return append(n.appendJSON(answer), '}'), nil
 }
 
 // edit returns the edited text and what changed.
@@ -124,7 +132,10 @@ func edit(text string, c *config) (string, counts) {
 	}
 	body := strings.Join(paragraphs, "\n\n")
 	if title == "" && conf.addTitle() {
-		title = makeTitle(body)
+		if title = makeTitle(body); title != "" {
+			n.titled = true
+			n.note("title added: %q", title)
+		}
 	}
 	if title == "" {
 		return body, n

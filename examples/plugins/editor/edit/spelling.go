@@ -122,6 +122,7 @@ func respell(toks []string, variety string, n *counts) []string {
 		}
 		toks[i] = t[:start] + repl + t[end:]
 		n.spelling++
+		n.note("spelling: %q → %q", word, repl)
 	}
 	return toks
 }

@@ -11,6 +11,7 @@ type measures struct {
 	longSentences                           int
 	longestParagraph                        int // in words
 	doubled                                 []string
+	content                                 [][]string // each sentence's content words, stemmed (coherence.go)
 }
 
 // measure counts a text's words, sentences, paragraphs and syllables. Paragraphs are separated
@@ -64,6 +65,7 @@ func measure(text string, maxSentence int) measures {
 			if n == 0 {
 				continue
 			}
+			m.content = append(m.content, contentWords(words))
 			m.sentences++
 			m.words += n
 			pw += n

@@ -48,5 +48,6 @@ var descriptions = []struct{ def, property, text string }{
 	{"ConfigPluginAllow", "random", "WASM: random_get reads the host's crypto/rand instead of a deterministic stream."},
 	{"RegistryTransforms", "request", "Plugins run in order on the request before each upstream call (also a fallback's, with its own list): each gets the previous one's output. A plugin is called only at the stages that list it. The gateway sets the body's model to the upstream model after the chain."},
 	{"RegistryTransforms", "response", "Plugins run in order on a non-streamed answer before it reaches the client (iom_transform, stage response); for a stream, the WASM ones exporting iom_transform_chunk run on each chunk instead."},
+	{"PipelinePipeline", "chatInput", "The inputSchema property that a chat request to pipeline:<id> fills from its last user message (a string takes the text, an image string an image part's URL, an array of numbers the numbers in the text). Without it, the schema's only required string property, if it has exactly one."},
 	{"ConfigProvider", "keyHosts", "More hosts the provider-wide apiKey is sent to: host (HTTPS on port 443 only), host:port (that port, either scheme), *.example.com or *.example.com:port (its subdomains)."},
 }

@@ -31,7 +31,9 @@ type Plan struct {
 	// streamStep is the model step whose answer is the output as it is, so a streamed chat can
 	// relay it as it runs.
 	streamStep *step
-	timeout    time.Duration
+	// chat is the inputSchema property a chat request's last user message fills, or nil.
+	chat    *chatProp
+	timeout time.Duration
 }
 
 type step struct {
@@ -89,6 +91,11 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 			add("", "inputSchema", "is not a valid JSON Schema: %v", err)
 		}
 		plan.Input = s
+	}
+	if c, problem := chatProperty(p); problem != nil {
+		ps = append(ps, *problem)
+	} else {
+		plan.chat = c
 	}
 	for i := range p.Nodes {
 		n := &p.Nodes[i]
@@ -162,8 +169,11 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 	if len(ps) > 0 {
 		return nil, sortProblems(ps, p)
 	}
-	if o := plan.output; len(o.in) == 1 && o.node.Data.Output == "" && o.in[0].from.node.Type == Model {
-		plan.streamStep = o.in[0].from
+	if o := plan.output; len(o.in) == 1 && o.in[0].from.node.Type == Model {
+		// The output is the step's answer as it is, or its text: what its chunks spell out.
+		if from := o.in[0].from.node.ID; o.node.Data.Output == "" || strings.TrimSpace(o.node.Data.Output) == "steps."+from+".output.text" {
+			plan.streamStep = o.in[0].from
+		}
 	}
 	return plan, nil
 }

@@ -480,7 +480,7 @@ func (r *Runner) call(u *run, s *step, in any) result {
 		res.err = fe
 		return res
 	}
-	op, body := canonical(route, in)
+	op, body := canonical(route, in, u.plan.ChatProperty())
 	fields, err := rawjson.ScanObject(body, nil)
 	if err != nil {
 		res.err = fmt.Errorf("cannot build the request: %v", err)

@@ -35,6 +35,10 @@ type Pipeline struct {
 	Nodes       []Node          `json:"nodes"`
 	Edges       []Edge          `json:"edges"`
 	InputSchema json.RawMessage `json:"inputSchema,omitempty"`
+	// ChatInput names the inputSchema property that the last user message of a chat request
+	// (model pipeline:<id>) fills; without it, the schema's one required string property does,
+	// when it has exactly one (see Plan.ChatInput).
+	ChatInput string `json:"chatInput,omitempty"`
 	// TimeoutMs bounds a whole run (default 120000).
 	TimeoutMs int       `json:"timeoutMs,omitempty"`
 	ManagedBy string    `json:"managedBy,omitempty"`

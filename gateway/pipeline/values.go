@@ -208,10 +208,11 @@ func TextOf(v any) string {
 }
 
 // canonical turns a step's input into a canonical request for route: an object with messages as
-// a chat request; a string, or an object holding only a prompt, text or input string, as one
-// user message; any other value as its JSON text in one user message; embeddings of the text
-// for embedding models.
-func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
+// a chat request (without the member named chatProp: the pipeline's chat property, which a
+// chat request's last user message filled and a model would not know); a string, or an object
+// holding only a prompt, text or input string, as one user message; any other value as its
+// JSON text in one user message; embeddings of the text for embedding models.
+func canonical(route *invoke.Route, in any, chatProp string) (provider.Op, []byte) {
 	if route.ModelType == "embedding" {
 		b, _ := json.Marshal(map[string]any{"model": route.ID, "input": TextOf(in)})
 		return provider.Embedding, b
@@ -220,7 +221,7 @@ func canonical(route *invoke.Route, in any) (provider.Op, []byte) {
 		if _, has := m["messages"]; has {
 			req := make(map[string]any, len(m)+1)
 			for k, v := range m {
-				if k != "stream" && k != "stream_options" {
+				if k != "stream" && k != "stream_options" && k != chatProp {
 					req[k] = v
 				}
 			}

@@ -69,7 +69,8 @@ var opDocs = map[string]opDoc{
 	"GET /v1/models/{id}":         {response: openAIModel{}},
 	"POST /v1/models/{id}/invoke": {body: anyJSON{}, response: openai.ChatResponse{}},
 	"POST /v1/messages":           {body: anthropic.Request{}, response: anthropic.Response{}, stream: true},
-	"POST /v1/pipelines/{id}/run": {query: []string{"async:true to answer 202 at once and run in the background"}, body: anyJSON{}, response: runAnswer{}},
+	"POST /v1/pipelines/{id}/run": {query: []string{"async:true to answer 202 at once and run in the background",
+		"trace:1 to add every step's detail (execution) to the answer"}, body: anyJSON{}, response: runAnswer{}},
 
 	"GET /healthz":                 {response: map[string]string{}},
 	"GET /metrics":                 {response: "text/plain"},
@@ -102,12 +103,24 @@ var opDocs = map[string]opDoc{
 	"GET /":                 {response: "text/html"},
 }
 
+// runAnswer is a pipeline run's answer: the data plane's leaves out execution unless asked
+// (?trace=1 or x-iom-trace: 1); the admin API's always has it.
 type runAnswer struct {
-	ExecutionID string             `json:"executionId"`
-	Status      string             `json:"status"`
-	Output      anyJSON            `json:"output"`
-	Text        string             `json:"text"`
-	Execution   pipeline.Execution `json:"execution"`
+	ExecutionID string              `json:"executionId"`
+	Status      string              `json:"status"`
+	Output      anyJSON             `json:"output"`
+	Text        string              `json:"text"`
+	Usage       runUsage            `json:"usage"`
+	CostUSD     float64             `json:"costUsd"`
+	Error       *errorObject        `json:"error,omitempty"`
+	Execution   *pipeline.Execution `json:"execution,omitempty"`
+}
+
+// runUsage sums the tokens of a run's model calls.
+type runUsage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	TotalTokens      int64 `json:"total_tokens"`
 }
 
 type newKeyAnswer struct {

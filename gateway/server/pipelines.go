@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,9 +75,10 @@ func pipelineModel(e *pipeline.Entry, id string) string {
 }
 
 // pipelineChat serves a chat completion whose model is pipeline:<id>: the request (its messages
-// and settings) is the pipeline's input; the output's text is the answer. A stream relays the
-// last model step as it runs, when the output is that step's answer; otherwise the answer is
-// sent as one chunk when the run ends.
+// and settings, and any inputSchema properties set as members) is the pipeline's input, its
+// chat property filled from the last user message (pipeline.Plan.ChatInput); the output's text
+// is the answer. A stream relays the last model step as it runs, when the output is that
+// step's answer; otherwise the answer is sent as one chunk when the run ends.
 func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id string, c *call, start time.Time, reqID string) {
 	e, fe := g.pipelineFor(key, id)
 	if fe == nil {
@@ -98,9 +100,13 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	for _, k := range []string{"model", "stream", "stream_options"} {
 		delete(input, k)
 	}
+	if fe := e.Plan.ChatInput(input); fe != nil {
+		g.reject(ctx, fe, key, registry.PipelinePrefix+id)
+		return
+	}
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v", id, err), key, registry.PipelinePrefix+id)
+			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(e.Plan)), key, registry.PipelinePrefix+id)
 			return
 		}
 	}
@@ -202,6 +208,15 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 	})
 }
 
+// chatHint says how a chat request gives a pipeline its input, for an input that does not
+// match the pipeline's inputSchema.
+func chatHint(plan *pipeline.Plan) string {
+	if p := plan.ChatProperty(); p != "" {
+		return fmt.Sprintf("the last user message fills %q; set the other properties as members of the request", p)
+	}
+	return "it takes no property from the messages (it declares no chatInput): set its inputSchema's properties as members of the request"
+}
+
 type streamTail struct {
 	id, model string
 	created   int64
@@ -251,10 +266,32 @@ func (g *Gateway) runError(id string, err error) *fault.Error {
 	return &c
 }
 
+// pipelineAnswer is the answer of a pipeline run: its output, the output's text (pipeline.TextOf),
+// the tokens and cost of all its steps, the error of a failed run, and with trace (always on
+// the admin API) the execution with every step.
+type pipelineAnswer struct {
+	ExecutionID string          `json:"executionId"`
+	Status      string          `json:"status"`
+	Output      any             `json:"output"`
+	Text        string          `json:"text"`
+	Usage       openai.Usage    `json:"usage"`
+	CostUSD     float64         `json:"costUsd"`
+	Error       json.RawMessage `json:"error,omitempty"`
+	Execution   json.RawMessage `json:"execution,omitempty"`
+}
+
+// wantsTrace reports whether a data-plane run asks for its steps: ?trace=1 or x-iom-trace: 1
+// (or true).
+func wantsTrace(ctx *fasthttp.RequestCtx) bool {
+	on := func(v []byte) bool { return string(v) == "1" || string(v) == "true" }
+	return on(ctx.QueryArgs().Peek("trace")) || on(ctx.Request.Header.Peek("X-Iom-Trace"))
+}
+
 // runPipeline serves POST /v1/pipelines/{id}/run (and the admin API's): any JSON input, checked
 // against the pipeline's inputSchema; {"input": …, "async": true} (or ?async=true) answers 202
-// at once and runs in the background.
-func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string) {
+// at once and runs in the background. The answer holds the execution with every step when
+// trace is set; the stored execution always does.
+func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string, trace bool) {
 	start := time.Now()
 	reqID := g.engine.NewID(start)
 	hExecution.set(&ctx.Response.Header, reqID)
@@ -304,11 +341,22 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	x := g.runner.Run(g.callContext(ctx), e.Plan, input, opts)
 	g.setRunHeaders(ctx, x, start)
 	status := fasthttp.StatusOK
+	a := pipelineAnswer{ExecutionID: x.ID, Status: x.Status, Output: x.OutputValue(), Text: pipeline.TextOf(x.OutputValue()),
+		Usage:   openai.Usage{PromptTokens: x.InTokens, CompletionTokens: x.OutTokens, TotalTokens: x.InTokens + x.OutTokens},
+		CostUSD: x.CostUSD}
 	if err := x.Err(); err != nil {
-		status = g.runError(id, err).Status
+		fe := g.runError(id, err)
+		status = fe.Status
+		var wrapped struct {
+			Error json.RawMessage `json:"error"`
+		}
+		_ = json.Unmarshal(fe.AppendJSON(nil), &wrapped)
+		a.Error = wrapped.Error
 	}
-	writeJSON(ctx, status, map[string]any{"executionId": x.ID, "status": x.Status, "output": x.OutputValue(),
-		"text": pipeline.TextOf(x.OutputValue()), "execution": json.RawMessage(x.JSON())})
+	if trace {
+		a.Execution = x.JSON()
+	}
+	writeJSON(ctx, status, a)
 }
 
 func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
@@ -317,7 +365,7 @@ func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 		g.reject(ctx, fe, nil, "")
 		return
 	}
-	g.runPipeline(ctx, key, params[0])
+	g.runPipeline(ctx, key, params[0], wantsTrace(ctx))
 }
 
 // Admin API.
@@ -410,6 +458,8 @@ func (g *Gateway) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": len(problems) == 0, "errors": problems})
 }
 
+// apiRunPipeline serves the admin API's run, which always answers with the execution's steps
+// (the console's test panel shows them).
 func (g *Gateway) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
-	g.runPipeline(ctx, nil, params[0])
+	g.runPipeline(ctx, nil, params[0], true)
 }

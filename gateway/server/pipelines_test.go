@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -64,9 +65,14 @@ func brokenFaults(f *fakeupstream.OpenAI) {
 	}
 }
 
+// run runs pipeline id on the data plane; an id ending in ?trace=1 asks for the steps.
 func run(t *testing.T, g *gt.Gateway, id, input string) (int, map[string]any) {
 	t.Helper()
-	r := g.Data("POST", "/v1/pipelines/"+id+"/run", gt.Key, input)
+	id, query, _ := strings.Cut(id, "?")
+	if query != "" {
+		query = "?" + query
+	}
+	r := g.Data("POST", "/v1/pipelines/"+id+"/run"+query, gt.Key, input)
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
 		t.Fatalf("run %s: %d %s", id, r.Status, r.Body)
@@ -176,7 +182,7 @@ func TestPipelineBranchesConditionsAndMerge(t *testing.T) {
 		{"id":"out","type":"output","data":{"output":"steps.summarize.status == \"ok\" ? steps.summarize.output.text : steps.keep.output.text"}}],
 		"edges":[{"source":"in","target":"long"},{"source":"long","sourceHandle":"true","target":"summarize"},
 			{"source":"long","sourceHandle":"false","target":"keep"},{"source":"summarize","target":"out"},{"source":"keep","target":"out"}]}`)
-	_, res := run(t, g, "branchy", `{"text":"a rather long text"}`)
+	_, res := run(t, g, "branchy?trace=1", `{"text":"a rather long text"}`)
 	if res["text"] != "echo: summarize: a rather long text" {
 		t.Fatalf("true branch: %v", res)
 	}
@@ -226,7 +232,7 @@ func TestPipelineBranchesConditionsAndMerge(t *testing.T) {
 		"edges":[{"source":"in","target":"pick"},{"source":"pick","target":"fancy"},{"source":"pick","target":"plain"},
 			{"source":"fancy","target":"cheapest"},{"source":"plain","target":"cheapest"},
 			{"source":"cheapest","target":"w"},{"source":"cheapest","target":"e"},{"source":"w","target":"out"},{"source":"e","target":"out"}]}`)
-	_, res = run(t, g, "routed", `{"fancy":true,"text":"hi"}`)
+	_, res = run(t, g, "routed?trace=1", `{"fancy":true,"text":"hi"}`)
 	x := res["execution"].(map[string]any)
 	if res["text"] != "writer" || !strings.Contains(fmt.Sprint(x["steps"]), "route:fancy") {
 		t.Fatalf("routers: %v", res)
@@ -241,7 +247,8 @@ func TestPipelineFailures(t *testing.T) {
 		{"id":"in","type":"input"},{"id":"bad","type":"model","data":{"model":"broken"}},{"id":"out","type":"output"}],
 		"edges":[{"source":"in","target":"bad"},{"source":"bad","target":"out"}]}`)
 	status, res := run(t, g, "fails", `"x"`)
-	if status != 502 || res["status"] != "error" || !strings.Contains(res["execution"].(map[string]any)["error"].(string), `step "bad" failed`) {
+	if e, _ := res["error"].(map[string]any); status != 502 || res["status"] != "error" || e == nil ||
+		!strings.Contains(e["message"].(string), `step "bad" failed`) || e["type"] == nil || res["execution"] != nil {
 		t.Fatalf("failing step: %d %v", status, res)
 	}
 	g.Admin("POST", "/api/pipelines", `{"id":"handled","name":"Handled","nodes":[
@@ -256,7 +263,7 @@ func TestPipelineFailures(t *testing.T) {
 	g.Admin("POST", "/api/pipelines", `{"id":"fallback","name":"Step fallback","nodes":[
 		{"id":"in","type":"input"},{"id":"bad","type":"model","data":{"model":"broken","fallbacks":["writer"]}},{"id":"out","type":"output"}],
 		"edges":[{"source":"in","target":"bad"},{"source":"bad","target":"out"}]}`)
-	status, res = run(t, g, "fallback", `"y"`)
+	status, res = run(t, g, "fallback?trace=1", `"y"`)
 	step := res["execution"].(map[string]any)["steps"].([]any)[1].(map[string]any)
 	if status != 200 || step["fallback"] != "writer" {
 		t.Fatalf("step fallback: %d %v", status, step)
@@ -362,5 +369,165 @@ func TestShutdownDeadlineWithARunGoingOn(t *testing.T) {
 	g.Gateway = nil
 	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "still running") || took > 3*time.Second {
 		t.Fatalf("shutdown with a run going on: %v after %v", err, took)
+	}
+}
+
+// The data plane's run answer is the output and its totals; the steps come with ?trace=1 or
+// x-iom-trace: 1, and always from the admin API and the stored execution.
+func TestPipelineRunAnswer(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, ""))
+	status, res := run(t, g, "draft-edit", `"a story about a fox"`)
+	var keys []string
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if status != 200 || strings.Join(keys, ",") != "costUsd,executionId,output,status,text,usage" {
+		t.Fatalf("the default answer: %d %v", status, res)
+	}
+	// draft: 5 words in, 6 out; edit: 7 in, 8 out
+	usage := res["usage"].(map[string]any)
+	if usage["prompt_tokens"] != 12.0 || usage["completion_tokens"] != 14.0 || usage["total_tokens"] != 26.0 || res["costUsd"] != 0.041 {
+		t.Fatalf("totals: %v %v", usage, res["costUsd"])
+	}
+	steps := func(r gt.Response) int {
+		t.Helper()
+		x, _ := r.JSON(t)["execution"].(map[string]any)
+		if r.Status != 200 || x == nil {
+			t.Fatalf("no execution: %d %s", r.Status, r.Body)
+		}
+		return len(x["steps"].([]any))
+	}
+	if n := steps(g.Data("POST", "/v1/pipelines/draft-edit/run?trace=1", gt.Key, `"x"`)); n != 4 {
+		t.Fatalf("?trace=1: %d steps", n)
+	}
+	r := gt.Do(t, "POST", g.DataURL+"/v1/pipelines/draft-edit/run", gt.Key, `"x"`)
+	if _, has := r.JSON(t)["execution"]; has {
+		t.Fatal("no trace asked for")
+	}
+	r = doRaw(t, "POST", g.DataURL+"/v1/pipelines/draft-edit/run", map[string]string{"Authorization": "Bearer " + gt.Key,
+		"Content-Type": "application/json", "x-iom-trace": "1"}, `"x"`)
+	if n := steps(r); n != 4 {
+		t.Fatalf("x-iom-trace: %d steps", n)
+	}
+	if n := steps(g.Admin("POST", "/api/pipelines/draft-edit/run", `"x"`)); n != 4 {
+		t.Fatalf("the admin API: %d steps", n)
+	}
+	g.Flush()
+	x := g.Admin("GET", "/api/executions/"+res["executionId"].(string), nil).JSON(t)
+	if len(x["steps"].([]any)) != 4 {
+		t.Fatalf("the stored execution: %v", x)
+	}
+}
+
+// A chat request fills a pipeline's chat property from its last user message: chatInput, or
+// the inputSchema's one required string property; other properties come as members.
+func TestPipelineChatInput(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, `  - id: ask
+    name: One required string
+    inputSchema:
+      type: object
+      properties:
+        question: {type: string, minLength: 3}
+        tone: {type: string}
+      required: [question]
+    nodes:
+      - {id: in, type: input}
+      - {id: a, type: model, data: {model: writer, input: '"(" + (input.tone ?? "plain") + ") " + input.question + " [" + string(len(input.messages)) + " messages]"'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: a}
+      - {source: a, target: out}
+  - id: relay
+    name: The chat as it is
+    inputSchema:
+      type: object
+      properties:
+        question: {type: string}
+      required: [question]
+    nodes:
+      - {id: in, type: input}
+      - {id: a, type: model, data: {model: writer}}
+      - {id: out, type: output, data: {output: steps.a.output.text}}
+    edges:
+      - {source: in, target: a}
+      - {source: a, target: out}
+  - id: sum
+    name: Numbers
+    chatInput: values
+    inputSchema:
+      type: object
+      properties:
+        values: {type: array, items: {type: number}, minItems: 2}
+      required: [values]
+    nodes:
+      - {id: in, type: input}
+      - {id: a, type: model, data: {model: writer, input: 'string(sum(input.values))'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: a}
+      - {source: a, target: out}
+  - id: two
+    name: Two required strings
+    inputSchema:
+      type: object
+      properties:
+        a: {type: string}
+        b: {type: string}
+      required: [a, b]
+    nodes:
+      - {id: in, type: input}
+      - {id: m, type: model, data: {model: writer, input: 'input.a + input.b'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: m}
+      - {source: m, target: out}
+`))
+	chat := func(model, extra, content string) gt.Response {
+		b, _ := json.Marshal(content)
+		return g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"pipeline:`+model+`"`+extra+`,"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"first"},{"role":"assistant","content":"ok"},{"role":"user","content":`+string(b)+`}]}`)
+	}
+	if got := chatText(t, chat("ask", "", "why is the sky blue?")); got != "echo: (plain) why is the sky blue? [4 messages]" {
+		t.Fatalf("the last user message fills the one required string: %q", got)
+	}
+	if got := chatText(t, chat("ask", `,"tone":"warm"`, "why?")); got != "echo: (warm) why? [4 messages]" {
+		t.Fatalf("other properties as members: %q", got)
+	}
+	if got := chatText(t, chat("ask", `,"question":"given"`, "ignored")); got != "echo: (plain) given [4 messages]" {
+		t.Fatalf("a property the request sets: %q", got)
+	}
+	text, _, finish := streamText(t, chat("ask", `,"stream":true`, "streamed?"))
+	if text != "echo: (plain) streamed? [4 messages]" || finish != "stop" {
+		t.Fatalf("streamed: %q %q", text, finish)
+	}
+	r := chat("ask", "", "ab")
+	if r.Status != 400 || !strings.Contains(string(r.Body), `the last user message fills \"question\"`) {
+		t.Fatalf("a message the schema refuses: %d %s", r.Status, r.Body)
+	}
+
+	// A step that takes the input as a chat request sends the messages, not the property.
+	text, _, _ = streamText(t, chat("relay", `,"stream":true`, "relayed"))
+	if text != "echo: relayed" || strings.Contains(string(f.Last().Body), `"question"`) || !strings.Contains(string(f.Last().Body), `"be brief"`) {
+		t.Fatalf("relay: %q %s", text, f.Last().Body)
+	}
+
+	if got := chatText(t, chat("sum", "", "add 1.5, 2 and 3")); got != "echo: 6.5" {
+		t.Fatalf("numbers from the text: %q", got)
+	}
+	if r := chat("sum", "", "nothing to add"); r.Status != 400 || !strings.Contains(string(r.Body), `takes \"values\", a list of numbers`) {
+		t.Fatalf("no numbers: %d %s", r.Status, r.Body)
+	}
+	if r := chat("two", "", "hello"); r.Status != 400 || !strings.Contains(string(r.Body), "missing properties") ||
+		!strings.Contains(string(r.Body), "set its inputSchema's properties as members of the request") {
+		t.Fatalf("no chat property: %d %s", r.Status, r.Body)
+	}
+	if got := chatText(t, chat("two", `,"a":"x","b":"y"`, "hello")); got != "echo: xy" {
+		t.Fatalf("the properties as members: %q", got)
+	}
+	if r := g.Admin("POST", "/api/pipelines/validate", `{"id":"p","name":"P","chatInput":"nope","inputSchema":{"type":"object","properties":{"q":{"type":"string"}}},
+		"nodes":[{"id":"in","type":"input"},{"id":"out","type":"output"}],"edges":[{"source":"in","target":"out"}]}`); !strings.Contains(string(r.Body), `"field":"chatInput","message":"the inputSchema declares no property \"nope\""`) {
+		t.Fatalf("chatInput is validated: %s", r.Body)
 	}
 }

@@ -199,6 +199,8 @@ export interface Pipeline {
   nodes: PipelineNode[];
   edges: PipelineEdge[];
   inputSchema?: JSONValue;
+  /** the inputSchema property a chat request's last user message fills */
+  chatInput?: string;
   timeoutMs?: number;
   managedBy?: string;
   createdAt?: string;

@@ -21,6 +21,7 @@ export function copyOf(p: Pipeline, taken: Iterable<string>): Pipeline {
   const out: Pipeline = { id: copyId(p.id, taken), name: `${p.name || p.id} (copy)`, nodes: p.nodes, edges: p.edges };
   if (p.description) out.description = p.description;
   if (p.inputSchema !== undefined) out.inputSchema = p.inputSchema;
+  if (p.chatInput) out.chatInput = p.chatInput;
   if (p.timeoutMs) out.timeoutMs = p.timeoutMs;
   return out;
 }

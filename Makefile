@@ -103,6 +103,7 @@ test-sdk: sdk/wasm-as/node_modules/.package-lock.json
 # `make fuzz FUZZTIME=5m` searches longer. A failing run prints its output.
 FUZZ_TARGETS := \
 	./gateway/rawjson:FuzzScanObject \
+	./gateway/responses:FuzzPrepare \
 	./gateway/server:FuzzParseRequest \
 	./gateway/server:FuzzWriteEvent \
 	./gateway/provider:FuzzSSEStream \

@@ -45,6 +45,16 @@ func TestOpenAINodeSDK(t *testing.T) {
 	}
 }
 
+func TestResponsesNodeSDK(t *testing.T) {
+	g, _ := setup(t)
+	out := nodeScript(t, g, "responses.mjs")
+	for _, want := range []string{"create ok", "stream ok", "previous ok", "tools ok", "errors ok"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
 func TestAnthropicNodeSDK(t *testing.T) {
 	g, _ := setup(t)
 	out := nodeScript(t, g, "anthropic.mjs")

@@ -33,6 +33,7 @@ type File struct {
 	Admin     Admin               `json:"admin"`
 	Log       Log                 `json:"log"`
 	Records   Records             `json:"records"`
+	Responses Responses           `json:"responses"` // kept by the Responses API
 	Providers map[string]Provider `json:"providers,omitempty"`
 	Models    []registry.Model    `json:"models,omitempty"`
 	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
@@ -159,6 +160,19 @@ type Records struct {
 	// RetentionHours is how long invocation records are kept.
 	RetentionHours int `json:"retentionHours"`
 }
+
+// Responses configures the responses kept by the Responses API, for GET /v1/responses/{id} and
+// for continuing a conversation with previous_response_id.
+type Responses struct {
+	// RetentionHours is how long a stored response is kept (default 720: 30 days).
+	RetentionHours int `json:"retentionHours"`
+}
+
+// Bounds of responses.retentionHours: the default, and at most ten years.
+const (
+	DefaultResponsesRetentionHours = 720
+	MaxResponsesRetentionHours     = 87600
+)
 
 // Provider holds defaults shared by every model of one provider.
 type Provider struct {
@@ -317,6 +331,9 @@ func (f *File) fillDefaults() {
 	if f.Records.RetentionHours == 0 {
 		f.Records.RetentionHours = 7 * 24
 	}
+	if f.Responses.RetentionHours == 0 {
+		f.Responses.RetentionHours = DefaultResponsesRetentionHours
+	}
 	names := make(map[string]bool, len(f.Keys))
 	for _, k := range f.Keys {
 		names[k.Name] = true
@@ -376,6 +393,9 @@ func (f *File) Validate(o Options) decode.Errors {
 	}
 	if f.Records.RetentionHours < 0 {
 		es.Add("records.retentionHours", "must not be negative")
+	}
+	if h := f.Responses.RetentionHours; h < 1 || h > MaxResponsesRetentionHours {
+		es.Add("responses.retentionHours", "must be from 1 to %d (ten years), got %d", MaxResponsesRetentionHours, h)
 	}
 	if v := f.Admin.Token.Reveal(); v != "" && len(v) < 16 {
 		es.Add("admin.token", "is too short: use at least 16 characters (or leave it empty to have one generated)")

@@ -72,6 +72,10 @@ func (g *Gateway) dataRoutes() *router {
 	rt.add("GET", "/v1/models/{id}", "Retrieve one model the key may use", g.getModel)
 	rt.add("POST", "/v1/models/{id}/invoke", "Invoke a model with any JSON input, validated against its inputSchema", g.invokeModel)
 	rt.add("POST", "/v1/messages", "Create a message (Anthropic-compatible; stream: true for events)", g.messages)
+	rt.add("POST", "/v1/responses", "Create a response (OpenAI Responses API, served by any model; stream: true for events)", g.createResponse)
+	rt.add("GET", "/v1/responses/{id}", "Retrieve a stored response", g.getResponse)
+	rt.add("DELETE", "/v1/responses/{id}", "Delete a stored response", g.deleteResponse)
+	rt.add("GET", "/v1/responses/{id}/input_items", "List a stored response's input items", g.responseInputItems)
 	rt.add("POST", "/v1/pipelines/{id}/run", "Run a pipeline with any JSON input, validated against its inputSchema", g.dataRunPipeline)
 	return rt
 }
@@ -224,6 +228,8 @@ func opOf(path []byte) string {
 	switch {
 	case p == "/v1/messages":
 		return "messages"
+	case p == "/v1/responses" || strings.HasPrefix(p, "/v1/responses/"):
+		return "responses"
 	case p == "/v1/chat/completions" || p == "/chat/completions":
 		return "chat"
 	case p == "/v1/completions" || p == "/completions":

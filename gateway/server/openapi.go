@@ -69,6 +69,11 @@ var opDocs = map[string]opDoc{
 	"GET /v1/models/{id}":         {response: openAIModel{}},
 	"POST /v1/models/{id}/invoke": {body: anyJSON{}, response: openai.ChatResponse{}},
 	"POST /v1/messages":           {body: anthropic.Request{}, response: anthropic.Response{}, stream: true},
+	"POST /v1/responses":          {body: openai.ResponsesRequest{}, response: openai.Response{}, stream: true},
+	"GET /v1/responses/{id}":      {response: openai.Response{}},
+	"DELETE /v1/responses/{id}":   {response: openai.ResponsesDeleted{}},
+	"GET /v1/responses/{id}/input_items": {query: []string{"limit:1 to 100 (default 20)", "order:asc or desc (default desc)",
+		"after:an item id: the page begins after it"}, response: openai.ResponsesItemList{}},
 	"POST /v1/pipelines/{id}/run": {query: []string{"async:true to answer 202 at once and run in the background",
 		"trace:1 to add every step's detail (execution) to the answer"}, body: anyJSON{}, response: runAnswer{}},
 

@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docs/DESIGN.md's layout names every package of gateway/, so the document cannot fall behind
+// the tree: a new package fails this test until the layout says what it is for.
+func TestDesignNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "DESIGN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := string(doc)
+	if i := strings.Index(layout, "## Layout"); i >= 0 {
+		layout = layout[i:]
+		if j := strings.Index(layout[3:], "\n## "); j >= 0 {
+			layout = layout[:j+3]
+		}
+	}
+	dirs, err := os.ReadDir(filepath.Join("..", "gateway"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		if !regexp.MustCompile(`\b` + regexp.QuoteMeta(d.Name()) + `\b`).MatchString(layout) {
+			t.Errorf("docs/DESIGN.md's layout does not name gateway/%s", d.Name())
+		}
+	}
+}
+
+// The import rule of docs/DESIGN.md: cmd → gateway → (wasm, plugins); the two plugin hosts use
+// nothing of the gateway but its JSON scanner (gateway/rawjson), and the process-plugin host the
+// SDK's contract; no package of the gateway imports cmd.
+func TestImportRule(t *testing.T) {
+	allowed := map[string][]string{
+		"wasm":    {"github.com/iomhq/iom/wasm", "github.com/iomhq/iom/gateway/rawjson"},
+		"plugins": {"github.com/iomhq/iom/plugins", "github.com/iomhq/iom/gateway/rawjson", "github.com/iomhq/iom/sdk/plugin/proto"},
+	}
+	for dir, ok := range allowed {
+		for _, pkg := range ourDeps(t, "./"+dir+"/...") {
+			if !slicesHasPrefix(ok, pkg) {
+				t.Errorf("%s imports %s, which docs/DESIGN.md's import rule forbids", dir, pkg)
+			}
+		}
+	}
+	for _, pkg := range ourDeps(t, "./gateway/...") {
+		if strings.HasPrefix(pkg, "github.com/iomhq/iom/cmd") {
+			t.Errorf("the gateway imports %s", pkg)
+		}
+	}
+}
+
+// ourDeps lists the packages of the gateway's module that pattern's packages depend on, tests
+// excluded, from the repository's root.
+func ourDeps(t *testing.T, pattern string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", pattern)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pattern, err)
+	}
+	var ours []string
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "github.com/iomhq/iom/") {
+			ours = append(ours, p)
+		}
+	}
+	return ours
+}
+
+// slicesHasPrefix reports whether pkg is one of prefixes or inside one of them.
+func slicesHasPrefix(prefixes []string, pkg string) bool {
+	for _, p := range prefixes {
+		if pkg == p || strings.HasPrefix(pkg, p+"/") {
+			return true
+		}
+	}
+	return false
+}

@@ -85,7 +85,7 @@ type guest struct{ id, label, file string }
 // optionalGuests are the pii-redact builds of the Rust and AssemblyScript SDKs found in dir.
 func optionalGuests(dir string) []guest {
 	var out []guest
-	for _, g := range []guest{{"rust", "Rust", "pii-redact-rust.wasm"}, {"as", "AssemblyScript", "pii-redact-as.wasm"}} {
+	for _, g := range []guest{{"rust", "Rust", "pii-redact-rust.wasm"}, {"as", "AS", "pii-redact-as.wasm"}} {
 		if _, err := os.Stat(filepath.Join(dir, g.file)); err == nil {
 			out = append(out, g)
 		}

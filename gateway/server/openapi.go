@@ -1,8 +1,12 @@
 package server
 
 import (
+	"encoding/json"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -41,15 +45,18 @@ type pageDoc[T any] struct {
 }
 
 type errorObject struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Code    *string `json:"code"`
-		Param   *string `json:"param"`
-	} `json:"error"`
+	Error errorDetail `json:"error"`
 }
 
-type anyJSON struct{}
+type errorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Code    *string `json:"code"`
+	Param   *string `json:"param"`
+}
+
+// anyJSON is any JSON value: an object, an array, a string, a number, true, false or null.
+type anyJSON = json.RawMessage
 
 var modelFilters = []string{"q:substring of id, name, description, owner, type or a tag", "type:modelType", "tag:a tag (repeatable; all must match)",
 	"owner:owner", "policy:public, organization or private", "status:available, degraded or unavailable",
@@ -79,28 +86,28 @@ var opDocs = map[string]opDoc{
 
 	"GET /healthz":                 {response: map[string]string{}},
 	"GET /metrics":                 {response: "text/plain"},
-	"GET /api/status":              {response: map[string]any{}},
-	"POST /api/reload":             {response: map[string]any{}},
+	"GET /api/status":              {response: gatewayStatus{}},
+	"POST /api/reload":             {response: gatewayStatus{}},
 	"GET /api/models":              {query: modelFilters, response: pageDoc[registry.View]{}},
 	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},
 	"PUT /api/models/{id}":         {body: registry.Model{}, response: updatedModel{}},
 	"DELETE /api/models/{id}":      {status: 204},
 	"POST /api/models/{id}/test":   {body: anyJSON{}, response: testReport{}},
-	"GET /api/keys":                {response: listOf[keyView]{}},
+	"GET /api/keys":                {response: listOf[listedKey]{}},
 	"POST /api/keys":               {body: policy.NewKeyRequest{}, response: newKeyAnswer{}, status: 201},
 	"DELETE /api/keys/{id}":        {status: 204},
-	"GET /api/pipelines":           {query: pageParams, response: pageDoc[pipeline.Entry]{}},
-	"POST /api/pipelines":          {body: pipeline.Pipeline{}, response: pipeline.Entry{}, status: 201},
-	"POST /api/pipelines/validate": {body: pipeline.Pipeline{}, response: validation{}},
-	"GET /api/pipelines/{id}":      {response: pipeline.Entry{}},
-	"PUT /api/pipelines/{id}":      {body: pipeline.Pipeline{}, response: pipeline.Entry{}},
+	"GET /api/pipelines":           {query: pageParams, response: pageDoc[pipelineEntry]{}},
+	"POST /api/pipelines":          {body: pipelineInput{}, response: pipelineEntry{}, status: 201},
+	"POST /api/pipelines/validate": {body: pipelineInput{}, response: validation{}},
+	"GET /api/pipelines/{id}":      {response: pipelineEntry{}},
+	"PUT /api/pipelines/{id}":      {body: pipelineInput{}, response: pipelineEntry{}},
 	"DELETE /api/pipelines/{id}":   {status: 204},
 	"POST /api/pipelines/{id}/run": {body: anyJSON{}, response: runAnswer{}},
 	"GET /api/executions": {query: []string{"kind:invocation or pipeline", "pipeline:records of this pipeline", "model:requested or serving model",
 		"key:key name or id", "org:organisation", "status:ok or error", "since:RFC 3339 time or Unix milliseconds", "until:RFC 3339 time or Unix milliseconds",
 		"limit:1 to 500 (default 50)", "before:the next cursor of the previous page"}, response: executionList{}},
-	"GET /api/executions/{id}": {response: analytics.Invocation{}},
+	"GET /api/executions/{id}": {response: executionRecord{}},
 	"GET /api/analytics": {query: []string{"range:1h, 6h, 24h, 7d or 30d", "since:start (instead of range; at most 366 days before until)", "until:end",
 		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default; widened to keep 2000 points per series)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
 	"GET /api/plugins":      {response: listOf[hub.PluginInfo]{}},
@@ -108,17 +115,44 @@ var opDocs = map[string]opDoc{
 	"GET /":                 {response: "text/html"},
 }
 
-// runAnswer is a pipeline run's answer: the data plane's leaves out execution unless asked
-// (?trace=1 or x-iom-trace: 1); the admin API's always has it.
+// gatewayStatus is the status the admin API answers (status in admin.go writes it as a map).
+type gatewayStatus struct {
+	Version     string        `json:"version"`
+	StartedAt   time.Time     `json:"startedAt"`
+	Listen      string        `json:"listen"`
+	AdminListen string        `json:"adminListen"`
+	Config      string        `json:"config"` // the config file, or "" when started without one
+	Models      int           `json:"models"`
+	Keys        int           `json:"keys"`
+	LastReload  *ReloadStatus `json:"lastReload"` // null until the first reload
+}
+
+// listedKey is a keyView as encoding/json writes it, and pipelineEntry a pipeline.Entry: with the
+// fields of the embedded *policy.Key and *pipeline.Pipeline in place (decode.SchemaOf does not
+// flatten embedded pointers, encoding/json does).
+type listedKey struct {
+	policy.Key
+	Usage policy.Usage `json:"usage"`
+}
+
+type pipelineEntry struct {
+	pipeline.Pipeline
+	Problems pipeline.Problems `json:"problems,omitempty"`
+}
+
+// runAnswer is a pipeline run's answer (pipelineAnswer): the data plane's leaves out execution
+// unless asked (?trace=1 or x-iom-trace: 1); the admin API's always has it. An async run's
+// answer (202) has only executionId, status (running) and poll, which the others do not have.
 type runAnswer struct {
 	ExecutionID string              `json:"executionId"`
 	Status      string              `json:"status"`
-	Output      anyJSON             `json:"output"`
-	Text        string              `json:"text"`
-	Usage       runUsage            `json:"usage"`
-	CostUSD     float64             `json:"costUsd"`
-	Error       *errorObject        `json:"error,omitempty"`
+	Output      anyJSON             `json:"output,omitempty"`
+	Text        string              `json:"text,omitempty"`
+	Usage       *runUsage           `json:"usage,omitempty"`
+	CostUSD     float64             `json:"costUsd,omitempty"`
+	Error       *errorDetail        `json:"error,omitempty"` // a failed run's (the answer's status is the error's)
 	Execution   *pipeline.Execution `json:"execution,omitempty"`
+	Poll        string              `json:"poll,omitempty"` // an async run's: where its execution is
 }
 
 // runUsage sums the tokens of a run's model calls.
@@ -139,20 +173,28 @@ type validation struct {
 }
 
 type executionList struct {
-	Data []analytics.Invocation `json:"data"`
-	Next string                 `json:"next"`
+	Data []executionRecord `json:"data"`
+	Next string            `json:"next"`
+}
+
+// executionRecord is a record of the executions API: an invocation or a pipeline execution, as
+// its kind says.
+type executionRecord struct{}
+
+func (executionRecord) oneOf() (string, map[string]any) {
+	return "kind", map[string]any{"invocation": analytics.Invocation{}, "pipeline": pipeline.Execution{}}
+}
+
+// oneOfDoc is a type documented as one of several (variants, by the value of property).
+type oneOfDoc interface {
+	oneOf() (property string, variants map[string]any)
 }
 
 // openAPI builds the document.
 func (g *Gateway) openAPI() map[string]any {
-	schemas := map[string]any{}
-	ref := func(v any) map[string]any {
-		if s, ok := v.(string); ok {
-			return map[string]any{"type": "string", "description": s}
-		}
-		return decode.SchemaOf(reflect.TypeOf(v), schemas, "#/components/schemas/")
-	}
-	schemas["Error"] = decode.SchemaOf(reflect.TypeOf(errorObject{}), schemas, "#/components/schemas/")
+	b := &docBuilder{schemas: map[string]any{}, described: map[reflect.Type]bool{}}
+	schemas := b.schemas
+	schemas["Error"] = b.answer(errorObject{})
 	paths := map[string]map[string]any{}
 	add := func(rt *router, server string, auth string) {
 		for _, r := range rt.routes {
@@ -176,7 +218,7 @@ func (g *Gateway) openAPI() map[string]any {
 				op["parameters"] = params
 			}
 			if d.body != nil {
-				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(d.body)}}}
+				op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": b.body(d.body)}}}
 			}
 			status := d.status
 			if status == 0 {
@@ -188,7 +230,7 @@ func (g *Gateway) openAPI() map[string]any {
 				if s, ok := d.response.(string); ok {
 					ct = s
 				}
-				content := map[string]any{ct: map[string]any{"schema": ref(d.response)}}
+				content := map[string]any{ct: map[string]any{"schema": b.answer(d.response)}}
 				if d.stream {
 					content["text/event-stream"] = map[string]any{"schema": map[string]any{"type": "string", "description": "server-sent events when the request sets stream: true"}}
 				}
@@ -213,6 +255,138 @@ func (g *Gateway) openAPI() map[string]any {
 			"gatewayKey": map[string]any{"type": "http", "scheme": "bearer", "description": "a gateway key (also accepted as x-api-key)"},
 			"adminToken": map[string]any{"type": "http", "scheme": "bearer", "description": "the admin token"}}},
 	}
+}
+
+// docBuilder makes the document's schemas.
+type docBuilder struct {
+	schemas   map[string]any
+	described map[reflect.Type]bool
+}
+
+const schemaRef = "#/components/schemas/"
+
+// body is the schema of a request body of v's type (or of a content type, for a string): what
+// the decoder accepts, where no property is required.
+func (b *docBuilder) body(v any) map[string]any {
+	if s, ok := v.(string); ok {
+		return map[string]any{"type": "string", "description": s}
+	}
+	return decode.SchemaOf(reflect.TypeOf(v), b.schemas, schemaRef)
+}
+
+// answer is the schema of an answer of v's type (or of a content type, for a string).
+func (b *docBuilder) answer(v any) map[string]any {
+	s := b.body(v)
+	if _, ok := v.(string); !ok {
+		b.describe(reflect.TypeOf(v), s)
+	}
+	return s
+}
+
+// describe adds to the schema s of type t (and to those of the types in it) what
+// decode.SchemaOf leaves out because the decoder does not need it, but a client reading answers
+// does: which properties every answer has (required: those encoding/json always writes, without
+// omitempty or omitzero), and which of those may be null (nullable: pointers; the API writes
+// empty lists and maps as [] and {}), and what a oneOfDoc type is.
+func (b *docBuilder) describe(t reflect.Type, s map[string]any) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if r, ok := s["$ref"].(string); ok {
+		if b.described[t] {
+			return
+		}
+		b.described[t] = true
+		name := strings.TrimPrefix(r, schemaRef)
+		if u, ok := reflect.Zero(t).Interface().(oneOfDoc); ok {
+			prop, variants := u.oneOf()
+			var refs []any
+			mapping := map[string]any{}
+			for _, value := range slices.Sorted(maps.Keys(variants)) {
+				v := b.answer(variants[value])
+				refs = append(refs, v)
+				mapping[value] = v["$ref"]
+			}
+			b.schemas[name] = map[string]any{"oneOf": refs, "discriminator": map[string]any{"propertyName": prop, "mapping": mapping}}
+			return
+		}
+		def, _ := b.schemas[name].(map[string]any)
+		b.describe(t, def)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		if items, ok := s["items"].(map[string]any); ok {
+			b.describe(t.Elem(), items)
+		}
+	case reflect.Map:
+		if values, ok := s["additionalProperties"].(map[string]any); ok {
+			b.describe(t.Elem(), values)
+		}
+	case reflect.Struct:
+		props, ok := s["properties"].(map[string]any)
+		if !ok { // a type that encodes itself (time.Time, a secret, a json.Marshaler)
+			return
+		}
+		var required []string
+		for _, f := range jsonFields(t) {
+			p, ok := props[f.name].(map[string]any)
+			if !ok {
+				continue
+			}
+			b.describe(f.typ, p)
+			if f.omit {
+				continue
+			}
+			required = append(required, f.name)
+			if f.typ.Kind() == reflect.Pointer {
+				if r, ok := p["$ref"]; ok { // OpenAPI 3.0 ignores what is beside a $ref
+					p = map[string]any{"allOf": []any{map[string]any{"$ref": r}}}
+					props[f.name] = p
+				}
+				p["nullable"] = true
+			}
+		}
+		if required != nil {
+			slices.Sort(required)
+			s["required"] = required
+		}
+	}
+}
+
+type jsonField struct {
+	name string
+	typ  reflect.Type
+	omit bool // omitempty or omitzero: absent when empty
+}
+
+// jsonFields lists the fields of struct t as decode.SchemaOf names them (embedded structs'
+// fields in place of the struct).
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		omit := false
+		for _, o := range strings.Split(opts, ",") {
+			omit = omit || o == "omitempty" || o == "omitzero"
+		}
+		out = append(out, jsonField{name, f.Type, omit})
+	}
+	return out
 }
 
 func dialableAddr(addr string) string {

@@ -3,20 +3,25 @@
 import type {
   AnalyticsReport,
   CreatedKey,
+  ErrorAnswer,
   ExecutionPage,
   ExecutionQuery,
   ExecutionRecord,
-  GatewayKey,
   GatewayStatus,
+  KeyList,
   ModelMetadata,
+  ModelPage,
   ModelQuery,
   ModelView,
   NewKeyRequest,
   OpenAPIDocument,
   Pipeline,
-  PluginInfo,
+  PipelineInput,
+  PipelinePage,
+  PluginList,
   RunResult,
   TestReport,
+  UpdatedModel,
   ValidationResult,
 } from "./types";
 import { announceChange, type Topic } from "./changes";
@@ -93,7 +98,8 @@ async function errorOf(res: Response): Promise<ApiError> {
   } catch {
     body = null;
   }
-  const e = (body as { error?: { message?: string; type?: string; code?: string; param?: string } } | null)?.error;
+  // The gateway's error answers are ErrorAnswer; anything else (a proxy's page) is told apart.
+  const e = (body as Partial<ErrorAnswer> | null)?.error;
   if (e?.message) return new ApiError(e.message, res.status, e.type, e.code ?? undefined, e.param ?? undefined);
   const fallback = text.trim() && text.length < 300 ? text.trim() : `${res.status} ${res.statusText || "error"}`;
   return new ApiError(`The gateway answered ${fallback}`, res.status);
@@ -144,36 +150,36 @@ export const api = {
   status: (opts?: RequestOptions) => request<GatewayStatus>("GET", "/api/status", undefined, opts),
 
   listModels: (q: ModelQuery = {}, opts?: RequestOptions) =>
-    request<{ data: ModelView[]; total: number }>("GET", `/api/models${query({ ...q })}`, undefined, opts),
+    request<ModelPage>("GET", `/api/models${query({ ...q })}`, undefined, opts),
   getModel: (id: string, opts?: RequestOptions) => request<ModelView>("GET", `/api/models/${enc(id)}`, undefined, opts),
   createModel: (m: ModelMetadata) => changes("models", request<ModelView>("POST", "/api/models", m)),
-  updateModel: (id: string, m: ModelMetadata) => changes("models", request<ModelView>("PUT", `/api/models/${enc(id)}`, m)),
+  updateModel: (id: string, m: ModelMetadata) => changes("models", request<UpdatedModel>("PUT", `/api/models/${enc(id)}`, m)),
   deleteModel: (id: string) => changes("models", request<void>("DELETE", `/api/models/${enc(id)}`)),
   testModel: (id: string, body?: unknown, opts?: RequestOptions) =>
     request<TestReport>("POST", `/api/models/${enc(id)}/test`, body === undefined ? "" : body, opts),
 
-  listKeys: (opts?: RequestOptions) => request<{ data: GatewayKey[] }>("GET", "/api/keys", undefined, opts),
+  listKeys: (opts?: RequestOptions) => request<KeyList>("GET", "/api/keys", undefined, opts),
   createKey: (k: NewKeyRequest) => changes("keys", request<CreatedKey>("POST", "/api/keys", k)),
   revokeKey: (id: string) => changes("keys", request<void>("DELETE", `/api/keys/${enc(id)}`)),
 
-  listPipelines: (opts?: RequestOptions) => request<{ data: Pipeline[] }>("GET", "/api/pipelines", undefined, opts),
+  listPipelines: (opts?: RequestOptions) => request<PipelinePage>("GET", "/api/pipelines", undefined, opts),
   getPipeline: (id: string, opts?: RequestOptions) => request<Pipeline>("GET", `/api/pipelines/${enc(id)}`, undefined, opts),
-  createPipeline: (p: Pipeline) => changes("pipelines", request<Pipeline>("POST", "/api/pipelines", p)),
-  updatePipeline: (id: string, p: Pipeline) => changes("pipelines", request<Pipeline>("PUT", `/api/pipelines/${enc(id)}`, p)),
+  createPipeline: (p: PipelineInput) => changes("pipelines", request<Pipeline>("POST", "/api/pipelines", p)),
+  updatePipeline: (id: string, p: PipelineInput) => changes("pipelines", request<Pipeline>("PUT", `/api/pipelines/${enc(id)}`, p)),
   deletePipeline: (id: string) => changes("pipelines", request<void>("DELETE", `/api/pipelines/${enc(id)}`)),
-  validatePipeline: (p: Pipeline, opts?: RequestOptions) => request<ValidationResult>("POST", "/api/pipelines/validate", p, opts),
+  validatePipeline: (p: PipelineInput, opts?: RequestOptions) => request<ValidationResult>("POST", "/api/pipelines/validate", p, opts),
   /** Runs a pipeline. A run that failed still answers with its execution (and a 4xx/5xx status). */
   runPipeline: async (id: string, input: unknown, opts?: RequestOptions): Promise<RunResult> => {
-    const res = await request<RunResult | { error: { message: string; type?: string; code?: string; param?: string } }>(
+    const res = await request<RunResult | ErrorAnswer>(
       "POST",
       `/api/pipelines/${enc(id)}/run`,
       JSON.stringify(input),
       { ...opts, accept: [400, 402, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504] },
     );
-    if (res && "error" in res && !("executionId" in res)) {
-      throw new ApiError(res.error.message, 400, res.error.type, res.error.code, res.error.param);
+    if (res && !("executionId" in res) && "error" in res) {
+      throw new ApiError(res.error.message, 400, res.error.type, res.error.code ?? undefined, res.error.param ?? undefined);
     }
-    return res as RunResult;
+    return res;
   },
 
   listExecutions: (q: ExecutionQuery = {}, opts?: RequestOptions) =>
@@ -183,7 +189,7 @@ export const api = {
   analytics: (q: { range?: string; step?: string; group?: string }, opts?: RequestOptions) =>
     request<AnalyticsReport>("GET", `/api/analytics${query(q)}`, undefined, opts),
 
-  plugins: (opts?: RequestOptions) => request<{ data: PluginInfo[] }>("GET", "/api/plugins", undefined, opts),
+  plugins: (opts?: RequestOptions) => request<PluginList>("GET", "/api/plugins", undefined, opts),
 
   /** The OpenAPI document, or null when the gateway does not serve one. */
   openapi: async (opts?: RequestOptions): Promise<OpenAPIDocument | null> => {

@@ -1,17 +1,22 @@
-// Shapes of the admin API (see the gateway's registry, policy, pipeline and analytics packages).
+// Shapes of the admin API. Those the gateway's OpenAPI document describes come from api.gen.ts,
+// which openapi-typescript generates from it (npm run gen:api; see README.md): they change when
+// the gateway's Go types do, and tsc then shows what in the console must follow. The rest (query
+// parameters, which the document types only as strings, constants for the forms, the document's
+// own shape) are written here.
+import type { components, paths } from "./api.gen";
+
+type Schemas = components["schemas"];
+/** The JSON answer of a GET of path (status 200). */
+type Answer<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { "application/json": infer T } } } } } ? T : never;
 
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [k: string]: JSONValue };
 
-export interface GatewayStatus {
-  version: string;
-  startedAt?: string;
-  listen: string;
-  adminListen: string;
-  config?: string;
-  models: number;
-  keys: number;
-  lastReload?: unknown;
-}
+/** An error answer: {"error": {message, type, code, param}}. */
+export type ErrorAnswer = Schemas["Error"];
+export type ErrorDetail = Schemas["ServererrorDetail"];
+
+export type GatewayStatus = Schemas["ServergatewayStatus"];
+export type ReloadStatus = Schemas["ServerReloadStatus"];
 
 export const MODEL_TYPES = ["llm", "completion", "embedding", "classification", "vision", "audio", "image", "multimodal", "custom"] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
@@ -20,72 +25,17 @@ export type SecurityPolicy = (typeof POLICIES)[number];
 export const STATUSES = ["available", "degraded", "unavailable"] as const;
 export type ModelStatus = (typeof STATUSES)[number];
 export const SORT_FIELDS = ["name", "id", "latency", "cost", "owner", "status", "type"] as const;
-export const PROVIDERS = ["openai", "anthropic", "huggingface", "ollama", "http"] as const;
+export const PROVIDERS = ["openai", "anthropic", "gemini", "azure", "huggingface", "ollama", "http"] as const;
 
-export interface Retry {
-  attempts: number;
-  backoffMs?: number;
-  maxBackoffMs?: number;
-}
-
-export interface ModelMetadata {
-  id?: string;
-  name: string;
-  description?: string;
-  endpoint?: string;
-  provider?: string;
-  upstreamModel?: string;
-  modelType?: string;
-  owner?: string;
-  org?: string;
-  allowedKeys?: string[];
-  latency?: number;
-  costPerToken?: number;
-  inputCostPerToken?: number;
-  outputCostPerToken?: number;
-  securityPolicy?: string;
-  inputSchema?: JSONValue;
-  outputSchema?: JSONValue;
-  tags?: string[];
-  apiKey?: string;
-  fallbacks?: string[];
-  retry?: Retry;
-  timeoutMs?: number;
-  replicas?: unknown[];
-  loadBalancing?: string;
-  breaker?: unknown;
-  concurrency?: unknown;
-  cache?: { ttlSeconds: number };
-  healthCheck?: unknown;
-  headers?: Record<string, string>;
-  http?: unknown;
-  config?: Record<string, unknown>;
-  transforms?: unknown;
-  managedBy?: string;
-  createdAt?: string;
-  updatedAt?: string;
-}
-
-export interface ModelStats {
-  requests: number;
-  errors: number;
-  successRate: number;
-  latencyMs: number;
-  p50Ms: number;
-  p95Ms: number;
-  lastError?: string;
-  lastErrorAt?: string;
-  lastRequestAt?: string;
-}
-
-export interface ModelView extends ModelMetadata {
-  id: string;
-  modelType: string;
-  securityPolicy: string;
-  hasApiKey: boolean;
-  status: ModelStatus | string;
-  stats?: ModelStats;
-}
+export type Retry = Schemas["RegistryRetry"];
+/** A model as it is sent to be created or updated (its apiKey is write-only). */
+export type ModelMetadata = Schemas["RegistryModel"];
+export type ModelStats = Schemas["RegistryStats"];
+/** A model as the API shows it: no secret, with its status and stats. */
+export type ModelView = Schemas["RegistryView"];
+/** The answer to an update: the model and what the update did beyond what it was asked. */
+export type UpdatedModel = Schemas["ServerupdatedModel"];
+export type ModelPage = Answer<"/api/models">;
 
 export interface ModelQuery {
   q?: string;
@@ -99,210 +49,38 @@ export interface ModelQuery {
   sort?: string;
 }
 
-export interface TestReport {
-  ok: boolean;
-  model: string;
-  servedBy?: string;
-  requestId: string;
-  status: number;
-  latencyMs: number;
-  upstreamLatencyMs: number;
-  tokens: { input: number; output: number; total: number };
-  costUsd: number;
-  output?: string;
-  request?: JSONValue;
-  response?: JSONValue;
-  error?: { message: string; type: string; code?: string };
-}
+export type TestReport = Schemas["ServertestReport"];
 
-export interface Budget {
-  usd: number;
-  period?: "day" | "week" | "month" | string;
-}
-
-export interface Limits {
-  rps?: number;
-  burst?: number;
-  tokensPerMinute?: number;
-  budget?: Budget;
-}
-
-export interface GatewayKey {
-  id: string;
-  name: string;
-  org?: string;
-  models?: string[];
-  limits?: Limits;
-  prefix: string;
-  managedBy: string;
-  createdAt?: string;
-  usage?: { spentUsd: number; periodStart?: string; tokensThisMinute: number };
-}
-
-export interface NewKeyRequest {
-  name: string;
-  org?: string;
-  models?: string[];
-  limits?: Limits;
-}
-
-export interface CreatedKey extends GatewayKey {
-  key: string;
-}
+export type Budget = Schemas["PolicyBudget"];
+export type Limits = Schemas["PolicyLimits"];
+export type KeyUsage = Schemas["PolicyUsage"];
+/** A key as the API lists it, with what it has used. */
+export type GatewayKey = Schemas["ServerlistedKey"];
+export type NewKeyRequest = Schemas["PolicyNewKeyRequest"];
+/** A new key, with its value (shown only this once). */
+export type CreatedKey = Schemas["ServernewKeyAnswer"];
+export type KeyList = Answer<"/api/keys">;
 
 export const NODE_TYPES = ["input", "output", "model", "transform", "condition", "router", "merge"] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-export interface NodeData {
-  label?: string;
-  model?: string;
-  input?: string;
-  retries?: number;
-  timeoutMs?: number;
-  fallbacks?: string[];
-  plugin?: string;
-  config?: unknown;
-  expression?: string;
-  strategy?: "expression" | "cost" | "latency" | "quality" | string;
-  capability?: string;
-  maxLatencyMs?: number;
-  maxCostPerToken?: number;
-  mode?: "object" | "list" | "text" | string;
-  output?: string;
-  onError?: "fail" | "continue" | string;
-}
+export type NodeData = Schemas["PipelineNodeData"];
+export type PipelineNode = Schemas["PipelineNode"];
+export type PipelineEdge = Schemas["PipelineEdge"];
+export type Problem = Schemas["PipelineProblem"];
+/** A pipeline as the API shows it, with its problems. */
+export type Pipeline = Schemas["ServerpipelineEntry"];
+/** A pipeline as it is sent to be created, updated or validated (problems are ignored). */
+export type PipelineInput = Schemas["ServerpipelineInput"];
+export type PipelinePage = Answer<"/api/pipelines">;
+export type ValidationResult = Schemas["Servervalidation"];
 
-export interface PipelineNode {
-  id: string;
-  type: NodeType | string;
-  position?: { x: number; y: number };
-  data: NodeData;
-}
-
-export interface PipelineEdge {
-  id?: string;
-  source: string;
-  target: string;
-  sourceHandle?: string;
-}
-
-export interface Problem {
-  node?: string;
-  field?: string;
-  message: string;
-}
-
-export interface Pipeline {
-  id: string;
-  name: string;
-  description?: string;
-  nodes: PipelineNode[];
-  edges: PipelineEdge[];
-  inputSchema?: JSONValue;
-  /** the inputSchema property a chat request's last user message fills */
-  chatInput?: string;
-  timeoutMs?: number;
-  managedBy?: string;
-  createdAt?: string;
-  updatedAt?: string;
-  problems?: Problem[];
-}
-
-export interface ValidationResult {
-  valid: boolean;
-  errors: Problem[];
-}
-
-export interface StepRecord {
-  id: string;
-  type: string;
-  label?: string;
-  status: "pending" | "running" | "ok" | "error" | "skipped" | "canceled" | string;
-  model?: string;
-  servedBy?: string;
-  fallback?: string;
-  retries?: number;
-  invocation?: string;
-  startMs: number;
-  latencyMs: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  costUsd?: number;
-  input?: unknown;
-  output?: unknown;
-  error?: string;
-  result?: boolean;
-  route?: string;
-}
-
-export interface PipelineExecution {
-  id: string;
-  kind: "pipeline";
-  time: string;
-  pipeline: string;
-  pipelineName?: string;
-  model: string;
-  key?: string;
-  keyId?: string;
-  org?: string;
-  status: "running" | "ok" | "error" | string;
-  error?: string;
-  failedStep?: string;
-  async?: boolean;
-  latencyMs: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  input?: unknown;
-  output?: unknown;
-  steps: StepRecord[];
-}
-
-export interface Attempt {
-  model: string;
-  provider?: string;
-  upstream?: string;
-  status?: number;
-  error?: string;
-  latencyMs: number;
-  /** When the attempt started, in ms from the call's first attempt: not sent by the gateway today. */
-  startMs?: number;
-  /** The wait before this attempt (a retry's backoff): not sent by the gateway today. */
-  backoffMs?: number;
-}
-
-export interface Invocation {
-  id: string;
-  kind: "invocation";
-  time: string;
-  op: string;
-  model: string;
-  servedBy?: string;
-  provider?: string;
-  key?: string;
-  keyId?: string;
-  org?: string;
-  status: "ok" | "error" | string;
-  httpStatus: number;
-  errorKind?: string;
-  error?: string;
-  stream?: boolean;
-  latencyMs: number;
-  upstreamLatencyMs: number;
-  firstByteMs?: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  retries?: number;
-  fallback?: string;
-  cache?: string;
-  attempts?: Attempt[];
-  pipeline?: string;
-  execution?: string;
-  step?: string;
-}
-
-export type ExecutionRecord = PipelineExecution | Invocation;
+export type StepRecord = Schemas["PipelineStepRecord"];
+export type PipelineExecution = Schemas["PipelineExecution"];
+export type Attempt = Schemas["AnalyticsAttempt"];
+export type Invocation = Schemas["AnalyticsInvocation"];
+/** An invocation or a pipeline execution, as kind says. */
+export type ExecutionRecord = Schemas["ServerexecutionRecord"];
 
 export interface ExecutionQuery {
   kind?: "invocation" | "pipeline" | "";
@@ -317,69 +95,17 @@ export interface ExecutionQuery {
   before?: string;
 }
 
-export interface ExecutionPage {
-  data: ExecutionRecord[];
-  next?: string;
-}
+export type ExecutionPage = Schemas["ServerexecutionList"];
+export type RunResult = Schemas["ServerrunAnswer"];
 
-export interface RunResult {
-  executionId: string;
-  status: string;
-  output?: unknown;
-  text?: string;
-  execution?: PipelineExecution;
-}
+export type LatencySummary = Schemas["AnalyticsLatency"];
+export type AnalyticsPoint = Schemas["AnalyticsPoint"];
+export type AnalyticsSeries = Schemas["AnalyticsSeries"];
+export type AnalyticsTotal = Schemas["AnalyticsTotal"];
+export type AnalyticsReport = Schemas["AnalyticsReport"];
 
-export interface LatencySummary {
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-export interface AnalyticsPoint {
-  t: string;
-  requests: number;
-  errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  latencyMs: LatencySummary;
-}
-
-export interface AnalyticsTotal {
-  key: string;
-  requests: number;
-  errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  latencyMs: LatencySummary;
-}
-
-export interface AnalyticsReport {
-  from: string;
-  to: string;
-  step: string;
-  group: string;
-  series: { key: string; points: AnalyticsPoint[] }[];
-  totals: AnalyticsTotal[];
-  overall: AnalyticsTotal;
-}
-
-export interface PluginInfo {
-  name: string;
-  kind: "wasm" | "process" | string;
-  roles: string[];
-  language?: string;
-  path: string;
-  state: string;
-  pid?: number;
-  restarts?: number;
-  calls: number;
-  errors: number;
-  latencyMs: { mean: number; p50: number; p95: number };
-}
+export type PluginInfo = Schemas["HubPluginInfo"];
+export type PluginList = Answer<"/api/plugins">;
 
 export interface OpenAPIDocument {
   openapi?: string;

@@ -272,7 +272,7 @@ function InvocationView({ r }: { r: Invocation }) {
           <Waterfall rows={rows} totalMs={timeline.spanMs} />
           {!timeline.measured && rows.length > 1 && (
             <p className="mt-1 text-[11px] text-muted-foreground" data-testid="attempts-note">
-              Drawn one after the other: the gateway records how long each attempt took, not when it started, so the waits between retries are not shown (the whole call took {fmtMs(r.latencyMs)}).
+              Drawn one after the other: this record (older than the gateway's recording of start times) says how long each attempt took, not when it started, so the waits between retries are not shown (the whole call took {fmtMs(r.latencyMs)}).
             </p>
           )}
         </section>

@@ -18,6 +18,10 @@ var keyHosts = map[string][]string{
 	"anthropic":   {"api.anthropic.com"},
 	"huggingface": {"api-inference.huggingface.co", "router.huggingface.co", "*.endpoints.huggingface.cloud"},
 	"ollama":      {"ollama.com"},
+	"gemini":      {"generativelanguage.googleapis.com"},
+	// Azure OpenAI resources, and Azure AI Foundry's (services.ai, and cognitiveservices, where
+	// newer resources serve their OpenAI deployments).
+	"azure": {"*.openai.azure.com", "*.services.ai.azure.com", "*.cognitiveservices.azure.com"},
 }
 
 // KeyHosts returns the hosts a provider's provider-wide key goes to by default.

@@ -274,12 +274,17 @@ func RequiresKey(endpoint string) bool {
 			return true
 		}
 	}
-	return strings.HasSuffix(host, ".openai.azure.com") || strings.HasSuffix(host, ".endpoints.huggingface.cloud")
+	for _, suffix := range []string{".openai.azure.com", ".services.ai.azure.com", ".cognitiveservices.azure.com", ".endpoints.huggingface.cloud"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
-// Probe checks that the upstream answers, without spending tokens: OpenAI-style and Anthropic
-// upstreams list their models, Ollama its tags, TGI its health; others are asked for their
-// endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
+// Probe checks that the upstream answers, without spending tokens: OpenAI-style, Anthropic,
+// Gemini and Azure upstreams list their models, Ollama its tags, TGI its health; others are
+// asked for their endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
 func (u *Upstream) Probe(timeout time.Duration) error {
 	if u.client == nil {
 		return nil // a plugin: it is up when it is loaded
@@ -303,6 +308,12 @@ func (u *Upstream) Probe(timeout time.Duration) error {
 			url += "/health"
 		}
 		u.bearer(&req.Header)
+	case "gemini":
+		url += "/models"
+		geminiAuth(u)(&req.Header)
+	case "azure":
+		url = u.state.(*azureState).probe
+		azureAuth(u, &req.Header)
 	}
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodGet)

@@ -262,7 +262,8 @@ func (m *Model) OutputCost() float64 {
 }
 
 // Normalize fills defaults: the security policy (public, for a model of the config file), the
-// upstream model name, and the provider where the endpoint names it unambiguously.
+// upstream model name, the provider where the endpoint names it unambiguously, and the endpoint
+// of a provider whose API has one (DefaultEndpoints).
 func (m *Model) Normalize() {
 	m.ID = strings.TrimSpace(m.ID)
 	if m.ID == "" {
@@ -280,6 +281,24 @@ func (m *Model) Normalize() {
 	if m.Provider == "" {
 		m.Provider = InferProvider(m.Endpoint)
 	}
+	if m.Endpoint == "" && len(m.Replicas) == 0 {
+		m.Endpoint = DefaultEndpoints[m.Provider]
+	}
+}
+
+// DefaultEndpoints are the endpoints of providers whose API is at one place: a model of theirs
+// may leave its endpoint out.
+var DefaultEndpoints = map[string]string{"gemini": "https://generativelanguage.googleapis.com/v1beta"}
+
+// apiVersionPattern matches Azure OpenAI's api-versions: a date, optionally -preview, or the
+// v1 API's preview and latest.
+var apiVersionPattern = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}(-preview)?|preview|latest)$`)
+
+// APIVersion is the model's config.apiVersion, the api-version of an azure model's calls; "" when
+// it sets none.
+func (m *Model) APIVersion() string {
+	s, _ := m.Config["apiVersion"].(string)
+	return s
 }
 
 // normalizeAPI is Normalize for a model registered through the API, which is for its org only
@@ -431,6 +450,12 @@ func (m *Model) ValidateWith(base string, known func(provider string) error, plu
 					es.Add(decode.Index(p(chain.name), i), "%v", err)
 				}
 			}
+		}
+	}
+	if v, ok := m.Config["apiVersion"]; ok && m.Provider == "azure" {
+		if s, _ := v.(string); !apiVersionPattern.MatchString(s) {
+			shown, _ := json.Marshal(v)
+			es.Add(p("config.apiVersion"), "%s is not an Azure OpenAI api-version: a date such as 2024-10-21, optionally with -preview", shown)
 		}
 	}
 	if m.Provider == "http" {

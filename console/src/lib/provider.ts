@@ -41,3 +41,42 @@ export function slug(name: string): string {
   if (s.length > 100) s = s.slice(0, 100).replace(/[-._]+$/, "");
   return s;
 }
+
+/** What the model form asks of a provider beyond the common fields. */
+export interface ProviderFields {
+  /** The endpoint to suggest. */
+  endpoint: string;
+  /** The gateway fills in the endpoint when it is left empty. */
+  defaultEndpoint?: boolean;
+  /** What the upstream model is for this provider, and an example. */
+  upstreamModelHint: string;
+  upstreamModel: string;
+  /** The model names an api-version (Azure OpenAI), kept in config.apiVersion. */
+  apiVersion?: boolean;
+}
+
+/** The api-version of Azure OpenAI deployments when a model names none. */
+export const AZURE_API_VERSION = "2024-10-21";
+
+/** Azure's api-versions: a date, optionally -preview, or the v1 API's preview and latest. */
+export const API_VERSION_PATTERN = /^(\d{4}-\d{2}-\d{2}(-preview)?|preview|latest)$/;
+
+const providerFields: Record<string, ProviderFields> = {
+  gemini: {
+    endpoint: "https://generativelanguage.googleapis.com/v1beta",
+    defaultEndpoint: true,
+    upstreamModelHint: "The Gemini model",
+    upstreamModel: "gemini-2.5-flash",
+  },
+  azure: {
+    endpoint: "https://my-resource.openai.azure.com",
+    upstreamModelHint: "The deployment's name (an endpoint ending in /openai/v1 takes it as the model)",
+    upstreamModel: "my-gpt-4o",
+    apiVersion: true,
+  },
+};
+
+/** The fields of a provider that has its own (gemini, azure), or undefined. */
+export function fieldsOf(provider: string): ProviderFields | undefined {
+  return providerFields[provider];
+}

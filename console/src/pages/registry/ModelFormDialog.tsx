@@ -10,7 +10,7 @@ import { InlineError } from "@/components/ui/states";
 import { useToast } from "@/components/ui/toast";
 import { api, ApiError } from "@/lib/api";
 import { useApi } from "@/lib/hooks";
-import { inferProvider, slug } from "@/lib/provider";
+import { AZURE_API_VERSION, fieldsOf, inferProvider, slug } from "@/lib/provider";
 import { MODEL_TYPES, PROVIDERS, type ModelView } from "@/lib/types";
 import { buildModel, DEFAULT_ORG, emptyModelForm, fieldOfParam, formFromModel, type FormErrors, type ModelFormState } from "./modelForm";
 
@@ -71,6 +71,7 @@ export function ModelFormDialog({
   });
 
   const inferred = useMemo(() => inferProvider(state.endpoint), [state.endpoint]);
+  const own = fieldsOf(state.provider || inferred);
   const keys = useApi((signal) => (open ? api.listKeys({ signal }) : Promise.resolve(undefined)), [open]);
   const keyChoices = keys.data?.data ?? [];
   const derivedId = model ? model.id : state.id || slug(state.name);
@@ -170,14 +171,20 @@ export function ModelFormDialog({
 
             <Section title="Upstream" description="Where the gateway sends calls.">
               <div className="grid gap-3 sm:grid-cols-2">
-                <Field label="Endpoint" htmlFor="model-endpoint" className="sm:col-span-2" error={errors.endpoint}>
-                  <Input {...text("endpoint")} type="url" inputMode="url" placeholder="http://localhost:11434/v1" className="font-mono" />
+                <Field
+                  label="Endpoint"
+                  htmlFor="model-endpoint"
+                  className="sm:col-span-2"
+                  error={errors.endpoint}
+                  hint={own?.defaultEndpoint ? `Empty: ${own.endpoint}` : undefined}
+                >
+                  <Input {...text("endpoint")} type="url" inputMode="url" placeholder={own?.endpoint ?? "http://localhost:11434/v1"} className="font-mono" />
                 </Field>
                 <Field
                   label="Provider"
                   htmlFor="model-provider"
                   error={errors.provider}
-                  hint={state.provider ? "openai, anthropic, huggingface, ollama, http, wasm:<plugin>, plugin:<name>" : inferred ? `Inferred from the endpoint: ${inferred}` : "Cannot be inferred from this endpoint: name it"}
+                  hint={state.provider ? `${PROVIDERS.join(", ")}, wasm:<plugin>, plugin:<name>` : inferred ? `Inferred from the endpoint: ${inferred}` : "Cannot be inferred from this endpoint: name it"}
                 >
                   <Input {...text("provider")} list="provider-choices" placeholder={inferred || "openai"} />
                   <datalist id="provider-choices">
@@ -186,9 +193,19 @@ export function ModelFormDialog({
                     ))}
                   </datalist>
                 </Field>
-                <Field label="Upstream model" htmlFor="model-upstreamModel" hint="The name the upstream knows it by (default: the id)" error={errors.upstreamModel}>
-                  <Input {...text("upstreamModel")} placeholder={derivedId || "llama3.2"} className="font-mono" />
+                <Field
+                  label="Upstream model"
+                  htmlFor="model-upstreamModel"
+                  hint={`${own?.upstreamModelHint ?? "The name the upstream knows it by"} (default: the id)`}
+                  error={errors.upstreamModel}
+                >
+                  <Input {...text("upstreamModel")} placeholder={own?.upstreamModel ?? (derivedId || "llama3.2")} className="font-mono" />
                 </Field>
+                {own?.apiVersion && (
+                  <Field label="API version" htmlFor="model-apiVersion" hint={`Empty: ${AZURE_API_VERSION} (none for an /openai/v1 endpoint)`} error={errors.apiVersion}>
+                    <Input {...text("apiVersion")} placeholder={AZURE_API_VERSION} className="font-mono" />
+                  </Field>
+                )}
                 <Field
                   label="API key"
                   htmlFor="model-apiKey"

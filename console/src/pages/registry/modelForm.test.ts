@@ -77,7 +77,31 @@ describe("the model form", () => {
     expect(withKey.ok && (withKey.model as unknown as Record<string, unknown>).apiKey).toBe("sk-new");
   });
 
+  it("offers gemini without an endpoint, and azure with its api-version in config", () => {
+    const gemini = buildModel({ ...emptyModelForm, name: "Gemini", provider: "gemini", upstreamModel: "gemini-2.5-flash" });
+    expect(gemini.ok && gemini.model).toMatchObject({ provider: "gemini", upstreamModel: "gemini-2.5-flash" });
+    expect(gemini.ok && "endpoint" in gemini.model).toBe(false);
+    const azure = { ...emptyModelForm, name: "Azure", provider: "azure", endpoint: "https://res.openai.azure.com", upstreamModel: "my-gpt-4o" };
+    const r = buildModel({ ...azure, apiVersion: " 2025-04-01-preview " });
+    expect(r.ok && r.model.config).toEqual({ apiVersion: "2025-04-01-preview" });
+    const plain = buildModel(azure);
+    expect(plain.ok && "config" in plain.model).toBe(false);
+    const bad = buildModel({ ...azure, apiVersion: "last tuesday" });
+    expect(!bad.ok && bad.errors.apiVersion).toMatch(/api-version/);
+    expect(buildModel({ ...emptyModelForm, name: "No endpoint", provider: "azure" }).ok).toBe(false);
+    // An edit keeps the rest of config, and a provider other than azure leaves config alone.
+    const view = { id: "a", name: "A", provider: "azure", endpoint: "https://res.openai.azure.com", config: { apiVersion: "2024-06-01", other: 1 }, securityPolicy: "public", hasApiKey: true, status: "available" } as unknown as ModelView;
+    const f = formFromModel(view);
+    expect(f.apiVersion).toBe("2024-06-01");
+    const cleared = buildModel({ ...f, apiVersion: "" }, view);
+    expect(cleared.ok && cleared.model.config).toEqual({ other: 1 });
+    const plugin = { ...view, provider: "wasm:x", config: { apiVersion: "v9" } } as unknown as ModelView;
+    const kept = buildModel({ ...formFromModel(plugin), apiVersion: "" }, plugin);
+    expect(kept.ok && kept.model.config).toEqual({ apiVersion: "v9" });
+  });
+
   it("maps the API's error params to fields", () => {
+    expect(fieldOfParam("config.apiVersion")).toBe("apiVersion");
     expect(fieldOfParam("retry.attempts")).toBe("retryAttempts");
     expect(fieldOfParam("tags[2]")).toBe("tags");
     expect(fieldOfParam("endpoint")).toBe("endpoint");

@@ -2,6 +2,7 @@
 // turns it into ModelMetadata, and the mapping of the API's error params back to fields.
 import { z } from "zod";
 import { validateSchemaText } from "@/lib/jsonschema";
+import { API_VERSION_PATTERN, fieldsOf } from "@/lib/provider";
 import { MODEL_TYPES, POLICIES, type JSONValue, type ModelMetadata, type ModelView } from "@/lib/types";
 
 export interface ModelFormState {
@@ -15,6 +16,8 @@ export interface ModelFormState {
   endpoint: string;
   provider: string;
   upstreamModel: string;
+  /** Azure OpenAI's api-version, sent as config.apiVersion. */
+  apiVersion: string;
   apiKey: string;
   timeoutMs: string;
   latency: string;
@@ -51,6 +54,7 @@ export const emptyModelForm: ModelFormState = {
   endpoint: "",
   provider: "",
   upstreamModel: "",
+  apiVersion: "",
   apiKey: "",
   timeoutMs: "",
   latency: "",
@@ -84,6 +88,7 @@ export function formFromModel(m: ModelView): ModelFormState {
     endpoint: str(m.endpoint),
     provider: str(m.provider),
     upstreamModel: m.upstreamModel && m.upstreamModel !== m.id ? m.upstreamModel : "",
+    apiVersion: str(m.config?.apiVersion),
     apiKey: "",
     timeoutMs: str(m.timeoutMs || ""),
     latency: str(m.latency || ""),
@@ -183,6 +188,10 @@ export const modelFormSchema = z
       }, "Do not put credentials in the URL: use the API key field"),
     provider: z.string().trim(),
     upstreamModel: z.string().trim(),
+    apiVersion: z
+      .string()
+      .trim()
+      .refine((s) => s === "" || API_VERSION_PATTERN.test(s), "Use an Azure api-version, like 2024-10-21 or 2025-04-01-preview"),
     apiKey: z.string(),
     timeoutMs: optNumber("Timeout", { integer: true }),
     latency: optNumber("Latency"),
@@ -200,7 +209,7 @@ export const modelFormSchema = z
     outputSchema: schemaText("Output schema"),
   })
   .superRefine((v, ctx) => {
-    const needsEndpoint = !v.provider.startsWith("wasm:") && !v.provider.startsWith("plugin:");
+    const needsEndpoint = !v.provider.startsWith("wasm:") && !v.provider.startsWith("plugin:") && !fieldsOf(v.provider)?.defaultEndpoint;
     if (needsEndpoint && !v.endpoint) {
       ctx.addIssue({ code: "custom", path: ["endpoint"], message: "An endpoint is required (unless the provider is a wasm: or plugin: one)" });
     }
@@ -245,6 +254,8 @@ export function buildModel(state: ModelFormState, base?: ModelView): { ok: true;
   set("endpoint", v.endpoint);
   set("provider", v.provider);
   set("upstreamModel", v.upstreamModel);
+  // config is the adapter's or plugin's: only an azure model's api-version is the form's.
+  if (fieldsOf(v.provider)?.apiVersion) setAPIVersion(m, v.apiVersion);
   set("timeoutMs", v.timeoutMs);
   set("latency", v.latency);
   set("costPerToken", v.costPerToken);
@@ -269,7 +280,17 @@ export function buildModel(state: ModelFormState, base?: ModelView): { ok: true;
   return { ok: true, model: m as unknown as ModelMetadata };
 }
 
+/** Sets config.apiVersion, or removes it (and a config left empty), keeping the rest of config. */
+function setAPIVersion(m: Record<string, unknown>, version: string) {
+  const config = { ...((m.config as Record<string, unknown> | undefined) ?? {}) };
+  if (version) config.apiVersion = version;
+  else delete config.apiVersion;
+  if (Object.keys(config).length) m.config = config;
+  else delete m.config;
+}
+
 const paramFields: Record<string, keyof ModelFormState> = {
+  "config.apiVersion": "apiVersion",
   "retry.attempts": "retryAttempts",
   "retry.backoffMs": "retryBackoffMs",
   "retry.maxBackoffMs": "retryMaxBackoffMs",

@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/registry"
+)
+
+// azureAdapter talks to Azure OpenAI, whose wire format is OpenAI's: the body goes through the
+// openai adapter as it is, only the URLs and the credentials differ.
+//
+//   - A resource endpoint (https://{resource}.openai.azure.com) serves deployments: the model's
+//     upstreamModel is the deployment, in the path, and every call names an api-version
+//     (config.apiVersion, default AzureAPIVersion):
+//     POST {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=….
+//   - An endpoint ending in /openai/v1 (Azure AI Foundry's OpenAI-compatible API) takes OpenAI's
+//     paths, the body's model naming the deployment, and no api-version unless one is set.
+//
+// The key goes in the api-key header; a key that starts with "Bearer " is a Microsoft Entra
+// token, sent as the Authorization header.
+type azureAdapter struct{}
+
+// AzureAPIVersion is the api-version of calls to deployments when the model sets none.
+const AzureAPIVersion = "2024-10-21"
+
+func init() { adapters["azure"] = azureAdapter{} }
+
+// azureState holds what Probe needs: the URL listing the resource's models.
+type azureState struct {
+	probe string
+}
+
+func (azureAdapter) Prepare(u *Upstream, m *registry.Model) error {
+	pu, err := url.Parse(m.Endpoint)
+	if err != nil {
+		return err
+	}
+	version := m.APIVersion()
+	if version == "" {
+		version = pu.Query().Get("api-version") // an endpoint pasted with its query
+	}
+	pu.RawQuery, pu.Fragment = "", ""
+	e := BaseURL(pu.String())
+	query := ""
+	if strings.HasSuffix(e, "/openai/v1") {
+		u.base = e
+		if version != "" {
+			query = "?api-version=" + url.QueryEscape(version)
+		}
+		for op := Op(0); op < numOps; op++ {
+			u.urls[op] = e + opPaths[op] + query
+		}
+		u.state = &azureState{probe: e + "/models" + query}
+	} else {
+		if i := strings.Index(e, "/openai/deployments/"); i >= 0 {
+			e = e[:i] // a deployment's URL: the resource is what comes before (upstreamModel names the deployment)
+		}
+		e = strings.TrimSuffix(e, "/openai")
+		u.base = e
+		if version == "" {
+			version = AzureAPIVersion
+		}
+		query = "?api-version=" + url.QueryEscape(version)
+		deployment := e + "/openai/deployments/" + url.PathEscape(u.Model)
+		for op := Op(0); op < numOps; op++ {
+			u.urls[op] = deployment + opPaths[op] + query
+		}
+		u.state = &azureState{probe: e + "/openai/models" + query}
+	}
+	if err := u.compileHeads(); err != nil {
+		return err
+	}
+	for op := range u.heads {
+		for s := range u.heads[op] {
+			azureAuth(u, &u.heads[op][s].header)
+		}
+	}
+	return nil
+}
+
+// azureAuth replaces the bearer key compileHeads set with Azure's: the api-key header, or the
+// Authorization header for an Entra token.
+func azureAuth(u *Upstream, h *fasthttp.RequestHeader) {
+	if !u.Key.IsSet() {
+		return
+	}
+	key := u.Key.Reveal()
+	h.Del("Authorization")
+	if strings.HasPrefix(key, "Bearer ") {
+		h.Set("Authorization", key)
+		return
+	}
+	h.Set("api-key", key)
+}
+
+func (azureAdapter) Do(u *Upstream, c *Call) (*Result, error) { return openAI{}.Do(u, c) }
+
+func (azureAdapter) Stream(u *Upstream, c *Call) (Stream, error) { return openAI{}.Stream(u, c) }

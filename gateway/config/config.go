@@ -32,6 +32,7 @@ type File struct {
 	Server    Server              `json:"server"`
 	Admin     Admin               `json:"admin"`
 	Log       Log                 `json:"log"`
+	AccessLog AccessLog           `json:"accessLog"` // a line per data-plane request
 	Records   Records             `json:"records"`
 	Responses Responses           `json:"responses"` // kept by the Responses API
 	Providers map[string]Provider `json:"providers,omitempty"`
@@ -153,6 +154,67 @@ type Admin struct {
 type Log struct {
 	Level  string `json:"level"`  // debug, info, warn, error
 	Format string `json:"format"` // text or json
+}
+
+// AccessLog configures the access log: one structured line per data-plane request, with the
+// facts of its record (ids, model, status, latency, tokens, cost) and never a secret, a prompt,
+// an answer or an upstream address. It is off by default: a line per request costs the hot path.
+type AccessLog struct {
+	Enabled bool   `json:"enabled"`
+	Format  string `json:"format"` // json (default) or text
+	// File is where the lines go, rotated by size; empty: stderr.
+	File string `json:"file"`
+	// MaxSizeMB rotates the file when it would grow past it (default 100); MaxBackups rotated
+	// files are kept (default 5, 0 keeps all), each at most MaxAgeDays days (default 7, 0 keeps
+	// them whatever their age).
+	MaxSizeMB  int  `json:"maxSizeMB"`
+	MaxBackups *int `json:"maxBackups"`
+	MaxAgeDays *int `json:"maxAgeDays"`
+	// Sample is the share of successful requests logged, from 0 to 1 (default 1); a request
+	// that failed is always logged.
+	Sample *float64 `json:"sample"`
+	// Fields are the fields each line has (AccessLogFields); empty: all of them.
+	Fields []string `json:"fields"`
+	// Exclude are the paths of requests not logged: an exact path, or a prefix ending in *
+	// (default ["/v1/models"]; [] logs every path).
+	Exclude []string `json:"exclude"`
+}
+
+// AccessLogFields are the fields of an access-log line, in the order they are written.
+var AccessLogFields = []string{"time", "requestId", "keyId", "org", "model", "servedBy", "provider", "status",
+	"errorKind", "latencyMs", "firstByteMs", "inputTokens", "outputTokens", "costUsd", "cache", "fallback",
+	"clientIp", "op", "stream", "path"}
+
+// Defaults and bounds of accessLog.
+const (
+	DefaultAccessLogMaxSizeMB  = 100
+	DefaultAccessLogMaxBackups = 5
+	DefaultAccessLogMaxAgeDays = 7
+	MaxAccessLogSizeMB         = 1 << 20 // 1 TiB
+)
+
+// SampleRate is accessLog.sample, or its default.
+func (a *AccessLog) SampleRate() float64 {
+	if a.Sample == nil {
+		return 1
+	}
+	return *a.Sample
+}
+
+// Backups is accessLog.maxBackups, or its default.
+func (a *AccessLog) Backups() int {
+	if a.MaxBackups == nil {
+		return DefaultAccessLogMaxBackups
+	}
+	return *a.MaxBackups
+}
+
+// AgeDays is accessLog.maxAgeDays, or its default.
+func (a *AccessLog) AgeDays() int {
+	if a.MaxAgeDays == nil {
+		return DefaultAccessLogMaxAgeDays
+	}
+	return *a.MaxAgeDays
 }
 
 // Records configures invocation records.
@@ -328,6 +390,25 @@ func (f *File) fillDefaults() {
 	if f.Log.Format == "" {
 		f.Log.Format = "text"
 	}
+	al := &f.AccessLog
+	if al.Format == "" {
+		al.Format = "json"
+	}
+	if al.MaxSizeMB == 0 {
+		al.MaxSizeMB = DefaultAccessLogMaxSizeMB
+	}
+	if al.MaxBackups == nil {
+		al.MaxBackups = new(int(DefaultAccessLogMaxBackups))
+	}
+	if al.MaxAgeDays == nil {
+		al.MaxAgeDays = new(int(DefaultAccessLogMaxAgeDays))
+	}
+	if al.Sample == nil {
+		al.Sample = new(1.0)
+	}
+	if al.Exclude == nil {
+		al.Exclude = []string{"/v1/models"}
+	}
 	if f.Records.RetentionHours == 0 {
 		f.Records.RetentionHours = 7 * 24
 	}
@@ -391,6 +472,7 @@ func (f *File) Validate(o Options) decode.Errors {
 	if f.Log.Format != "text" && f.Log.Format != "json" {
 		es.Add("log.format", "%q is not one of text, json", f.Log.Format)
 	}
+	f.AccessLog.validate(&es)
 	if f.Records.RetentionHours < 0 {
 		es.Add("records.retentionHours", "must not be negative")
 	}
@@ -557,6 +639,43 @@ func (f *File) Validate(o Options) decode.Errors {
 		}
 	}
 	return es
+}
+
+// validate checks accessLog (whether it is enabled or not: a file is right or wrong either way).
+func (a *AccessLog) validate(es *decode.Errors) {
+	if a.Format != "json" && a.Format != "text" {
+		es.Add("accessLog.format", "%q is not one of json, text", a.Format)
+	}
+	if a.File != "" && (strings.HasSuffix(a.File, "/") || strings.ContainsRune(a.File, 0)) {
+		es.Add("accessLog.file", "%q is not a file name", a.File)
+	}
+	if a.MaxSizeMB < 1 || a.MaxSizeMB > MaxAccessLogSizeMB {
+		es.Add("accessLog.maxSizeMB", "must be from 1 to %d, got %d", MaxAccessLogSizeMB, a.MaxSizeMB)
+	}
+	if n := a.Backups(); n < 0 {
+		es.Add("accessLog.maxBackups", "must not be negative (0 keeps every rotated file), got %d", n)
+	}
+	if n := a.AgeDays(); n < 0 {
+		es.Add("accessLog.maxAgeDays", "must not be negative (0 keeps rotated files whatever their age), got %d", n)
+	}
+	if s := a.SampleRate(); !(s >= 0 && s <= 1) {
+		es.Add("accessLog.sample", "must be from 0 to 1 (the share of successful requests logged), got %v", s)
+	}
+	seen := make(map[string]bool, len(a.Fields))
+	for i, name := range a.Fields {
+		switch {
+		case !slices.Contains(AccessLogFields, name):
+			es.Add(decode.Index("accessLog.fields", i), "%q is not a field of the access log: one of %s", name, strings.Join(AccessLogFields, ", "))
+		case seen[name]:
+			es.Add(decode.Index("accessLog.fields", i), "duplicate field %q", name)
+		}
+		seen[name] = true
+	}
+	for i, p := range a.Exclude {
+		if !strings.HasPrefix(p, "/") || strings.Contains(strings.TrimSuffix(p, "*"), "*") || strings.ContainsAny(p, "?# ") {
+			es.Add(decode.Index("accessLog.exclude", i), "%q must be a path starting with / (a prefix when it ends in *), without a query", p)
+		}
+	}
 }
 
 // checkEgress reports the endpoints of m that the file's egress policy refuses: literal

@@ -418,6 +418,9 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 		m.Error(fe.Kind)
 	}
 	e.rec.Record(inv)
+	if fn := e.finished.Load(); fn != nil {
+		(*fn)(req, inv)
+	}
 	if o.gate != nil {
 		o.gate.leave()
 	}
@@ -430,6 +433,16 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	clear(o.fields) // they point into the request's body
 	*o = Outcome{first: o.first[:0], chunkPlugins: o.chunkPlugins[:0], fields: o.fields[:0]}
 	outcomePool.Put(o)
+}
+
+// OnFinish makes fn be told of every call as it finishes, on the goroutine that finishes it,
+// with the call's complete record (which fn must not keep); nil stops it.
+func (e *Engine) OnFinish(fn func(req *Request, inv *analytics.Invocation)) {
+	if fn == nil {
+		e.finished.Store(nil)
+		return
+	}
+	e.finished.Store(&fn)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

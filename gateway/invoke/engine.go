@@ -89,6 +89,8 @@ type Engine struct {
 	Spend func(key *policy.Key, tokens int64, usd float64)
 	// Transforms runs the plugins of models' transform chains.
 	Transforms Transformer
+	// finished is told of each finished call (see OnFinish).
+	finished atomic.Pointer[func(*Request, *analytics.Invocation)]
 
 	probeStop, probeDone chan struct{}
 }

@@ -81,6 +81,15 @@ func (g *Gateway) dataRoutes() *router {
 }
 
 func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
+	if l := g.access.Load(); l != nil && !l.Excluded(ctx.Path()) {
+		g.serveLogged(ctx)
+		return
+	}
+	g.handleData(ctx)
+}
+
+// handleData serves a data-plane request.
+func (g *Gateway) handleData(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
 	if g.cors.Load().apply(ctx) {
 		return
@@ -104,9 +113,10 @@ func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
 
 var hopHeader = []byte(provider.HopHeader)
 
-// hopKey is the user value of a request that came through a gateway: the hop header of its
-// upstream calls.
-type hopKey struct{}
+// callKey is the user value of a request whose upstream calls need a context of their own (see
+// callContext): one that came through a gateway carries the hop header, one being logged its
+// access-log state.
+type callKey struct{}
 
 // hop checks the hop header of a request that came through gateways (this one among them,
 // perhaps): one that came back here provider.MaxHops times, or went through too many gateways,
@@ -126,15 +136,16 @@ func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
 		}
 		return false
 	}
-	ctx.SetUserValue(hopKey{}, next)
+	ctx.SetUserValue(callKey{}, provider.WithHop(g.callContext(ctx), next))
 	return true
 }
 
 // callContext is the context of the upstream calls of a request: the gateway's life, carrying
-// the hop header of a request that came through a gateway.
+// the hop header of a request that came through a gateway and the access-log state of one being
+// logged.
 func (g *Gateway) callContext(ctx *fasthttp.RequestCtx) context.Context {
-	if next, ok := ctx.UserValue(hopKey{}).(string); ok {
-		return provider.WithHop(g.life, next)
+	if c, ok := ctx.UserValue(callKey{}).(context.Context); ok {
+		return c
 	}
 	return g.life
 }
@@ -220,6 +231,9 @@ func (g *Gateway) count(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.K
 		inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
 	}
 	g.rec.Record(inv)
+	if l := g.access.Load(); l != nil {
+		g.accessRefused(ctx, l, inv)
+	}
 }
 
 // opOf names the operation of a data-plane path, as records do.

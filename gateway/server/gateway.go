@@ -23,6 +23,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/accesslog"
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/config"
@@ -75,6 +76,8 @@ type Gateway struct {
 	hub     *hub.Hub
 	pipes   *pipeline.Set
 	runner  *pipeline.Runner
+	// access is the access log; nil while it is off.
+	access atomic.Pointer[accesslog.Log]
 
 	cfg          atomic.Pointer[config.File]
 	adminHash    atomic.Pointer[[32]byte]
@@ -142,6 +145,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 			if g.hub != nil {
 				g.hub.Close(context.Background())
 			}
+			if l := g.access.Swap(nil); l != nil {
+				_ = l.Close(nil)
+			}
 			st.Close()
 		}
 	}()
@@ -202,10 +208,20 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 }
 
 // apply makes cfg the running config. At first start it also reports generated credentials.
-func (g *Gateway) apply(cfg *config.File, first bool) error {
+func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	if err := g.keys.CheckConfig(cfg.Keys); err != nil {
 		return err
 	}
+	// The access log's file is opened first, so a reload that cannot open it changes nothing.
+	access, err := accesslog.Open(cfg.AccessLog, g.access.Load())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = access.Close(g.access.Load())
+		}
+	}()
 	if err := g.hub.Apply(context.Background(), cfg.Plugins); err != nil {
 		return err
 	}
@@ -263,6 +279,7 @@ func (g *Gateway) apply(cfg *config.File, first bool) error {
 		g.opts.LogLevel.Set(parseLevel(cfg.Log.Level))
 	}
 	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
+	g.setAccessLog(access)
 	g.cfg.Store(cfg)
 	return nil
 }
@@ -474,6 +491,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.rec.Close()
 	g.limits.Close()
 	g.cache.Close()
+	g.setAccessLog(nil)
 	if err := g.st.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -426,6 +426,14 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 		g.callFailed(ctx, route.ID, req.ID, fe)
 		return
 	}
+	g.streamBody(ctx, out, route.ID, req, done, func(w *bufio.Writer) *fault.Error { return relay(w, out, route.ID) })
+}
+
+// streamBody answers with the event stream that write produces from out, a call to model: the
+// stream's headers, then write on the connection's writer. However write ends (a panic
+// included), the call is logged and finished with its fault, and done runs, when not nil.
+func (g *Gateway) streamBody(ctx *fasthttp.RequestCtx, out *invoke.Outcome, model string, req *invoke.Request, done func(),
+	write func(w *bufio.Writer) *fault.Error) {
 	g.answerHeaders(ctx, out, req.Start)
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
@@ -437,11 +445,13 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 				g.log.Error("panic in stream", "panic", p, "stack", stack())
 				final = fault.Internal("internal error during the stream")
 			}
-			g.logCallFault(route.ID, req.ID, final)
+			g.logCallFault(model, req.ID, final)
 			out.Finish(fasthttp.StatusOK, final)
-			done()
+			if done != nil {
+				done()
+			}
 		}()
-		final = relay(w, out, route.ID)
+		final = write(w)
 	})
 }
 

@@ -96,21 +96,9 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		writeMessagesError(ctx, public(route.ID, fe))
 		return
 	}
-	g.answerHeaders(ctx, out, start)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	model := ar.Model
-	setStreamBody(ctx, func(w *bufio.Writer) {
-		var final *fault.Error
-		defer func() {
-			if p := recover(); p != nil {
-				g.log.Error("panic in stream", "panic", p, "stack", stack())
-				final = fault.Internal("internal error during the stream")
-			}
-			g.logCallFault(route.ID, id, final)
-			out.Finish(fasthttp.StatusOK, final)
-		}()
-		final = relayMessages(w, out, provider.NewMessagesEvents(model, id), route.ID)
+	g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
+		return relayMessages(w, out, provider.NewMessagesEvents(model, id), route.ID)
 	})
 }
 

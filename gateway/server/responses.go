@@ -142,23 +142,10 @@ func (g *Gateway) streamResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 		g.callFailed(ctx, route.ID, req.ID, fe)
 		return
 	}
-	g.answerHeaders(ctx, out, req.Start)
-	ctx.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
 	key := req.Key
-	setStreamBody(ctx, func(w *bufio.Writer) {
-		var final *fault.Error
-		defer func() {
-			if v := recover(); v != nil {
-				g.log.Error("panic in stream", "panic", v, "stack", stack())
-				final = fault.Internal("internal error during the stream")
-			}
-			g.logCallFault(route.ID, req.ID, final)
-			out.Finish(fasthttp.StatusOK, final)
-		}()
+	g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
 		keep := func(r *openai.Response) { g.keepResponse(st, key, p, r) }
-		final = relayResponses(w, out, p.Events(), route.ID, keep)
+		return relayResponses(w, out, p.Events(), route.ID, keep)
 	})
 }
 

@@ -58,7 +58,7 @@ func TestResponsesNodeSDK(t *testing.T) {
 func TestAnthropicNodeSDK(t *testing.T) {
 	g, _ := setup(t)
 	out := nodeScript(t, g, "anthropic.mjs")
-	for _, want := range []string{"message ok", "stream ok", "tools ok", "errors ok"} {
+	for _, want := range []string{"message ok", "count ok", "stream ok", "tools ok", "errors ok"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("missing %q in:\n%s", want, out)
 		}

@@ -20,6 +20,15 @@ assert.equal(msg.stop_reason, "end_turn");
 assert.ok(msg.usage.input_tokens > 0 && msg.usage.output_tokens > 0, JSON.stringify(msg.usage));
 console.log("message ok");
 
+// The SDK's token count, estimated by the gateway without calling the model.
+const count = await client.messages.countTokens({
+  model: "echo",
+  system: "be brief",
+  messages: [{ role: "user", content: "how many tokens is this question worth" }],
+});
+assert.ok(count.input_tokens >= 10 && count.input_tokens <= 30, JSON.stringify(count));
+console.log("count ok");
+
 // Streaming through the SDK's helper, which checks the event sequence.
 const stream = client.messages.stream({
   model: "echo",

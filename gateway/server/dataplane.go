@@ -72,6 +72,7 @@ func (g *Gateway) dataRoutes() *router {
 	rt.add("GET", "/v1/models/{id}", "Retrieve one model the key may use", g.getModel)
 	rt.add("POST", "/v1/models/{id}/invoke", "Invoke a model with any JSON input, validated against its inputSchema", g.invokeModel)
 	rt.add("POST", "/v1/messages", "Create a message (Anthropic-compatible; stream: true for events)", g.messages)
+	rt.add("POST", "/v1/messages/count_tokens", "Estimate a message's input tokens (Anthropic-compatible)", g.countMessageTokens)
 	rt.add("POST", "/v1/responses", "Create a response (OpenAI Responses API, served by any model; stream: true for events)", g.createResponse)
 	rt.add("GET", "/v1/responses/{id}", "Retrieve a stored response", g.getResponse)
 	rt.add("DELETE", "/v1/responses/{id}", "Delete a stored response", g.deleteResponse)
@@ -129,7 +130,7 @@ func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
 			fe.Message = "the request went through too many gateways: a model's endpoint leads back to one of them"
 		}
 		g.count(ctx, fe, nil, "")
-		if string(ctx.Path()) == "/v1/messages" {
+		if bytes.HasPrefix(ctx.Path(), []byte("/v1/messages")) {
 			writeMessagesError(ctx, fe) // Anthropic's clients read Anthropic's error shape
 		} else {
 			writeError(ctx, fe)
@@ -242,6 +243,8 @@ func opOf(path []byte) string {
 	switch {
 	case p == "/v1/messages":
 		return "messages"
+	case p == "/v1/messages/count_tokens":
+		return "count_tokens"
 	case p == "/v1/responses" || strings.HasPrefix(p, "/v1/responses/"):
 		return "responses"
 	case p == "/v1/chat/completions" || p == "/chat/completions":

@@ -144,3 +144,44 @@ func writeMessagesError(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 	}
 	ctx.SetBody(provider.MessagesError(fe))
 }
+
+// countMessageTokens serves POST /v1/messages/count_tokens: the input tokens a Messages request
+// would use, for any model the key may use, estimated locally (provider.EstimateInputTokens)
+// since most upstreams cannot count. It calls no model and is not billed.
+func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
+	id := g.engine.NewID(time.Now())
+	hRequestID.set(&ctx.Response.Header, id)
+	ctx.Response.Header.Set("request-id", id)
+	key, fe := g.authenticate(ctx)
+	if fe != nil {
+		g.count(ctx, fe, nil, "")
+		writeMessagesError(ctx, fe)
+		return
+	}
+	body := ctx.PostBody()
+	if _, fe := scanBody(body); fe != nil {
+		g.count(ctx, fe, key, "")
+		writeMessagesError(ctx, fe)
+		return
+	}
+	var ar anthropic.Request
+	if err := json.Unmarshal(body, &ar); err != nil {
+		fe := fault.Invalid("", "cannot read the request: %v", err)
+		g.count(ctx, fe, key, "")
+		writeMessagesError(ctx, fe)
+		return
+	}
+	ar.MaxTokens = max(ar.MaxTokens, 1) // count_tokens takes none
+	chat, err := provider.MessagesToChat(&ar)
+	if err == nil {
+		_, fe = g.engine.Resolve(key, ar.Model)
+	} else {
+		fe = fault.As(err)
+	}
+	if fe != nil {
+		g.count(ctx, fe, key, "")
+		writeMessagesError(ctx, fe)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]int64{"input_tokens": provider.EstimateInputTokens(chat)})
+}

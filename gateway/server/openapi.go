@@ -73,12 +73,13 @@ var opDocs = map[string]opDoc{
 		Object string        `json:"object"`
 		Data   []openAIModel `json:"data"`
 	}{}},
-	"GET /v1/models/{id}":         {response: openAIModel{}},
-	"POST /v1/models/{id}/invoke": {body: anyJSON{}, response: openai.ChatResponse{}},
-	"POST /v1/messages":           {body: anthropic.Request{}, response: anthropic.Response{}, stream: true},
-	"POST /v1/responses":          {body: openai.ResponsesRequest{}, response: openai.Response{}, stream: true},
-	"GET /v1/responses/{id}":      {response: openai.Response{}},
-	"DELETE /v1/responses/{id}":   {response: openai.ResponsesDeleted{}},
+	"GET /v1/models/{id}":            {response: openAIModel{}},
+	"POST /v1/models/{id}/invoke":    {body: anyJSON{}, response: openai.ChatResponse{}},
+	"POST /v1/messages":              {body: anthropic.Request{}, response: anthropic.Response{}, stream: true},
+	"POST /v1/messages/count_tokens": {body: anthropic.Request{}, response: tokenCount{}},
+	"POST /v1/responses":             {body: openai.ResponsesRequest{}, response: openai.Response{}, stream: true},
+	"GET /v1/responses/{id}":         {response: openai.Response{}},
+	"DELETE /v1/responses/{id}":      {response: openai.ResponsesDeleted{}},
 	"GET /v1/responses/{id}/input_items": {query: []string{"limit:1 to 100 (default 20)", "order:asc or desc (default desc)",
 		"after:an item id: the page begins after it"}, response: openai.ResponsesItemList{}},
 	"POST /v1/pipelines/{id}/run": {query: []string{"async:true to answer 202 at once and run in the background",
@@ -153,6 +154,11 @@ type runAnswer struct {
 	Error       *errorDetail        `json:"error,omitempty"` // a failed run's (the answer's status is the error's)
 	Execution   *pipeline.Execution `json:"execution,omitempty"`
 	Poll        string              `json:"poll,omitempty"` // an async run's: where its execution is
+}
+
+// tokenCount is the answer of POST /v1/messages/count_tokens.
+type tokenCount struct {
+	InputTokens int64 `json:"input_tokens"`
 }
 
 // runUsage sums the tokens of a run's model calls.

@@ -525,12 +525,17 @@ func InferProvider(endpoint string) string {
 	switch {
 	case host == "api.anthropic.com":
 		return "anthropic"
+	case host == "generativelanguage.googleapis.com" && !strings.Contains(path, "/openai"): // not its OpenAI-compatible API
+		return "gemini"
+	case strings.HasSuffix(host, ".openai.azure.com") || strings.HasSuffix(host, ".services.ai.azure.com") ||
+		strings.HasSuffix(host, ".cognitiveservices.azure.com"):
+		return "azure"
 	case host == "api-inference.huggingface.co" || strings.HasSuffix(host, ".endpoints.huggingface.cloud") ||
 		strings.HasSuffix(path, "/generate") || strings.HasSuffix(path, "/generate_stream") || strings.HasSuffix(path, "/embed"):
 		return "huggingface"
 	case u.Port() == "11434" && !strings.Contains(path, "/v1"):
 		return "ollama"
-	case host == "api.openai.com" || strings.HasSuffix(path, "/v1") || strings.Contains(path, "/v1/") ||
+	case host == "api.openai.com" || strings.HasSuffix(path, "/v1") || strings.Contains(path, "/v1/") || strings.HasSuffix(path, "/openai") ||
 		strings.HasSuffix(path, "/chat/completions") || strings.HasSuffix(path, "/completions") || strings.HasSuffix(path, "/embeddings"):
 		return "openai"
 	}

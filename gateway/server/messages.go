@@ -12,6 +12,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/wire/anthropic"
@@ -22,29 +23,11 @@ import (
 // each streamed chunk, becomes Anthropic's shape again. Errors use Anthropic's error object.
 func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
-	id := g.engine.NewID(start)
-	hRequestID.set(&ctx.Response.Header, id)
-	ctx.Response.Header.Set("request-id", id)
-	key, fe := g.authenticate(ctx)
-	if fe != nil {
-		g.count(ctx, fe, nil, "")
-		writeMessagesError(ctx, fe)
+	id, key, ar, ok := g.readMessagesRequest(ctx, start)
+	if !ok {
 		return
 	}
-	body := ctx.PostBody()
-	if _, fe := scanBody(body); fe != nil {
-		g.count(ctx, fe, key, "")
-		writeMessagesError(ctx, fe)
-		return
-	}
-	var ar anthropic.Request
-	if err := json.Unmarshal(body, &ar); err != nil {
-		fe := fault.Invalid("", "cannot read the request: %v", err)
-		g.count(ctx, fe, key, "")
-		writeMessagesError(ctx, fe)
-		return
-	}
-	chat, err := provider.MessagesToChat(&ar)
+	chat, err := provider.MessagesToChat(ar)
 	if err != nil {
 		fe := fault.As(err)
 		g.count(ctx, fe, key, "")
@@ -145,34 +128,42 @@ func writeMessagesError(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 	ctx.SetBody(provider.MessagesError(fe))
 }
 
+// readMessagesRequest starts a Messages API request: its id (in the x-iom-request-id and
+// request-id headers), the caller's key and the request, read and checked as one JSON object.
+// ok is false when it has answered the request with an Anthropic-shaped error, recorded.
+func (g *Gateway) readMessagesRequest(ctx *fasthttp.RequestCtx, start time.Time) (id string, key *policy.Key, ar *anthropic.Request, ok bool) {
+	id = g.engine.NewID(start)
+	hRequestID.set(&ctx.Response.Header, id)
+	ctx.Response.Header.Set("request-id", id)
+	key, fe := g.authenticate(ctx)
+	if fe == nil {
+		_, fe = scanBody(ctx.PostBody())
+	}
+	if fe == nil {
+		ar = new(anthropic.Request)
+		if err := json.Unmarshal(ctx.PostBody(), ar); err != nil {
+			fe = fault.Invalid("", "cannot read the request: %v", err)
+		}
+	}
+	if fe != nil {
+		g.count(ctx, fe, key, "")
+		writeMessagesError(ctx, fe)
+		return id, key, nil, false
+	}
+	return id, key, ar, true
+}
+
 // countMessageTokens serves POST /v1/messages/count_tokens: the input tokens a Messages request
 // would use, for any model the key may use, estimated locally (provider.EstimateInputTokens)
 // since most upstreams cannot count. It calls no model and is not billed.
 func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
-	id := g.engine.NewID(time.Now())
-	hRequestID.set(&ctx.Response.Header, id)
-	ctx.Response.Header.Set("request-id", id)
-	key, fe := g.authenticate(ctx)
-	if fe != nil {
-		g.count(ctx, fe, nil, "")
-		writeMessagesError(ctx, fe)
-		return
-	}
-	body := ctx.PostBody()
-	if _, fe := scanBody(body); fe != nil {
-		g.count(ctx, fe, key, "")
-		writeMessagesError(ctx, fe)
-		return
-	}
-	var ar anthropic.Request
-	if err := json.Unmarshal(body, &ar); err != nil {
-		fe := fault.Invalid("", "cannot read the request: %v", err)
-		g.count(ctx, fe, key, "")
-		writeMessagesError(ctx, fe)
+	_, key, ar, ok := g.readMessagesRequest(ctx, time.Now())
+	if !ok {
 		return
 	}
 	ar.MaxTokens = max(ar.MaxTokens, 1) // count_tokens takes none
-	chat, err := provider.MessagesToChat(&ar)
+	chat, err := provider.MessagesToChat(ar)
+	var fe *fault.Error
 	if err == nil {
 		_, fe = g.engine.Resolve(key, ar.Model)
 	} else {

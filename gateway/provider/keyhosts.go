@@ -24,6 +24,11 @@ var keyHosts = map[string][]string{
 	"azure": {"*.openai.azure.com", "*.services.ai.azure.com", "*.cognitiveservices.azure.com"},
 }
 
+// keyHostMatch recognises a provider's hosts that a list cannot name: Bedrock Runtime's, one
+// per region (bedrock-runtime.{region}.amazonaws.com), where *.amazonaws.com would take in
+// every AWS customer's hosts. They take the key over HTTPS on port 443.
+var keyHostMatch = map[string]func(host string) bool{"bedrock": bedrockHost}
+
 // KeyHosts returns the hosts a provider's provider-wide key goes to by default.
 func KeyHosts(provider string) []string { return keyHosts[provider] }
 
@@ -65,6 +70,9 @@ func keyGoesTo(provider string, extra []string, endpoint *url.URL) bool {
 	}
 	host := strings.TrimSuffix(strings.ToLower(endpoint.Hostname()), ".")
 	tls := strings.EqualFold(endpoint.Scheme, "https")
+	if match := keyHostMatch[provider]; match != nil && tls && port == 443 && match(host) {
+		return true
+	}
 	for _, list := range [][]string{keyHosts[provider], extra} {
 		for _, entry := range list {
 			h, wild, p, err := parseKeyHost(entry)

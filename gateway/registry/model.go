@@ -301,6 +301,27 @@ func (m *Model) APIVersion() string {
 	return s
 }
 
+// AWSKey splits the apiKey of a bedrock model, ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN],
+// into its parts; ok is false when it is not that shape.
+func AWSKey(key string) (id, secretKey, token string, ok bool) {
+	parts := strings.Split(key, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || len(parts) == 3 && parts[2] == "" {
+		return "", "", "", false
+	}
+	for _, p := range parts {
+		if strings.ContainsAny(p, " \t\r\n") {
+			return "", "", "", false
+		}
+	}
+	if len(parts) == 3 {
+		token = parts[2]
+	}
+	return parts[0], parts[1], token, true
+}
+
+// awsRegionPattern matches AWS region names: us-east-1, eu-central-2, us-gov-west-1.
+var awsRegionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+
 // normalizeAPI is Normalize for a model registered through the API, which is for its org only
 // unless it says otherwise: the org it names, or DefaultOrg.
 func (m *Model) normalizeAPI() {
@@ -458,6 +479,9 @@ func (m *Model) ValidateWith(base string, known func(provider string) error, plu
 			es.Add(p("config.apiVersion"), "%s is not an Azure OpenAI api-version: a date such as 2024-10-21, optionally with -preview", shown)
 		}
 	}
+	if m.Provider == "bedrock" {
+		validateBedrock(m, p, es)
+	}
 	if m.Provider == "http" {
 		validateHTTP(m, decode.Join(base, "http"), es)
 	} else if m.HTTP != nil {
@@ -477,6 +501,30 @@ func (m *Model) ValidateWith(base string, known func(provider string) error, plu
 		}
 		if _, err := CompileSchema(s.raw); err != nil {
 			es.Add(p(s.field), "is not a valid JSON Schema: %v", err)
+		}
+	}
+}
+
+// validateBedrock checks what a bedrock model adds: its keys are AWS credentials, and
+// config.region is an AWS region. A key is never quoted.
+func validateBedrock(m *Model, p func(string) string, es *decode.Errors) {
+	const shape = "must be ACCESS_KEY_ID:SECRET_ACCESS_KEY or ACCESS_KEY_ID:SECRET_ACCESS_KEY:SESSION_TOKEN for provider bedrock"
+	if m.APIKey.IsSet() {
+		if _, _, _, ok := AWSKey(m.APIKey.Reveal()); !ok {
+			es.Add(p("apiKey"), shape)
+		}
+	}
+	for i, r := range m.Replicas {
+		if r.APIKey.IsSet() {
+			if _, _, _, ok := AWSKey(r.APIKey.Reveal()); !ok {
+				es.Add(decode.Join(decode.Index(p("replicas"), i), "apiKey"), shape)
+			}
+		}
+	}
+	if v, ok := m.Config["region"]; ok {
+		if s, _ := v.(string); !awsRegionPattern.MatchString(s) {
+			shown, _ := json.Marshal(v)
+			es.Add(p("config.region"), "%s is not an AWS region, such as us-east-1", shown)
 		}
 	}
 }
@@ -530,6 +578,9 @@ func InferProvider(endpoint string) string {
 	case strings.HasSuffix(host, ".openai.azure.com") || strings.HasSuffix(host, ".services.ai.azure.com") ||
 		strings.HasSuffix(host, ".cognitiveservices.azure.com"):
 		return "azure"
+	case strings.HasPrefix(host, "bedrock-runtime") && (strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")) &&
+		!strings.Contains(path, "/openai"): // not Bedrock's OpenAI-compatible API
+		return "bedrock"
 	case host == "api-inference.huggingface.co" || strings.HasSuffix(host, ".endpoints.huggingface.cloud") ||
 		strings.HasSuffix(path, "/generate") || strings.HasSuffix(path, "/generate_stream") || strings.HasSuffix(path, "/embed"):
 		return "huggingface"

@@ -11,6 +11,8 @@ export function inferProvider(endpoint: string): string {
   const host = u.hostname.toLowerCase();
   const path = u.pathname.replace(/\/+$/, "");
   if (host === "api.anthropic.com") return "anthropic";
+  if (host.startsWith("bedrock-runtime") && (host.endsWith(".amazonaws.com") || host.endsWith(".amazonaws.com.cn")) && !path.includes("/openai"))
+    return "bedrock";
   if (
     host === "api-inference.huggingface.co" ||
     host.endsWith(".endpoints.huggingface.cloud") ||
@@ -53,6 +55,11 @@ export interface ProviderFields {
   upstreamModel: string;
   /** The model names an api-version (Azure OpenAI), kept in config.apiVersion. */
   apiVersion?: boolean;
+  /** The model may name its AWS region (Bedrock), kept in config.region. */
+  region?: boolean;
+  /** What the API key is for this provider, and its placeholder. */
+  apiKeyHint?: string;
+  apiKeyPlaceholder?: string;
 }
 
 /** The api-version of Azure OpenAI deployments when a model names none. */
@@ -74,9 +81,23 @@ const providerFields: Record<string, ProviderFields> = {
     upstreamModel: "my-gpt-4o",
     apiVersion: true,
   },
+  bedrock: {
+    endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
+    upstreamModelHint: "The Bedrock model or inference profile id",
+    upstreamModel: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    region: true,
+    apiKeyHint: "AWS credentials, ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]; empty: the gateway's AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, on Bedrock's hosts",
+    apiKeyPlaceholder: "AKIA…:…",
+  },
 };
 
-/** The fields of a provider that has its own (gemini, azure), or undefined. */
+/** AWS region names, as the gateway checks config.region. */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** A bedrock model's key: AWS credentials, with an optional session token. */
+export const AWS_KEY_PATTERN = /^[^:\s]+:[^:\s]+(:[^:\s]+)?$/;
+
+/** The fields of a provider that has its own (gemini, azure, bedrock), or undefined. */
 export function fieldsOf(provider: string): ProviderFields | undefined {
   return providerFields[provider];
 }

@@ -25,7 +25,7 @@ export type SecurityPolicy = (typeof POLICIES)[number];
 export const STATUSES = ["available", "degraded", "unavailable"] as const;
 export type ModelStatus = (typeof STATUSES)[number];
 export const SORT_FIELDS = ["name", "id", "latency", "cost", "owner", "status", "type"] as const;
-export const PROVIDERS = ["openai", "anthropic", "gemini", "azure", "huggingface", "ollama", "http"] as const;
+export const PROVIDERS = ["openai", "anthropic", "gemini", "azure", "bedrock", "huggingface", "ollama", "http"] as const;
 
 export type Retry = Schemas["RegistryRetry"];
 /** A model as it is sent to be created or updated (its apiKey is write-only). */

@@ -201,6 +201,11 @@ export function ModelFormDialog({
                 >
                   <Input {...text("upstreamModel")} placeholder={own?.upstreamModel ?? (derivedId || "llama3.2")} className="font-mono" />
                 </Field>
+                {own?.region && (
+                  <Field label="AWS region" htmlFor="model-region" hint="For an endpoint whose host names none (bedrock-runtime.{region}.amazonaws.com does); empty: AWS_REGION" error={errors.region}>
+                    <Input {...text("region")} placeholder="us-east-1" className="font-mono" />
+                  </Field>
+                )}
                 {own?.apiVersion && (
                   <Field label="API version" htmlFor="model-apiVersion" hint={`Empty: ${AZURE_API_VERSION} (none for an /openai/v1 endpoint)`} error={errors.apiVersion}>
                     <Input {...text("apiVersion")} placeholder={AZURE_API_VERSION} className="font-mono" />
@@ -210,13 +215,17 @@ export function ModelFormDialog({
                   label="API key"
                   htmlFor="model-apiKey"
                   error={errors.apiKey}
-                  hint={model?.hasApiKey ? "A key is stored. Leave empty to keep it; type a new one to replace it." : "Write-only: stored encrypted, never shown again."}
+                  hint={
+                    model?.hasApiKey
+                      ? "A key is stored. Leave empty to keep it; type a new one to replace it."
+                      : `${own?.apiKeyHint ? own.apiKeyHint + ". " : ""}Write-only: stored encrypted, never shown again.`
+                  }
                 >
                   <Input
                     {...text("apiKey")}
                     type="password"
                     autoComplete="new-password"
-                    placeholder={model?.hasApiKey ? "•••••••• (stored)" : "sk-…"}
+                    placeholder={model?.hasApiKey ? "•••••••• (stored)" : (own?.apiKeyPlaceholder ?? "sk-…")}
                     className="font-mono"
                   />
                 </Field>

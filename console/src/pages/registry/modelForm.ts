@@ -2,7 +2,7 @@
 // turns it into ModelMetadata, and the mapping of the API's error params back to fields.
 import { z } from "zod";
 import { validateSchemaText } from "@/lib/jsonschema";
-import { API_VERSION_PATTERN, fieldsOf } from "@/lib/provider";
+import { API_VERSION_PATTERN, AWS_KEY_PATTERN, AWS_REGION_PATTERN, fieldsOf } from "@/lib/provider";
 import { MODEL_TYPES, POLICIES, type JSONValue, type ModelMetadata, type ModelView } from "@/lib/types";
 
 export interface ModelFormState {
@@ -18,6 +18,8 @@ export interface ModelFormState {
   upstreamModel: string;
   /** Azure OpenAI's api-version, sent as config.apiVersion. */
   apiVersion: string;
+  /** A Bedrock model's AWS region, sent as config.region. */
+  region: string;
   apiKey: string;
   timeoutMs: string;
   latency: string;
@@ -55,6 +57,7 @@ export const emptyModelForm: ModelFormState = {
   provider: "",
   upstreamModel: "",
   apiVersion: "",
+  region: "",
   apiKey: "",
   timeoutMs: "",
   latency: "",
@@ -89,6 +92,7 @@ export function formFromModel(m: ModelView): ModelFormState {
     provider: str(m.provider),
     upstreamModel: m.upstreamModel && m.upstreamModel !== m.id ? m.upstreamModel : "",
     apiVersion: str(m.config?.apiVersion),
+    region: str(m.config?.region),
     apiKey: "",
     timeoutMs: str(m.timeoutMs || ""),
     latency: str(m.latency || ""),
@@ -192,6 +196,10 @@ export const modelFormSchema = z
       .string()
       .trim()
       .refine((s) => s === "" || API_VERSION_PATTERN.test(s), "Use an Azure api-version, like 2024-10-21 or 2025-04-01-preview"),
+    region: z
+      .string()
+      .trim()
+      .refine((s) => s === "" || AWS_REGION_PATTERN.test(s), "Use an AWS region, like us-east-1"),
     apiKey: z.string(),
     timeoutMs: optNumber("Timeout", { integer: true }),
     latency: optNumber("Latency"),
@@ -212,6 +220,9 @@ export const modelFormSchema = z
     const needsEndpoint = !v.provider.startsWith("wasm:") && !v.provider.startsWith("plugin:") && !fieldsOf(v.provider)?.defaultEndpoint;
     if (needsEndpoint && !v.endpoint) {
       ctx.addIssue({ code: "custom", path: ["endpoint"], message: "An endpoint is required (unless the provider is a wasm: or plugin: one)" });
+    }
+    if (v.provider === "bedrock" && v.apiKey.trim() && !AWS_KEY_PATTERN.test(v.apiKey.trim())) {
+      ctx.addIssue({ code: "custom", path: ["apiKey"], message: "A Bedrock key is ACCESS_KEY_ID:SECRET_ACCESS_KEY, or with :SESSION_TOKEN" });
     }
     if (v.id && v.fallbacks.includes(v.id)) {
       ctx.addIssue({ code: "custom", path: ["fallbacks"], message: "A model cannot fall back to itself" });
@@ -254,8 +265,10 @@ export function buildModel(state: ModelFormState, base?: ModelView): { ok: true;
   set("endpoint", v.endpoint);
   set("provider", v.provider);
   set("upstreamModel", v.upstreamModel);
-  // config is the adapter's or plugin's: only an azure model's api-version is the form's.
-  if (fieldsOf(v.provider)?.apiVersion) setAPIVersion(m, v.apiVersion);
+  // config is the adapter's or plugin's: only an azure model's api-version and a bedrock
+  // model's region are the form's.
+  if (fieldsOf(v.provider)?.apiVersion) setConfig(m, "apiVersion", v.apiVersion);
+  if (fieldsOf(v.provider)?.region) setConfig(m, "region", v.region);
   set("timeoutMs", v.timeoutMs);
   set("latency", v.latency);
   set("costPerToken", v.costPerToken);
@@ -280,17 +293,18 @@ export function buildModel(state: ModelFormState, base?: ModelView): { ok: true;
   return { ok: true, model: m as unknown as ModelMetadata };
 }
 
-/** Sets config.apiVersion, or removes it (and a config left empty), keeping the rest of config. */
-function setAPIVersion(m: Record<string, unknown>, version: string) {
+/** Sets config[key], or removes it (and a config left empty), keeping the rest of config. */
+function setConfig(m: Record<string, unknown>, key: string, value: string) {
   const config = { ...((m.config as Record<string, unknown> | undefined) ?? {}) };
-  if (version) config.apiVersion = version;
-  else delete config.apiVersion;
+  if (value) config[key] = value;
+  else delete config[key];
   if (Object.keys(config).length) m.config = config;
   else delete m.config;
 }
 
 const paramFields: Record<string, keyof ModelFormState> = {
   "config.apiVersion": "apiVersion",
+  "config.region": "region",
   "retry.attempts": "retryAttempts",
   "retry.backoffMs": "retryBackoffMs",
   "retry.maxBackoffMs": "retryMaxBackoffMs",

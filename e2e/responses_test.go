@@ -9,6 +9,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -198,5 +199,62 @@ models:
 	}
 	if streamed != resp.OutputText() || final.OutputText() != streamed {
 		t.Fatalf("streamed %q, plain %q", streamed, resp.OutputText())
+	}
+}
+
+// openai-go against a model passed through to its upstream's own Responses API: a hosted tool
+// reaches the upstream; a function call streamed, then its output sent back with
+// previous_response_id, which the gateway turns into the whole conversation.
+func TestResponsesOpenAIGoSDKPassthrough(t *testing.T) {
+	f, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	g := gt.Start(t, "", `models:
+  - {id: gpt, name: GPT, provider: openai, endpoint: `+f.URL+`, upstreamModel: gpt-up, costPerToken: 0.000001, config: {responses: passthrough}}
+`)
+	c := client(g, gt.Key)
+	ctx := context.Background()
+	resp, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt",
+		Tools: []responses.ToolUnionParam{{OfWebSearch: &responses.WebSearchToolParam{Type: responses.WebSearchToolTypeWebSearch}}},
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hello upstream")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OutputText() != "echo: hello upstream" || !strings.HasPrefix(resp.ID, "resp_") || resp.ID == "resp_fake0123456789abcdef0123456789abcdef0123456789" ||
+		!strings.Contains(string(f.Last().Body), `"web_search"`) {
+		t.Fatalf("response %+v; upstream got %s", resp, f.Last().Body)
+	}
+
+	stream := c.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "gpt", Tools: []responses.ToolUnionParam{weatherTool},
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("what is the weather?")}})
+	args := ""
+	var final responses.Response
+	for stream.Next() {
+		switch ev := stream.Current(); ev.Type {
+		case "response.function_call_arguments.delta":
+			args += ev.Delta
+		case "response.completed":
+			final = ev.Response
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(final.Output) != 1 || final.Output[0].Type != "function_call" || args != `{"city":"Paris"}` {
+		t.Fatalf("streamed call %q, final %+v", args, final)
+	}
+	call := final.Output[0].AsFunctionCall()
+	out := responses.ResponseInputItemParamOfFunctionCallOutput("sunny")
+	out.OfFunctionCallOutput.CallID = openai.String(call.CallID)
+	done, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt", PreviousResponseID: openai.String(final.ID),
+		Tools: []responses.ToolUnionParam{weatherTool}, Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{out}}})
+	if err != nil || done.OutputText() != "the tool said sunny" || done.PreviousResponseID != final.ID {
+		t.Fatalf("after the call: %v %+v", err, done)
+	}
+	if body := string(f.Last().Body); !strings.Contains(body, `"what is the weather?"`) || !strings.Contains(body, `"function_call"`) ||
+		strings.Contains(body, "previous_response_id") {
+		t.Fatalf("upstream got %s", body)
 	}
 }

@@ -30,10 +30,16 @@ const (
 	Chat Op = iota
 	Completion
 	Embedding
+	// Responses is OpenAI's Responses API passed through to an upstream that serves it
+	// (responses.go): the body is the Responses request, not the canonical chat request.
+	Responses
+	// CountTokens is Anthropic's count_tokens passed through to an anthropic upstream
+	// (anthropic_count.go): the body is the Messages request to count.
+	CountTokens
 	numOps
 )
 
-var opNames = [numOps]string{"chat", "completion", "embedding"}
+var opNames = [numOps]string{"chat", "completion", "embedding", "responses", "count_tokens"}
 
 func (o Op) String() string {
 	if o < numOps {
@@ -43,7 +49,7 @@ func (o Op) String() string {
 }
 
 // opPaths are the OpenAI paths of each operation, relative to a /v1 base.
-var opPaths = [numOps]string{"/chat/completions", "/completions", "/embeddings"}
+var opPaths = [numOps]string{"/chat/completions", "/completions", "/embeddings", "/responses", "/messages/count_tokens"}
 
 // Usage is what one call consumed. CachedInput and CacheWrite are the parts of Input read from
 // and written to the provider's prompt cache, Reasoning the part of Output spent reasoning;

@@ -70,10 +70,26 @@ type Upstream struct {
 }
 
 // Do makes a non-streaming call.
-func (u *Upstream) Do(c *Call) (*Result, error) { return u.adapter.Do(u, c) }
+func (u *Upstream) Do(c *Call) (*Result, error) {
+	switch c.Op {
+	case Responses:
+		return u.doResponses(c)
+	case CountTokens:
+		return u.countTokens(c)
+	}
+	return u.adapter.Do(u, c)
+}
 
 // Stream makes a streaming call.
-func (u *Upstream) Stream(c *Call) (Stream, error) { return u.adapter.Stream(u, c) }
+func (u *Upstream) Stream(c *Call) (Stream, error) {
+	switch c.Op {
+	case Responses:
+		return u.streamResponses(c)
+	case CountTokens:
+		return nil, unsupported(u, c.Op)
+	}
+	return u.adapter.Stream(u, c)
+}
 
 // URL returns the upstream URL of op.
 func (u *Upstream) URL(op Op) string { return u.urls[op] }

@@ -301,6 +301,36 @@ func (m *Model) APIVersion() string {
 	return s
 }
 
+// ResponsesPassthrough reports whether the model's config.responses is passthrough: Responses
+// API requests go to the upstream's own /responses rather than being translated to chat.
+func (m *Model) ResponsesPassthrough() bool {
+	s, _ := m.Config["responses"].(string)
+	return s == "passthrough"
+}
+
+// validateResponses checks config.responses: translate (the default) or passthrough, which
+// needs an upstream with OpenAI's Responses API (an openai model, or an azure model on the
+// /openai/v1 API) and no transforms (they read chat requests).
+func validateResponses(m *Model, v any, p func(string) string, es *decode.Errors) {
+	s, _ := v.(string)
+	switch s {
+	case "translate":
+		return
+	case "passthrough":
+	default:
+		shown, _ := json.Marshal(v)
+		es.Add(p("config.responses"), "must be translate or passthrough, got %s", shown)
+		return
+	}
+	azureV1 := m.Provider == "azure" && strings.HasSuffix(strings.TrimRight(m.Endpoint, "/"), "/openai/v1")
+	switch {
+	case m.Provider != "openai" && !azureV1:
+		es.Add(p("config.responses"), "passthrough needs an upstream with OpenAI's Responses API: provider openai, or azure with an endpoint ending in /openai/v1 (provider is %q)", m.Provider)
+	case m.Transforms != nil && (len(m.Transforms.Request) > 0 || len(m.Transforms.Response) > 0):
+		es.Add(p("config.responses"), "passthrough cannot be combined with transforms, which read chat completions")
+	}
+}
+
 // AWSKey splits the apiKey of a bedrock model, ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN],
 // into its parts; ok is false when it is not that shape.
 func AWSKey(key string) (id, secretKey, token string, ok bool) {
@@ -478,6 +508,9 @@ func (m *Model) ValidateWith(base string, known func(provider string) error, plu
 			shown, _ := json.Marshal(v)
 			es.Add(p("config.apiVersion"), "%s is not an Azure OpenAI api-version: a date such as 2024-10-21, optionally with -preview", shown)
 		}
+	}
+	if v, ok := m.Config["responses"]; ok {
+		validateResponses(m, v, p, es)
 	}
 	if m.Provider == "bedrock" {
 		validateBedrock(m, p, es)

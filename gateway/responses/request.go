@@ -4,9 +4,10 @@
 // a response object, and its chunks the Responses event stream. Responses are kept in the store,
 // scoped to the org of the key that made them, for retrieval and for continuing conversations.
 //
-// Only function tools are served (hosted tools such as web search need OpenAI's servers), and
-// requests are translated for every model, OpenAI's included: nothing is passed through to an
-// upstream's own Responses API.
+// Translated, only function tools are served (hosted tools such as web search need OpenAI's
+// servers). A model whose upstream has the Responses API itself (config.responses: passthrough)
+// gets the request passed through instead (passthrough.go), the gateway still keeping the
+// conversation, so hosted tools and everything else of the API reach it.
 package responses
 
 import (

@@ -20,6 +20,10 @@ type Record struct {
 	Input    []openai.ResponsesItem `json:"input"`
 	// History is the chat messages before the response's input, instructions left out.
 	History []openai.Message `json:"history,omitempty"`
+	// Items is the conversation a response passed through to its upstream was sent, as input
+	// items (earlier turns, then its input); the answer's output follows it. Nil for a
+	// translated response.
+	Items json.RawMessage `json:"items,omitempty"`
 
 	size int // of the stored record
 }
@@ -122,19 +126,34 @@ func (p *Prepared) NewRecord(org string, r *openai.Response) (*Record, error) {
 // Conversation is the chat messages a request continuing rec starts with: the history, the
 // input, and the answer, unless the response failed.
 func (rec *Record) Conversation() ([]openai.Message, error) {
-	raw, err := json.Marshal(rec.Input)
-	if err != nil {
-		return nil, err
+	var msgs []openai.Message
+	if rec.Items != nil {
+		// Passed through: the items the gateway reads, the upstream's own (hosted tools'
+		// calls, reasoning) left out.
+		var items []json.RawMessage
+		if err := json.Unmarshal(rec.Items, &items); err != nil {
+			return nil, fmt.Errorf("the input of the stored response is unreadable: %w", err)
+		}
+		c := converter{}
+		for _, raw := range items {
+			c.lenient(raw)
+		}
+		msgs = c.msgs
+	} else {
+		raw, err := json.Marshal(rec.Input)
+		if err != nil {
+			return nil, err
+		}
+		var items []openai.ResponsesInputItem
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, err
+		}
+		c := converter{}
+		if err := c.items(items); err != nil {
+			return nil, fmt.Errorf("the input of the stored response is unreadable: %w", err)
+		}
+		msgs = append(append([]openai.Message(nil), rec.History...), c.msgs...)
 	}
-	var items []openai.ResponsesInputItem
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, err
-	}
-	c := converter{}
-	if err := c.items(items); err != nil {
-		return nil, fmt.Errorf("the input of the stored response is unreadable: %w", err)
-	}
-	msgs := append(append([]openai.Message(nil), rec.History...), c.msgs...)
 	var r struct {
 		Status string                 `json:"status"`
 		Output []openai.ResponsesItem `json:"output"`

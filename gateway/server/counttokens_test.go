@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -35,5 +36,49 @@ func TestMessagesCountTokens(t *testing.T) {
 		if r.Status != c.status || r.JSON(t)["type"] != "error" || !strings.Contains(string(r.Body), `"type":"`+c.typ+`"`) {
 			t.Errorf("%s: %d %s", c.body, r.Status, r.Body)
 		}
+	}
+}
+
+// For an anthropic model, count_tokens is the upstream's own count: the request passed through
+// with the upstream's model name, key and version header. When that upstream fails, the local
+// estimate answers.
+func TestMessagesCountTokensForwarded(t *testing.T) {
+	f := startFake(t)
+	v := startVendors(t)
+	v.AnthropicKey = "sk-ant-test-000000"
+	g := gt.Start(t, "", models(f, `  - id: claude
+    name: Claude
+    endpoint: `+v.URL+`/anthropic/v1/messages
+    provider: anthropic
+    upstreamModel: claude-up
+    apiKey: sk-ant-test-000000
+  - id: claude-wrong-key
+    name: Claude with a wrong key
+    endpoint: `+v.URL+`/anthropic
+    provider: anthropic
+    apiKey: sk-ant-wrong-000000
+    retry: {attempts: 0}
+`))
+	body := `{"model":"claude","system":"be brief","messages":[{"role":"user","content":"count these five words please"}],
+		"tools":[{"name":"get_weather","description":"weather by city","input_schema":{"type":"object"}}]}`
+	r := g.Data("POST", "/v1/messages/count_tokens", gt.Key, body)
+	// 7 for the framing, 2 of system, 5 of the message, 4 of the tool.
+	if n := r.JSON(t)["input_tokens"]; r.Status != 200 || n != 18.0 {
+		t.Fatalf("forwarded count: %d %s", r.Status, r.Body)
+	}
+	last := v.Last()
+	var sent map[string]any
+	json.Unmarshal(last.Body, &sent)
+	if last.Path != "/anthropic/v1/messages/count_tokens" || sent["model"] != "claude-up" || sent["tools"] == nil ||
+		last.Header["x-api-key"] != "sk-ant-test-000000" || last.Header["anthropic-version"] == "" {
+		t.Fatalf("upstream got %s %v %s", last.Path, last.Header, last.Body)
+	}
+	estimate := g.Data("POST", "/v1/messages/count_tokens", gt.Key, strings.Replace(body, `"claude"`, `"echo"`, 1))
+	r = g.Data("POST", "/v1/messages/count_tokens", gt.Key, strings.Replace(body, `"claude"`, `"claude-wrong-key"`, 1))
+	if r.Status != 200 || string(r.Body) != string(estimate.Body) || v.Last().Header["x-api-key"] != "sk-ant-wrong-000000" {
+		t.Fatalf("a failing upstream gives the estimate: %d %s (estimate %s)", r.Status, r.Body, estimate.Body)
+	}
+	if f.Count() != 0 {
+		t.Fatal("counting for an OpenAI-style model must not call it")
 	}
 }

@@ -154,18 +154,22 @@ func (g *Gateway) readMessagesRequest(ctx *fasthttp.RequestCtx, start time.Time)
 }
 
 // countMessageTokens serves POST /v1/messages/count_tokens: the input tokens a Messages request
-// would use, for any model the key may use, estimated locally (provider.EstimateInputTokens)
-// since most upstreams cannot count. It calls no model and is not billed.
+// would use, for any model the key may use. An anthropic model's upstream counts them (its own
+// count_tokens, the request passed through); for other models, or when that upstream fails or
+// the key is over its limits, they are estimated locally (provider.EstimateInputTokens), since
+// most upstreams cannot count. Counting is not billed.
 func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
-	_, key, ar, ok := g.readMessagesRequest(ctx, time.Now())
+	start := time.Now()
+	id, key, ar, ok := g.readMessagesRequest(ctx, start)
 	if !ok {
 		return
 	}
 	ar.MaxTokens = max(ar.MaxTokens, 1) // count_tokens takes none
 	chat, err := provider.MessagesToChat(ar)
+	var route *invoke.Route
 	var fe *fault.Error
 	if err == nil {
-		_, fe = g.engine.Resolve(key, ar.Model)
+		route, fe = g.engine.Resolve(key, ar.Model)
 	} else {
 		fe = fault.As(err)
 	}
@@ -174,5 +178,36 @@ func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
 		writeMessagesError(ctx, fe)
 		return
 	}
+	if route.Provider == "anthropic" {
+		if answer := g.countUpstream(ctx, route, key, id, start); answer != nil {
+			ctx.SetContentType("application/json")
+			ctx.SetBody(answer)
+			return
+		}
+	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]int64{"input_tokens": provider.EstimateInputTokens(chat)})
+}
+
+// countTimeout bounds a count_tokens call to an upstream: past it, the estimate answers.
+const countTimeout = 10 * time.Second
+
+// countUpstream asks route's anthropic upstream to count the request's tokens, through the
+// engine (retries, breaker, a record of the call). It returns the upstream's answer, or nil when
+// the key is over its limits or the call failed, for the local estimate to answer instead.
+func (g *Gateway) countUpstream(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, id string, start time.Time) []byte {
+	if g.limits.Admit(key) != nil {
+		return nil
+	}
+	body := ctx.PostBody()
+	fields, _ := rawjson.ScanObject(body, nil) // checked by readMessagesRequest
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "count_tokens",
+		Call: provider.Call{Op: provider.CountTokens, Body: body, Fields: fields, Deadline: start.Add(countTimeout), Ctx: g.callContext(ctx)}}
+	out, fe := g.engine.Do(route, req)
+	if fe != nil {
+		g.logCallFault(route.ID, id, fe)
+		return nil
+	}
+	answer := append([]byte(nil), out.Result.Body...)
+	out.Finish(fasthttp.StatusOK, nil)
+	return answer
 }

@@ -2,9 +2,12 @@ package server
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
@@ -53,14 +57,32 @@ func (g *Gateway) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	st := g.responseStore()
-	p, fe := g.prepareResponse(st, key, &rr, id, start, len(body))
-	if fe != nil {
-		g.reject(ctx, fe, key, "")
+	if pid, ok := strings.CutPrefix(rr.Model, registry.PipelinePrefix); ok {
+		p, fe := g.prepareResponse(st, key, &rr, id, start, len(body))
+		if fe != nil {
+			g.reject(ctx, fe, key, "")
+			return
+		}
+		req := &invoke.Request{ID: id, Start: start, Key: key, Call: provider.Call{Stream: rr.Stream}}
+		g.pipelineResponse(ctx, key, pid, req, body, p, st)
+		return
+	}
+	if rr.Model == "" {
+		g.reject(ctx, fault.Invalid("model", "model: field required"), key, "")
 		return
 	}
 	route, fe := g.responseRoute(ctx, key, rr.Model)
 	if fe != nil {
 		g.reject(ctx, fe, key, "")
+		return
+	}
+	if g.passesThrough(route) {
+		g.passResponse(ctx, route, key, &rr, body, id, start, st)
+		return
+	}
+	p, fe := g.prepareResponse(st, key, &rr, id, start, len(body))
+	if fe != nil {
+		g.reject(ctx, fe, key, route.ID)
 		return
 	}
 	if fe := g.limits.Admit(key); fe != nil {
@@ -76,6 +98,133 @@ func (g *Gateway) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	g.answerResponse(ctx, route, req, p, st)
+}
+
+// passesThrough reports whether a Responses request to route goes to its upstream's own
+// Responses API: the model's config.responses is passthrough, and so is every fallback's (a
+// fallback gets the same request).
+func (g *Gateway) passesThrough(route *invoke.Route) bool {
+	if !route.Model.ResponsesPassthrough() {
+		return false
+	}
+	for _, id := range route.Fallbacks {
+		if r := g.engine.Route(id); r != nil && !r.Model.ResponsesPassthrough() {
+			return false
+		}
+	}
+	return true
+}
+
+// passResponse passes rr through to route's upstream Responses API (responses.Pass): the
+// answer, or each event of the stream as it comes, gets the gateway's response id and is kept
+// as a translated one is.
+func (g *Gateway) passResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, rr *openai.ResponsesRequest, body []byte, id string, start time.Time, st *responses.Store) {
+	var prev *responses.Record
+	if rr.PreviousResponseID != "" {
+		var fe *fault.Error
+		if prev, fe = g.storedResponse(st, key, rr.PreviousResponseID); fe != nil {
+			fe.Param = "previous_response_id"
+			g.reject(ctx, fe, key, route.ID)
+			return
+		}
+	}
+	pt, err := responses.Pass(rr, body, prev, id, route.ID)
+	if err != nil {
+		g.reject(ctx, fault.As(err), key, route.ID)
+		return
+	}
+	if pt.Store && len(pt.Items) > responses.MaxRecordBytes {
+		g.reject(ctx, fault.Invalid("previous_response_id", "the conversation is too long to keep: %v; start a new one, or set store to false", responses.ErrTooLarge), key, route.ID)
+		return
+	}
+	if fe := g.limits.Admit(key); fe != nil {
+		g.reject(ctx, fe, key, route.ID)
+		return
+	}
+	fields, _ := rawjson.ScanObject(pt.Body, nil)
+	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "responses",
+		Call: provider.Call{Op: provider.Responses, Body: pt.Body, Fields: fields, Stream: rr.Stream, Ctx: g.callContext(ctx)}}
+	keep := func(response []byte) {
+		if !pt.Store || response == nil {
+			return
+		}
+		if err := st.Put(responses.ResponseID(id), pt.NewRecord(orgOf(key), response)); err != nil {
+			g.log.Warn("cannot keep a response", "id", responses.ResponseID(id), "err", err)
+		}
+	}
+	if rr.Stream {
+		out, fe := g.engine.Stream(route, req)
+		if fe != nil {
+			g.callFailed(ctx, route.ID, id, fe)
+			return
+		}
+		g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
+			return relayPassed(w, out, pt, route.ID, keep)
+		})
+		return
+	}
+	out, fe := g.engine.Do(route, req)
+	if fe != nil {
+		g.callFailed(ctx, route.ID, id, fe)
+		return
+	}
+	answer, err := pt.Rewrite(out.Result.Body)
+	if err != nil {
+		fe := fault.As(err)
+		out.Finish(fe.Status, fe)
+		g.callFailed(ctx, route.ID, id, fe)
+		return
+	}
+	keep(answer)
+	g.answerHeaders(ctx, out, start)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(answer)
+	out.Finish(fasthttp.StatusOK, nil)
+}
+
+// relayPassed relays an upstream's Responses event stream, each event named by its type and
+// flushed as relayResponses flushes. The final response is kept before its event is written; a
+// stream that breaks off ends with an error event, its last response kept as failed.
+func relayPassed(w *bufio.Writer, out *invoke.Outcome, pt *responses.Passed, model string, keep func([]byte)) *fault.Error {
+	var last []byte
+	for n := 0; ; n++ {
+		data, err := out.Next()
+		if errors.Is(err, io.EOF) {
+			if w.Flush() != nil {
+				return errClientGone
+			}
+			return nil
+		}
+		if err != nil {
+			fe := fault.As(err)
+			pf := public(model, fe)
+			code := pf.Code
+			if code == "" {
+				code = "server_error"
+			}
+			keep(pt.Failed(last, code, pf.Message))
+			writeNamedEvents(w, []provider.Event{{Name: "error", Data: responses.ErrorEvent(n, pf.AppendJSON(nil), pf.Message)}})
+			w.Flush()
+			return fe
+		}
+		data, typ, response := pt.Event(data)
+		if response != nil {
+			last = append(last[:0], response...)
+			switch string(typ) {
+			case "response.completed", "response.incomplete", "response.failed":
+				keep(last)
+			}
+		}
+		if len(typ) > 0 {
+			w.WriteString("event: ")
+			w.Write(typ)
+			w.WriteByte('\n')
+		}
+		writeEvent(w, data)
+		if (n == 0 || !out.Buffered()) && w.Flush() != nil {
+			return errClientGone
+		}
+	}
 }
 
 // answerResponse makes a non-streaming call and answers with the response object.
@@ -123,14 +272,10 @@ func (g *Gateway) prepareResponse(st *responses.Store, key *policy.Key, rr *open
 	return p, nil
 }
 
-// responseRoute resolves the model of a Responses request: a model id, or auto. Pipelines are
-// served on the chat completion and run endpoints only.
+// responseRoute resolves the model of a Responses request: a model id, or auto.
 func (g *Gateway) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model string) (*invoke.Route, *fault.Error) {
-	switch {
-	case model == registry.AutoModel:
+	if model == registry.AutoModel {
 		return g.selectAuto(ctx, key, provider.Chat)
-	case strings.HasPrefix(model, registry.PipelinePrefix):
-		return nil, fault.Invalid("model", "pipelines are not served on /v1/responses: call %q on /v1/chat/completions or /v1/pipelines/{id}/run", model)
 	}
 	return g.engine.Resolve(key, model)
 }
@@ -314,4 +459,193 @@ func (g *Gateway) responseOf(ctx *fasthttp.RequestCtx, id string) (*policy.Key, 
 		return key, nil
 	}
 	return key, rec
+}
+
+// pipelineResponse serves a Responses request whose model is pipeline:<id>, as pipelineChat
+// serves a chat completion: the translated chat request (the conversation it continues
+// included) is the pipeline's input, its chat property filled from the last user message, and
+// the output's text is the answer. A stream relays the last model step as it runs when the
+// output is that step's answer; otherwise the answer comes as one delta when the run ends.
+func (g *Gateway) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id string, req *invoke.Request, body []byte, p *responses.Prepared, st *responses.Store) {
+	start, reqID, stream := req.Start, req.ID, req.Call.Stream
+	model := registry.PipelinePrefix + id
+	e, fe := g.pipelineFor(key, id)
+	if fe == nil {
+		fe = g.limits.Admit(key)
+	}
+	if fe != nil {
+		g.reject(ctx, fe, key, pipelineModel(e, id))
+		return
+	}
+	input, fe := responsesPipelineInput(e.Plan, id, body, p.Chat)
+	if fe != nil {
+		g.reject(ctx, fe, key, model)
+		return
+	}
+	h := &ctx.Response.Header
+	hModel.set(h, model)
+	hExecution.set(h, reqID)
+	opts := pipeline.Options{Key: key.Unlisted(), ID: reqID, Start: start}
+	if !stream {
+		x := g.runner.Run(g.callContext(ctx), e.Plan, any(input), opts)
+		if err := x.Err(); err != nil {
+			writeError(ctx, g.runError(id, err))
+			return
+		}
+		resp, err := p.Complete(runChat(x), runTokens(x), time.Now())
+		if err != nil {
+			writeError(ctx, fault.As(err))
+			return
+		}
+		g.keepResponse(st, key, p, resp)
+		g.setRunHeaders(ctx, x, start)
+		writeJSON(ctx, fasthttp.StatusOK, resp)
+		return
+	}
+	// As pipelineChat: run in the background and commit to a stream only once the first chunk
+	// is there, so that a run failing early still gets a plain error answer.
+	chunks := make(chan []byte, 64)
+	gone := make(chan struct{})
+	done := make(chan *pipeline.Execution, 1)
+	if e.Plan.Streams() {
+		opts.Sink = func(chunk []byte) error {
+			if bytes.Contains(chunk, []byte(`"choices":[]`)) {
+				return nil // the step's own usage chunk; the pipeline's comes at the end
+			}
+			select {
+			case chunks <- bytes.Clone(chunk):
+				return nil
+			case <-gone:
+				return errClientGone
+			}
+		}
+	}
+	runCtx, endRun := context.WithCancel(g.callContext(ctx))
+	go func() { done <- g.runner.Run(runCtx, e.Plan, any(input), opts) }()
+	var first []byte
+	var x *pipeline.Execution
+	select {
+	case first = <-chunks:
+	case x = <-done:
+		endRun()
+		if err := x.Err(); err != nil {
+			writeError(ctx, g.runError(id, err))
+			return
+		}
+	}
+	g.setRunHeaders(ctx, nil, start)
+	ctx.SetContentType("text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	ev := p.Events()
+	setStreamBody(ctx, func(w *bufio.Writer) {
+		defer func() { close(gone); endRun() }()
+		var failed *fault.Error
+		relay := func(chunk []byte) {
+			if failed == nil {
+				var events []provider.Event
+				events, failed = ev.Chunk(chunk)
+				writeNamedEvents(w, events)
+			}
+		}
+		if first != nil {
+			relay(first)
+			if w.Flush() != nil {
+				return
+			}
+		}
+		for x == nil {
+			select {
+			case c := <-chunks:
+				relay(c)
+				if len(chunks) == 0 && w.Flush() != nil {
+					return
+				}
+			case x = <-done:
+			}
+		}
+		streamed := first != nil || len(chunks) > 0
+		for len(chunks) > 0 {
+			relay(<-chunks)
+		}
+		if failed == nil {
+			if err := x.Err(); err != nil {
+				failed = g.runError(id, err)
+			} else if !streamed {
+				relay(textChunk(pipeline.TextOf(x.OutputValue())))
+			}
+		}
+		var events []provider.Event
+		if failed != nil {
+			events = ev.Fail(failed.AppendJSON(nil), failed.Message, runTokens(x))
+		} else {
+			events = ev.End(runTokens(x), time.Now())
+		}
+		g.keepResponse(st, key, p, ev.Response())
+		writeNamedEvents(w, events)
+		w.Flush()
+	})
+}
+
+// responsesMembers are the members of a Responses request; any other member of a request to a
+// pipeline is an inputSchema property, as on chat completions.
+var responsesMembers = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[openai.ResponsesRequest]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
+
+// responsesPipelineInput is the input of pipeline id for a Responses request, body, translated
+// to chat: the chat request's members but model and stream, with the request's own members
+// that are not the Responses API's, and the pipeline's chat property filled.
+func responsesPipelineInput(plan *pipeline.Plan, id string, body, chat []byte) (map[string]any, *fault.Error) {
+	var input map[string]any
+	if err := json.Unmarshal(chat, &input); err != nil {
+		return nil, fault.Internal("cannot read the translated request: %v", err)
+	}
+	for _, k := range []string{"model", "stream", "stream_options"} {
+		delete(input, k)
+	}
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(body, &members) // it decoded as a Responses request already
+	for k, v := range members {
+		if responsesMembers[k] {
+			continue
+		}
+		var val any
+		_ = json.Unmarshal(v, &val)
+		input[k] = val
+	}
+	if fe := plan.ChatInput(input); fe != nil {
+		fe.Param = "input"
+		return nil, fe
+	}
+	if plan.Input != nil {
+		if err := plan.Input.ValidateValue(input); err != nil {
+			return nil, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(plan))
+		}
+	}
+	return input, nil
+}
+
+// runChat is a pipeline run's output as a chat completion, for Prepared.Complete.
+func runChat(x *pipeline.Execution) []byte {
+	text := pipeline.TextOf(x.OutputValue())
+	b, _ := json.Marshal(openai.ChatResponse{Object: "chat.completion",
+		Choices: []openai.Choice{{Message: openai.ResponseMessage{Role: "assistant", Content: &text}, FinishReason: "stop"}}})
+	return b
+}
+
+// textChunk is a chat chunk carrying text, for a run whose answer was not streamed.
+func textChunk(text string) []byte {
+	b, _ := json.Marshal(openai.Chunk{Object: "chat.completion.chunk", Choices: []openai.ChunkChoice{{Delta: openai.Delta{Content: &text}}}})
+	return b
+}
+
+// runTokens is the tokens of all a run's steps.
+func runTokens(x *pipeline.Execution) provider.Usage {
+	return provider.Usage{Input: x.InTokens, Output: x.OutTokens}
 }

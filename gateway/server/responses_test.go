@@ -369,7 +369,7 @@ func TestResponsesRefusalsAreRecorded(t *testing.T) {
 		{gt.Key, `{"model":"echo","input":"x","tools":[{"type":"web_search"}]}`, 400, "only function tools"},
 		{gt.Key, `{"model":"echo","input":"x","model":"echo"}`, 400, "duplicate key"},
 		{gt.Key, `{"model":"echo"}`, 400, "input: field required"},
-		{gt.Key, `{"model":"pipeline:p","input":"x"}`, 400, "pipelines are not served"},
+		{gt.Key, `{"model":"pipeline:p","input":"x"}`, 404, "does not exist"},
 		{slow, `{"model":"echo","input":"x"}`, 200, ""},
 		{slow, `{"model":"echo","input":"x"}`, 429, ""},
 	}
@@ -401,7 +401,7 @@ func TestResponsesRefusalsAreRecorded(t *testing.T) {
 		}
 		statuses[rec["httpStatus"].(float64)]++
 	}
-	if statuses[401] != 1 || statuses[404] != 1 || statuses[400] < 4 || statuses[429] != 1 {
+	if statuses[401] != 1 || statuses[404] != 2 || statuses[400] < 3 || statuses[429] != 1 {
 		t.Fatalf("refusals by status %v", statuses)
 	}
 }
@@ -461,5 +461,260 @@ func TestResponsesFallback(t *testing.T) {
 	}
 	if f.Count() != 1 {
 		t.Fatalf("upstream calls %d", f.Count())
+	}
+}
+
+// A pipeline answers the Responses API as it answers chat completions: plain and streamed,
+// kept and continued, with its access and the key's limits checked.
+func TestResponsesPipeline(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", pipelineModels(f, `  - id: private-path
+    name: Uses a private model
+    nodes:
+      - {id: in, type: input}
+      - {id: s, type: model, data: {model: secret-model}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: s}
+      - {source: s, target: out}
+`))
+	r, resp := create(t, g, gt.Key, `{"model":"pipeline:draft-edit","input":"hello there"}`)
+	if r.Status != 200 || outputText(resp) != "echo: improve: echo: hello there" || resp["model"] != "pipeline:draft-edit" ||
+		r.Header.Get("X-Iom-Model") != "pipeline:draft-edit" || r.Header.Get("X-Iom-Execution-Id") == "" {
+		t.Fatalf("%d %s %v", r.Status, r.Body, r.Header)
+	}
+	g.Flush()
+	run := g.Admin("GET", "/api/executions/"+r.Header.Get("X-Iom-Execution-Id"), nil).JSON(t)
+	if u := resp["usage"].(map[string]any); u["input_tokens"] != run["inputTokens"] || u["output_tokens"] != run["outputTokens"] ||
+		u["output_tokens"] == 0.0 || run["kind"] != "pipeline" {
+		t.Fatalf("usage %v, run %v", u, run)
+	}
+	id := resp["id"].(string)
+	if got := g.Data("GET", "/v1/responses/"+id, gt.Key, nil); got.Status != 200 || outputText(got.JSON(t)) != outputText(resp) {
+		t.Fatalf("kept: %d %s", got.Status, got.Body)
+	}
+	// A continuation gives the pipeline the conversation: the draft step sees every turn.
+	r, next := create(t, g, gt.Key, `{"model":"pipeline:draft-edit","input":"and again","previous_response_id":"`+id+`"}`)
+	if r.Status != 200 || outputText(next) != "echo: improve: echo: and again" {
+		t.Fatalf("continued: %d %s", r.Status, r.Body)
+	}
+	if msgs := upstreamMessages(t, f); !strings.Contains(msgs, "improve: echo: and again") {
+		t.Fatalf("edit step got %s", msgs)
+	}
+	g.Flush()
+	if x := g.Admin("GET", "/api/executions/"+r.Header.Get("X-Iom-Execution-Id"), nil); !strings.Contains(string(x.Body), "hello there") {
+		t.Fatalf("the run's input holds the conversation it continues: %s", x.Body)
+	}
+
+	f.Chunks.Store(3)
+	s := g.Data("POST", "/v1/responses", gt.Key, `{"model":"pipeline:draft-edit","input":"stream it","stream":true}`)
+	evs := readEvents(t, s.Body)
+	text := ""
+	for _, e := range evs {
+		if e.name == "response.output_text.delta" {
+			text += e.data["delta"].(string)
+		}
+	}
+	final := evs[len(evs)-1]
+	fr, _ := final.data["response"].(map[string]any)
+	if s.Status != 200 || text != "echo: improve: echo: stream it" || final.name != "response.completed" || outputText(fr) != text ||
+		fr["usage"].(map[string]any)["output_tokens"] == 0.0 {
+		t.Fatalf("streamed: %d %q %s", s.Status, text, s.Body)
+	}
+	if got := g.Data("GET", "/v1/responses/"+fr["id"].(string), gt.Key, nil); got.Status != 200 {
+		t.Fatalf("streamed response kept: %d", got.Status)
+	}
+
+	k := g.Admin("POST", "/api/keys", `{"name":"slow","org":"acme","limits":{"rps":0.001,"burst":1}}`).JSON(t)
+	slow := k["key"].(string)
+	for _, c := range []struct {
+		key, body string
+		status    int
+	}{
+		{gt.Key, `{"model":"pipeline:private-path","input":"x"}`, 404},
+		{gt.Key, `{"model":"pipeline:nope","input":"x"}`, 404},
+		{slow, `{"model":"pipeline:draft-edit","input":"x"}`, 200},
+		{slow, `{"model":"pipeline:draft-edit","input":"x"}`, 429},
+		{gt.OtherKey, `{"model":"pipeline:private-path","input":"x","stream":true}`, 200},
+	} {
+		if r := g.Data("POST", "/v1/responses", c.key, c.body); r.Status != c.status {
+			t.Fatalf("%s: %d %s", c.body, r.Status, r.Body)
+		}
+	}
+	brokenFaults(f)
+	g2 := gt.Start(t, "", pipelineModels(f, `  - id: fails
+    name: Fails
+    nodes:
+      - {id: in, type: input}
+      - {id: b, type: model, data: {model: broken}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: b}
+      - {source: b, target: out}
+`))
+	for _, body := range []string{`{"model":"pipeline:fails","input":"x"}`, `{"model":"pipeline:fails","input":"x","stream":true}`} {
+		r := g2.Data("POST", "/v1/responses", gt.Key, body)
+		if r.Status != 502 || !strings.Contains(string(r.Body), `"error"`) || strings.Contains(string(r.Body), f.URL) {
+			t.Fatalf("a failed run: %d %s", r.Status, r.Body)
+		}
+	}
+}
+
+// passGateway starts a gateway with "gpt", whose upstream (the fake OpenAI) has the Responses
+// API and gets requests passed through, beside the translated "echo".
+func passGateway(t *testing.T, extra string) (*gt.Gateway, *fakeupstream.OpenAI) {
+	t.Helper()
+	f := startFake(t)
+	g := gt.Start(t, "", models(f, `  - id: gpt
+    name: GPT
+    endpoint: `+f.URL+`
+    provider: openai
+    upstreamModel: gpt-up
+    inputCostPerToken: 0.001
+    outputCostPerToken: 0.002
+    config: {responses: passthrough}
+`+extra))
+	return g, f
+}
+
+// upstreamSent is the last body the fake got, decoded.
+func upstreamSent(t *testing.T, f *fakeupstream.OpenAI) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(f.Last().Body, &m); err != nil {
+		t.Fatalf("upstream body %s", f.Last().Body)
+	}
+	return m
+}
+
+// A model with config.responses: passthrough gets the request on its own /responses, hosted
+// tools and all, with store false and the whole conversation as input; the gateway keeps the
+// response under its own id, and records the usage and cost the upstream reports.
+func TestResponsesPassthrough(t *testing.T) {
+	g, f := passGateway(t, "")
+	r, resp := create(t, g, gt.Key, `{"model":"gpt","input":"hello big world","tools":[{"type":"web_search"}],"include":["reasoning.encrypted_content"]}`)
+	id, _ := resp["id"].(string)
+	if r.Status != 200 || !responsesID(id) || outputText(resp) != "echo: hello big world" || resp["store"] != true || resp["model"] != "gpt" ||
+		r.Header.Get("X-Iom-Model") != "gpt" || r.Header.Get("X-Iom-Cost-Usd") != "0.011" {
+		t.Fatalf("%d %v %s", r.Status, r.Header, r.Body)
+	}
+	sent := upstreamSent(t, f)
+	if f.Last().Path != "/v1/responses" || sent["model"] != "gpt-up" || sent["store"] != false || sent["tools"] == nil ||
+		sent["include"] == nil || f.Last().Authorization != "Bearer sk-provider-default-000" {
+		t.Fatalf("upstream got %s %s", f.Last().Path, f.Last().Body)
+	}
+	if got := g.Data("GET", "/v1/responses/"+id, gt.Key, nil); got.Status != 200 || outputText(got.JSON(t)) != "echo: hello big world" {
+		t.Fatalf("kept: %d %s", got.Status, got.Body)
+	}
+	if items := g.Data("GET", "/v1/responses/"+id+"/input_items", gt.Key, nil).JSON(t); len(items["data"].([]any)) != 1 {
+		t.Fatalf("input items %v", items)
+	}
+	// A continuation sends the upstream the conversation, never the id (the fake keeps nothing).
+	r, next := create(t, g, gt.Key, `{"model":"gpt","input":"and more","previous_response_id":"`+id+`"}`)
+	if r.Status != 200 || outputText(next) != "echo: and more" || next["previous_response_id"] != id {
+		t.Fatalf("continued: %d %s", r.Status, r.Body)
+	}
+	sent = upstreamSent(t, f)
+	if input, _ := sent["input"].([]any); len(input) != 3 || sent["previous_response_id"] != nil ||
+		!strings.Contains(string(f.Last().Body), `"text":"echo: hello big world"`) {
+		t.Fatalf("continued upstream body %s", f.Last().Body)
+	}
+	// Either kind continues the other's conversation.
+	r, _ = create(t, g, gt.Key, `{"model":"echo","input":"translated now","previous_response_id":"`+next["id"].(string)+`"}`)
+	if msgs := upstreamMessages(t, f); r.Status != 200 || !strings.Contains(msgs, "hello big world") || !strings.Contains(msgs, "echo: and more") {
+		t.Fatalf("translated after passed: %d %s", r.Status, msgs)
+	}
+	_, tr := create(t, g, gt.Key, `{"model":"echo","input":"first translated"}`)
+	r, _ = create(t, g, gt.Key, `{"model":"gpt","input":"then passed","previous_response_id":"`+tr["id"].(string)+`"}`)
+	if sent := upstreamSent(t, f); r.Status != 200 || len(sent["input"].([]any)) != 3 || !strings.Contains(string(f.Last().Body), "echo: first translated") {
+		t.Fatalf("passed after translated: %d %s", r.Status, f.Last().Body)
+	}
+	g.Flush()
+	rec := g.Admin("GET", "/api/executions/"+r.Header.Get("X-Iom-Request-Id"), nil).JSON(t)
+	if rec["op"] != "responses" || rec["inputTokens"] == 0.0 || rec["outputTokens"] != 3.0 || rec["costUsd"] == 0.0 {
+		t.Fatalf("record %v", rec)
+	}
+}
+
+func responsesID(id string) bool {
+	return len(id) == len("resp_")+24 && strings.HasPrefix(id, "resp_")
+}
+
+// A passed-through stream is relayed event by event, the upstream's names and sequence numbers
+// kept, the responses in it given the gateway's id; the final one is kept.
+func TestResponsesPassthroughStream(t *testing.T) {
+	g, f := passGateway(t, "")
+	f.Chunks.Store(3)
+	r := g.Data("POST", "/v1/responses", gt.Key, `{"model":"gpt","input":"stream this please","stream":true}`)
+	evs := readEvents(t, r.Body)
+	want := "created in_progress output_item.added content_part.added " + strings.Repeat("output_text.delta ", 3) +
+		"output_text.done content_part.done output_item.done completed"
+	if got := eventNames(evs); r.Status != 200 || got != want {
+		t.Fatalf("events %d\n got %s\nwant %s", r.Status, got, want)
+	}
+	id := evs[0].data["response"].(map[string]any)["id"].(string)
+	final := evs[len(evs)-1].data["response"].(map[string]any)
+	if !responsesID(id) || final["id"] != id || outputText(final) != "echo: stream this please" || final["store"] != true {
+		t.Fatalf("final %v", final)
+	}
+	if sent := upstreamSent(t, f); sent["stream"] != true || sent["stream_options"] != nil {
+		t.Fatalf("upstream body %s", f.Last().Body)
+	}
+	if got := g.Data("GET", "/v1/responses/"+id, gt.Key, nil); got.Status != 200 || outputText(got.JSON(t)) != "echo: stream this please" {
+		t.Fatalf("kept: %d %s", got.Status, got.Body)
+	}
+	g.Flush()
+	rec := g.Admin("GET", "/api/executions/"+r.Header.Get("X-Iom-Request-Id"), nil).JSON(t)
+	if rec["outputTokens"] != 4.0 || rec["inputTokens"] != 3.0 || rec["stream"] != true {
+		t.Fatalf("record %v", rec)
+	}
+
+	// A stream cut by its upstream ends with an error event; the response is kept as failed.
+	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault { return fakeupstream.Fault{CutAfter: 4} }
+	r = g.Data("POST", "/v1/responses", gt.Key, `{"model":"gpt","input":"x","stream":true}`)
+	evs = readEvents(t, r.Body)
+	if last := evs[len(evs)-1]; len(evs) != 5 || last.name != "error" || last.data["message"] == "" || strings.Contains(string(r.Body), f.URL) {
+		t.Fatalf("a cut stream: %s", r.Body)
+	}
+	id = evs[0].data["response"].(map[string]any)["id"].(string)
+	if got := g.Data("GET", "/v1/responses/"+id, gt.Key, nil).JSON(t); got["status"] != "failed" || got["error"] == nil {
+		t.Fatalf("the failed response %v", got)
+	}
+}
+
+// Upstream errors are mapped as for chat; a passthrough model with a translated fallback is
+// translated (the fallback could not read the request); config.responses is checked.
+func TestResponsesPassthroughErrorsAndConfig(t *testing.T) {
+	g, f := passGateway(t, `  - id: gpt-with-fallback
+    name: GPT with a fallback
+    endpoint: `+"http://127.0.0.1:1/v1"+`
+    provider: openai
+    retry: {attempts: 0}
+    config: {responses: passthrough}
+    fallbacks: [echo]
+`)
+	f.Faults = func(int64, *fakeupstream.Received) fakeupstream.Fault {
+		return fakeupstream.Fault{Status: 429, RetryAfter: "20"}
+	}
+	chat := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"echo","messages":[{"role":"user","content":"x"}]}`)
+	r := g.Data("POST", "/v1/responses", gt.Key, `{"model":"gpt","input":"x"}`)
+	if r.Status != chat.Status || r.Status != 429 || string(r.Body) != string(chat.Body) {
+		t.Fatalf("an upstream's 429: %d %s, chat %d %s", r.Status, r.Body, chat.Status, chat.Body)
+	}
+	f.Faults = nil
+	r, resp := create(t, g, gt.Key, `{"model":"gpt-with-fallback","input":"still there?"}`)
+	if r.Status != 200 || outputText(resp) != "echo: still there?" || !strings.HasSuffix(f.Last().Path, "/chat/completions") {
+		t.Fatalf("with a translated fallback: %d %s %s", r.Status, r.Body, f.Last().Path)
+	}
+	if r := g.Data("POST", "/v1/responses", gt.Key, `{"model":"gpt","input":"x","background":true}`); r.Status != 400 {
+		t.Fatalf("background: %d %s", r.Status, r.Body)
+	}
+	for body, says := range map[string]string{
+		`{"id":"bad1","name":"b","endpoint":"` + f.URL + `","provider":"openai","config":{"responses":"yes"}}`:                             "config.responses: must be translate or passthrough",
+		`{"id":"bad2","name":"b","endpoint":"http://127.0.0.1:9/v1/messages","provider":"anthropic","config":{"responses":"passthrough"}}`: "passthrough needs an upstream with OpenAI's Responses API",
+	} {
+		if r := g.Admin("POST", "/api/models", body); r.Status != 400 || !strings.Contains(string(r.Body), says) {
+			t.Fatalf("%s: %d %s", body, r.Status, r.Body)
+		}
 	}
 }

@@ -186,6 +186,8 @@ func (f *OpenAI) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	switch {
+	case strings.HasSuffix(r.Path, "/responses"):
+		f.responses(ctx, r.Body, fault.CutAfter)
 	case strings.HasSuffix(r.Path, "/chat/completions"):
 		prompt := lastUser(req)
 		reply := "echo: " + prompt
@@ -380,6 +382,181 @@ func cut(ctx *fasthttp.RequestCtx, model string, n int) {
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0) // a reset, not a clean close
+		}
+	})
+}
+
+// responsesRequest is what the fake reads of a Responses API request.
+type responsesRequest struct {
+	Model              string          `json:"model"`
+	Input              json.RawMessage `json:"input"`
+	Instructions       *string         `json:"instructions"`
+	Stream             bool            `json:"stream"`
+	Store              *bool           `json:"store"`
+	PreviousResponseID string          `json:"previous_response_id"`
+	Tools              []struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	} `json:"tools"`
+}
+
+// responses answers OpenAI's Responses API (POST /v1/responses) as OpenAI does, plain or as
+// named events with sequence numbers: an echo of the last user text; a call of the first
+// function tool when the user asks about the weather; "the tool said …" to a function call's
+// output. It keeps nothing, so previous_response_id names a response it does not have (404, as
+// OpenAI answers for a response stored elsewhere). Tokens are words.
+func (f *OpenAI) responses(ctx *fasthttp.RequestCtx, raw []byte, cutAfter int) {
+	var req responsesRequest
+	if err := json.Unmarshal(raw, &req); err != nil || len(req.Input) == 0 {
+		ctx.SetStatusCode(400)
+		writeJSON(ctx, map[string]any{"error": map[string]any{"message": "Missing required parameter: 'input'.", "type": "invalid_request_error", "param": "input", "code": "missing_required_parameter"}})
+		return
+	}
+	if req.PreviousResponseID != "" {
+		ctx.SetStatusCode(404)
+		writeJSON(ctx, map[string]any{"error": map[string]any{"message": "Previous response with id '" + req.PreviousResponseID + "' not found.", "type": "invalid_request_error", "param": "previous_response_id", "code": "previous_response_not_found"}})
+		return
+	}
+	items := []map[string]any{}
+	var s string
+	if json.Unmarshal(req.Input, &s) == nil {
+		items = append(items, map[string]any{"role": "user", "content": s})
+	} else if err := json.Unmarshal(req.Input, &items); err != nil {
+		ctx.SetStatusCode(400)
+		writeJSON(ctx, map[string]any{"error": map[string]any{"message": "Invalid type for 'input'.", "type": "invalid_request_error", "param": "input", "code": "invalid_type"}})
+		return
+	}
+	all, lastText := "", ""
+	if req.Instructions != nil {
+		all = *req.Instructions + " "
+	}
+	for _, it := range items {
+		text := ""
+		switch {
+		case it["type"] == "function_call_output":
+			text = contentText(it["output"]) // a string, or a list of text parts
+		case it["type"] == "function_call":
+		default:
+			text = contentText(it["content"])
+		}
+		all += text + " "
+		lastText = text
+	}
+	last := items[len(items)-1]
+	tool := ""
+	for _, t := range req.Tools {
+		if t.Type == "function" {
+			tool = t.Name
+			break
+		}
+	}
+	var output map[string]any
+	reply := ""
+	switch {
+	case last["type"] == "function_call_output":
+		reply = "the tool said " + lastText
+	case tool != "" && last["role"] == "user" && strings.Contains(lastText, "weather"):
+		output = map[string]any{"type": "function_call", "id": "fc_fake_1", "call_id": "call_fake_1", "name": tool,
+			"arguments": `{"city":"Paris"}`, "status": "completed"}
+	default:
+		reply = "echo: " + lastText
+	}
+	if output == nil {
+		output = map[string]any{"type": "message", "id": "msg_fake_1", "status": "completed", "role": "assistant",
+			"content": []any{map[string]any{"type": "output_text", "text": reply, "annotations": []any{}, "logprobs": []any{}}}}
+	}
+	in, out := words(all), words(reply)
+	if reply == "" {
+		out = 5 // the call's name and arguments
+	}
+	store := req.Store == nil || *req.Store
+	resp := func(status string, output []any, usage any) map[string]any {
+		return map[string]any{"id": "resp_fake0123456789abcdef0123456789abcdef0123456789", "object": "response", "created_at": 1,
+			"status": status, "error": nil, "incomplete_details": nil, "instructions": req.Instructions, "max_output_tokens": nil,
+			"model": req.Model, "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
+			"reasoning": map[string]any{"effort": nil, "summary": nil}, "store": store, "temperature": 1.0,
+			"text": map[string]any{"format": map[string]any{"type": "text"}}, "tool_choice": "auto", "tools": []any{}, "top_p": 1.0,
+			"truncation": "disabled", "usage": usage, "user": nil, "metadata": map[string]any{}}
+	}
+	usage := map[string]any{"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": 0},
+		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0}, "total_tokens": in + out}
+	if !req.Stream {
+		writeJSON(ctx, resp("completed", []any{output}, usage))
+		return
+	}
+	// The events, as OpenAI sends them.
+	var events []map[string]any
+	add := func(typ string, ev map[string]any) {
+		ev["type"], ev["sequence_number"] = typ, len(events)
+		events = append(events, ev)
+	}
+	add("response.created", map[string]any{"response": resp("in_progress", []any{}, nil)})
+	add("response.in_progress", map[string]any{"response": resp("in_progress", []any{}, nil)})
+	id := output["id"]
+	if output["type"] == "function_call" {
+		opened := map[string]any{}
+		for k, v := range output {
+			opened[k] = v
+		}
+		opened["arguments"], opened["status"] = "", "in_progress"
+		add("response.output_item.added", map[string]any{"output_index": 0, "item": opened})
+		for _, piece := range []string{`{"city":`, `"Paris"}`} {
+			add("response.function_call_arguments.delta", map[string]any{"item_id": id, "output_index": 0, "delta": piece})
+		}
+		add("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": 0, "arguments": output["arguments"]})
+	} else {
+		add("response.output_item.added", map[string]any{"output_index": 0, "item": map[string]any{"type": "message", "id": id,
+			"status": "in_progress", "role": "assistant", "content": []any{}}})
+		part := func(text string) map[string]any {
+			return map[string]any{"type": "output_text", "text": text, "annotations": []any{}, "logprobs": []any{}}
+		}
+		add("response.content_part.added", map[string]any{"item_id": id, "output_index": 0, "content_index": 0, "part": part("")})
+		for _, p := range splitInto(reply, int(f.Chunks.Load())) {
+			add("response.output_text.delta", map[string]any{"item_id": id, "output_index": 0, "content_index": 0, "delta": p, "logprobs": []any{}})
+		}
+		add("response.output_text.done", map[string]any{"item_id": id, "output_index": 0, "content_index": 0, "text": reply, "logprobs": []any{}})
+		add("response.content_part.done", map[string]any{"item_id": id, "output_index": 0, "content_index": 0, "part": part(reply)})
+	}
+	add("response.output_item.done", map[string]any{"output_index": 0, "item": output})
+	add("response.completed", map[string]any{"response": resp("completed", []any{output}, usage)})
+	frames := make([]string, len(events))
+	for i, ev := range events {
+		b, _ := json.Marshal(ev)
+		frames[i] = fmt.Sprintf("event: %s\ndata: %s\n\n", ev["type"], b)
+	}
+	if cutAfter > 0 {
+		ctx.HijackSetNoResponse(true)
+		ctx.Hijack(func(c net.Conn) {
+			defer c.Close()
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+			for _, fr := range frames[:min(cutAfter, len(frames))] {
+				fmt.Fprintf(c, "%x\r\n%s\r\n", len(fr), fr)
+			}
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0)
+			}
+		})
+		return
+	}
+	delay := time.Duration(f.ChunkDelay.Load())
+	hold := f.Hold
+	ctx.SetContentType("text/event-stream")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		for i, fr := range frames {
+			if i == 1 && hold != nil {
+				select {
+				case <-hold:
+				case <-f.closing:
+					return
+				}
+			}
+			if delay > 0 && i > 0 {
+				time.Sleep(delay)
+			}
+			w.WriteString(fr)
+			if w.Flush() != nil {
+				return
+			}
 		}
 	})
 }

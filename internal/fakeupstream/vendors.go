@@ -14,6 +14,7 @@ import (
 // Vendors is one fake server speaking the other providers' wire formats, each under a prefix:
 //
 //	/anthropic/v1/messages                   Anthropic Messages API (plain and SSE events)
+//	/anthropic/v1/messages/count_tokens      its token counting
 //	/tgi/generate, /tgi/generate_stream      Text Generation Inference
 //	/tgi/v1/chat/completions                 TGI's OpenAI-style Messages API (non-streaming)
 //	/tei/embed                               Text Embeddings Inference
@@ -72,6 +73,8 @@ func (v *Vendors) handle(ctx *fasthttp.RequestCtx) {
 	switch p := r.Path; {
 	case p == "/anthropic/v1/messages":
 		v.anthropic(ctx, r, body)
+	case p == "/anthropic/v1/messages/count_tokens":
+		v.anthropicCount(ctx, r, body)
 	case p == "/tgi/generate":
 		in, _ := body["inputs"].(string)
 		reply := "echo: " + lastLine(in)
@@ -332,4 +335,44 @@ func (v *Vendors) ollamaChat(ctx *fasthttp.RequestCtx, body map[string]any) {
 		w.Write(append(b, '\n'))
 		w.Flush()
 	})
+}
+
+// anthropicCount answers count_tokens as Anthropic does, {"input_tokens": n}, with the checks of
+// messages (key, version header, a model and messages). It counts every word of the system
+// prompt, the messages and the tools' names and descriptions, plus 7 for the framing, so its
+// counts differ from the gateway's estimate.
+func (v *Vendors) anthropicCount(ctx *fasthttp.RequestCtx, r Received, body map[string]any) {
+	fail := func(status int, typ, msg string) {
+		ctx.SetStatusCode(status)
+		writeJSON(ctx, map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": msg}})
+	}
+	switch {
+	case v.AnthropicKey != "" && r.Header["x-api-key"] != v.AnthropicKey:
+		fail(401, "authentication_error", "invalid x-api-key")
+		return
+	case r.Header["anthropic-version"] == "":
+		fail(400, "invalid_request_error", "anthropic-version header is required")
+		return
+	case body["model"] == nil:
+		fail(400, "invalid_request_error", "model: Field required")
+		return
+	}
+	msgs, ok := body["messages"].([]any)
+	if !ok || len(msgs) == 0 {
+		fail(400, "invalid_request_error", "messages: Field required")
+		return
+	}
+	n := 7 + words(contentText(body["system"]))
+	for _, m := range msgs {
+		n += words(contentText(m.(map[string]any)["content"]))
+	}
+	if tools, ok := body["tools"].([]any); ok {
+		for _, t := range tools {
+			tm, _ := t.(map[string]any)
+			name, _ := tm["name"].(string)
+			desc, _ := tm["description"].(string)
+			n += words(name + " " + desc)
+		}
+	}
+	writeJSON(ctx, map[string]any{"input_tokens": n})
 }

@@ -78,6 +78,8 @@ test-go: export IOM_REQUIRE_WASM_C=1
 test-go: export IOM_REQUIRE_WASM_RUST=1
 test-go: export IOM_REQUIRE_WASM_AS=1
 test-go: export IOM_REQUIRE_PROMTOOL=1
+test-go: export IOM_REQUIRE_REDIS=1
+test-go: export IOM_REQUIRE_VM=1
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
 test-go:
 	$(call gotest,-count=1 ./...,. $(SDK_MODULES) $(E2E_MODULE))

@@ -45,6 +45,9 @@ type File struct {
 	Pipelines []pipeline.Pipeline `json:"pipelines,omitempty"`
 	// Egress limits where upstream calls may connect.
 	Egress Egress `json:"egress"`
+	// Cluster, when set, shares limits and budgets with other nodes through Redis.
+	Cluster *Cluster `json:"cluster,omitempty"`
+	Metrics Metrics  `json:"metrics"`
 }
 
 // Plugin declares a WASM module (path) or a process plugin (process).
@@ -412,6 +415,12 @@ func (f *File) fillDefaults() {
 	if f.Records.RetentionHours == 0 {
 		f.Records.RetentionHours = 7 * 24
 	}
+	if f.Cluster != nil {
+		f.Cluster.fillDefaults(f.Server.Listen)
+	}
+	if f.Metrics.VictoriaMetrics != nil {
+		f.Metrics.VictoriaMetrics.fillDefaults()
+	}
 	if f.Responses.RetentionHours == 0 {
 		f.Responses.RetentionHours = DefaultResponsesRetentionHours
 	}
@@ -475,6 +484,12 @@ func (f *File) Validate(o Options) decode.Errors {
 	f.AccessLog.validate(&es)
 	if f.Records.RetentionHours < 0 {
 		es.Add("records.retentionHours", "must not be negative")
+	}
+	if f.Cluster != nil {
+		f.Cluster.validate(&es)
+	}
+	if f.Metrics.VictoriaMetrics != nil {
+		f.Metrics.VictoriaMetrics.validate(&es)
 	}
 	if h := f.Responses.RetentionHours; h < 1 || h > MaxResponsesRetentionHours {
 		es.Add("responses.retentionHours", "must be from 1 to %d (ten years), got %d", MaxResponsesRetentionHours, h)

@@ -17,7 +17,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -77,6 +76,7 @@ type Keyring struct {
 	snap   atomic.Pointer[keySnapshot]
 	now    func() time.Time
 	keep   Keep
+	share  ShareFunc // nil when the gateway stands alone
 }
 
 type keySnapshot struct {
@@ -118,20 +118,12 @@ func OpenKeyring(st *store.Store) (*Keyring, error) {
 	k := &Keyring{st: st, api: map[string]*Key{}, now: time.Now}
 	var bad error
 	err := st.Scan(bg, apiKeyPrefix, store.ScanOptions{}, func(_, v []byte) bool {
-		var s storedKey
-		if err := json.Unmarshal(v, &s); err != nil {
-			bad = fmt.Errorf("cannot decode stored key: %w", err)
+		key, err := decodeKey(v)
+		if err != nil {
+			bad = err
 			return false
 		}
-		key := s.Key
-		key.Org = orgOrDefault(key.Org) // stored by a release where a key could have no org
-		if h, err := hex.DecodeString(s.Hash); err != nil || len(h) != 32 {
-			bad = fmt.Errorf("stored key %q has a bad hash", key.ID)
-			return false
-		} else {
-			copy(key.hash[:], h)
-		}
-		k.api[key.ID] = &key
+		k.api[key.ID] = key
 		return true
 	})
 	if err == nil {
@@ -311,9 +303,14 @@ func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
 		rand.Read(idb)
 		key.ID = "key_" + hex.EncodeToString(idb)
 	}
-	b, err := json.Marshal(storedKey{Key: *key, Hash: hex.EncodeToString(key.hash[:])})
+	b, err := encodeKey(key)
 	if err != nil {
 		return nil, "", fault.Internal("cannot encode key: %v", err)
+	}
+	if k.share != nil {
+		if err := k.share(key.ID, b); err != nil {
+			return nil, "", errNotShared(err)
+		}
 	}
 	if err := k.st.Put(append(slices.Clip(apiKeyPrefix), key.ID...), b); err != nil {
 		return nil, "", fault.Internal("cannot store key: %v", err)
@@ -334,6 +331,11 @@ func (k *Keyring) Revoke(id string) error {
 			}
 		}
 		return fault.NotFound("key_not_found", "key %q does not exist", id)
+	}
+	if k.share != nil {
+		if err := k.share(id, nil); err != nil {
+			return errNotShared(err)
+		}
 	}
 	if err := k.st.Delete(append(slices.Clip(apiKeyPrefix), id...)); err != nil {
 		return fault.Internal("cannot delete key: %v", err)

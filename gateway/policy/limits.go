@@ -83,6 +83,7 @@ type Limiter struct {
 	orgs    map[string]Budget
 	anyOrg  atomic.Bool // orgs is not empty: a key without limits of its own needs no lock
 	dirty   map[string]bool
+	shared  atomic.Pointer[sharedState]
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -142,6 +143,11 @@ func (l *Limiter) Admit(k *Key) *fault.Error {
 	if lim == nil && (k.Org == "" || !l.anyOrg.Load()) {
 		return nil
 	}
+	if sh := l.shared.Load(); sh != nil {
+		if fe, ok := l.admitShared(sh, k); ok {
+			return fe
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	org, hasOrg := l.orgs[k.Org]
@@ -170,10 +176,7 @@ func (l *Limiter) Admit(k *Key) *fault.Error {
 		}
 	}
 	if lim != nil && lim.RPS > 0 {
-		burst := float64(lim.Burst)
-		if burst == 0 {
-			burst = math.Max(1, math.Floor(lim.RPS))
-		}
+		burst := float64(BurstOf(lim))
 		b := l.buckets[k.ID]
 		if b == nil {
 			b = &bucket{tokens: burst, last: now}
@@ -190,6 +193,15 @@ func (l *Limiter) Admit(k *Key) *fault.Error {
 	return nil
 }
 
+// BurstOf is how many requests of a key may come at once: its burst, or by default its rate,
+// at least 1.
+func BurstOf(lim *Limits) int {
+	if lim.Burst > 0 {
+		return lim.Burst
+	}
+	return int(math.Max(1, math.Floor(lim.RPS)))
+}
+
 func (l *Limiter) minute(id string, now time.Time) *minute {
 	start := now.Truncate(time.Minute)
 	m := l.minutes[id]
@@ -201,7 +213,7 @@ func (l *Limiter) minute(id string, now time.Time) *minute {
 }
 
 func (l *Limiter) current(scope string, period string, now time.Time) *spend {
-	start := periodStart(period, now)
+	start := PeriodStart(period, now)
 	s := l.spend[scope]
 	if s == nil || !s.Period.Equal(start) {
 		s = &spend{Period: start}
@@ -214,7 +226,7 @@ func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time) *fault
 	s := l.current(scope, b.Period, now)
 	if s.USD >= b.USD {
 		return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget; it resets at %s", who, s.USD, b.USD,
-			periodName(b.Period), periodEnd(b.Period, s.Period).Format(time.RFC3339))
+			periodName(b.Period), PeriodEnd(b.Period, s.Period).Format(time.RFC3339))
 	}
 	return nil
 }
@@ -223,6 +235,13 @@ func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time) *fault
 func (l *Limiter) Spent(k *Key, tokens int64, usd float64) {
 	if k.Limits == nil && (k.Org == "" || usd <= 0 || !l.anyOrg.Load()) {
 		return
+	}
+	if sh := l.shared.Load(); sh != nil {
+		// The shared counters keep what they could not take and add it when they answer again;
+		// the local ones count too, for while they serve.
+		if err := sh.s.Spent(l.admissionNow(k), tokens, usd); err != nil {
+			sh.failed(err)
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -251,6 +270,11 @@ type Usage struct {
 
 // UsageOf reports key's current usage.
 func (l *Limiter) UsageOf(k *Key) Usage {
+	if sh := l.shared.Load(); sh != nil {
+		if u, err := sh.s.Usage(l.admissionNow(k)); err == nil {
+			return u
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var u Usage
@@ -300,7 +324,8 @@ func (l *Limiter) Close() {
 	<-l.done
 }
 
-func periodStart(period string, t time.Time) time.Time {
+// PeriodStart is the start of the budget period (day, week or month, in UTC) that holds t.
+func PeriodStart(period string, t time.Time) time.Time {
 	t = t.UTC()
 	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	switch period {
@@ -312,7 +337,8 @@ func periodStart(period string, t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-func periodEnd(period string, start time.Time) time.Time {
+// PeriodEnd is the end of the budget period that starts at start.
+func PeriodEnd(period string, start time.Time) time.Time {
 	switch period {
 	case "day":
 		return start.AddDate(0, 0, 1)

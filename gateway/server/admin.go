@@ -25,6 +25,7 @@ func (g *Gateway) adminRoutes() *router {
 	rt.add("GET", "/metrics", "Prometheus metrics", g.promMetrics)
 	rt.add("GET", "/api/status", "Gateway version, listeners, counts and the last reload", g.status)
 	rt.add("POST", "/api/reload", "Reload the config file", g.reloadHandler)
+	rt.add("GET", "/api/cluster", "The cluster's nodes, their last heartbeats, versions and config hashes, and Redis's state", g.apiCluster)
 	rt.add("GET", "/api/models", "Search and filter registered models", g.apiListModels)
 	rt.add("POST", "/api/models", "Register a model", g.apiCreateModel)
 	rt.add("GET", "/api/models/{id}", "Get one model", g.apiGetModel)

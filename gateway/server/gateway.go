@@ -26,6 +26,7 @@ import (
 	"github.com/iomhq/iom/gateway/accesslog"
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cache"
+	"github.com/iomhq/iom/gateway/cluster"
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
@@ -71,6 +72,10 @@ type Gateway struct {
 	rec     *analytics.Recorder
 	metrics *analytics.Metrics
 	limits  *policy.Limiter
+	// cluster is the connection to the other nodes; nil when the gateway stands alone.
+	cluster *cluster.Cluster
+	// push sends metrics to VictoriaMetrics; nil when it is not configured.
+	push *analytics.Pusher
 	cache   *cache.Cache
 	cors    atomic.Pointer[cors]
 	hub     *hub.Hub
@@ -136,6 +141,10 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 			if g.limits != nil {
 				g.limits.Close()
 			}
+			if g.cluster != nil {
+				g.cluster.Close()
+			}
+			g.push.Close()
 			if g.cache != nil {
 				g.cache.Close()
 			}
@@ -161,6 +170,12 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.keys.SetKeep(keepCredential(cfg.Server.DataDir))
 	g.reg.SetKeyCheck(g.keys.CheckAllowed)
 	if g.limits, err = policy.NewLimiter(st); err != nil {
+		return nil, err
+	}
+	if err := g.joinCluster(cfg); err != nil {
+		return nil, err
+	}
+	if err := g.startPush(cfg); err != nil {
 		return nil, err
 	}
 	g.cache = cache.New(st, log)
@@ -211,6 +226,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	if err := g.keys.CheckConfig(cfg.Keys); err != nil {
 		return err
+	}
+	if !first && clusterChanged(g.cfg.Load(), cfg) {
+		g.log.Warn("cluster settings changed; they take effect when the gateway restarts")
 	}
 	// The access log's file is opened first, so a reload that cannot open it changes nothing.
 	access, err := accesslog.Open(cfg.AccessLog, g.access.Load())
@@ -490,6 +508,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.hub.Close(ctx)
 	g.rec.Close()
 	g.limits.Close()
+	if g.cluster != nil {
+		g.cluster.Close()
+	}
+	g.push.Close()
 	g.cache.Close()
 	g.setAccessLog(nil)
 	if err := g.st.Close(); err != nil {

@@ -89,6 +89,7 @@ var opDocs = map[string]opDoc{
 	"GET /metrics":                 {response: "text/plain"},
 	"GET /api/status":              {response: gatewayStatus{}},
 	"POST /api/reload":             {response: gatewayStatus{}},
+	"GET /api/cluster":             {response: clusterView{}},
 	"GET /api/models":              {query: modelFilters, response: pageDoc[registry.View]{}},
 	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},

@@ -105,6 +105,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cluster's nodes, their last heartbeats, versions and config hashes, and Redis's state */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ServerclusterView"];
+                    };
+                };
+                /** @description an error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions": {
         parameters: {
             query?: never;
@@ -1970,6 +2015,17 @@ export interface components {
             input_tokens: number;
             output_tokens: number;
         };
+        ClusterNode: {
+            configHash: string;
+            id: string;
+            /** Format: date-time */
+            lastSeen: string;
+            self?: boolean;
+            /** Format: date-time */
+            startedAt: string;
+            up: boolean;
+            version: string;
+        };
         Error: components["schemas"]["ServererrorObject"];
         HubPluginInfo: {
             calls: number;
@@ -2492,6 +2548,13 @@ export interface components {
             at: string;
             error?: string;
             ok: boolean;
+        };
+        ServerclusterView: {
+            enabled: boolean;
+            nodeId: string;
+            nodes: components["schemas"]["ClusterNode"][];
+            pendingSpendUsd: number;
+            redis: string;
         };
         ServererrorDetail: {
             code: string | null;

@@ -1,0 +1,231 @@
+// Package cluster joins gateway nodes into one system through Redis: the counters of rate limits,
+// token limits and budgets that every node shares, and the list of nodes with their heartbeats.
+//
+// Redis is the only engine: no gossip, no consensus of our own. Every call to it is bounded by
+// a short deadline, and a node that cannot reach it keeps serving on its own state or refuses,
+// as cluster.onRedisDown says (see policy.Limiter).
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configure a node's membership.
+type Options struct {
+	// URL is the Redis URL (redis:// or rediss://, with a password and a database number).
+	URL    string
+	NodeID string
+	// Version and ConfigHash are shown in the list of nodes.
+	Version    string
+	ConfigHash func() string
+	Log        *slog.Logger
+	// Timeout bounds each Redis call on the request path (default 250 ms).
+	Timeout time.Duration
+}
+
+// Heartbeats: every node writes one each beatEvery; a node silent for downAfter is shown down,
+// and one silent for forgetAfter leaves the list.
+const (
+	beatEvery   = time.Second
+	downAfter   = 5 * time.Second
+	forgetAfter = time.Hour
+	nodesKey    = "iom:nodes"
+)
+
+// Cluster is this node's connection to the others.
+type Cluster struct {
+	rdb     *redis.Client
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+	limits  *Limits
+	sources map[string]Source
+
+	mu      sync.Mutex
+	lastErr error // of the last heartbeat; nil when Redis answered
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// Open connects to Redis and starts the heartbeat. It does not fail when Redis is down: the
+// node starts on its own state and joins when Redis answers.
+func Open(o Options) (*Cluster, error) {
+	ro, err := redis.ParseURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.redis.url: %s", redactURLError(err))
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 250 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.ConfigHash == nil {
+		o.ConfigHash = func() string { return "" }
+	}
+	// Short socket deadlines and no retries inside the client: a request waits at most one
+	// timeout for Redis, and the limiter decides what a failure means.
+	ro.DialTimeout = 2 * o.Timeout
+	ro.ReadTimeout = o.Timeout
+	ro.WriteTimeout = o.Timeout
+	ro.PoolTimeout = o.Timeout
+	ro.MaxRetries = 0
+	ro.DialerRetries = 1
+	ro.ContextTimeoutEnabled = true
+	ro.DisableIdentity = true
+	quietClient.Do(func() { redis.SetLogger(quiet{}) })
+	c := &Cluster{rdb: redis.NewClient(ro), opts: o, log: o.Log, started: time.Now().UTC(), stop: make(chan struct{}),
+		sources: map[string]Source{}}
+	c.limits = newLimits(c)
+	c.wg.Add(2)
+	go c.beatLoop()
+	go c.limits.flushLoop(c.stop, &c.wg)
+	return c, nil
+}
+
+// quiet drops the Redis client's own log lines, which name the server's address; the cluster
+// logs what failed once per outage instead.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietClient sync.Once
+
+// redactURLError says what is wrong with a Redis URL without repeating it: it may hold a password.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return "not a valid URL: " + ue.Op
+	}
+	return "not a valid Redis URL (redis://[:password@]host:port[/db] or rediss://…)"
+}
+
+// Limits is the node's shared limiter backend (a policy.Shared).
+func (c *Cluster) Limits() *Limits { return c.limits }
+
+// NodeID is this node's name in the cluster.
+func (c *Cluster) NodeID() string { return c.opts.NodeID }
+
+// Close stops the heartbeat, removes this node from the list and closes the connection.
+func (c *Cluster) Close() {
+	close(c.stop)
+	c.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	c.rdb.HDel(ctx, nodesKey, c.opts.NodeID)
+	cancel()
+	_ = c.rdb.Close()
+}
+
+// Node is one gateway in the list of nodes.
+type Node struct {
+	ID         string    `json:"id"`
+	Version    string    `json:"version"`
+	ConfigHash string    `json:"configHash"`
+	StartedAt  time.Time `json:"startedAt"`
+	LastSeen   time.Time `json:"lastSeen"`
+	Up         bool      `json:"up"`
+	Self       bool      `json:"self,omitempty"`
+}
+
+func (c *Cluster) beatLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(beatEvery)
+	defer t.Stop()
+	c.beat()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.beat()
+		}
+	}
+}
+
+func (c *Cluster) beat() {
+	n := Node{ID: c.opts.NodeID, Version: c.opts.Version, ConfigHash: c.opts.ConfigHash(), StartedAt: c.started,
+		LastSeen: time.Now().UTC()}
+	b, _ := json.Marshal(n)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*c.opts.Timeout)
+	err := c.rdb.HSet(ctx, nodesKey, n.ID, b).Err()
+	cancel()
+	c.mu.Lock()
+	was := c.lastErr
+	c.lastErr = err
+	c.mu.Unlock()
+	switch {
+	case err != nil && was == nil:
+		c.log.Warn("cluster: Redis does not answer; serving on this node's own state", "err", redisError(err))
+	case err == nil && was != nil:
+		c.log.Info("cluster: Redis answers again")
+	}
+}
+
+// Status is what GET /api/cluster shows.
+type Status struct {
+	NodeID string `json:"nodeId"`
+	Redis  string `json:"redis"` // "up", or what failed
+	Nodes  []Node `json:"nodes"`
+	// PendingSpendUSD is spend this node recorded while Redis was down, not yet added to it.
+	PendingSpendUSD float64 `json:"pendingSpendUsd"`
+}
+
+// maxNodes bounds the list read back from Redis.
+const maxNodes = 1000
+
+// Status lists the nodes, newest heartbeat first, dropping those silent for an hour.
+func (c *Cluster) Status(ctx context.Context) Status {
+	s := Status{NodeID: c.opts.NodeID, Redis: "up", Nodes: []Node{}, PendingSpendUSD: c.limits.pendingUSD()}
+	ctx, cancel := context.WithTimeout(ctx, 4*c.opts.Timeout)
+	defer cancel()
+	all, err := c.rdb.HGetAll(ctx, nodesKey).Result()
+	if err != nil {
+		s.Redis = redisError(err)
+		return s
+	}
+	now := time.Now()
+	var stale []string
+	for id, v := range all {
+		var n Node
+		if json.Unmarshal([]byte(v), &n) != nil || now.Sub(n.LastSeen) > forgetAfter {
+			stale = append(stale, id)
+			continue
+		}
+		n.Up = now.Sub(n.LastSeen) <= downAfter
+		n.Self = n.ID == c.opts.NodeID
+		s.Nodes = append(s.Nodes, n)
+	}
+	if len(stale) > 0 {
+		c.rdb.HDel(ctx, nodesKey, stale...)
+	}
+	sort.Slice(s.Nodes, func(i, j int) bool { return s.Nodes[i].ID < s.Nodes[j].ID })
+	if len(s.Nodes) > maxNodes {
+		s.Nodes = s.Nodes[:maxNodes]
+	}
+	return s
+}
+
+// redisError says what failed without the address or the password of the server.
+func redisError(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, redis.ErrClosed):
+		return "closed"
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		return "error: " + re.Error()
+	}
+	return "unreachable"
+}

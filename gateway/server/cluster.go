@@ -1,0 +1,100 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/iomhq/iom/gateway/cluster"
+	"github.com/iomhq/iom/gateway/config"
+)
+
+// joinCluster connects to the config's Redis, when it names one, counts limits and budgets
+// there, and shares the keys made through the admin API with the other nodes. Cluster settings are read at start only: a reload that changes them says so.
+func (g *Gateway) joinCluster(cfg *config.File) error {
+	c := cfg.Cluster
+	if c == nil {
+		return nil
+	}
+	var (
+		mu   sync.Mutex
+		last *config.File
+		hash string
+	)
+	cl, err := cluster.Open(cluster.Options{URL: c.Redis.URL.Reveal(), NodeID: c.NodeID, Version: g.opts.Version,
+		Log: g.log, Timeout: time.Duration(c.TimeoutMs) * time.Millisecond,
+		ConfigHash: func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			if cur := g.cfg.Load(); cur != last {
+				last, hash = cur, configHash(cur)
+			}
+			return hash
+		}})
+	if err != nil {
+		return err
+	}
+	g.cluster = cl
+	g.limits.SetShared(cl.Limits(), c.Refuse(), g.log)
+	g.keys.SetShare(cl.Share("keys", g.keys))
+	cl.StartSync()
+	g.log.Info("cluster: joined", "node", c.NodeID, "onRedisDown", c.OnRedisDown)
+	return nil
+}
+
+// startPush pushes the metrics to VictoriaMetrics, when the config names one. Like cluster
+// settings, it is read at start only.
+func (g *Gateway) startPush(cfg *config.File) error {
+	vm := cfg.Metrics.VictoriaMetrics
+	if vm == nil {
+		return nil
+	}
+	p, err := g.metrics.Push(vm.URL.Reveal(), time.Duration(vm.PushIntervalMs)*time.Millisecond, cfg.NodeID(), g.log)
+	if err != nil {
+		return err
+	}
+	g.push = p
+	return nil
+}
+
+// configHash tells nodes running the same config apart from those that are not; secrets print
+// masked in the config's JSON, so the hash does not depend on them.
+func configHash(cfg *config.File) string {
+	if cfg == nil {
+		return ""
+	}
+	b, _ := json.Marshal(cfg)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// clusterView is the answer of GET /api/cluster.
+type clusterView struct {
+	Enabled bool `json:"enabled"`
+	cluster.Status
+}
+
+func (g *Gateway) apiCluster(ctx *fasthttp.RequestCtx, _ []string) {
+	if g.cluster == nil {
+		writeJSON(ctx, fasthttp.StatusOK, clusterView{Status: cluster.Status{Nodes: []cluster.Node{}}})
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, clusterView{Enabled: true, Status: g.cluster.Status(g.life)})
+}
+
+// clusterChanged says whether a reload changes the cluster settings, which apply at start only.
+func clusterChanged(old, cur *config.File) bool {
+	if old == nil || (old.Cluster == nil) != (cur.Cluster == nil) {
+		return old != nil
+	}
+	if old.Cluster == nil {
+		return false
+	}
+	a, b := *old.Cluster, *cur.Cluster
+	return a.NodeID != b.NodeID || a.OnRedisDown != b.OnRedisDown || a.TimeoutMs != b.TimeoutMs ||
+		a.Redis.URL.Reveal() != b.Redis.URL.Reveal()
+}

@@ -1,0 +1,250 @@
+package server_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iomhq/iom/internal/fakeupstream"
+	gt "github.com/iomhq/iom/internal/gatewaytest"
+	"github.com/iomhq/iom/internal/redistest"
+	"github.com/iomhq/iom/internal/vmtest"
+)
+
+const (
+	limitedKey  = "test-key-limited-0123456789"
+	budgetedKey = "test-key-budgeted-0123456789"
+)
+
+// startCluster starts n gateways sharing the Redis server rs, each on its own store, all on the
+// same config but their node ids.
+func startCluster(t *testing.T, rs *redistest.Server, n int, upstream string) []*gt.Gateway {
+	t.Helper()
+	nodes := make([]*gt.Gateway, n)
+	for i := range nodes {
+		dir := t.TempDir()
+		cfg := fmt.Sprintf(`server:
+  listen: "127.0.0.1:0"
+  adminListen: "127.0.0.1:0"
+  dataDir: %q
+  authFailures: {limit: 100000}  # the tests poll with keys a node does not know yet
+admin:
+  token: %s
+cluster:
+  nodeId: gw-%c
+  redis:
+    url: %s
+keys:
+  - name: limited
+    key: %s
+    limits: {rps: 0.001, burst: 30}
+  - name: budgeted
+    key: %s
+    limits: {budget: {usd: 1.00, period: day}}
+models:
+  - id: priced
+    name: Priced
+    endpoint: %s
+    provider: openai
+    inputCostPerToken: 0.02
+    outputCostPerToken: 0.04
+`, filepath.Join(dir, "data"), gt.AdminToken, 'a'+i, rs.URL(), limitedKey, budgetedKey, upstream)
+		path := filepath.Join(dir, "iom.yaml")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = gt.StartFile(t, dir, path)
+	}
+	return nodes
+}
+
+// Three gateways on one Redis admit a key's requests against one limit and one budget: a key
+// allowed a burst of 30 gets exactly 30 of 45 requests sent in turn to the three, and a $1.00
+// budget buys exactly ten $0.10 calls.
+func TestClusterLimitsAreExact(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 3, up.URL)
+	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
+
+	ok := 0
+	for i := range 45 {
+		switch r := nodes[i%3].Data("POST", "/v1/chat/completions", limitedKey, chat); r.Status {
+		case 200:
+			ok++
+		case 429:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if ok != 30 {
+		t.Fatalf("%d of 45 requests admitted across 3 nodes, want exactly 30", ok)
+	}
+
+	ran := 0
+	for i := range 15 {
+		r := nodes[i%3].Data("POST", "/v1/chat/completions", budgetedKey, chat)
+		switch r.Status {
+		case 200:
+			if c := r.Header.Get("x-iom-cost-usd"); !strings.HasPrefix(c, "0.1") {
+				t.Fatalf("a call cost %s, want $0.10", c)
+			}
+			ran++
+		case 402:
+		default:
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if ran != 10 {
+		t.Fatalf("%d calls of $0.10 ran on a $1.00 budget across 3 nodes, want exactly 10", ran)
+	}
+
+	r := nodes[2].Admin("GET", "/api/cluster", nil)
+	body := r.JSON(t)
+	list, _ := body["nodes"].([]any)
+	if r.Status != 200 || body["enabled"] != true || body["redis"] != "up" || len(list) != 3 || body["nodeId"] != "gw-c" {
+		t.Fatalf("GET /api/cluster = %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(string(r.Body), rs.Addr) {
+		t.Fatalf("GET /api/cluster names the Redis address: %s", r.Body)
+	}
+}
+
+// A gateway without cluster settings says so.
+func TestClusterOff(t *testing.T) {
+	g := gt.Start(t, "", "")
+	r := g.Admin("GET", "/api/cluster", nil)
+	if r.Status != 200 || r.JSON(t)["enabled"] != false {
+		t.Fatalf("GET /api/cluster = %d %s", r.Status, r.Body)
+	}
+}
+
+// Each node pushes its metrics to one VictoriaMetrics, labelled with its node id: a query there
+// sees the requests of every node.
+func TestMetricsPushedToVictoriaMetrics(t *testing.T) {
+	vm := vmtest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	var nodes []*gt.Gateway
+	for _, id := range []string{"gw-a", "gw-b"} {
+		nodes = append(nodes, gt.Start(t, "", fmt.Sprintf(`cluster:
+  nodeId: %s
+  redis:
+    url: redis://127.0.0.1:1/0
+metrics:
+  victoriaMetrics:
+    url: %s
+    pushIntervalMs: 1000
+models:
+  - id: m
+    name: M
+    endpoint: %s
+    provider: openai
+`, id, vm.URL, up.URL)))
+	}
+	for i, n := range nodes {
+		for range i + 1 {
+			if r := n.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}
+	}
+	got := map[string]string{}
+	gt.Eventually(t, 20*time.Second, "both nodes' requests in VictoriaMetrics", func() bool {
+		labels, values, err := vm.Series(t.Context(), `sum by (node) (iom_requests_total{model="m"})`)
+		if err != nil {
+			return false
+		}
+		clear(got)
+		for i, l := range labels {
+			got[l["node"]] = values[i]
+		}
+		return got["gw-a"] == "1" && got["gw-b"] == "2"
+	})
+}
+
+// A key made or revoked through any node's admin API works, or stops working, on every node
+// within a second. While Redis is away a key change is refused and changes nothing, and a node
+// restarted then still knows the keys it had.
+func TestClusterSharesKeys(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 3, up.URL)
+	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
+	works := func(n *gt.Gateway, key string) bool {
+		return n.Data("POST", "/v1/chat/completions", key, chat).Status == 200
+	}
+
+	r := nodes[0].Admin("POST", "/api/keys", `{"name":"shared-app","org":"acme"}`)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	created := r.JSON(t)
+	value, id := created["key"].(string), created["id"].(string)
+	for _, n := range nodes[1:] {
+		gt.Eventually(t, time.Second, "the new key works on every node", func() bool { return works(n, value) })
+	}
+
+	if r := nodes[2].Admin("DELETE", "/api/keys/"+id, nil); r.Status != 204 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	for _, n := range nodes[:2] {
+		gt.Eventually(t, time.Second, "the revoked key is refused by every node", func() bool {
+			return n.Data("POST", "/v1/chat/completions", value, chat).Status == 401
+		})
+	}
+
+	r = nodes[1].Admin("POST", "/api/keys", `{"name":"kept","org":"acme"}`)
+	kept := r.JSON(t)["key"].(string)
+	gt.Eventually(t, time.Second, "the second key works on node a", func() bool { return works(nodes[0], kept) })
+
+	rs.Stop()
+	r = nodes[0].Admin("POST", "/api/keys", `{"name":"while-down","org":"acme"}`)
+	if r.Status != 503 || strings.Contains(string(r.Body), rs.Addr) {
+		t.Fatalf("create with Redis down: %d %s", r.Status, r.Body)
+	}
+	for _, k := range nodes[0].Admin("GET", "/api/keys", nil).JSON(t)["data"].([]any) {
+		if k.(map[string]any)["name"] == "while-down" {
+			t.Fatal("a key refused while Redis was down exists anyway")
+		}
+	}
+	dir, path := nodes[0].Dir, nodes[0].Config
+	nodes[0].Stop()
+	nodes[0] = gt.StartFile(t, dir, path)
+	if !works(nodes[0], kept) {
+		t.Fatal("a node restarted while Redis is down lost the cluster's keys")
+	}
+
+	// Redis comes back empty; the first node to reload seeds it with its keys, and changes flow again.
+	rs.Restart()
+	r = nodes[1].Admin("POST", "/api/keys", `{"name":"after","org":"acme"}`)
+	defer func() {
+		if t.Failed() {
+			t.Logf("last create: %d %s", r.Status, r.Body)
+		}
+	}()
+	gt.Eventually(t, 5*time.Second, "key changes are shared again", func() bool {
+		if r.Status != 201 {
+			r = nodes[1].Admin("POST", "/api/keys", `{"name":"after","org":"acme"}`)
+			return false
+		}
+		return works(nodes[2], r.JSON(t)["key"].(string))
+	})
+	if !works(nodes[2], kept) {
+		t.Fatal("the cluster lost a key when Redis restarted empty")
+	}
+}

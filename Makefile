@@ -14,7 +14,7 @@ SDK_MODULES := sdk/wasm sdk/plugin
 E2E_MODULE := e2e
 BENCH_MODULE := bench
 
-.PHONY: all build run plugins console test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
+.PHONY: all build run plugins console jaeger test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
 
 all: build
 
@@ -53,6 +53,14 @@ console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SRC)
 console/node_modules/.package-lock.json: console/package.json console/package-lock.json
 	cd console && npm ci --no-audit --no-fund --loglevel=error
 
+## jaeger: the trace store the trace tests export to, built from the tools module (tools/go.mod,
+## kept apart so that the gateway's requirements stay lean)
+JAEGER := bin/jaeger
+jaeger: $(JAEGER)
+
+$(JAEGER): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger
+
 ## test: every test — Go, the SDK clients, the console in a real browser — a race pass and a short fuzz pass
 test: node-deps console plugins vet test-go test-race test-console test-sdk fuzz
 
@@ -80,8 +88,10 @@ test-go: export IOM_REQUIRE_WASM_AS=1
 test-go: export IOM_REQUIRE_PROMTOOL=1
 test-go: export IOM_REQUIRE_REDIS=1
 test-go: export IOM_REQUIRE_VM=1
+test-go: export IOM_REQUIRE_JAEGER=1
+test-go: export IOM_JAEGER=$(CURDIR)/$(JAEGER)
 test-go: export IOM_PLUGINS_DIR=$(CURDIR)/$(PLUGINS)
-test-go:
+test-go: $(JAEGER)
 	$(call gotest,-count=1 ./...,. $(SDK_MODULES) $(E2E_MODULE))
 
 # The packages with shared state under concurrency, and the process-plugin SDK, which serves

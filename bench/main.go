@@ -299,6 +299,9 @@ type gatewayRows struct {
 	stepErr     error
 	pluginFloor time.Duration
 	pluginErr   error
+	// traces are a request's time with telemetry off and on (BenchmarkTelemetry).
+	tracesOff, tracesOn time.Duration
+	tracesErr           error
 }
 
 func measureGatewayRows(gw, gwExtras target, rounds int, d time.Duration, pluginsDir string) *gatewayRows {
@@ -325,6 +328,29 @@ func (gr *gatewayRows) runGoBenchmarks() {
 	if gr.plugins {
 		gr.pluginFloor, gr.pluginErr = goBench("a plugin call's round trip", "./plugins", "Transform1KB", "3000x", "p50-µs")
 	}
+	gr.tracesOff, gr.tracesOn, gr.tracesErr = tracesBench()
+}
+
+// tracesBench runs BenchmarkTelemetry of the server: one sequential chat completion through a
+// gateway with traces off, then on (every request's spans exported); the time per request of each.
+func tracesBench() (off, on time.Duration, err error) {
+	step("traces off and on")
+	out, err := exec.Command("go", "test", "./gateway/server", "-run", "^$", "-bench", "^BenchmarkTelemetry$", "-benchtime", "3000x").CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v\n%s", err, out)
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"off", &off}, {"on", &on}} {
+		m := regexp.MustCompile(`BenchmarkTelemetry/` + v.name + `\S*\s+\d+\s+([0-9.]+) ns/op`).FindSubmatch(out)
+		if m == nil {
+			return 0, 0, fmt.Errorf("no time per request with traces %s in:\n%s", v.name, out)
+		}
+		ns, _ := strconv.ParseFloat(string(m[1]), 64)
+		*v.dst = time.Duration(ns)
+	}
+	return off, on, nil
 }
 
 // goBench runs the Go benchmark Benchmark<name> of pkg and returns the metric it reports in

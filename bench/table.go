@@ -179,6 +179,12 @@ func (gr *gatewayRows) print() {
 	} else {
 		gatewayRow("pipeline engine, per step", us(gr.perStep), "")
 	}
+	if gr.tracesErr != nil {
+		log.Printf("warning: the traces benchmark: %v", gr.tracesErr)
+	} else {
+		gatewayRow("traces off (1 connection)", us(gr.tracesOff), "")
+		gatewayRow("traces on, all exported (1 connection)", us(gr.tracesOn), plus(gr.tracesOn-gr.tracesOff))
+	}
 	if !gr.plugins {
 		fmt.Printf("(no plugin rows: %s has no example plugins; run `make plugins`)\n", gr.pluginsDir)
 	}

@@ -53,6 +53,7 @@ type Entry struct {
 	Op           string
 	Stream       bool
 	Path         string // without the query
+	TraceID      string // the W3C trace id, as x-iom-trace-id has it
 }
 
 // Failed reports whether the entry is of a request that failed: those are always written.
@@ -80,6 +81,7 @@ const (
 	fOp
 	fStream
 	fPath
+	fTraceID
 	numFields
 )
 
@@ -244,6 +246,7 @@ func (l *Log) Write(e *Entry) {
 	add(fOp, slog.String("op", e.Op))
 	add(fStream, slog.Bool("stream", e.Stream))
 	add(fPath, slog.String("path", e.Path))
+	add(fTraceID, slog.String("traceId", e.TraceID))
 	r.AddAttrs(attrs[:n]...)
 	_ = l.handler.Handle(context.Background(), r) // a line that cannot be written is not the request's failure
 }

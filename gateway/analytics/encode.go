@@ -36,6 +36,7 @@ func (inv *Invocation) AppendJSON(b []byte) []byte {
 	o.Str("pipeline", inv.Pipeline, true)
 	o.Str("execution", inv.Execution, true)
 	o.Str("step", inv.Step, true)
+	o.Str("traceId", inv.TraceID, true)
 	if len(inv.Attempts) > 0 {
 		o.Key("attempts")
 		o.B = append(o.B, '[')

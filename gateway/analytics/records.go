@@ -54,6 +54,8 @@ type Invocation struct {
 	Pipeline  string `json:"pipeline,omitempty"`
 	Execution string `json:"execution,omitempty"`
 	Step      string `json:"step,omitempty"`
+	// TraceID is the request's W3C trace id (x-iom-trace-id), as hex.
+	TraceID string `json:"traceId,omitempty"`
 }
 
 // Attempt is one upstream try within an invocation.

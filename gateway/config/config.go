@@ -10,7 +10,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -48,6 +50,37 @@ type File struct {
 	// Cluster, when set, shares limits and budgets with other nodes through Redis.
 	Cluster *Cluster `json:"cluster,omitempty"`
 	Metrics Metrics  `json:"metrics"`
+	// Telemetry exports OpenTelemetry traces of the data plane.
+	Telemetry Telemetry `json:"telemetry"`
+}
+
+// Telemetry configures OpenTelemetry traces: a span per data-plane request, upstream attempt,
+// pipeline step and plugin call, exported over OTLP. Off by default; the W3C traceparent of a
+// request is continued and passed upstream, and x-iom-trace-id answered, either way. Fields left
+// empty take the standard OTEL_* environment variables, then the SDK's defaults.
+type Telemetry struct {
+	Enabled bool `json:"enabled"`
+	// ServiceName is the service.name of the spans (default: OTEL_SERVICE_NAME, else "iom").
+	ServiceName string `json:"serviceName"`
+	OTLP        OTLP   `json:"otlp"`
+	// Sampling is the share of new traces recorded, from 0 to 1 (default 1); a request with a
+	// traceparent follows its sampled flag.
+	Sampling *float64 `json:"sampling"`
+	// TraceURL links a trace id to a trace viewer: {traceId} is replaced by the id.
+	TraceURL string `json:"traceUrl"`
+	// Content puts prompts and completions on the spans; off by default, as they may be personal.
+	Content bool `json:"content"`
+}
+
+// OTLP is where the spans are exported.
+type OTLP struct {
+	// Endpoint is the collector's URL (http://host:4317 for grpc, http://host:4318 for http; a
+	// path after it is kept for http); empty: OTEL_EXPORTER_OTLP_ENDPOINT, else localhost.
+	Endpoint string `json:"endpoint"`
+	// Protocol is grpc or http (protobuf over HTTP); empty: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc.
+	Protocol string `json:"protocol"`
+	// Headers go with every export (an authorization header, say).
+	Headers map[string]secret.Secret `json:"headers,omitempty"`
 }
 
 // Plugin declares a WASM module (path) or a process plugin (process).
@@ -186,7 +219,7 @@ type AccessLog struct {
 // AccessLogFields are the fields of an access-log line, in the order they are written.
 var AccessLogFields = []string{"time", "requestId", "keyId", "org", "model", "servedBy", "provider", "status",
 	"errorKind", "latencyMs", "firstByteMs", "inputTokens", "outputTokens", "costUsd", "cache", "fallback",
-	"clientIp", "op", "stream", "path"}
+	"clientIp", "op", "stream", "path", "traceId"}
 
 // Defaults and bounds of accessLog.
 const (
@@ -482,6 +515,7 @@ func (f *File) Validate(o Options) decode.Errors {
 		es.Add("log.format", "%q is not one of text, json", f.Log.Format)
 	}
 	f.AccessLog.validate(&es)
+	f.Telemetry.validate(&es)
 	if f.Records.RetentionHours < 0 {
 		es.Add("records.retentionHours", "must not be negative")
 	}
@@ -689,6 +723,31 @@ func (a *AccessLog) validate(es *decode.Errors) {
 	for i, p := range a.Exclude {
 		if !strings.HasPrefix(p, "/") || strings.Contains(strings.TrimSuffix(p, "*"), "*") || strings.ContainsAny(p, "?# ") {
 			es.Add(decode.Index("accessLog.exclude", i), "%q must be a path starting with / (a prefix when it ends in *), without a query", p)
+		}
+	}
+}
+
+// validate checks telemetry (enabled or not, like accessLog).
+func (t *Telemetry) validate(es *decode.Errors) {
+	if t.Sampling != nil && !(*t.Sampling >= 0 && *t.Sampling <= 1) {
+		es.Add("telemetry.sampling", "must be from 0 to 1 (the share of new traces recorded), got %v", *t.Sampling)
+	}
+	if p := t.OTLP.Protocol; p != "" && p != "grpc" && p != "http" {
+		es.Add("telemetry.otlp.protocol", "%q is not one of grpc, http", p)
+	}
+	if e := t.OTLP.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			es.Add("telemetry.otlp.endpoint", "%q must be a URL such as http://127.0.0.1:4317", e)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.OTLP.Headers)) {
+		if name == "" || strings.ContainsAny(name, " :\r\n") {
+			es.Add("telemetry.otlp.headers", "%q is not a header name", name)
+		}
+	}
+	if u := t.TraceURL; u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || !strings.Contains(u, "{traceId}") {
+			es.Add("telemetry.traceUrl", "%q must be an http(s) URL containing {traceId}", u)
 		}
 	}
 }

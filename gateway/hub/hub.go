@@ -27,6 +27,7 @@ import (
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
+	"github.com/iomhq/iom/gateway/telemetry"
 	"github.com/iomhq/iom/plugins"
 	"github.com/iomhq/iom/wasm"
 )
@@ -214,8 +215,31 @@ func (h *Hub) Model(name string) (provider.PluginModel, error) {
 	return nil, fmt.Errorf("no plugin serves provider %q", name)
 }
 
-// Transform runs a transform plugin (invoke.Transformer).
+// Transform runs a transform plugin (invoke.Transformer), in a span of its own but for a
+// stream's chunks (a span per chunk would drown the trace).
 func (h *Hub) Transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
+	if stage == string(wasm.StageChunk) {
+		return h.transform(ctx, plugin, stage, body, meta)
+	}
+	ctx, span := telemetry.Start(ctx, telemetry.Internal, "transform", plugin)
+	out, drop, err := h.transform(ctx, plugin, stage, body, meta)
+	if span.Recording() {
+		span.SetString("iom.plugin", plugin)
+		span.SetString("iom.stage", stage)
+		kind := "process"
+		if h.wasmPlugin(plugin) != nil {
+			kind = "wasm"
+		}
+		span.SetString("iom.plugin.kind", kind)
+		if err != nil {
+			span.Fail("plugin", err.Error())
+		}
+		span.End()
+	}
+	return out, drop, err
+}
+
+func (h *Hub) transform(ctx context.Context, plugin, stage string, body []byte, meta invoke.TransformMeta) ([]byte, bool, error) {
 	md := wasm.Metadata{RequestID: meta.RequestID, Model: meta.Model, Provider: meta.Provider, Key: meta.Key, Org: meta.Org,
 		Op: wasm.Op(meta.Op), Stream: meta.Stream, OutputSchema: meta.OutputSchema}
 	if w := h.wasmPlugin(plugin); w != nil {
@@ -246,7 +270,7 @@ func (h *Hub) Transform(ctx context.Context, plugin, stage string, body []byte, 
 	}
 	bp := envelopeBufs.Get().(*[]byte)
 	*bp = wasm.AppendEnvelope((*bp)[:0], wasm.Envelope{Stage: wasm.Stage(stage), Body: body, Metadata: md}, config)
-	out, err := h.procs.Transform(ctx, plugin, *bp)
+	out, err := h.procs.Transform(traced(ctx), plugin, *bp)
 	if cap(*bp) <= 1<<20 { // keep no giant buffer alive
 		envelopeBufs.Put(bp)
 	}
@@ -493,7 +517,7 @@ func (p procModel) AdaptResponse(context.Context, provider.Op, int, map[string]s
 }
 
 func (p procModel) Infer(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) ([]byte, error) {
-	out, err := p.m.Complete(ctx, p.name, p.call(op, request, m))
+	out, err := p.m.Complete(traced(ctx), p.name, p.call(op, request, m))
 	if err != nil {
 		return nil, procFault(err)
 	}
@@ -504,7 +528,7 @@ func (p procModel) Infer(ctx context.Context, op provider.Op, request []byte, m 
 }
 
 func (p procModel) InferStream(ctx context.Context, op provider.Op, request []byte, m provider.PluginModelInfo) (provider.ChunkStream, error) {
-	s, err := p.m.Stream(ctx, p.name, p.call(op, request, m))
+	s, err := p.m.Stream(traced(ctx), p.name, p.call(op, request, m))
 	if err != nil {
 		return nil, procFault(err)
 	}
@@ -590,3 +614,9 @@ func (h *Hub) List() []PluginInfo {
 }
 
 func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// traced is ctx carrying its trace context to a process plugin's call (plugins.WithTraceContext).
+func traced(ctx context.Context) context.Context {
+	traceparent, tracestate := telemetry.Headers(ctx)
+	return plugins.WithTraceContext(ctx, traceparent, tracestate)
+}

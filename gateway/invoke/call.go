@@ -17,6 +17,7 @@ import (
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // Request is one call as the engine sees it.
@@ -65,6 +66,8 @@ type Outcome struct {
 	chunkPlugins []string
 	fields       []rawjson.Field // the members of a transformed request body
 	inv          analytics.Invocation
+	span         telemetry.Span  // the answering attempt's, ended by finish
+	callCtx      context.Context // the call's context, while an attempt's span replaces it
 }
 
 var outcomePool = sync.Pool{New: func() any { return new(Outcome) }}
@@ -159,6 +162,7 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 		}
 		tried = append(tried, rep)
 		o.upstreamT0 = t0
+		span := o.startAttempt(r, rep, attempt)
 		var err error
 		if stream {
 			err = o.open(rep)
@@ -166,7 +170,11 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 			o.Result, err = rep.up.Do(&o.req.Call)
 		}
 		dur := time.Since(t0)
+		if span.Recording() {
+			o.req.Call.Ctx = o.callCtx
+		}
 		if err == nil {
+			o.span = span
 			rep.health.success(dur)
 			r.Stats.Observe(t0.Add(dur), dur, "")
 			if stream {
@@ -180,6 +188,7 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 			return nil
 		}
 		fe := fault.As(err)
+		endAttempt(span, fe)
 		if upstreamFault(fe) {
 			rep.health.failure(t0.Add(dur))
 		} else {
@@ -199,6 +208,36 @@ func (e *Engine) attempts(o *Outcome, r *Route, stream bool) *fault.Error {
 		}
 		o.inv.Retries++
 	}
+}
+
+// startAttempt starts the client span of an attempt on rep, when the call's span is recording,
+// and makes it the parent of the upstream request (its traceparent).
+func (o *Outcome) startAttempt(r *Route, rep *replica, attempt int) telemetry.Span {
+	ctx, span := telemetry.Start(o.req.Call.Context(), telemetry.Client, telemetry.Operation(o.req.Call.Op.String()), r.UpstreamModel)
+	if !span.Recording() {
+		return span
+	}
+	o.callCtx = o.req.Call.Ctx
+	o.req.Call.Ctx = ctx
+	span.SetCall(telemetry.Call{Op: o.req.Call.Op.String(), RequestModel: r.UpstreamModel, Provider: r.Provider})
+	span.SetString("iom.model", r.ID)
+	span.SetInt("iom.attempt", int64(attempt))
+	if len(r.replicas) > 1 {
+		span.SetString("iom.upstream", rep.name)
+	}
+	return span
+}
+
+// endAttempt ends the span of an attempt that failed with fe.
+func endAttempt(span telemetry.Span, fe *fault.Error) {
+	if !span.Recording() {
+		return
+	}
+	if fe.Upstream > 0 {
+		span.SetInt("http.response.status_code", int64(fe.Upstream))
+	}
+	span.Fail(fe.Kind.String(), fe.Message)
+	span.End()
 }
 
 // open starts a stream and reads its first chunk.
@@ -416,6 +455,26 @@ func (o *Outcome) finish(status int, fe *fault.Error) {
 	if fe != nil {
 		inv.Status, inv.ErrorKind, inv.Error = "error", fe.Kind.String(), fe.Message
 		m.Error(fe.Kind)
+	}
+	inv.TraceID = telemetry.TraceID(req.Call.Ctx)
+	if o.span.Recording() {
+		o.span.SetCall(telemetry.Call{Op: req.Call.Op.String(), RequestModel: r.UpstreamModel, ResponseModel: r.UpstreamModel,
+			Provider: r.Provider, InputTokens: inv.InTokens, OutputTokens: inv.OutTokens, CostUSD: inv.CostUSD})
+		if fe != nil {
+			o.span.Fail(fe.Kind.String(), fe.Message)
+		}
+		o.span.End()
+	}
+	if span := telemetry.FromContext(req.Call.Ctx); span.Recording() {
+		span.SetCall(telemetry.Call{Op: req.Call.Op.String(), RequestModel: inv.Model, ResponseModel: inv.ServedBy, Provider: inv.Provider,
+			InputTokens: inv.InTokens, OutputTokens: inv.OutTokens, CostUSD: inv.CostUSD, Cache: inv.Cache,
+			KeyID: inv.KeyID, Org: inv.Org})
+		if o.Fallback != "" {
+			span.SetString("iom.fallback", o.Fallback)
+		}
+		if fe != nil {
+			span.Fail(fe.Kind.String(), fe.Message)
+		}
 	}
 	e.rec.Record(inv)
 	if fn := e.finished.Load(); fn != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/rules"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // Transformer runs a plugin's transform on a step's value.
@@ -55,7 +56,7 @@ type Options struct {
 
 // Run runs plan on input and returns its execution, finished.
 func (r *Runner) Run(ctx context.Context, plan *Plan, input any, o Options) *Execution {
-	x := r.begin(plan, input, o, false)
+	x := r.begin(plan, input, o, false, telemetry.TraceID(ctx))
 	r.execute(ctx, plan, x, input, o)
 	return x
 }
@@ -71,7 +72,7 @@ func (r *Runner) Start(ctx context.Context, plan *Plan, input any, o Options) (*
 	default:
 		return nil, ErrBusy
 	}
-	x := r.begin(plan, input, o, true)
+	x := r.begin(plan, input, o, true, telemetry.TraceID(ctx))
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -95,7 +96,7 @@ func (r *Runner) Live(id string) []byte {
 	return x.JSON()
 }
 
-func (r *Runner) begin(plan *Plan, input any, o Options, async bool) *Execution {
+func (r *Runner) begin(plan *Plan, input any, o Options, async bool, traceID string) *Execution {
 	if o.Start.IsZero() {
 		o.Start = time.Now()
 	}
@@ -104,7 +105,7 @@ func (r *Runner) begin(plan *Plan, input any, o Options, async bool) *Execution 
 	}
 	p := plan.Pipeline
 	x := &Execution{ID: o.ID, Kind: "pipeline", Time: o.Start.UTC(), Pipeline: p.ID, PipelineName: p.Name,
-		Model: "pipeline:" + p.ID, Status: "running", Async: async, Input: clip(input), start: o.Start}
+		Model: "pipeline:" + p.ID, Status: "running", Async: async, Input: clip(input), start: o.Start, TraceID: traceID}
 	if o.Key != nil {
 		x.Key, x.KeyID, x.Org = o.Key.Name, o.Key.ID, o.Key.Org
 	} else {
@@ -466,11 +467,28 @@ func (u *run) finishRun() {
 
 // call runs a model or transform step.
 func (r *Runner) call(u *run, s *step, in any) result {
+	ctx, span := telemetry.Start(u.ctx, telemetry.Internal, "pipeline step", s.node.ID)
+	res := r.callIn(ctx, u, s, in)
+	if span.Recording() {
+		span.SetString("iom.pipeline", u.plan.Pipeline.ID)
+		span.SetString("iom.execution", u.x.ID)
+		span.SetString("iom.step", s.node.ID)
+		span.SetString("iom.step.type", string(s.node.Type))
+		if res.err != nil {
+			span.Fail("step_failed", res.err.Error())
+		}
+		span.End()
+	}
+	return res
+}
+
+// callIn runs a model or transform step under ctx, the step's span.
+func (r *Runner) callIn(ctx context.Context, u *run, s *step, in any) result {
 	res := result{s: s}
 	res.rec.Input = clip(in)
 	d := s.node.Data
 	if s.node.Type == Transform {
-		out, err := r.plugins.Transform(u.ctx, d.Plugin, in, d.Config, map[string]any{
+		out, err := r.plugins.Transform(ctx, d.Plugin, in, d.Config, map[string]any{
 			"pipeline": u.plan.Pipeline.ID, "execution": u.x.ID, "step": s.node.ID})
 		res.out, res.err = out, err
 		return res
@@ -494,7 +512,7 @@ func (r *Runner) call(u *run, s *step, in any) result {
 		}
 	}
 	req := &invoke.Request{ID: r.engine.NewID(now), Start: now, Key: u.o.Key, Op: "pipeline",
-		Call:     provider.Call{Op: op, Body: body, Fields: fields, Deadline: deadline, Ctx: u.ctx},
+		Call:     provider.Call{Op: op, Body: body, Fields: fields, Deadline: deadline, Ctx: ctx},
 		Pipeline: u.plan.Pipeline.ID, Execution: u.x.ID, Step: s.node.ID, Fallbacks: d.Fallbacks, Retries: d.Retries}
 	res.rec.Invocation = req.ID
 	var out *invoke.Outcome

@@ -33,6 +33,8 @@ type Execution struct {
 	Input        Clipped      `json:"input,omitzero"`
 	Output       Clipped      `json:"output,omitzero"`
 	Steps        []StepRecord `json:"steps"`
+	// TraceID is the W3C trace id of the request that started the run, as hex.
+	TraceID string `json:"traceId,omitempty"`
 
 	mu     sync.Mutex
 	start  time.Time
@@ -86,6 +88,7 @@ func (x *Execution) JSON() []byte {
 	o.Int("inputTokens", x.InTokens, false)
 	o.Int("outputTokens", x.OutTokens, false)
 	o.Num("costUsd", x.CostUSD, false)
+	o.Str("traceId", x.TraceID, true)
 	x.Input.write(&o, "input")
 	x.Output.write(&o, "output")
 	o.Key("steps")

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // staleRetries is how many times a call goes again, on a new connection, after finding a
@@ -47,7 +48,7 @@ func (e *sendError) Unwrap() error { return e.err }
 //
 // A deadline bounds everything but reading a streamed body; ctx, when it can end, interrupts
 // everything, streamed body included, by closing the connection. Every request carries the hop
-// header (HopHeader), the one ctx holds or the gateway's first.
+// header (HopHeader), the one ctx holds or the gateway's first, and the traceparent of ctx's span.
 func (u *Upstream) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (*answerBody, error) {
 	if len(req.Header.UserAgent()) == 0 {
 		req.Header.SetUserAgent(userAgent)
@@ -55,6 +56,7 @@ func (u *Upstream) exchange(ctx context.Context, req *fasthttp.Request, resp *fa
 	if u.hop != "" {
 		req.Header.Set(HopHeader, hopOf(ctx, u.hop))
 	}
+	telemetry.Inject(ctx, &req.Header)
 	req.URI().DisablePathNormalizing = true
 	stream := resp.StreamBody
 	for attempt := 0; ; attempt++ {

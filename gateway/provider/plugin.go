@@ -13,6 +13,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // PluginModel is a plugin that serves models whose provider is wasm:<name> or plugin:<name>. The
@@ -159,6 +160,7 @@ func (u *Upstream) adapt(ctx context.Context, st *pluginState, c *Call) ([]byte,
 		req.Header.Set(k, strings.ReplaceAll(v, "${apiKey}", u.Key.Reveal()))
 	}
 	req.Header.Set(HopHeader, hopOf(c.Ctx, u.hop))
+	telemetry.Inject(c.Ctx, &req.Header)
 	req.SetBodyRaw(hr.Body)
 	if err := ctx.Err(); err != nil {
 		return nil, pluginError(u, err)

@@ -84,7 +84,7 @@ func (g *Gateway) answerEntry(ctx *fasthttp.RequestCtx, st *accessState, start t
 	}
 	return accesslog.Entry{Time: start, RequestID: string(id), Model: string(h.PeekBytes(hModel)),
 		Status: ctx.Response.StatusCode(), LatencyMs: ms(time.Since(start)), ClientIP: st.ip,
-		Op: opOf(ctx.Path()), Stream: stream, Path: st.path}
+		Op: opOf(ctx.Path()), Stream: stream, Path: st.path, TraceID: string(h.PeekBytes(hTraceID))}
 }
 
 // writePlain completes e with what the request's pipeline steps recorded, and writes it.
@@ -166,7 +166,8 @@ func recordEntry(inv *analytics.Invocation, ip, path string) accesslog.Entry {
 	e := accesslog.Entry{Time: inv.Time, RequestID: inv.ID, KeyID: inv.KeyID, Org: inv.Org, Model: inv.Model,
 		ServedBy: inv.ServedBy, Provider: inv.Provider, Status: inv.HTTPStatus, ErrorKind: inv.ErrorKind,
 		LatencyMs: inv.LatencyMs, FirstByteMs: inv.FirstByte, InputTokens: inv.InTokens, OutputTokens: inv.OutTokens,
-		CostUSD: inv.CostUSD, Cache: inv.Cache, Fallback: inv.Fallback, ClientIP: ip, Op: inv.Op, Stream: inv.Stream, Path: path}
+		CostUSD: inv.CostUSD, Cache: inv.Cache, Fallback: inv.Fallback, ClientIP: ip, Op: inv.Op, Stream: inv.Stream, Path: path,
+		TraceID: inv.TraceID}
 	if e.Cache == "" && e.ServedBy != "" {
 		e.Cache = "miss" // as x-iom-cache says of a model without a response cache
 	}

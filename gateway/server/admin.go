@@ -103,7 +103,7 @@ func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
 	g.reloadMu.Lock()
 	last := g.lastReload
 	g.reloadMu.Unlock()
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+	answer := map[string]any{
 		"version":     g.opts.Version,
 		"startedAt":   g.started,
 		"listen":      g.DataAddr(),
@@ -112,7 +112,11 @@ func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
 		"models":      len(g.reg.Snapshot().All()),
 		"keys":        len(g.keys.List()),
 		"lastReload":  last,
-	})
+	}
+	if c := g.cfg.Load(); c != nil && c.Telemetry.TraceURL != "" {
+		answer["traceUrl"] = c.Telemetry.TraceURL
+	}
+	writeJSON(ctx, fasthttp.StatusOK, answer)
 }
 
 func (g *Gateway) reloadHandler(ctx *fasthttp.RequestCtx, _ []string) {

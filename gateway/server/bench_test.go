@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -131,5 +132,54 @@ models:
 				fasthttp.ReleaseResponse(resp)
 			}
 		})
+	}
+}
+
+// BenchmarkTelemetry is BenchmarkChatCompletion's gateway row with traces off (the default: a
+// trace id for each request and its upstream call, no span) and on (every request sampled, its
+// server and client spans exported over OTLP/HTTP to a collector that accepts and drops them).
+func BenchmarkTelemetry(b *testing.B) {
+	upstream := serve(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(benchAnswer)
+	})
+	var exported atomic.Int64
+	collector := serve(b, func(ctx *fasthttp.RequestCtx) {
+		exported.Add(1)
+		ctx.SetContentType("application/x-protobuf") // an empty ExportTraceServiceResponse
+	})
+	model := `
+log:
+  level: error
+models:
+  - id: bench
+    name: Bench
+    endpoint: http://` + upstream + `/v1/chat/completions
+    provider: openai
+    costPerToken: 0.000001
+`
+	for _, target := range []struct{ name, telemetry string }{
+		{"off", ""},
+		{"on", "telemetry: {enabled: true, sampling: 1, otlp: {protocol: http, endpoint: \"http://" + collector + "\"}}\n"},
+	} {
+		b.Run(target.name, func(b *testing.B) {
+			g := gt.Start(b, "", target.telemetry+model)
+			c := &fasthttp.HostClient{Addr: g.DataAddr()}
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI("http://" + g.DataAddr() + "/v1/chat/completions")
+			req.Header.SetMethod("POST")
+			req.Header.SetContentType("application/json")
+			req.Header.Set("Authorization", "Bearer "+gt.Key)
+			req.SetBody(benchChat)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Do(req, resp); err != nil || resp.StatusCode() != 200 || len(resp.Header.Peek("X-Iom-Trace-Id")) != 32 {
+					b.Fatalf("%v %d %s", err, resp.StatusCode(), resp.Body())
+				}
+			}
+		})
+	}
+	if exported.Load() == 0 {
+		b.Fatal("no span reached the collector")
 	}
 }

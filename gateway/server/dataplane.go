@@ -95,6 +95,9 @@ func (g *Gateway) handleData(ctx *fasthttp.RequestCtx) {
 	if g.cors.Load().apply(ctx) {
 		return
 	}
+	if span := g.trace(ctx); span.Recording() {
+		defer g.endTrace(ctx, span)
+	}
 	if hop := ctx.Request.Header.PeekBytes(hopHeader); len(hop) > 0 && !g.hop(ctx, hop) {
 		return
 	}
@@ -115,8 +118,8 @@ func (g *Gateway) handleData(ctx *fasthttp.RequestCtx) {
 var hopHeader = []byte(provider.HopHeader)
 
 // callKey is the user value of a request whose upstream calls need a context of their own (see
-// callContext): one that came through a gateway carries the hop header, one being logged its
-// access-log state.
+// callContext): every data-plane request's carries its trace, one that came through a gateway
+// the hop header, one being logged its access-log state.
 type callKey struct{}
 
 // hop checks the hop header of a request that came through gateways (this one among them,
@@ -227,7 +230,8 @@ func (g *Gateway) count(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.K
 	}
 	inv := &analytics.Invocation{ID: id, Kind: "invocation", Time: start, Op: opOf(ctx.Path()), Model: model,
 		Status: "error", HTTPStatus: fe.Status, ErrorKind: fe.Kind.String(), Error: fe.Message,
-		LatencyMs: float64(time.Since(start).Microseconds()) / 1000}
+		LatencyMs: float64(time.Since(start).Microseconds()) / 1000,
+		TraceID:   string(ctx.Response.Header.PeekBytes(hTraceID))}
 	if key != nil {
 		inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/store"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // Options are what the command line adds to the config.
@@ -75,14 +76,16 @@ type Gateway struct {
 	// cluster is the connection to the other nodes; nil when the gateway stands alone.
 	cluster *cluster.Cluster
 	// push sends metrics to VictoriaMetrics; nil when it is not configured.
-	push *analytics.Pusher
-	cache   *cache.Cache
-	cors    atomic.Pointer[cors]
-	hub     *hub.Hub
-	pipes   *pipeline.Set
-	runner  *pipeline.Runner
+	push   *analytics.Pusher
+	cache  *cache.Cache
+	cors   atomic.Pointer[cors]
+	hub    *hub.Hub
+	pipes  *pipeline.Set
+	runner *pipeline.Runner
 	// access is the access log; nil while it is off.
 	access atomic.Pointer[accesslog.Log]
+	// tracer exports traces (telemetry in the config, read at start); nil while export is off.
+	tracer *telemetry.Tracer
 
 	cfg          atomic.Pointer[config.File]
 	adminHash    atomic.Pointer[[32]byte]
@@ -157,9 +160,13 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 			if l := g.access.Swap(nil); l != nil {
 				_ = l.Close(nil)
 			}
+			_ = g.tracer.Shutdown(context.Background())
 			st.Close()
 		}
 	}()
+	if g.tracer, err = newTracer(cfg.Telemetry); err != nil {
+		return nil, err
+	}
 	g.rec = analytics.NewRecorder(st, time.Duration(cfg.Records.RetentionHours)*time.Hour, g.metrics, log)
 	if g.reg, err = registry.Open(st, provider.Known); err != nil {
 		return nil, err
@@ -514,6 +521,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.push.Close()
 	g.cache.Close()
 	g.setAccessLog(nil)
+	if err := g.tracer.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := g.st.Close(); err != nil {
 		errs = append(errs, err)
 	}

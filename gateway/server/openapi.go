@@ -127,6 +127,8 @@ type gatewayStatus struct {
 	Models      int           `json:"models"`
 	Keys        int           `json:"keys"`
 	LastReload  *ReloadStatus `json:"lastReload"` // null until the first reload
+	// TraceURL is telemetry.traceUrl: a link to a trace viewer, {traceId} standing for the id.
+	TraceURL string `json:"traceUrl,omitempty"`
 }
 
 // listedKey is a keyView as encoding/json writes it, and pipelineEntry a pipeline.Entry: with the

@@ -1909,6 +1909,7 @@ export interface components {
             stream?: boolean;
             /** Format: date-time */
             time: string;
+            traceId?: string;
             upstreamLatencyMs: number;
         };
         AnalyticsLatency: {
@@ -2312,6 +2313,7 @@ export interface components {
             steps: components["schemas"]["PipelineStepRecord"][];
             /** Format: date-time */
             time: string;
+            traceId?: string;
         };
         PipelineNode: {
             data: components["schemas"]["PipelineNodeData"];
@@ -2579,6 +2581,7 @@ export interface components {
             models: number;
             /** Format: date-time */
             startedAt: string;
+            traceUrl?: string;
             version: string;
         };
         ServerlistedKey: {

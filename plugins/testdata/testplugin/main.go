@@ -1,7 +1,8 @@
 // Command testplugin is the plugin the host's tests run: a provider and a transformer in one
 // process, whose misbehaviour is picked by markers in the request (HANG, CRASH, PANIC, FAIL,
 // SLOW, UPSTREAM429, ENV, LOG); ECHO answers with the input as it came, for benchmarks; BIG
-// answers a transform with a 3 MiB body, more than one flow-control window.
+// answers a transform with a 3 MiB body, more than one flow-control window; SHOW_TRACE answers a
+// transform with the traceparent and tracestate the call's gRPC metadata carried.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/grpc/metadata"
 
 	iomplugin "github.com/iomhq/iom/sdk/plugin"
 )
@@ -51,6 +54,11 @@ func misbehave(ctx context.Context, req []byte) error {
 func (testPlugin) Transform(ctx context.Context, envelope []byte) ([]byte, error) {
 	if bytes.HasPrefix(envelope, []byte(`{"ECHO"`)) {
 		return envelope, nil
+	}
+	if bytes.Contains(envelope, []byte("SHOW_TRACE")) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		b, _ := json.Marshal(map[string]any{"body": map[string]any{"traceparent": md.Get("traceparent"), "tracestate": md.Get("tracestate")}})
+		return b, nil
 	}
 	if bytes.Contains(envelope, []byte("BIG")) {
 		return []byte(`{"body":"` + strings.Repeat("b", 3<<20) + `"}`), nil

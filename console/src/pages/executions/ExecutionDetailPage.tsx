@@ -14,6 +14,7 @@ import type { Invocation, PipelineExecution, StepRecord } from "@/lib/types";
 import { cn } from "@/lib/utils";
 import { placeAttempts } from "./attempts";
 import { recordTitle } from "./ExecutionsPage";
+import { TraceId } from "./trace";
 
 function Metric({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -316,6 +317,7 @@ export function ExecutionDetailPage() {
                 <span>{fmtTime(r.time)}</span>
                 <span className="font-mono text-xs">{r.id}</span>
                 <CopyButton text={r.id} label="Copy id" />
+                <TraceId traceId={r.traceId} />
               </span>
             }
             actions={

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/valyala/fasthttp"
@@ -535,5 +536,33 @@ func TestBedrockStreamNotBuffered(t *testing.T) {
 	close(more)
 	if b, err := s.Next(); err != nil || !strings.Contains(string(b), `"content":"hi"`) {
 		t.Fatalf("second chunk %s %v", b, err)
+	}
+}
+
+// A bedrock model's health probe is a signed, empty Converse request: Bedrock refuses it with
+// 400 after checking the signature, so right credentials mean up and wrong ones down.
+func TestBedrockProbe(t *testing.T) {
+	f, err := fakeupstream.StartBedrock("AKIDEXAMPLE", "the-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pool := NewPool()
+	probe := func(key string) error {
+		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: f.URL, UpstreamModel: "amazon.nova-lite-v1:0",
+			APIKey: secret.New(key), Config: map[string]any{"region": "us-east-1"}}, Defaults{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Probe(5 * time.Second)
+	}
+	if err := probe("AKIDEXAMPLE:the-secret"); err != nil {
+		t.Fatalf("probe with the right key: %v", err)
+	}
+	if r := f.Last(); r.Path != "/model/amazon.nova-lite-v1%3A0/converse" || r.Header["authorization"] == "" {
+		t.Fatalf("probe sent %s with authorization %q", r.Path, r.Header["authorization"])
+	}
+	if err := probe("AKIDEXAMPLE:a-wrong-secret"); err == nil {
+		t.Fatal("probe with a wrong secret says the upstream is up")
 	}
 }

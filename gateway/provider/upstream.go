@@ -299,8 +299,8 @@ func RequiresKey(endpoint string) bool {
 }
 
 // Probe checks that the upstream answers, without spending tokens: OpenAI-style, Anthropic,
-// Gemini and Azure upstreams list their models, Ollama its tags, TGI its health; others are
-// asked for their endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
+// Gemini and Azure upstreams list their models, Ollama its tags, TGI its health, Bedrock gets an
+// empty signed Converse request; others are asked for their endpoint. Anything but a 5xx, a 401 or a 403 means the upstream is up.
 func (u *Upstream) Probe(timeout time.Duration) error {
 	if u.client == nil {
 		return nil // a plugin: it is up when it is loaded
@@ -333,6 +333,14 @@ func (u *Upstream) Probe(timeout time.Duration) error {
 	}
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodGet)
+	if u.Provider == "bedrock" {
+		// Bedrock Runtime lists nothing: an empty Converse request is refused (400) before any
+		// inference, after the signature, region and model id were checked.
+		if err := bedrockRequest(u, req, u.state.(*bedrockState).converse, []byte("{}"), false); err != nil {
+			return err
+		}
+		url = u.state.(*bedrockState).converse.raw
+	}
 	for _, h := range u.headers {
 		req.Header.Set(h[0], h[1])
 	}

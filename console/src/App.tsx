@@ -19,6 +19,7 @@ const ExecutionsPage = lazy(() => import("./pages/executions/ExecutionsPage").th
 const ExecutionDetailPage = lazy(() => import("./pages/executions/ExecutionDetailPage").then((m) => ({ default: m.ExecutionDetailPage })));
 const KeysPage = lazy(() => import("./pages/KeysPage").then((m) => ({ default: m.KeysPage })));
 const PluginsPage = lazy(() => import("./pages/PluginsPage").then((m) => ({ default: m.PluginsPage })));
+const McpPage = lazy(() => import("./pages/mcp/McpPage").then((m) => ({ default: m.McpPage })));
 const ApiReferencePage = lazy(() => import("./pages/ApiReferencePage").then((m) => ({ default: m.ApiReferencePage })));
 
 interface RouteDef {
@@ -39,6 +40,7 @@ const routes: RouteDef[] = [
   { path: "/analytics", render: () => <AnalyticsPage /> },
   { path: "/keys", render: () => <KeysPage /> },
   { path: "/plugins", render: () => <PluginsPage /> },
+  { path: "/mcp", render: () => <McpPage /> },
   { path: "/reference", render: () => <ApiReferencePage /> },
 ];
 

@@ -22,7 +22,7 @@ type Invocation struct {
 	ID    string    `json:"id"`
 	Kind  string    `json:"kind"` // "invocation"
 	Time  time.Time `json:"time"`
-	Op    string    `json:"op"`    // chat, completion, embedding, invoke, test
+	Op    string    `json:"op"`    // chat, completion, embedding, invoke, test, tool (an MCP tool call)
 	Model string    `json:"model"` // what the client asked for
 	// ServedBy is the model that answered (a fallback, when one was used).
 	ServedBy   string  `json:"servedBy,omitempty"`

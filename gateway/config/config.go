@@ -22,6 +22,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/egress"
+	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
@@ -50,6 +51,8 @@ type File struct {
 	// Cluster, when set, shares limits and budgets with other nodes through Redis.
 	Cluster *Cluster `json:"cluster,omitempty"`
 	Metrics Metrics  `json:"metrics"`
+	// MCPServers are the MCP servers whose tools the data plane's /mcp endpoint serves.
+	MCPServers []mcp.Server `json:"mcpServers,omitempty"`
 	// Telemetry exports OpenTelemetry traces of the data plane.
 	Telemetry Telemetry `json:"telemetry"`
 }
@@ -471,6 +474,15 @@ func (f *File) fillDefaults() {
 			}
 		}
 	}
+	for i := range f.MCPServers {
+		s := &f.MCPServers[i]
+		s.Normalize()
+		for j, e := range s.AllowedKeys {
+			if names[e] {
+				s.AllowedKeys[j] = policy.ConfigKeyID(e)
+			}
+		}
+	}
 }
 
 // Validate checks the whole file and returns every problem.
@@ -665,6 +677,7 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 		}
 	}
+	f.validateMCPServers(keyIDs, egressPolicy, &es)
 	policy.ValidateKeys("keys", f.Keys, &es)
 	orgs := map[string]bool{}
 	for i, o := range f.Orgs {
@@ -748,6 +761,26 @@ func (t *Telemetry) validate(es *decode.Errors) {
 	if u := t.TraceURL; u != "" {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") || !strings.Contains(u, "{traceId}") {
 			es.Add("telemetry.traceUrl", "%q must be an http(s) URL containing {traceId}", u)
+		}
+	}
+}
+
+// validateMCPServers checks mcpServers: each server, that its allowedKeys name the file's keys,
+// and that the egress policy lets the gateway reach its URL.
+func (f *File) validateMCPServers(keyIDs map[string]bool, p *egress.Policy, es *decode.Errors) {
+	mcp.ValidateAll("mcpServers", f.MCPServers, es)
+	for i := range f.MCPServers {
+		s := &f.MCPServers[i]
+		base := decode.Index("mcpServers", i)
+		for j, k := range s.AllowedKeys {
+			if !keyIDs[k] {
+				es.Add(decode.Index(decode.Join(base, "allowedKeys"), j), "no key named %q in keys", k)
+			}
+		}
+		if p != nil && s.URL != "" {
+			if err := p.CheckURL(s.URL); err != nil {
+				es.Add(decode.Join(base, "url"), "%q: %v", s.URL, err)
+			}
 		}
 	}
 }

@@ -46,6 +46,13 @@ func (g *Gateway) adminRoutes() *router {
 	rt.add("GET", "/api/executions/{id}", "Get one execution or invocation; a running pipeline shows its progress", g.apiGetExecution)
 	rt.add("GET", "/api/analytics", "Requests, errors, latency percentiles, tokens and cost over time, grouped by model, pipeline, key or org", g.apiAnalytics)
 	rt.add("GET", "/api/plugins", "Loaded WASM and process plugins with their stats", g.apiPlugins)
+	rt.add("GET", "/api/mcp-servers", "List MCP servers with their state and tools", g.apiListMCPServers)
+	rt.add("POST", "/api/mcp-servers", "Register an MCP server", g.apiCreateMCPServer)
+	rt.add("GET", "/api/mcp-servers/{id}", "Get one MCP server", g.apiGetMCPServer)
+	rt.add("PUT", "/api/mcp-servers/{id}", "Replace an API-registered MCP server", g.apiUpdateMCPServer)
+	rt.add("DELETE", "/api/mcp-servers/{id}", "Delete an API-registered MCP server", g.apiDeleteMCPServer)
+	rt.add("GET", "/api/mcp-servers/{id}/tools", "An MCP server's tools with their input schemas", g.apiMCPServerTools)
+	rt.add("POST", "/api/mcp-servers/{id}/tools/{name}/call", "Call one of an MCP server's tools (for testing; no key policies)", g.apiCallMCPTool)
 	rt.add("GET", "/api/openapi.json", "This document: the OpenAPI 3 description of the admin API and the data plane", g.apiOpenAPI)
 	rt.add("GET", "/", "The admin console", g.console)
 	return rt

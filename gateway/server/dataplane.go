@@ -78,6 +78,9 @@ func (g *Gateway) dataRoutes() *router {
 	rt.add("DELETE", "/v1/responses/{id}", "Delete a stored response", g.deleteResponse)
 	rt.add("GET", "/v1/responses/{id}/input_items", "List a stored response's input items", g.responseInputItems)
 	rt.add("POST", "/v1/pipelines/{id}/run", "Run a pipeline with any JSON input, validated against its inputSchema", g.dataRunPipeline)
+	rt.add("POST", "/mcp", "MCP (streamable HTTP): a JSON-RPC message to the tools of every MCP server the key may use", g.serveMCP)
+	rt.add("GET", "/mcp", "MCP (streamable HTTP): the session's stream of server messages", g.serveMCP)
+	rt.add("DELETE", "/mcp", "MCP (streamable HTTP): end the session", g.serveMCP)
 	return rt
 }
 
@@ -263,6 +266,8 @@ func opOf(path []byte) string {
 		return "pipeline"
 	case strings.HasPrefix(p, "/v1/models") || p == "/models":
 		return "models"
+	case p == "/mcp":
+		return "tool"
 	}
 	return "other"
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/hub"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
@@ -86,6 +87,9 @@ type Gateway struct {
 	access atomic.Pointer[accesslog.Log]
 	// tracer exports traces (telemetry in the config, read at start); nil while export is off.
 	tracer *telemetry.Tracer
+	// mcp fronts the MCP servers at /mcp; mcpHandler bridges it onto the data plane.
+	mcp        *mcp.Service
+	mcpHandler fasthttp.RequestHandler
 
 	cfg          atomic.Pointer[config.File]
 	adminHash    atomic.Pointer[[32]byte]
@@ -161,6 +165,9 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 				_ = l.Close(nil)
 			}
 			_ = g.tracer.Shutdown(context.Background())
+			if g.mcp != nil {
+				g.mcp.Close()
+			}
 			st.Close()
 		}
 	}()
@@ -206,6 +213,12 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.runner = pipeline.NewRunner(g.engine, g.hub.Steps(), g.rec, log, 64)
+	g.mcp = mcp.New(mcp.Options{Log: log, Version: o.Version, Record: g.rec.Record, NewID: g.engine.NewID,
+		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes)})
+	if err := g.mcp.Open(st); err != nil {
+		return nil, err
+	}
+	g.mcpHandler = newMCPHandler(g.mcp)
 	g.reg.OnChange(func(s *registry.Snapshot) {
 		g.engine.SetModels(s)
 		g.pipes.Recompile()
@@ -305,6 +318,7 @@ func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	}
 	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
 	g.setAccessLog(access)
+	g.mcp.SetConfig(cfg.MCPServers)
 	g.cfg.Store(cfg)
 	return nil
 }
@@ -511,6 +525,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("background work still running at the shutdown deadline: %w", ctx.Err()))
 	}
+	g.mcp.Close() // its sessions and stdio servers end; calls still running fail
 	g.engine.Close()
 	g.hub.Close(ctx)
 	g.rec.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/hub"
+	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
@@ -84,6 +85,9 @@ var opDocs = map[string]opDoc{
 		"after:an item id: the page begins after it"}, response: openai.ResponsesItemList{}},
 	"POST /v1/pipelines/{id}/run": {query: []string{"async:true to answer 202 at once and run in the background",
 		"trace:1 to add every step's detail (execution) to the answer"}, body: anyJSON{}, response: runAnswer{}},
+	"POST /mcp":   {body: anyJSON{}, response: anyJSON{}, stream: true},
+	"GET /mcp":    {response: "text/event-stream"},
+	"DELETE /mcp": {status: 204},
 
 	"GET /healthz":                 {response: map[string]string{}},
 	"GET /metrics":                 {response: "text/plain"},
@@ -112,9 +116,16 @@ var opDocs = map[string]opDoc{
 	"GET /api/executions/{id}": {response: executionRecord{}},
 	"GET /api/analytics": {query: []string{"range:1h, 6h, 24h, 7d or 30d", "since:start (instead of range; at most 366 days before until)", "until:end",
 		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default; widened to keep 2000 points per series)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
-	"GET /api/plugins":      {response: listOf[hub.PluginInfo]{}},
-	"GET /api/openapi.json": {response: map[string]any{}},
-	"GET /":                 {response: "text/html"},
+	"GET /api/plugins":                             {response: listOf[hub.PluginInfo]{}},
+	"GET /api/mcp-servers":                         {response: pageDoc[mcp.ServerView]{}},
+	"POST /api/mcp-servers":                        {body: mcp.Server{}, response: mcp.ServerView{}, status: 201},
+	"GET /api/mcp-servers/{id}":                    {response: mcp.ServerView{}},
+	"PUT /api/mcp-servers/{id}":                    {body: mcp.Server{}, response: updatedMCPServer{}},
+	"DELETE /api/mcp-servers/{id}":                 {status: 204},
+	"GET /api/mcp-servers/{id}/tools":              {response: listOf[mcp.ToolView]{}},
+	"POST /api/mcp-servers/{id}/tools/{name}/call": {body: toolCall{}, response: toolCallAnswer{}},
+	"GET /api/openapi.json":                        {response: map[string]any{}},
+	"GET /":                                        {response: "text/html"},
 }
 
 // gatewayStatus is the status the admin API answers (status in admin.go writes it as a map).

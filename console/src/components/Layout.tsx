@@ -1,4 +1,4 @@
-import { BookOpen, ChartLine, Cube, FlowArrow, Key, List, ListChecks, PuzzlePiece, SignOut, X } from "@phosphor-icons/react";
+import { BookOpen, ChartLine, Cube, FlowArrow, Key, List, ListChecks, PuzzlePiece, SignOut, Wrench, X } from "@phosphor-icons/react";
 import { useState, type ReactNode } from "react";
 import { Logo } from "./Logo";
 import { Tooltip } from "./ui/tooltip";
@@ -14,6 +14,7 @@ const nav = [
   { to: "/analytics", label: "Analytics", icon: ChartLine },
   { to: "/keys", label: "Keys", icon: Key },
   { to: "/plugins", label: "Plugins", icon: PuzzlePiece },
+  { to: "/mcp", label: "MCP", icon: Wrench },
   { to: "/reference", label: "API", icon: BookOpen },
 ];
 

@@ -1,0 +1,593 @@
+// Package mcp fronts MCP servers (the Model Context Protocol's tool servers) with the gateway's
+// keys, policies and records: it keeps one client session to each configured server (stdio
+// child processes or streamable HTTP and SSE endpoints), and serves agents one MCP endpoint
+// whose tools are those of every server the caller's key may use, named "<server id>__<tool>",
+// each call routed to its server.
+//
+// The protocol on both sides is the official Go SDK's; this package owns the aggregation,
+// the policy view per key, reconnection and records. It knows nothing of fasthttp: the server
+// package bridges its net/http handler onto the data plane.
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/egress"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxSessions       = 1024
+	DefaultMaxSessionsPerKey = 64
+	DefaultSessionIdle       = 10 * time.Minute
+	// maxViews bounds the keys whose view of the tools is kept; views without sessions go first.
+	maxViews = 4096
+)
+
+// Options are what the service needs of the rest of the gateway.
+type Options struct {
+	Log     *slog.Logger
+	Version string
+	// Record receives a record of every tool call.
+	Record func(*analytics.Invocation)
+	// NewID makes a record's id.
+	NewID func(time.Time) string
+	// Admit applies the key's rate limits and budgets to a call; nil admits every call.
+	Admit func(*policy.Key) *fault.Error
+	// Egress is the policy HTTP servers are reached under; nil allows everything.
+	Egress func() *egress.Policy
+	// MaxSessions and MaxSessionsPerKey bound the client sessions open at once; SessionIdle
+	// closes a session that sends nothing for that long.
+	MaxSessions, MaxSessionsPerKey int
+	SessionIdle                    time.Duration
+	// CheckKey reports an allowedKeys entry of an API-registered server that is no key's id.
+	CheckKey func(id string) error
+	// MaxBodyBytes bounds a client's request body.
+	MaxBodyBytes int64
+}
+
+// Service is the gateway's MCP front: the upstream servers and each key's view of their tools.
+type Service struct {
+	o       Options
+	log     *slog.Logger
+	life    context.Context
+	end     context.CancelFunc
+	handler http.Handler
+	closed  atomic.Bool
+	// applyMu orders the changes of the running servers (a reload, the admin API, Close).
+	applyMu sync.Mutex
+
+	mu     sync.Mutex
+	st     *store.Store
+	config []Server          // the config file's servers
+	api    map[string]Server // those registered through the admin API
+	specs  []Server          // what runs: config's, then API's
+
+	upstreams map[string]*upstream
+	views     map[string]*view // by key id
+}
+
+// view is what one key sees: an SDK server holding the tools the key may use.
+type view struct {
+	key     atomic.Pointer[policy.Key]
+	srv     *sdk.Server
+	tools   map[string]*sdk.Tool   // exposed name → the upstream's tool it was made from
+	prompts map[string]*sdk.Prompt // likewise for prompts
+}
+
+type keyContext struct{}
+
+// New starts a service with no servers (see SetConfig and Open).
+func New(o Options) *Service {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxSessionsPerKey <= 0 {
+		o.MaxSessionsPerKey = DefaultMaxSessionsPerKey
+	}
+	if o.SessionIdle <= 0 {
+		o.SessionIdle = DefaultSessionIdle
+	}
+	if o.Egress == nil {
+		o.Egress = func() *egress.Policy { return nil }
+	}
+	if o.NewID == nil {
+		o.NewID = func(t time.Time) string { return t.UTC().Format("20060102T150405.000000000") }
+	}
+	s := &Service{o: o, log: o.Log, upstreams: map[string]*upstream{}, views: map[string]*view{}, api: map[string]Server{}}
+	s.life, s.end = context.WithCancel(context.Background())
+	h := sdk.NewStreamableHTTPHandler(s.serverFor, &sdk.StreamableHTTPOptions{
+		SessionTimeout:      o.SessionIdle,
+		MaxRequestBodyBytes: o.MaxBodyBytes,
+		// The SDK's guard against DNS rebinding refuses a loopback connection naming another
+		// host; the gateway (often behind a proxy on the same machine) needs a key on every
+		// request instead, which a rebinding page does not have. Each session is tied to the
+		// key's id, so another key cannot use it.
+		DisableLocalhostProtection: true,
+	})
+	verify := func(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
+		key, _ := ctx.Value(keyContext{}).(*policy.Key)
+		if key == nil {
+			return nil, auth.ErrInvalidToken
+		}
+		return &auth.TokenInfo{UserID: key.ID}, nil
+	}
+	s.handler = auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
+	return s
+}
+
+// apply makes specs the servers: new ones are started, removed ones stopped, changed ones
+// restarted; the others keep their sessions. The caller holds applyMu.
+func (s *Service) apply(specs []Server) {
+	if s.closed.Load() {
+		return
+	}
+	s.mu.Lock()
+	var stale []*upstream
+	next := make(map[string]*upstream, len(specs))
+	for _, spec := range specs {
+		if u := s.upstreams[spec.ID]; u != nil && reflect.DeepEqual(u.spec, spec) {
+			next[spec.ID] = u
+			continue
+		}
+		next[spec.ID] = newUpstream(s, spec)
+	}
+	for id, u := range s.upstreams {
+		if next[id] != u {
+			stale = append(stale, u)
+		}
+	}
+	s.specs = slices.Clone(specs)
+	s.upstreams = next
+	s.mu.Unlock()
+	for _, u := range stale {
+		u.close()
+	}
+	s.sync()
+}
+
+// Close ends every client session and upstream connection (stdio servers exit). Calls still
+// running end with an error.
+func (s *Service) Close() {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.closed.Swap(true) {
+		return
+	}
+	s.end()
+	s.mu.Lock()
+	views := s.views
+	s.views = map[string]*view{}
+	ups := s.upstreams
+	s.upstreams = map[string]*upstream{}
+	s.mu.Unlock()
+	for _, v := range views {
+		for ss := range v.srv.Sessions() {
+			_ = ss.Close()
+		}
+	}
+	for _, u := range ups {
+		u.close()
+	}
+}
+
+// ServeHTTP serves the MCP endpoint (POST, GET and DELETE) for a request the gateway has
+// authenticated as key. New sessions are refused past the bounds, with 429.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request, key *policy.Key) {
+	if s.closed.Load() {
+		writeRPCError(w, http.StatusServiceUnavailable, "the gateway is shutting down")
+		return
+	}
+	if r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" {
+		if msg := s.admitSession(key); msg != "" {
+			w.Header().Set("Retry-After", "10")
+			writeRPCError(w, http.StatusTooManyRequests, msg)
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), keyContext{}, key))
+	defer cancel()
+	stop := context.AfterFunc(s.life, cancel) // a stream ends when the gateway stops
+	defer stop()
+	r = r.WithContext(ctx)
+	// The SDK reads the caller from a bearer token: the key's id stands for it, so the key's
+	// value goes no further than the gateway's own check.
+	r.Header.Del("X-Api-Key")
+	r.Header.Set("Authorization", "Bearer "+key.ID)
+	s.handler.ServeHTTP(w, r)
+}
+
+func writeRPCError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": nil,
+		"error": map[string]any{"code": -32000, "message": msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// admitSession reports why key may not open another session, or "".
+func (s *Service) admitSession(key *policy.Key) string {
+	s.mu.Lock()
+	views := make([]*view, 0, len(s.views))
+	for _, v := range s.views {
+		views = append(views, v)
+	}
+	mine := s.views[key.ID]
+	s.mu.Unlock()
+	total, own := 0, 0
+	for _, v := range views {
+		n := count(v.srv)
+		total += n
+		if v == mine {
+			own = n
+		}
+	}
+	switch {
+	case own >= s.o.MaxSessionsPerKey:
+		return "too many MCP sessions open for this key: end one (DELETE /mcp) or wait for an idle one to close"
+	case total >= s.o.MaxSessions:
+		return "too many MCP sessions open on the gateway; try again later"
+	}
+	return ""
+}
+
+// count is the number of srv's initialized sessions: one whose handshake failed (a client
+// probing for a newer protocol first) is closed by the SDK, and may linger a moment.
+func count(srv *sdk.Server) int {
+	n := 0
+	for ss := range srv.Sessions() {
+		if ss.InitializeParams() != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// serverFor is the SDK server of the request's key: its view of the tools, made on first use.
+func (s *Service) serverFor(r *http.Request) *sdk.Server {
+	key, _ := r.Context().Value(keyContext{}).(*policy.Key)
+	if key == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.views[key.ID]; v != nil {
+		if v.key.Load() != key {
+			// A reload gave the key new limits or a new allowlist: the view follows.
+			v.key.Store(key)
+			s.updateLocked(v)
+		}
+		return v.srv
+	}
+	if len(s.views) >= maxViews {
+		for id, v := range s.views {
+			if count(v.srv) == 0 {
+				delete(s.views, id)
+			}
+		}
+	}
+	v := &view{srv: sdk.NewServer(&sdk.Implementation{Name: "iom", Title: "IoM gateway", Version: s.o.Version},
+		&sdk.ServerOptions{HasTools: true, HasPrompts: true}), tools: map[string]*sdk.Tool{}, prompts: map[string]*sdk.Prompt{}}
+	v.key.Store(key)
+	s.updateLocked(v)
+	s.views[key.ID] = v
+	return v.srv
+}
+
+// sync brings every key's view up to date with the servers and their tools.
+func (s *Service) sync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.views {
+		s.updateLocked(v)
+	}
+}
+
+// updateLocked makes v hold exactly the tools its key may use: tools that went away or changed
+// are removed, new ones added. The SDK tells the view's sessions that the list changed.
+func (s *Service) updateLocked(v *view) {
+	key := v.key.Load()
+	want := map[string]*sdk.Tool{}
+	handlers := map[string]sdk.ToolHandler{}
+	for _, spec := range s.specs {
+		u := s.upstreams[spec.ID]
+		if u == nil || !Allows(key, &u.spec) {
+			continue
+		}
+		tools, _ := u.snapshot()
+		for _, t := range tools {
+			if !u.spec.Tools.Allows(t.Name) {
+				continue
+			}
+			name := u.spec.ID + Separator + t.Name
+			want[name] = t
+			handlers[name] = s.handlerFor(v.key.Load, u, t.Name, name)
+		}
+	}
+	var gone []string
+	for name, t := range v.tools {
+		if want[name] != t {
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) > 0 {
+		v.srv.RemoveTools(gone...)
+		for _, name := range gone {
+			delete(v.tools, name)
+		}
+	}
+	for name, t := range want {
+		if v.tools[name] == t {
+			continue
+		}
+		exposed := *t
+		exposed.Name = name
+		if !addTool(v.srv, &exposed, handlers[name]) {
+			s.log.Warn("an MCP server's tool cannot be exposed", "tool", name)
+			continue
+		}
+		v.tools[name] = t
+	}
+	s.updatePromptsLocked(v, key)
+}
+
+// updatePromptsLocked makes v hold the prompts of the servers its key may use, as
+// "<server id>__<prompt>", each got from its server.
+func (s *Service) updatePromptsLocked(v *view, key *policy.Key) {
+	want := map[string]*sdk.Prompt{}
+	owner := map[string]*upstream{}
+	for _, spec := range s.specs {
+		u := s.upstreams[spec.ID]
+		if u == nil || !Allows(key, &u.spec) {
+			continue
+		}
+		for _, p := range u.promptList() {
+			name := u.spec.ID + Separator + p.Name
+			want[name], owner[name] = p, u
+		}
+	}
+	var gone []string
+	for name, p := range v.prompts {
+		if want[name] != p {
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) > 0 {
+		v.srv.RemovePrompts(gone...)
+		for _, name := range gone {
+			delete(v.prompts, name)
+		}
+	}
+	for name, p := range want {
+		if v.prompts[name] == p {
+			continue
+		}
+		exposed := *p
+		exposed.Name = name
+		u, upstreamName := owner[name], p.Name
+		v.srv.AddPrompt(&exposed, func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
+			return u.getPrompt(ctx, upstreamName, req)
+		})
+		v.prompts[name] = p
+	}
+}
+
+// addTool adds t to srv; the SDK panics on a schema it refuses, which is reported as false.
+func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	srv.AddTool(t, h)
+	return true
+}
+
+// Allows reports whether key may use the server spec: its security policy, as for models, and
+// the key's allowlist, which names servers as mcp:<id>.
+func Allows(key *policy.Key, spec *Server) bool {
+	if len(key.Models) > 0 && !slices.Contains(key.Models, KeyEntry(spec.ID)) {
+		return false
+	}
+	m := registry.Model{ID: spec.ID, SecurityPolicy: spec.SecurityPolicy, Org: spec.Org, AllowedKeys: spec.AllowedKeys}
+	return policy.AllowsPolicy(key, &m)
+}
+
+// KeyEntry is how a key's models allowlist names an MCP server.
+func KeyEntry(id string) string { return "mcp:" + id }
+
+// handlerFor calls tool of u for the key that keyOf returns (nil for the admin API's test
+// calls, which no key's policy limits), and records the call.
+func (s *Service) handlerFor(keyOf func() *policy.Key, u *upstream, tool, exposed string) sdk.ToolHandler {
+	return func(ctx context.Context, req *sdk.CallToolRequest) (res *sdk.CallToolResult, err error) {
+		key := keyOf()
+		start := time.Now()
+		inv := &analytics.Invocation{ID: s.o.NewID(start), Kind: "invocation", Time: start, Op: "tool", Model: exposed,
+			ServedBy: u.spec.ID, Provider: "mcp", Status: "ok", HTTPStatus: http.StatusOK}
+		if key != nil {
+			inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic in an MCP tool call", "tool", exposed, "panic", p)
+				res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error; the gateway logged the details"}
+				inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusInternalServerError, fault.Gateway.String(), "internal error"
+			}
+			inv.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+			if s.o.Record != nil {
+				s.o.Record(inv)
+			}
+		}()
+		if s.o.Admit != nil && key != nil {
+			if fe := s.o.Admit(key); fe != nil {
+				inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
+				return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+		defer cancel()
+		stop := context.AfterFunc(u.ctx, cancel)
+		defer stop()
+		upStart := time.Now()
+		res, err = u.call(cctx, tool, req)
+		inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000
+		if err != nil {
+			jerr, status := u.callError(cctx, exposed, err)
+			kind := fault.Provider
+			if status == 499 {
+				kind = fault.Caller
+			}
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", status, kind.String(), jerr.Message
+			if status != 499 {
+				s.log.Warn("an MCP tool call failed", "tool", exposed, "err", u.redact(err))
+			}
+			return nil, jerr
+		}
+		if res.IsError {
+			inv.Status, inv.ErrorKind, inv.Error = "error", fault.Provider.String(), "the tool answered with an error"
+		}
+		return res, nil
+	}
+}
+
+// Call calls tool (the server's own name) of server id with args, for the admin API's test
+// form: no key's policy applies, the server's tool filter does, and the call is recorded
+// without a key. A failed call is a provider error saying why.
+func (s *Service) Call(ctx context.Context, id, tool string, args json.RawMessage) (*sdk.CallToolResult, *fault.Error) {
+	s.mu.Lock()
+	u := s.upstreams[id]
+	s.mu.Unlock()
+	if u == nil {
+		return nil, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", id)
+	}
+	tools, _ := u.snapshot()
+	if !slices.ContainsFunc(tools, func(t *sdk.Tool) bool { return t.Name == tool }) || !u.spec.Tools.Allows(tool) {
+		return nil, fault.NotFound("tool_not_found", "MCP server %q has no tool %q that clients may see", id, tool)
+	}
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	h := s.handlerFor(func() *policy.Key { return nil }, u, tool, id+Separator+tool)
+	res, err := h(ctx, &sdk.CallToolRequest{Params: &sdk.CallToolParamsRaw{Name: id + Separator + tool, Arguments: args}})
+	if err != nil {
+		return nil, fault.Upstream(0, "%s", err.Error())
+	}
+	return res, nil
+}
+
+// ServerView is a server as the admin API shows it: its spec without the values of its headers
+// and env (which hold credentials), its connection state and its tools' names as clients see
+// them.
+type ServerView struct {
+	Server
+	HeaderNames []string `json:"headerNames,omitempty"`
+	EnvNames    []string `json:"envNames,omitempty"`
+	State       string   `json:"state"` // connecting, connected, unavailable
+	// ExposedTools are the names clients see, the filter applied.
+	ExposedTools []string `json:"exposedTools"`
+}
+
+// ToolView is a tool as the admin API lists it: its exposed name, and the server's own.
+type ToolView struct {
+	Name         string               `json:"name"`
+	Server       string               `json:"server"`
+	UpstreamName string               `json:"upstreamName"`
+	Title        string               `json:"title,omitempty"`
+	Description  string               `json:"description,omitempty"`
+	InputSchema  any                  `json:"inputSchema"`
+	OutputSchema any                  `json:"outputSchema,omitempty"`
+	Annotations  *sdk.ToolAnnotations `json:"annotations,omitempty"`
+	// Hidden says the server's tool filter keeps it from every client.
+	Hidden bool `json:"hidden,omitempty"`
+}
+
+// Views lists the servers in order.
+func (s *Service) Views() []ServerView {
+	s.mu.Lock()
+	specs := s.specs
+	ups := s.upstreams
+	s.mu.Unlock()
+	out := make([]ServerView, 0, len(specs))
+	for _, spec := range specs {
+		out = append(out, viewOf(spec, ups[spec.ID]))
+	}
+	return out
+}
+
+// View returns the server with id, if there is one.
+func (s *Service) View(id string) (ServerView, bool) {
+	s.mu.Lock()
+	u := s.upstreams[id]
+	s.mu.Unlock()
+	if u == nil {
+		return ServerView{}, false
+	}
+	return viewOf(u.spec, u), true
+}
+
+func viewOf(spec Server, u *upstream) ServerView {
+	v := ServerView{Server: spec, State: "connecting", ExposedTools: []string{}}
+	for name := range spec.Headers {
+		v.HeaderNames = append(v.HeaderNames, name)
+	}
+	slices.Sort(v.HeaderNames)
+	for _, kv := range spec.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		v.EnvNames = append(v.EnvNames, name)
+	}
+	v.Headers, v.Env = nil, nil
+	if u != nil {
+		tools, state := u.snapshot()
+		v.State = state
+		for _, t := range tools {
+			if spec.Tools.Allows(t.Name) {
+				v.ExposedTools = append(v.ExposedTools, spec.ID+Separator+t.Name)
+			}
+		}
+	}
+	return v
+}
+
+// Tools lists the tools of server id with their schemas, the filtered-out ones marked hidden.
+func (s *Service) Tools(id string) ([]ToolView, bool) {
+	s.mu.Lock()
+	u := s.upstreams[id]
+	s.mu.Unlock()
+	if u == nil {
+		return nil, false
+	}
+	tools, _ := u.snapshot()
+	out := make([]ToolView, 0, len(tools))
+	for _, t := range tools {
+		out = append(out, ToolView{Name: id + Separator + t.Name, Server: id, UpstreamName: t.Name, Title: t.Title,
+			Description: t.Description, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema, Annotations: t.Annotations,
+			Hidden: !u.spec.Tools.Allows(t.Name)})
+	}
+	return out, true
+}
+
+// SplitName splits an exposed tool name into the server id and the tool's own name.
+func SplitName(name string) (server, tool string, ok bool) {
+	return strings.Cut(name, Separator)
+}

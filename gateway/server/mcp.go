@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	sdkmcp "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/iomhq/iom/gateway/decode"
+	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/mcp"
+	"github.com/iomhq/iom/gateway/policy"
+)
+
+// mcpKeyValue is the user value that carries an /mcp request's key into the net/http handler.
+type mcpKeyValue struct{}
+
+// newMCPHandler bridges the MCP service's net/http handler onto the data plane. fasthttp's
+// adaptor runs the handler beside the connection and, on the handler's first Flush, hands the
+// connection a pipe: every flushed event goes out as a chunk at once, so a stream of progress
+// notifications and results is never buffered.
+func newMCPHandler(svc *mcp.Service) fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, _ := r.Context().Value(mcpKeyValue{}).(*policy.Key)
+		if key == nil {
+			http.Error(w, "unauthenticated", http.StatusUnauthorized)
+			return
+		}
+		svc.ServeHTTP(w, r, key)
+	}))
+}
+
+// serveMCP is the MCP endpoint (POST, GET, DELETE /mcp): the tools of every MCP server the key
+// may use, in sessions of the streamable HTTP transport.
+func (g *Gateway) serveMCP(ctx *fasthttp.RequestCtx, _ []string) {
+	key, fe := g.authenticate(ctx)
+	if fe != nil {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="iom"`)
+		g.reject(ctx, fe, nil, "")
+		return
+	}
+	if st, _ := ctx.UserValue(accessKey{}).(*accessState); st != nil {
+		st.mu.Lock()
+		st.keyID, st.org = key.ID, key.Org // the access log's line names the caller
+		st.mu.Unlock()
+	}
+	ctx.SetUserValue(mcpKeyValue{}, key)
+	g.mcpHandler(ctx)
+}
+
+func (g *Gateway) apiListMCPServers(ctx *fasthttp.RequestCtx, _ []string) {
+	views := g.mcp.Views()
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": views, "total": len(views)})
+}
+
+func (g *Gateway) apiGetMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+	v, ok := g.mcp.View(params[0])
+	if !ok {
+		writeError(ctx, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", params[0]))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+func (g *Gateway) apiMCPServerTools(ctx *fasthttp.RequestCtx, params []string) {
+	tools, ok := g.mcp.Tools(params[0])
+	if !ok {
+		writeError(ctx, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", params[0]))
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": tools})
+}
+
+// toolCall is the body of a test call from the admin API.
+type toolCall struct {
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// toolCallAnswer is a test call's result, as MCP gives it, and how long the call took.
+type toolCallAnswer struct {
+	Result    *sdkmcp.CallToolResult `json:"result"`
+	LatencyMs float64                `json:"latencyMs"`
+}
+
+func (g *Gateway) apiCallMCPTool(ctx *fasthttp.RequestCtx, params []string) {
+	var in toolCall
+	if body := ctx.PostBody(); len(body) > 0 {
+		if es := decode.JSON(body, &in); len(es) > 0 {
+			writeError(ctx, fault.Invalid(es[0].Path, "invalid tool call: %s", es.Error()))
+			return
+		}
+	}
+	if len(in.Arguments) > 0 && in.Arguments[0] != '{' {
+		writeError(ctx, fault.Invalid("arguments", "arguments must be a JSON object"))
+		return
+	}
+	start := time.Now()
+	c, cancel := context.WithTimeout(g.life, 5*time.Minute)
+	defer cancel()
+	res, fe := g.mcp.Call(c, params[0], params[1], in.Arguments)
+	if fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, toolCallAnswer{Result: res, LatencyMs: float64(time.Since(start).Microseconds()) / 1000})
+}
+
+// mcpServerInput is a registration body; it accepts, and ignores, the read-only fields the API
+// returns, so a client can send back what it got.
+type mcpServerInput struct {
+	mcp.Server
+	HeaderNames  any `json:"headerNames"`
+	EnvNames     any `json:"envNames"`
+	State        any `json:"state"`
+	ExposedTools any `json:"exposedTools"`
+	Warnings     any `json:"warnings"`
+}
+
+func decodeMCPServer(body []byte) (mcp.Server, *fault.Error) {
+	var in mcpServerInput
+	if es := decode.JSON(body, &in); len(es) > 0 {
+		return mcp.Server{}, fault.Invalid(es[0].Path, "invalid MCP server: %s", es.Error())
+	}
+	in.Server.ManagedBy = ""
+	return in.Server, nil
+}
+
+func (g *Gateway) apiCreateMCPServer(ctx *fasthttp.RequestCtx, _ []string) {
+	s, fe := decodeMCPServer(ctx.PostBody())
+	if fe == nil {
+		var v mcp.ServerView
+		if v, fe = g.mcp.Create(s); fe == nil {
+			ctx.Response.Header.Set("Location", "/api/mcp-servers/"+v.ID)
+			writeJSON(ctx, fasthttp.StatusCreated, v)
+			return
+		}
+	}
+	writeError(ctx, fe)
+}
+
+func (g *Gateway) apiUpdateMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+	s, fe := decodeMCPServer(ctx.PostBody())
+	if fe == nil {
+		v, warnings, fe := g.mcp.Update(params[0], s)
+		if fe == nil {
+			writeJSON(ctx, fasthttp.StatusOK, updatedMCPServer{v, warnings})
+			return
+		}
+		writeError(ctx, fe)
+		return
+	}
+	writeError(ctx, fe)
+}
+
+// updatedMCPServer is the answer to a PUT: the server, and what the update did beyond what it
+// was asked (stored headers dropped, for a server moved to another origin).
+type updatedMCPServer struct {
+	mcp.ServerView
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func (g *Gateway) apiDeleteMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+	if fe := g.mcp.Delete(params[0]); fe != nil {
+		writeError(ctx, fe)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}

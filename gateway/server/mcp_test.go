@@ -1,0 +1,440 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	gt "github.com/iomhq/iom/internal/gatewaytest"
+)
+
+// buildMCPServer builds the stdio MCP server of testdata/mcpserver into a temp dir.
+func buildMCPServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mcpserver")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/mcpserver").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// searchUpstream is a streamable HTTP MCP server on 127.0.0.1 with web_search, web_delete and
+// echo, which wants the header X-Upstream-Token: s3cret-upstream.
+func searchUpstream(t testing.TB) *httptest.Server {
+	t.Helper()
+	srv := sdk.NewServer(&sdk.Implementation{Name: "search", Version: "1"}, nil)
+	type in struct {
+		Q string `json:"q"`
+	}
+	for _, name := range []string{"web_search", "web_delete", "echo"} {
+		sdk.AddTool(srv, &sdk.Tool{Name: name, Description: "The " + name + " tool"},
+			func(_ context.Context, _ *sdk.CallToolRequest, in in) (*sdk.CallToolResult, any, error) {
+				return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: name + ":" + in.Q}}}, nil, nil
+			})
+	}
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Upstream-Token") != "s3cret-upstream" {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func mcpConfig(bin, searchURL string) string {
+	return `mcpServers:
+  - id: local
+    command: ["` + bin + `"]
+    securityPolicy: public
+  - id: search
+    url: ` + searchURL + `/mcp
+    securityPolicy: private
+    allowedKeys: [app]
+    headers: {X-Upstream-Token: s3cret-upstream}
+    tools: {allow: ["web_*"], deny: ["web_delete"]}
+`
+}
+
+type keyed struct{ key string }
+
+func (k keyed) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+k.key)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+type progressSeen struct {
+	mu    sync.Mutex
+	at    []time.Time
+	steps []float64
+}
+
+func mcpClient(t testing.TB, g *gt.Gateway, key string, seen *progressSeen) *sdk.ClientSession {
+	t.Helper()
+	opts := &sdk.ClientOptions{}
+	if seen != nil {
+		opts.ProgressNotificationHandler = func(_ context.Context, req *sdk.ProgressNotificationClientRequest) {
+			seen.mu.Lock()
+			seen.at, seen.steps = append(seen.at, time.Now()), append(seen.steps, req.Params.Progress)
+			seen.mu.Unlock()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, opts).Connect(ctx,
+		&sdk.StreamableClientTransport{Endpoint: g.DataURL + "/mcp", HTTPClient: &http.Client{Transport: keyed{key}}, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}
+
+func toolNames(t testing.TB, sess *sdk.ClientSession) []string {
+	t.Helper()
+	res, err := sess.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func awaitTools(t testing.TB, sess *sdk.ClientSession, want ...string) {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = toolNames(t, sess); slices.Equal(got, want) {
+			return
+		}
+	}
+	t.Fatalf("tools %v, want %v", got, want)
+}
+
+func call(sess *sdk.ClientSession, name string, args map[string]any) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := sess.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		return "", err
+	}
+	if res.IsError || len(res.Content) != 1 {
+		return "", fmt.Errorf("result %+v", res)
+	}
+	return res.Content[0].(*sdk.TextContent).Text, nil
+}
+
+func TestMCPThroughTheDataPlane(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL))
+	seen := &progressSeen{}
+	app := mcpClient(t, g, gt.Key, seen)
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow", "search__web_search")
+
+	if got, err := call(app, "search__web_search", map[string]any{"q": "iom"}); err != nil || got != "web_search:iom" {
+		t.Fatalf("search__web_search: %q %v", got, err)
+	}
+	if _, err := call(app, "search__web_delete", map[string]any{"q": "x"}); err == nil || !strings.Contains(err.Error(), "unknown tool") {
+		t.Fatalf("a denied tool: %v", err)
+	}
+
+	// Progress goes out through the data plane as it happens, before the result.
+	params := &sdk.CallToolParams{Name: "local__slow", Arguments: map[string]any{}}
+	params.SetProgressToken(7)
+	res, err := app.CallTool(context.Background(), params)
+	done := time.Now()
+	if err != nil || res.IsError {
+		t.Fatalf("local__slow: %v %+v", err, res)
+	}
+	seen.mu.Lock()
+	steps, first := seen.steps, done
+	if len(seen.at) > 0 {
+		first = seen.at[0]
+	}
+	seen.mu.Unlock()
+	if !slices.Equal(steps, []float64{1, 2, 3}) || done.Sub(first) < 300*time.Millisecond {
+		t.Fatalf("progress %v, the first %v before the result", steps, done.Sub(first))
+	}
+
+	// The other org's key sees the public server only, and cannot call the private one.
+	other := mcpClient(t, g, gt.OtherKey, nil)
+	awaitTools(t, other, "local__crash", "local__echo", "local__pid", "local__slow")
+	if _, err := call(other, "search__web_search", map[string]any{"q": "x"}); err == nil {
+		t.Fatal("the other org's key called a private server's tool")
+	}
+
+	// A stdio server that dies mid-call: a clear error, then the next call works.
+	pid, err := call(app, "local__pid", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = call(app, "local__crash", nil)
+	if err == nil || !strings.Contains(err.Error(), `MCP server "local" closed the connection during the call`) || strings.Contains(err.Error(), bin) {
+		t.Fatalf("crash: %v", err)
+	}
+	if again, err := call(app, "local__pid", nil); err != nil || again == pid {
+		t.Fatalf("after the crash: %q %v (before: %s)", again, err, pid)
+	}
+	if got, err := call(app, "local__echo", map[string]any{"text": "still here"}); err != nil || got != "echo:still here" {
+		t.Fatalf("echo after the crash: %q %v", got, err)
+	}
+
+	// Tool calls are records like model invocations.
+	g.Flush()
+	list := g.Admin("GET", "/api/executions?model=search__web_search", nil).JSON(t)
+	data, _ := list["data"].([]any)
+	if len(data) == 0 {
+		t.Fatalf("no record: %v", list)
+	}
+	rec := data[0].(map[string]any)
+	if rec["op"] != "tool" || rec["status"] != "ok" || rec["key"] != "app" || rec["provider"] != "mcp" {
+		t.Fatalf("record %v", rec)
+	}
+
+	// Neither a response nor the log carries the upstream's header, URL or command.
+	logs := g.Logs()
+	for _, secret := range []string{"s3cret-upstream", strings.TrimPrefix(up.URL, "http://"), bin} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log has %q", secret)
+		}
+	}
+}
+
+func TestMCPNeedsAKey(t *testing.T) {
+	g := gt.Start(t, "", "")
+	init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	for _, key := range []string{"", "wrong-key-0123456789"} {
+		r := g.Data("POST", "/mcp", key, init)
+		if r.Status != 401 || !strings.Contains(string(r.Body), `"error"`) {
+			t.Fatalf("key %q: %d %s", key, r.Status, r.Body)
+		}
+	}
+	// With a key, the request reaches the MCP transport, which wants both media types accepted.
+	r := g.Data("POST", "/mcp", gt.Key, init)
+	if r.Status != 400 || !strings.Contains(string(r.Body), "Accept must contain both") {
+		t.Fatalf("with a key: %d %s", r.Status, r.Body)
+	}
+	// A key's sessions are its own: another key cannot use one.
+	app := mcpClient(t, g, gt.Key, nil)
+	req, _ := http.NewRequest("POST", g.DataURL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+gt.OtherKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", app.ID())
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 403 {
+		t.Fatalf("another key's request in a session: %d", res.StatusCode)
+	}
+}
+
+func TestMCPAdminAPI(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL))
+	app := mcpClient(t, g, gt.Key, nil)
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow", "search__web_search")
+
+	list := g.Admin("GET", "/api/mcp-servers", nil)
+	if list.Status != 200 || strings.Contains(string(list.Body), "s3cret") || !strings.Contains(string(list.Body), `"headerNames":["X-Upstream-Token"]`) {
+		t.Fatalf("list: %d %s", list.Status, list.Body)
+	}
+	tools := g.Admin("GET", "/api/mcp-servers/search/tools", nil).JSON(t)["data"].([]any)
+	var hidden, schema int
+	for _, x := range tools {
+		tool := x.(map[string]any)
+		if tool["hidden"] == true {
+			hidden++
+		}
+		if s, _ := tool["inputSchema"].(map[string]any); s["type"] == "object" {
+			schema++
+		}
+	}
+	if len(tools) != 3 || hidden != 2 || schema != 3 {
+		t.Fatalf("tools %v", tools)
+	}
+	if r := g.Admin("GET", "/api/mcp-servers/nope", nil); r.Status != 404 {
+		t.Fatalf("unknown server: %d", r.Status)
+	}
+	if r := g.Admin("DELETE", "/api/mcp-servers/local", nil); r.Status != 409 {
+		t.Fatalf("deleting a config server: %d %s", r.Status, r.Body)
+	}
+	if r := g.Admin("POST", "/api/mcp-servers", map[string]any{"id": "bad__id", "url": "ftp://x"}); r.Status != 400 {
+		t.Fatalf("a bad server: %d %s", r.Status, r.Body)
+	}
+
+	// The console's test form calls a tool without a key; a tool the filter hides is not there.
+	r := g.Admin("POST", "/api/mcp-servers/search/tools/web_search/call", map[string]any{"arguments": map[string]any{"q": "form"}})
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"text":"web_search:form"`) {
+		t.Fatalf("test call: %d %s", r.Status, r.Body)
+	}
+	if r := g.Admin("POST", "/api/mcp-servers/search/tools/web_delete/call", map[string]any{}); r.Status != 404 {
+		t.Fatalf("a hidden tool: %d %s", r.Status, r.Body)
+	}
+	if r := g.Admin("POST", "/api/mcp-servers/search/tools/web_search/call", map[string]any{"arguments": []int{1}}); r.Status != 400 {
+		t.Fatalf("arguments not an object: %d %s", r.Status, r.Body)
+	}
+
+	// A server registered through the API reaches open sessions of the keys it allows.
+	body := map[string]any{"id": "more", "url": up.URL + "/mcp", "org": "acme", "headers": map[string]string{"X-Upstream-Token": "s3cret-upstream"},
+		"tools": map[string]any{"allow": []string{"echo"}}}
+	if r := g.Admin("POST", "/api/mcp-servers", body); r.Status != 201 || strings.Contains(string(r.Body), "s3cret") {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow", "more__echo", "search__web_search")
+	if got, err := call(app, "more__echo", map[string]any{"q": "api"}); err != nil || got != "echo:api" {
+		t.Fatalf("more__echo: %q %v", got, err)
+	}
+	// Moving it to another origin without headers drops them, and says so.
+	body["url"] = strings.Replace(up.URL, "127.0.0.1", "localhost", 1) + "/mcp"
+	delete(body, "headers")
+	r = g.Admin("PUT", "/api/mcp-servers/more", body)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "headers were dropped") {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	if r := g.Admin("DELETE", "/api/mcp-servers/more", nil); r.Status != 204 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow", "search__web_search")
+
+	// Shutting down ends the sessions' streams at once.
+	start := time.Now()
+	g.Stop()
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("shutdown took %v", d)
+	}
+}
+
+// A reload changes what open sessions see; a key's rate limit applies to its tool calls.
+func TestMCPReloadAndLimits(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL))
+	app := mcpClient(t, g, gt.Key, nil)
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow", "search__web_search")
+
+	body := strings.Replace(mcpConfig(bin, up.URL), `deny: ["web_delete"]`, `deny: []`, 1)
+	body = strings.Replace(body, "    securityPolicy: public\n", "    securityPolicy: organization\n    org: globex\n", 1)
+	if err := os.WriteFile(g.Config, []byte(gt.Header(filepath.Join(g.Dir, "data"))+body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	awaitTools(t, app, "search__web_delete", "search__web_search")
+
+	r := g.Admin("POST", "/api/keys", map[string]any{"name": "slowpoke", "org": "globex", "limits": map[string]any{"rps": 0.01, "burst": 1}})
+	if r.Status != 201 {
+		t.Fatalf("key: %d %s", r.Status, r.Body)
+	}
+	value, _ := r.JSON(t)["key"].(string)
+	limited := mcpClient(t, g, value, nil)
+	awaitTools(t, limited, "local__crash", "local__echo", "local__pid", "local__slow")
+	// awaitTools made no call; the first call takes the burst, the second is refused.
+	if _, err := call(limited, "local__echo", map[string]any{"text": "1"}); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	if _, err := call(limited, "local__echo", map[string]any{"text": "2"}); err == nil || !strings.Contains(err.Error(), "limited to 0.01 requests per second") {
+		t.Fatalf("second call: %v", err)
+	}
+}
+
+// With the access log on, /mcp still streams, and each request has its line.
+func TestMCPWithTheAccessLog(t *testing.T) {
+	bin := buildMCPServer(t)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	g := gt.Start(t, dir, "accessLog: {enabled: true, file: "+logPath+"}\n"+`mcpServers:
+  - id: local
+    command: ["`+bin+`"]
+`)
+	seen := &progressSeen{}
+	app := mcpClient(t, g, gt.Key, seen)
+	awaitTools(t, app, "local__crash", "local__echo", "local__pid", "local__slow")
+	params := &sdk.CallToolParams{Name: "local__slow", Arguments: map[string]any{}}
+	params.SetProgressToken("p")
+	res, err := app.CallTool(context.Background(), params)
+	done := time.Now()
+	if err != nil || res.IsError {
+		t.Fatalf("local__slow: %v %+v", err, res)
+	}
+	seen.mu.Lock()
+	first := seen.at[0]
+	seen.mu.Unlock()
+	if done.Sub(first) < 300*time.Millisecond {
+		t.Fatalf("progress held back: the first %v before the result", done.Sub(first))
+	}
+	gt.Eventually(t, 5*time.Second, "access-log lines of /mcp", func() bool {
+		for _, l := range accessLines(t, logPath) {
+			if l["path"] == "/mcp" && l["status"] == 200.0 && l["op"] == "tool" && l["keyId"] == "config:app" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+type upstreamToken struct{}
+
+func (upstreamToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Upstream-Token", "s3cret-upstream")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// BenchmarkMCPToolCall compares a tool call made straight to a streamable HTTP MCP server with
+// the same call through the gateway's /mcp.
+func BenchmarkMCPToolCall(b *testing.B) {
+	up := searchUpstream(b)
+	g := gt.Start(b, "", `mcpServers:
+  - id: search
+    url: `+up.URL+`/mcp
+    headers: {X-Upstream-Token: s3cret-upstream}
+`)
+	args := map[string]any{"q": "bench"}
+	b.Run("direct", func(b *testing.B) {
+		sess, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(),
+			&sdk.StreamableClientTransport{Endpoint: up.URL + "/mcp", HTTPClient: &http.Client{Transport: upstreamToken{}}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sess.Close()
+		for b.Loop() {
+			if _, err := call(sess, "web_search", args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gateway", func(b *testing.B) {
+		sess := mcpClient(b, g, gt.Key, nil)
+		awaitTools(b, sess, "search__echo", "search__web_delete", "search__web_search")
+		for b.Loop() {
+			if _, err := call(sess, "search__web_search", args); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -160,6 +160,13 @@ func Unavailable(format string, args ...any) *Error {
 		Code: "model_unavailable", Message: fmt.Sprintf(format, args...)}
 }
 
+// ClusterDown is a gateway error for a request that needs the cluster's shared state (in
+// Redis) while it cannot be reached: nothing was changed, and a retry shortly may succeed.
+func ClusterDown(format string, args ...any) *Error {
+	return &Error{Kind: Gateway, Status: http.StatusServiceUnavailable, Type: "server_error",
+		Code: "cluster_unavailable", RetryAfter: 1, Message: fmt.Sprintf(format, args...)}
+}
+
 // Cancelled is a caller error for a call given up because its caller went away or cancelled it:
 // nobody waits for its answer, and the upstream is not at fault. The status is nginx's 499
 // ("client closed request"), for logs and metrics; no client is there to read it.

@@ -26,6 +26,7 @@ type Set struct {
 	api     map[string]*Pipeline
 	snap    atomic.Pointer[map[string]*Entry]
 	now     func() time.Time
+	share   func(id string, stored []byte) error // nil when the gateway stands alone
 }
 
 // Entry is a pipeline with its plan, or the problems that keep it from having one.
@@ -164,6 +165,9 @@ func (s *Set) putLocked(p Pipeline) (*Entry, error) {
 	if err != nil {
 		return nil, fault.Internal("cannot encode pipeline: %v", err)
 	}
+	if err := s.shareLocked(p.ID, b); err != nil {
+		return nil, err
+	}
 	if err := s.st.Put(append(append([]byte(nil), pipelinePrefix...), p.ID...), b); err != nil {
 		return nil, fault.Internal("cannot store pipeline %q: %v", p.ID, err)
 	}
@@ -181,6 +185,9 @@ func (s *Set) Delete(id string) error {
 	}
 	if s.api[id] == nil {
 		return fault.NotFound("pipeline_not_found", "pipeline %q does not exist", id)
+	}
+	if err := s.shareLocked(id, nil); err != nil {
+		return err
 	}
 	if err := s.st.Delete(append(append([]byte(nil), pipelinePrefix...), id...)); err != nil {
 		return fault.Internal("cannot delete pipeline %q: %v", id, err)

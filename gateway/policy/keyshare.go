@@ -23,8 +23,7 @@ func (k *Keyring) SetShare(share ShareFunc) {
 
 // errNotShared refuses a key change that the other nodes could not be told about.
 func errNotShared(err error) *fault.Error {
-	fe := errSharedDown()
-	fe.Message = "the key change was not made: the cluster's shared state cannot be reached; try again shortly"
+	fe := fault.ClusterDown("the key change was not made: the cluster's shared state cannot be reached; try again shortly")
 	fe.Detail = err.Error()
 	return fe
 }

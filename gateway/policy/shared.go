@@ -3,7 +3,6 @@ package policy
 import (
 	"log/slog"
 	"math"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -124,9 +123,7 @@ func (sh *sharedState) answered() {
 // errSharedDown refuses a request while the shared counters are unreachable and the cluster
 // is set to refuse then.
 func errSharedDown() *fault.Error {
-	return &fault.Error{Kind: fault.Gateway, Status: http.StatusServiceUnavailable, Type: "server_error",
-		Code: "cluster_unavailable", RetryAfter: 1,
-		Message: "the gateway cannot reach the cluster's shared limits; try again shortly"}
+	return fault.ClusterDown("the gateway cannot reach the cluster's shared limits; try again shortly")
 }
 
 // verdictFault turns a Shared's refusal into the error the local counters would give.

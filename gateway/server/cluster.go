@@ -13,8 +13,8 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 )
 
-// joinCluster connects to the config's Redis, when it names one, counts limits and budgets
-// there, and shares the keys made through the admin API with the other nodes. Cluster settings are read at start only: a reload that changes them says so.
+// joinCluster connects to the config's Redis, when it names one, and counts limits and budgets
+// there. Cluster settings are read at start only: a reload that changes them says so.
 func (g *Gateway) joinCluster(cfg *config.File) error {
 	c := cfg.Cluster
 	if c == nil {
@@ -40,10 +40,19 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 	}
 	g.cluster = cl
 	g.limits.SetShared(cl.Limits(), c.Refuse(), g.log)
-	g.keys.SetShare(cl.Share("keys", g.keys))
-	cl.StartSync()
 	g.log.Info("cluster: joined", "node", c.NodeID, "onRedisDown", c.OnRedisDown)
 	return nil
+}
+
+// shareState shares the keys and pipelines made through the admin API with the other nodes,
+// once both are open, and starts following their changes.
+func (g *Gateway) shareState() {
+	if g.cluster == nil {
+		return
+	}
+	g.keys.SetShare(g.cluster.Share("keys", g.keys))
+	g.pipes.SetShare(g.cluster.Share("pipelines", g.pipes))
+	g.cluster.StartSync()
 }
 
 // startPush pushes the metrics to VictoriaMetrics, when the config names one. Like cluster

@@ -248,3 +248,50 @@ func TestClusterSharesKeys(t *testing.T) {
 		t.Fatal("the cluster lost a key when Redis restarted empty")
 	}
 }
+
+// A pipeline made, changed or deleted through any node's admin API is served, changed or gone
+// on every node within a second; while Redis is away a change is refused and changes nothing.
+func TestClusterSharesPipelines(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 3, up.URL)
+	pipe := func(name string) string {
+		return `{"id":"relay","name":"` + name + `","nodes":[
+		{"id":"in","type":"input"},{"id":"m","type":"model","data":{"model":"priced","input":"input.text"}},{"id":"out","type":"output"}],
+		"edges":[{"source":"in","target":"m"},{"source":"m","target":"out"}]}`
+	}
+	name := func(n *gt.Gateway) any {
+		r := n.Admin("GET", "/api/pipelines/relay", nil)
+		if r.Status != 200 {
+			return r.Status
+		}
+		return r.JSON(t)["name"]
+	}
+	if r := nodes[0].Admin("POST", "/api/pipelines", pipe("Relay")); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, time.Second, "the pipeline runs on node c", func() bool {
+		return nodes[2].Data("POST", "/v1/pipelines/relay/run", budgetedKey, `{"text":"hi"}`).Status == 200
+	})
+	if r := nodes[1].Admin("PUT", "/api/pipelines/relay", pipe("Relay 2")); r.Status != 200 {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, time.Second, "the change reaches node a", func() bool { return name(nodes[0]) == "Relay 2" })
+	if r := nodes[2].Admin("DELETE", "/api/pipelines/relay", nil); r.Status != 204 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	for _, n := range nodes[:2] {
+		gt.Eventually(t, time.Second, "the pipeline is gone from every node", func() bool { return name(n) == 404 })
+	}
+	rs.Stop()
+	if r := nodes[0].Admin("POST", "/api/pipelines", pipe("Down")); r.Status != 503 {
+		t.Fatalf("create with Redis down: %d %s", r.Status, r.Body)
+	}
+	if got := name(nodes[0]); got != 404 {
+		t.Fatalf("a pipeline refused while Redis was down exists anyway: %v", got)
+	}
+}

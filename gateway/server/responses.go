@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/pipeline"
@@ -228,11 +229,30 @@ func relayPassed(w *bufio.Writer, out *invoke.Outcome, pt *responses.Passed, mod
 }
 
 // answerResponse makes a non-streaming call and answers with the response object.
+// A model's response cache serves it as it serves chat: the translated chat request is the key,
+// the chat answer the entry, so the two endpoints share answers.
 func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store) {
+	var cacheKey []byte
+	if route.Cache != nil {
+		req.Cache = "miss"
+		if !bytes.Contains(ctx.Request.Header.Peek("Cache-Control"), []byte("no-cache")) {
+			cacheKey = cache.Key(policy.CacheScope(req.Key, route.Model), route.ID, provider.Chat.String(), req.Call.Fields)
+			if hit, ok := g.cache.Get(cacheKey); ok {
+				req.Cache = "hit"
+				g.cachedResponse(ctx, route, req, p, st, hit)
+				return
+			}
+		}
+	}
 	out, fe := g.engine.Do(route, req)
 	if fe != nil {
 		g.callFailed(ctx, route.ID, req.ID, fe)
 		return
+	}
+	if cacheKey != nil && out.Fallback == "" {
+		u := out.Usage()
+		g.cache.Put(cacheKey, cache.Entry{Body: bytes.Clone(out.Result.Body), Input: u.Input, Output: u.Output},
+			time.Duration(route.Cache.TTLSeconds)*time.Second)
 	}
 	resp, err := p.Complete(out.Result.Body, out.Usage(), time.Now())
 	var answer []byte
@@ -250,6 +270,31 @@ func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 	ctx.SetContentType("application/json")
 	ctx.SetBody(answer)
 	out.Finish(fasthttp.StatusOK, nil)
+}
+
+// cachedResponse answers from a cached chat answer, recorded as a hit that cost nothing.
+func (g *Gateway) cachedResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, hit cache.Entry) {
+	usage := provider.Usage{Input: hit.Input, Output: hit.Output}
+	resp, err := p.Complete(hit.Body, usage, time.Now())
+	var answer []byte
+	if err == nil {
+		answer, err = json.Marshal(resp)
+	}
+	if err != nil {
+		fe := fault.As(err)
+		g.engine.Cached(route, req, usage, fe.Status)
+		g.callFailed(ctx, route.ID, req.ID, fe)
+		return
+	}
+	g.keepResponse(st, req.Key, p, resp)
+	h := &ctx.Response.Header
+	hModel.set(h, route.ID)
+	hCache.set(h, "hit")
+	hCost.set(h, "0")
+	setLatency(h, time.Since(req.Start))
+	ctx.SetContentType("application/json")
+	ctx.SetBody(answer)
+	g.engine.Cached(route, req, usage, fasthttp.StatusOK)
 }
 
 // prepareResponse translates rr, with the stored response it continues, if any.

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -716,5 +717,45 @@ func TestResponsesPassthroughErrorsAndConfig(t *testing.T) {
 		if r := g.Admin("POST", "/api/models", body); r.Status != 400 || !strings.Contains(string(r.Body), says) {
 			t.Fatalf("%s: %d %s", body, r.Status, r.Body)
 		}
+	}
+}
+
+// A model's response cache serves the Responses API as it serves chat: the same question asked
+// again is a hit that costs nothing and reaches no upstream, stored and retrievable like any
+// response, and a chat request with the same messages shares the entry.
+func TestResponsesUseTheCache(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", `models:
+  - {id: cached, name: Cached, endpoint: `+f.URL+`, provider: openai, costPerToken: 0.001, cache: {ttlSeconds: 60}}
+`)
+	body := `{"model":"cached","input":"same question"}`
+	r := g.Data("POST", "/v1/responses", gt.Key, body)
+	if r.Status != 200 || r.Header.Get("x-iom-cache") != "miss" {
+		t.Fatalf("first call: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	g.Flush()
+	calls := f.Count()
+	r2 := g.Data("POST", "/v1/responses", gt.Key, body)
+	if r2.Status != 200 || r2.Header.Get("x-iom-cache") != "hit" || r2.Header.Get("x-iom-cost-usd") != "0" {
+		t.Fatalf("second call: %d %v %s", r2.Status, r2.Header, r2.Body)
+	}
+	first, second := r.JSON(t), r2.JSON(t)
+	if first["id"] == second["id"] || fmt.Sprint(first["output"].([]any)[0].(map[string]any)["content"]) !=
+		fmt.Sprint(second["output"].([]any)[0].(map[string]any)["content"]) {
+		t.Fatalf("a hit must be a new response with the same answer:\n%s\n%s", r.Body, r2.Body)
+	}
+	if got := g.Data("GET", "/v1/responses/"+second["id"].(string), gt.Key, nil); got.Status != 200 {
+		t.Fatalf("a cached response is not stored: %d %s", got.Status, got.Body)
+	}
+	chat := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"cached","messages":[{"role":"user","content":"same question"}]}`)
+	if chat.Status != 200 {
+		t.Fatalf("chat: %d %s", chat.Status, chat.Body)
+	}
+	if f.Count() != calls {
+		t.Fatalf("cache hits reached the upstream (%d calls)", f.Count()-calls)
+	}
+	r3 := doRaw(t, "POST", g.DataURL+"/v1/responses", map[string]string{"Authorization": "Bearer " + gt.Key, "Cache-Control": "no-cache"}, body)
+	if r3.Header.Get("x-iom-cache") != "miss" || f.Count() != calls+1 {
+		t.Fatalf("Cache-Control: no-cache must bypass: %v, %d calls", r3.Header, f.Count()-calls)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -65,9 +67,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 type serveFlags struct {
 	config, listen, adminListen, dataDir string
+	logLevel, logFormat                  string
+}
+
+// check refuses flag values the config would refuse.
+func (f *serveFlags) check() error {
+	if f.logLevel != "" && !slices.Contains(config.LogLevels, f.logLevel) {
+		return fmt.Errorf("--log-level: %q is not one of %s", f.logLevel, strings.Join(config.LogLevels, ", "))
+	}
+	if f.logFormat != "" && !slices.Contains(config.LogFormats, f.logFormat) {
+		return fmt.Errorf("--log-format: %q is not one of %s", f.logFormat, strings.Join(config.LogFormats, ", "))
+	}
+	return nil
 }
 
 func (f *serveFlags) apply(c *config.File) {
+	if f.logLevel != "" {
+		c.Log.Level = f.logLevel
+	}
+	if f.logFormat != "" {
+		c.Log.Format = f.logFormat
+	}
 	if f.listen != "" {
 		c.Server.Listen = f.listen
 	}
@@ -87,6 +107,8 @@ func newFlagSet(name string, stderr io.Writer, f *serveFlags, withListen bool) *
 		fs.StringVar(&f.listen, "listen", "", "data plane address (overrides server.listen)")
 		fs.StringVar(&f.adminListen, "admin-listen", "", "admin address (overrides server.adminListen)")
 		fs.StringVar(&f.dataDir, "data-dir", "", "data directory (overrides server.dataDir)")
+		fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (overrides log.level)")
+		fs.StringVar(&f.logFormat, "log-format", "", "text or json (overrides log.format)")
 	}
 	return fs
 }
@@ -125,6 +147,10 @@ func printConfigError(w io.Writer, path string, err error) {
 func serve(args []string, stdout, stderr io.Writer) int {
 	var f serveFlags
 	if err := newFlagSet("serve", stderr, &f, true).Parse(args); err != nil {
+		return 2
+	}
+	if err := f.check(); err != nil {
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	cfg, err := config.Load(f.config, server.LoadOptions())

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/iomhq/iom/gateway/config"
 )
 
 func TestValidateDefaultConfig(t *testing.T) {
@@ -127,5 +129,25 @@ models:
 	if code := run([]string{"serve", "--config", bad}, &out, &errOut); code != 1 ||
 		!strings.Contains(errOut.String(), "future") || !strings.Contains(errOut.String(), "ABI version 2") {
 		t.Fatalf("serve with a broken plugin: exit %d: %s", code, errOut.String())
+	}
+}
+
+// serve's --log-level and --log-format override the config's log settings, on every reload
+// too; a value the config would refuse is refused before anything starts.
+func TestLogFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"serve", "--log-level", "loud"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), `--log-level: "loud" is not one of debug, info, warn, error`) {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"serve", "--log-format", "xml"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--log-format") {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	f := serveFlags{logLevel: "debug", logFormat: "json"}
+	var c config.File
+	f.apply(&c)
+	if c.Log.Level != "debug" || c.Log.Format != "json" {
+		t.Fatalf("log = %+v", c.Log)
 	}
 }

@@ -195,6 +195,12 @@ type Log struct {
 	Format string `json:"format"` // text or json
 }
 
+// The values of log.level and log.format (and of serve's --log-level and --log-format).
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
 // AccessLog configures the access log: one structured line per data-plane request, with the
 // facts of its record (ids, model, status, latency, tokens, cost) and never a secret, a prompt,
 // an answer or an upstream address. It is off by default: a line per request costs the hot path.
@@ -520,11 +526,11 @@ func (f *File) Validate(o Options) decode.Errors {
 	atLeast("server.authFailures.limit", f.Server.AuthFailures.Limit, 1)
 	atLeast("server.authFailures.windowMs", f.Server.AuthFailures.WindowMs, 1)
 	atLeast("server.authFailures.lockoutMs", f.Server.AuthFailures.LockoutMs, 1)
-	if !slices.Contains([]string{"debug", "info", "warn", "error"}, f.Log.Level) {
-		es.Add("log.level", "%q is not one of debug, info, warn, error", f.Log.Level)
+	if !slices.Contains(LogLevels, f.Log.Level) {
+		es.Add("log.level", "%q is not one of %s", f.Log.Level, strings.Join(LogLevels, ", "))
 	}
-	if f.Log.Format != "text" && f.Log.Format != "json" {
-		es.Add("log.format", "%q is not one of text, json", f.Log.Format)
+	if !slices.Contains(LogFormats, f.Log.Format) {
+		es.Add("log.format", "%q is not one of %s", f.Log.Format, strings.Join(LogFormats, ", "))
 	}
 	f.AccessLog.validate(&es)
 	f.Telemetry.validate(&es)

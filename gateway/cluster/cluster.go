@@ -31,6 +31,9 @@ type Options struct {
 	Log        *slog.Logger
 	// Timeout bounds each Redis call on the request path (default 250 ms).
 	Timeout time.Duration
+	// Secret, when set, encrypts the state the nodes share in Redis; models (with their
+	// upstream keys) are shared only then.
+	Secret []byte
 }
 
 // Heartbeats: every node writes one each beatEvery; a node silent for downAfter is shown down,
@@ -50,6 +53,7 @@ type Cluster struct {
 	started time.Time
 	limits  *Limits
 	sources map[string]Source
+	seal    *sealer // nil without a secret: entries go to Redis as they are
 
 	mu      sync.Mutex
 	lastErr error // of the last heartbeat; nil when Redis answered
@@ -86,6 +90,11 @@ func Open(o Options) (*Cluster, error) {
 	quietClient.Do(func() { redis.SetLogger(quiet{}) })
 	c := &Cluster{rdb: redis.NewClient(ro), opts: o, log: o.Log, started: time.Now().UTC(), stop: make(chan struct{}),
 		sources: map[string]Source{}}
+	if len(o.Secret) > 0 {
+		if c.seal, err = newSealer(o.Secret); err != nil {
+			return nil, err
+		}
+	}
 	c.limits = newLimits(c)
 	c.wg.Add(2)
 	go c.beatLoop()
@@ -109,6 +118,9 @@ func redactURLError(err error) string {
 	}
 	return "not a valid Redis URL (redis://[:password@]host:port[/db] or rediss://…)"
 }
+
+// Sealed says whether the shared state is encrypted, as sharing models requires.
+func (c *Cluster) Sealed() bool { return c.seal != nil }
 
 // Limits is the node's shared limiter backend (a policy.Shared).
 func (c *Cluster) Limits() *Limits { return c.limits }

@@ -47,11 +47,27 @@ func (c *Cluster) Share(kind string, s Source) func(id string, data []byte) erro
 	return func(id string, data []byte) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*c.opts.Timeout)
 		defer cancel()
-		if err := publishScript.Run(ctx, c.rdb, []string{stateKey(kind), changesKey}, id, string(data), kind, c.opts.NodeID).Err(); err != nil {
+		if err := publishScript.Run(ctx, c.rdb, []string{stateKey(kind), changesKey}, id, c.sealed(kind, id, data), kind, c.opts.NodeID).Err(); err != nil {
 			return errors.New("redis: " + redisError(err)) // without the server's address
 		}
 		return nil
 	}
+}
+
+// sealed is data as it goes to Redis: encrypted when the cluster has a secret; "" deletes.
+func (c *Cluster) sealed(kind, id string, data []byte) string {
+	if data == nil || c.seal == nil {
+		return string(data)
+	}
+	return string(c.seal.seal(kind, id, data))
+}
+
+// unsealed is an entry as Redis holds it, opened.
+func (c *Cluster) unsealed(kind, id string, blob []byte) ([]byte, error) {
+	if c.seal == nil {
+		return blob, nil
+	}
+	return c.seal.open(kind, id, blob)
 }
 
 // StartSync loads the shared state and then follows the stream of changes, so that a change
@@ -130,6 +146,11 @@ func (c *Cluster) applyOne(ctx context.Context, kind, id string) error {
 		data = nil
 	case err != nil:
 		return err
+	default:
+		if data, err = c.unsealed(kind, id, data); err != nil {
+			c.log.Warn("cluster: cannot apply a shared change", "kind", kind, "id", id, "err", err)
+			return nil
+		}
 	}
 	if err := s.ApplyShared(id, data); err != nil {
 		c.log.Warn("cluster: cannot apply a shared change", "kind", kind, "id", id, "err", err)
@@ -162,9 +183,14 @@ func (c *Cluster) loadAll(ctx context.Context) (string, error) {
 			return "", err
 		}
 		local := s.Stored()
-		for id, data := range shared {
-			if string(local[id]) != data {
-				if err := s.ApplyShared(id, []byte(data)); err != nil {
+		for id, blob := range shared {
+			data, err := c.unsealed(kind, id, []byte(blob))
+			if err != nil {
+				c.log.Warn("cluster: cannot apply a shared entry", "kind", kind, "id", id, "err", err)
+				continue
+			}
+			if string(local[id]) != string(data) {
+				if err := s.ApplyShared(id, data); err != nil {
 					c.log.Warn("cluster: cannot apply a shared entry", "kind", kind, "id", id, "err", err)
 				}
 			}
@@ -195,7 +221,7 @@ return 1
 func (c *Cluster) seed(ctx context.Context, kind string, s Source) error {
 	args := []any{c.opts.NodeID, kind}
 	for id, data := range s.Stored() {
-		args = append(args, id, string(data))
+		args = append(args, id, c.sealed(kind, id, data))
 	}
 	return seedScript.Run(ctx, c.rdb, []string{"iom:seeded:" + kind, stateKey(kind), changesKey}, args...).Err()
 }

@@ -22,6 +22,10 @@ type Cluster struct {
 	OnRedisDown string `json:"onRedisDown,omitempty"`
 	// TimeoutMs bounds each Redis call on the request path (default 250).
 	TimeoutMs int `json:"timeoutMs,omitempty"`
+	// Secret, the same on every node (at least 16 characters; ${ENV} keeps it out of the file),
+	// encrypts the state the nodes share in Redis. Models registered through the admin API, with
+	// their upstream keys, are shared only when it is set.
+	Secret secret.Secret `json:"secret,omitzero"`
 }
 
 // ClusterRedis is the Redis server every node uses.
@@ -72,6 +76,9 @@ func (c *Cluster) validate(es *decode.Errors) {
 	}
 	if !nodeIDPattern.MatchString(c.NodeID) {
 		es.Add("cluster.nodeId", "%q is not a node name: 1 to 63 letters, digits and . _ : -, starting with a letter or digit", c.NodeID)
+	}
+	if v := c.Secret.Reveal(); v != "" && len(v) < 16 {
+		es.Add("cluster.secret", "is too short: use at least 16 characters, the same on every node")
 	}
 	if c.TimeoutMs < 1 || c.TimeoutMs > MaxClusterTimeoutMs {
 		es.Add("cluster.timeoutMs", "must be from 1 to %d, got %d", MaxClusterTimeoutMs, c.TimeoutMs)

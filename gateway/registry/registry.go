@@ -52,6 +52,7 @@ type Registry struct {
 	snap     atomic.Pointer[Snapshot]
 	onChange []func(*Snapshot)
 	now      func() time.Time
+	share    func(id string, stored []byte) error // nil when the gateway stands alone
 }
 
 var modelPrefix = []byte("model/")
@@ -247,6 +248,9 @@ func (r *Registry) Delete(id string) error {
 			return fault.Conflict("model %q is a fallback of model %q; remove it there first", id, e.ID)
 		}
 	}
+	if err := r.shareLocked(id, nil); err != nil {
+		return err
+	}
 	if err := r.st.Delete(storeKey(id)); err != nil {
 		return fault.Internal("cannot delete model %q: %v", id, err)
 	}
@@ -310,6 +314,9 @@ func (r *Registry) putLocked(m *Model) (*Entry, error) {
 	b, err := marshalStored(m)
 	if err != nil {
 		return nil, fault.Internal("cannot encode model: %v", err)
+	}
+	if err := r.shareLocked(m.ID, b); err != nil {
+		return nil, err
 	}
 	if err := r.st.Put(storeKey(m.ID), b); err != nil {
 		return nil, fault.Internal("cannot store model %q: %v", m.ID, err)

@@ -26,7 +26,7 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 		hash string
 	)
 	cl, err := cluster.Open(cluster.Options{URL: c.Redis.URL.Reveal(), NodeID: c.NodeID, Version: g.opts.Version,
-		Log: g.log, Timeout: time.Duration(c.TimeoutMs) * time.Millisecond,
+		Log: g.log, Timeout: time.Duration(c.TimeoutMs) * time.Millisecond, Secret: []byte(c.Secret.Reveal()),
 		ConfigHash: func() string {
 			mu.Lock()
 			defer mu.Unlock()
@@ -44,14 +44,19 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 	return nil
 }
 
-// shareState shares the keys and pipelines made through the admin API with the other nodes,
-// once both are open, and starts following their changes.
+// shareState shares the keys, pipelines and (with a cluster secret) models made through the
+// admin API with the other nodes, once all are open, and starts following their changes.
 func (g *Gateway) shareState() {
 	if g.cluster == nil {
 		return
 	}
 	g.keys.SetShare(g.cluster.Share("keys", g.keys))
 	g.pipes.SetShare(g.cluster.Share("pipelines", g.pipes))
+	if g.cluster.Sealed() {
+		g.reg.SetShare(g.cluster.Share("models", g.reg))
+	} else {
+		g.log.Info("cluster: models registered through the admin API stay this node's own: set cluster.secret to share them")
+	}
 	g.cluster.StartSync()
 }
 
@@ -105,5 +110,5 @@ func clusterChanged(old, cur *config.File) bool {
 	}
 	a, b := *old.Cluster, *cur.Cluster
 	return a.NodeID != b.NodeID || a.OnRedisDown != b.OnRedisDown || a.TimeoutMs != b.TimeoutMs ||
-		a.Redis.URL.Reveal() != b.Redis.URL.Reveal()
+		a.Redis.URL.Reveal() != b.Redis.URL.Reveal() || a.Secret.Reveal() != b.Secret.Reveal()
 }

@@ -37,6 +37,7 @@ cluster:
   nodeId: gw-%c
   redis:
     url: %s
+  secret: the-cluster-secret-0123
 keys:
   - name: limited
     key: %s
@@ -294,4 +295,48 @@ func TestClusterSharesPipelines(t *testing.T) {
 	if got := name(nodes[0]); got != 404 {
 		t.Fatalf("a pipeline refused while Redis was down exists anyway: %v", got)
 	}
+}
+
+// A model registered, changed or deleted through any node's admin API is served, changed or gone
+// on every node within a second, its upstream key with it; Redis holds the key only encrypted.
+func TestClusterSharesModels(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 3, up.URL)
+	const upstreamKey = "sk-shared-upstream-key-0123456789"
+	model := func(name string) string {
+		return `{"id":"shared","name":"` + name + `","endpoint":"` + up.URL + `","provider":"openai","securityPolicy":"public","apiKey":"` + upstreamKey + `"}`
+	}
+	chat := `{"model":"shared","messages":[{"role":"user","content":"hi"}]}`
+	if r := nodes[0].Admin("POST", "/api/models", model("Shared")); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, time.Second, "node b serves the new model with its key", func() bool {
+		return nodes[1].Data("POST", "/v1/chat/completions", budgetedKey, chat).Status == 200
+	})
+	if got := up.Last().Authorization; got != "Bearer "+upstreamKey {
+		t.Fatalf("node b called the upstream with %q", got)
+	}
+	for _, v := range rs.Client().HVals(t.Context(), "iom:state:models").Val() {
+		if strings.Contains(v, upstreamKey) || strings.Contains(v, up.URL) {
+			t.Fatal("Redis holds a shared model in the clear")
+		}
+	}
+	if r := nodes[1].Admin("PUT", "/api/models/shared", model("Renamed")); r.Status != 200 {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, time.Second, "the change reaches node c", func() bool {
+		r := nodes[2].Admin("GET", "/api/models/shared", nil)
+		return r.Status == 200 && r.JSON(t)["name"] == "Renamed"
+	})
+	if r := nodes[2].Admin("DELETE", "/api/models/shared", nil); r.Status != 204 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, time.Second, "the model is gone from node a", func() bool {
+		return nodes[0].Data("POST", "/v1/chat/completions", budgetedKey, chat).Status == 404
+	})
 }

@@ -20,6 +20,7 @@ const ExecutionDetailPage = lazy(() => import("./pages/executions/ExecutionDetai
 const KeysPage = lazy(() => import("./pages/KeysPage").then((m) => ({ default: m.KeysPage })));
 const PluginsPage = lazy(() => import("./pages/PluginsPage").then((m) => ({ default: m.PluginsPage })));
 const McpPage = lazy(() => import("./pages/mcp/McpPage").then((m) => ({ default: m.McpPage })));
+const ClusterPage = lazy(() => import("./pages/ClusterPage").then((m) => ({ default: m.ClusterPage })));
 const ApiReferencePage = lazy(() => import("./pages/ApiReferencePage").then((m) => ({ default: m.ApiReferencePage })));
 
 interface RouteDef {
@@ -41,6 +42,7 @@ const routes: RouteDef[] = [
   { path: "/keys", render: () => <KeysPage /> },
   { path: "/plugins", render: () => <PluginsPage /> },
   { path: "/mcp", render: () => <McpPage /> },
+  { path: "/cluster", render: () => <ClusterPage /> },
   { path: "/reference", render: () => <ApiReferencePage /> },
 ];
 

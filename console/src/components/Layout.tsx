@@ -1,4 +1,4 @@
-import { BookOpen, ChartLine, Cube, FlowArrow, Key, List, ListChecks, PuzzlePiece, SignOut, Wrench, X } from "@phosphor-icons/react";
+import { BookOpen, ChartLine, Cube, FlowArrow, HardDrives, Key, List, ListChecks, PuzzlePiece, SignOut, Wrench, X } from "@phosphor-icons/react";
 import { useState, type ReactNode } from "react";
 import { Logo } from "./Logo";
 import { Tooltip } from "./ui/tooltip";
@@ -15,6 +15,7 @@ const nav = [
   { to: "/keys", label: "Keys", icon: Key },
   { to: "/plugins", label: "Plugins", icon: PuzzlePiece },
   { to: "/mcp", label: "MCP", icon: Wrench },
+  { to: "/cluster", label: "Cluster", icon: HardDrives },
   { to: "/reference", label: "API", icon: BookOpen },
 ];
 

@@ -2,6 +2,7 @@
 // out (the token is forgotten and the sign-in prompt comes back).
 import type {
   AnalyticsReport,
+  ClusterView,
   CreatedKey,
   ErrorAnswer,
   ExecutionPage,
@@ -190,6 +191,7 @@ export const api = {
     request<AnalyticsReport>("GET", `/api/analytics${query(q)}`, undefined, opts),
 
   plugins: (opts?: RequestOptions) => request<PluginList>("GET", "/api/plugins", undefined, opts),
+  cluster: (opts?: RequestOptions) => request<ClusterView>("GET", "/api/cluster", undefined, opts),
 
   /** The OpenAPI document, or null when the gateway does not serve one. */
   openapi: async (opts?: RequestOptions): Promise<OpenAPIDocument | null> => {

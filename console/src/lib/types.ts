@@ -106,6 +106,7 @@ export type AnalyticsReport = Schemas["AnalyticsReport"];
 
 export type PluginInfo = Schemas["HubPluginInfo"];
 export type PluginList = Answer<"/api/plugins">;
+export type ClusterView = Answer<"/api/cluster">;
 
 export interface OpenAPIDocument {
   openapi?: string;

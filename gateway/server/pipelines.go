@@ -128,66 +128,20 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 			Usage:   &openai.Usage{PromptTokens: x.InTokens, CompletionTokens: x.OutTokens, TotalTokens: x.InTokens + x.OutTokens}})
 		return
 	}
-	// Run in the background and commit to a stream only once the first chunk is there, so a run
-	// that fails early still gets a plain error answer.
-	chunks := make(chan []byte, 64)
-	gone := make(chan struct{})
-	done := make(chan *pipeline.Execution, 1)
-	var goneOnce sync.Once
-	if e.Plan.Streams() {
-		opts.Sink = func(chunk []byte) error {
-			if bytes.Contains(chunk, []byte(`"choices":[]`)) {
-				return nil // the step's own usage chunk; the pipeline's comes at the end
-			}
-			select {
-			case chunks <- bytes.Clone(chunk):
-				return nil
-			case <-gone:
-				return errClientGone
-			}
-		}
-	}
-	// A client that leaves ends the run, and the model call it is waiting on.
-	runCtx, endRun := context.WithCancel(g.callContext(ctx))
-	go func() { done <- g.runner.Run(runCtx, e.Plan, any(input), opts) }()
-	var first []byte
-	var x *pipeline.Execution
-	select {
-	case first = <-chunks:
-	case x = <-done:
-		endRun()
-		if err := x.Err(); err != nil {
-			writeError(ctx, g.runError(id, err))
-			return
-		}
+	rs, x := g.startRun(ctx, e.Plan, any(input), opts)
+	if x != nil && x.Err() != nil {
+		writeError(ctx, g.runError(id, x.Err()))
+		return
 	}
 	g.setRunHeaders(ctx, nil, start)
 	ctx.SetContentType("text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	setStreamBody(ctx, func(w *bufio.Writer) {
-		defer goneOnce.Do(func() { close(gone); endRun() })
+		defer rs.close()
 		k := &streamTail{id: "chatcmpl-" + reqID, model: model, created: start.Unix()}
-		if first != nil {
-			writeEvent(w, first)
-			if w.Flush() != nil {
-				return
-			}
-		}
-		for x == nil {
-			select {
-			case c := <-chunks:
-				writeEvent(w, c)
-				if len(chunks) == 0 && w.Flush() != nil {
-					return
-				}
-			case x = <-done:
-			}
-		}
-		// The run may end before its first chunk was taken (the select above picks either way
-		// when both are ready), so what the stream carried is first or anything still queued.
-		streamed := first != nil || len(chunks) > 0
-		for len(chunks) > 0 {
-			writeEvent(w, <-chunks)
+		x, streamed, ok := rs.relay(w, x, func(c []byte) { writeEvent(w, c) })
+		if !ok {
+			return
 		}
 		if err := x.Err(); err != nil {
 			writeEvent(w, g.runError(id, err).AppendJSON(nil))
@@ -205,6 +159,82 @@ func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id str
 		}
 		w.Write(sseDone)
 		w.Flush()
+	})
+}
+
+// runStream is a pipeline run in the background for a streamed answer: the answer commits to
+// a stream only once the first chunk is there, so that a run failing early still gets a plain
+// error answer. A client that leaves ends the run, and the model call it is waiting on.
+type runStream struct {
+	chunks chan []byte
+	gone   chan struct{}
+	done   chan *pipeline.Execution
+	end    context.CancelFunc
+	once   sync.Once
+	first  []byte
+}
+
+// startRun starts plan and waits for its first chunk; x is the execution when the run ended
+// before one.
+func (g *Gateway) startRun(ctx *fasthttp.RequestCtx, plan *pipeline.Plan, input any, opts pipeline.Options) (rs *runStream, x *pipeline.Execution) {
+	rs = &runStream{chunks: make(chan []byte, 64), gone: make(chan struct{}), done: make(chan *pipeline.Execution, 1)}
+	if plan.Streams() {
+		opts.Sink = func(chunk []byte) error {
+			if bytes.Contains(chunk, []byte(`"choices":[]`)) {
+				return nil // the step's own usage chunk; the pipeline's comes at the end
+			}
+			select {
+			case rs.chunks <- bytes.Clone(chunk):
+				return nil
+			case <-rs.gone:
+				return errClientGone
+			}
+		}
+	}
+	runCtx, end := context.WithCancel(g.callContext(ctx))
+	rs.end = end
+	go func() { rs.done <- g.runner.Run(runCtx, plan, input, opts) }()
+	select {
+	case rs.first = <-rs.chunks:
+	case x = <-rs.done:
+		end()
+	}
+	return rs, x
+}
+
+// relay writes every chunk of the run, flushing when none is queued, until it ends. streamed
+// says whether any chunk came; ok is false when the client went away.
+func (rs *runStream) relay(w *bufio.Writer, x *pipeline.Execution, write func([]byte)) (_ *pipeline.Execution, streamed, ok bool) {
+	if rs.first != nil {
+		write(rs.first)
+		if w.Flush() != nil {
+			return nil, false, false
+		}
+	}
+	for x == nil {
+		select {
+		case c := <-rs.chunks:
+			write(c)
+			if len(rs.chunks) == 0 && w.Flush() != nil {
+				return nil, false, false
+			}
+		case x = <-rs.done:
+		}
+	}
+	// The run may end before its first chunk was taken (the select picks either way when both
+	// are ready), so what the stream carried is the first chunk or anything still queued.
+	streamed = rs.first != nil || len(rs.chunks) > 0
+	for len(rs.chunks) > 0 {
+		write(<-rs.chunks)
+	}
+	return x, streamed, true
+}
+
+// close ends the run's stream: a run still going is cancelled.
+func (rs *runStream) close() {
+	rs.once.Do(func() {
+		close(rs.gone)
+		rs.end()
 	})
 }
 

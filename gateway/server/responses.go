@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -547,43 +546,17 @@ func (g *Gateway) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id
 		writeJSON(ctx, fasthttp.StatusOK, resp)
 		return
 	}
-	// As pipelineChat: run in the background and commit to a stream only once the first chunk
-	// is there, so that a run failing early still gets a plain error answer.
-	chunks := make(chan []byte, 64)
-	gone := make(chan struct{})
-	done := make(chan *pipeline.Execution, 1)
-	if e.Plan.Streams() {
-		opts.Sink = func(chunk []byte) error {
-			if bytes.Contains(chunk, []byte(`"choices":[]`)) {
-				return nil // the step's own usage chunk; the pipeline's comes at the end
-			}
-			select {
-			case chunks <- bytes.Clone(chunk):
-				return nil
-			case <-gone:
-				return errClientGone
-			}
-		}
-	}
-	runCtx, endRun := context.WithCancel(g.callContext(ctx))
-	go func() { done <- g.runner.Run(runCtx, e.Plan, any(input), opts) }()
-	var first []byte
-	var x *pipeline.Execution
-	select {
-	case first = <-chunks:
-	case x = <-done:
-		endRun()
-		if err := x.Err(); err != nil {
-			writeError(ctx, g.runError(id, err))
-			return
-		}
+	rs, x := g.startRun(ctx, e.Plan, any(input), opts)
+	if x != nil && x.Err() != nil {
+		writeError(ctx, g.runError(id, x.Err()))
+		return
 	}
 	g.setRunHeaders(ctx, nil, start)
 	ctx.SetContentType("text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	ev := p.Events()
 	setStreamBody(ctx, func(w *bufio.Writer) {
-		defer func() { close(gone); endRun() }()
+		defer rs.close()
 		var failed *fault.Error
 		relay := func(chunk []byte) {
 			if failed == nil {
@@ -592,25 +565,9 @@ func (g *Gateway) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id
 				writeNamedEvents(w, events)
 			}
 		}
-		if first != nil {
-			relay(first)
-			if w.Flush() != nil {
-				return
-			}
-		}
-		for x == nil {
-			select {
-			case c := <-chunks:
-				relay(c)
-				if len(chunks) == 0 && w.Flush() != nil {
-					return
-				}
-			case x = <-done:
-			}
-		}
-		streamed := first != nil || len(chunks) > 0
-		for len(chunks) > 0 {
-			relay(<-chunks)
+		x, streamed, ok := rs.relay(w, x, relay)
+		if !ok {
+			return
 		}
 		if failed == nil {
 			if err := x.Err(); err != nil {

@@ -228,11 +228,7 @@ func (bedrockAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if c.Op == Embedding {
 		return bedrockEmbed(u, c)
 	}
-	req, err := chatOf(u, c)
-	if err != nil {
-		return nil, err
-	}
-	body, err := bedrockBody(req)
+	_, body, err := vendorBody(u, c, bedrockBody)
 	if err != nil {
 		return nil, err
 	}
@@ -240,27 +236,14 @@ func (bedrockAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fasthttp.ReleaseResponse(resp)
-	var br bedrock.Response
-	if err := decodeAnswer(u, resp, &br); err != nil {
-		return nil, err
-	}
-	chat, usage := fromBedrock(&br, u.Model)
-	if c.Op == Completion {
-		return jsonResult(chatAsCompletion(chat), usage)
-	}
-	return jsonResult(chat, usage)
+	return vendorAnswer(u, c, resp, func(br *bedrock.Response) (*openai.ChatResponse, Usage) { return fromBedrock(br, u.Model) })
 }
 
 func (bedrockAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	if c.Op != Chat {
 		return nil, fault.Invalid("stream", "provider %s streams chat completions only", u.Provider)
 	}
-	req, err := chatOf(u, c)
-	if err != nil {
-		return nil, err
-	}
-	body, err := bedrockBody(req)
+	req, body, err := vendorBody(u, c, bedrockBody)
 	if err != nil {
 		return nil, err
 	}

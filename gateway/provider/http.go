@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -170,6 +171,34 @@ func (u *Upstream) bearer(h *fasthttp.RequestHeader) {
 	if u.Key.IsSet() {
 		h.Set("Authorization", "Bearer "+u.Key.Reveal())
 	}
+}
+
+// vendorBody reads a call's chat request and encodes it in a vendor's format.
+func vendorBody(u *Upstream, c *Call, encode func(*openai.ChatRequest) ([]byte, error)) (*openai.ChatRequest, []byte, error) {
+	req, err := chatOf(u, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := encode(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return req, body, nil
+}
+
+// vendorAnswer reads a vendor's answer into A and translates it back with back: a chat
+// completion, or a legacy completion for a Completion call. It releases resp.
+func vendorAnswer[A any](u *Upstream, c *Call, resp *fasthttp.Response, back func(*A) (*openai.ChatResponse, Usage)) (*Result, error) {
+	defer fasthttp.ReleaseResponse(resp)
+	var a A
+	if err := decodeAnswer(u, resp, &a); err != nil {
+		return nil, err
+	}
+	chat, usage := back(&a)
+	if c.Op == Completion {
+		return jsonResult(chatAsCompletion(chat), usage)
+	}
+	return jsonResult(chat, usage)
 }
 
 // jsonResult wraps a translated answer as a Result.

@@ -81,16 +81,7 @@ func (a anthropicAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fasthttp.ReleaseResponse(resp)
-	var ar anthropic.Response
-	if err := decodeAnswer(u, resp, &ar); err != nil {
-		return nil, err
-	}
-	chat, usage := fromAnthropic(&ar)
-	if c.Op == Completion {
-		return jsonResult(chatAsCompletion(chat), usage)
-	}
-	return jsonResult(chat, usage)
+	return vendorAnswer(u, c, resp, fromAnthropic)
 }
 
 func (a anthropicAdapter) Stream(u *Upstream, c *Call) (Stream, error) {

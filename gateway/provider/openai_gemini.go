@@ -80,11 +80,7 @@ func (g geminiAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if c.Op == Embedding {
 		return g.embed(u, c)
 	}
-	req, err := chatOf(u, c)
-	if err != nil {
-		return nil, err
-	}
-	body, err := geminiBody(req)
+	_, body, err := vendorBody(u, c, geminiBody)
 	if err != nil {
 		return nil, err
 	}
@@ -92,27 +88,14 @@ func (g geminiAdapter) Do(u *Upstream, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fasthttp.ReleaseResponse(resp)
-	var gr gemini.Response
-	if err := decodeAnswer(u, resp, &gr); err != nil {
-		return nil, err
-	}
-	chat, usage := fromGemini(&gr, u.Model)
-	if c.Op == Completion {
-		return jsonResult(chatAsCompletion(chat), usage)
-	}
-	return jsonResult(chat, usage)
+	return vendorAnswer(u, c, resp, func(gr *gemini.Response) (*openai.ChatResponse, Usage) { return fromGemini(gr, u.Model) })
 }
 
 func (geminiAdapter) Stream(u *Upstream, c *Call) (Stream, error) {
 	if c.Op != Chat {
 		return nil, fault.Invalid("stream", "provider %s streams chat completions only", u.Provider)
 	}
-	req, err := chatOf(u, c)
-	if err != nil {
-		return nil, err
-	}
-	body, err := geminiBody(req)
+	req, body, err := vendorBody(u, c, geminiBody)
 	if err != nil {
 		return nil, err
 	}

@@ -176,6 +176,8 @@ type Concurrency struct {
 // Cache enables the exact-match response cache of a model.
 type Cache struct {
 	TTLSeconds int `json:"ttlSeconds"`
+	// Shared keeps the answers in the cluster's Redis too, for every node (with cluster set).
+	Shared bool `json:"shared,omitempty"`
 }
 
 // HealthCheck enables periodic probes of a model's upstreams.

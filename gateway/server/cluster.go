@@ -45,11 +45,13 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 }
 
 // shareState shares the keys, pipelines and (with a cluster secret) models made through the
-// admin API with the other nodes, once all are open, and starts following their changes.
+// admin API with the other nodes, once all are open, and starts following their changes; models
+// whose cache is shared keep their answers in the cluster's cache.
 func (g *Gateway) shareState() {
 	if g.cluster == nil {
 		return
 	}
+	g.cache.SetShared(g.cluster.Cache())
 	g.keys.SetShare(g.cluster.Share("keys", g.keys))
 	g.pipes.SetShare(g.cluster.Share("pipelines", g.pipes))
 	if g.cluster.Sealed() {

@@ -340,3 +340,40 @@ func TestClusterSharesModels(t *testing.T) {
 		return nodes[0].Data("POST", "/v1/chat/completions", budgetedKey, chat).Status == 404
 	})
 }
+
+// A model whose cache is shared answers a question asked on one node from the cache on another:
+// the upstream is called once for the cluster.
+func TestClusterSharesTheCache(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 2, up.URL)
+	model := `{"id":"cached","name":"Cached","endpoint":"` + up.URL + `","provider":"openai","securityPolicy":"public","cache":{"ttlSeconds":60,"shared":true}}`
+	if r := nodes[0].Admin("POST", "/api/models", model); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	chat := `{"model":"cached","messages":[{"role":"user","content":"the same question"}]}`
+	gt.Eventually(t, time.Second, "node b knows the model", func() bool {
+		return nodes[1].Admin("GET", "/api/models/cached", nil).Status == 200
+	})
+	r := nodes[0].Data("POST", "/v1/chat/completions", budgetedKey, chat)
+	if r.Status != 200 || r.Header.Get("x-iom-cache") != "miss" {
+		t.Fatalf("first: %d %v", r.Status, r.Header)
+	}
+	calls := up.Count()
+	gt.Eventually(t, 2*time.Second, "the answer is in the shared cache", func() bool {
+		return len(rs.Client().Keys(t.Context(), "iom:cache:*").Val()) > 0
+	})
+	r2 := nodes[1].Data("POST", "/v1/chat/completions", budgetedKey, chat)
+	if r2.Header.Get("x-iom-cache") != "hit" || string(r2.Body) != string(r.Body) || up.Count() != calls {
+		t.Fatalf("the hit differs or reached the upstream (%d calls): %s", up.Count()-calls, r2.Body)
+	}
+	for _, k := range rs.Client().Keys(t.Context(), "iom:cache:*").Val() {
+		if v := rs.Client().Get(t.Context(), k).Val(); strings.Contains(v, "the same question") {
+			t.Fatal("the shared cache holds an answer in the clear")
+		}
+	}
+}

@@ -321,7 +321,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		req.Cache = "miss"
 		if !bytes.Contains(ctx.Request.Header.Peek("Cache-Control"), []byte("no-cache")) {
 			cacheKey = cache.Key(policy.CacheScope(key, route.Model), route.ID, op.String(), c.fields)
-			if hit, ok := g.cache.Get(cacheKey); ok {
+			if hit, ok := g.cache.Get(cacheKey, route.Cache.Shared); ok {
 				req.Cache = "hit"
 				g.serveCached(ctx, route, req, hit)
 				return
@@ -349,7 +349,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	if cacheKey != nil && out.Fallback == "" {
 		u := out.Usage()
 		g.cache.Put(cacheKey, cache.Entry{Body: bytes.Clone(out.Result.Body), Input: u.Input, Output: u.Output},
-			time.Duration(route.Cache.TTLSeconds)*time.Second)
+			time.Duration(route.Cache.TTLSeconds)*time.Second, route.Cache.Shared)
 	}
 	out.Finish(fasthttp.StatusOK, nil)
 }

@@ -236,7 +236,7 @@ func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 		req.Cache = "miss"
 		if !bytes.Contains(ctx.Request.Header.Peek("Cache-Control"), []byte("no-cache")) {
 			cacheKey = cache.Key(policy.CacheScope(req.Key, route.Model), route.ID, provider.Chat.String(), req.Call.Fields)
-			if hit, ok := g.cache.Get(cacheKey); ok {
+			if hit, ok := g.cache.Get(cacheKey, route.Cache.Shared); ok {
 				req.Cache = "hit"
 				g.cachedResponse(ctx, route, req, p, st, hit)
 				return
@@ -251,7 +251,7 @@ func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 	if cacheKey != nil && out.Fallback == "" {
 		u := out.Usage()
 		g.cache.Put(cacheKey, cache.Entry{Body: bytes.Clone(out.Result.Body), Input: u.Input, Output: u.Output},
-			time.Duration(route.Cache.TTLSeconds)*time.Second)
+			time.Duration(route.Cache.TTLSeconds)*time.Second, route.Cache.Shared)
 	}
 	resp, err := p.Complete(out.Result.Body, out.Usage(), time.Now())
 	var answer []byte

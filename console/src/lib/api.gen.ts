@@ -2853,6 +2853,7 @@ export interface components {
             failures?: number;
         };
         RegistryCache: {
+            shared?: boolean;
             ttlSeconds: number;
         };
         RegistryConcurrency: {

@@ -77,13 +77,14 @@ func Open(o Options) (*Cluster, error) {
 	if o.ConfigHash == nil {
 		o.ConfigHash = func() string { return "" }
 	}
-	// Short socket deadlines and no retries inside the client: a request waits at most one
-	// timeout for Redis, and the limiter decides what a failure means.
+	// Short socket deadlines and no retries inside the client (go-redis takes 0 for its default
+	// of 3; -1 is none): a request waits at most one timeout for Redis, the limiter decides what
+	// a failure means, and a blocked stream read that fails is seen, so the node reloads.
 	ro.DialTimeout = 2 * o.Timeout
 	ro.ReadTimeout = o.Timeout
 	ro.WriteTimeout = o.Timeout
 	ro.PoolTimeout = o.Timeout
-	ro.MaxRetries = 0
+	ro.MaxRetries = -1
 	ro.DialerRetries = 1
 	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true

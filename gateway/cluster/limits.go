@@ -186,12 +186,14 @@ func (l *Limits) Spent(a *policy.Admission, tokens int64, usd float64) error {
 }
 
 // settleScript adds a request's tokens and spend once: the settlement's id is remembered for
-// an hour, so one retried after a timeout (when Redis may have run it already) adds nothing.
+// ten minutes, so one retried after a timeout (when Redis may have run it already) adds
+// nothing. A node retries kept spend every second while Redis answers; one retried later than
+// that after a timed-out first try could count twice.
 //
 // KEYS: settlement id, minute tokens, key spend, org spend. ARGV: tokens, micro-dollars, then
 // for each counter the Unix time it expires at, 0 to leave it alone.
 var settleScript = redis.NewScript(`
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 3600) then return 0 end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 600) then return 0 end
 for i = 2, 4 do
   local at = tonumber(ARGV[i + 1])
   if at > 0 then

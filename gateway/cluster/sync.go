@@ -32,9 +32,16 @@ const (
 
 func stateKey(kind string) string { return "iom:state:" + kind }
 
-// publishScript sets or deletes one entry and announces it on the stream, in one step.
-// KEYS: the kind's hash, the stream. ARGV: id, data ("" deletes), kind, node.
+// seededKey marks a kind as loaded into Redis by a node (the first after Redis started empty).
+func seededKey(kind string) string { return "iom:seeded:" + kind }
+
+// publishScript sets or deletes one entry and announces it on the stream, in one step. It
+// refuses while the kind is not seeded (Redis restarted empty and no node has loaded it again):
+// a node seeding later from an older copy would otherwise undo the change, a revoked key
+// coming back.
+// KEYS: the kind's hash, the stream, the seeded flag. ARGV: id, data ("" deletes), kind, node.
 var publishScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('NOTSEEDED the shared state is being reloaded') end
 if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ` + strconv.Itoa(maxChanges) + `, '*', 'kind', ARGV[3], 'id', ARGV[1], 'node', ARGV[4])
 `)
@@ -47,7 +54,7 @@ func (c *Cluster) Share(kind string, s Source) func(id string, data []byte) erro
 	return func(id string, data []byte) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*c.opts.Timeout)
 		defer cancel()
-		if err := publishScript.Run(ctx, c.rdb, []string{stateKey(kind), changesKey}, id, c.sealed(kind, id, data), kind, c.opts.NodeID).Err(); err != nil {
+		if err := publishScript.Run(ctx, c.rdb, []string{stateKey(kind), changesKey, seededKey(kind)}, id, c.sealed(kind, id, data), kind, c.opts.NodeID).Err(); err != nil {
 			return errors.New("redis: " + redisError(err)) // without the server's address
 		}
 		return nil
@@ -84,7 +91,7 @@ func (c *Cluster) syncLoop() {
 		<-c.stop
 		cancel()
 	}()
-	last := ""
+	last, checked := "", time.Now()
 	for ctx.Err() == nil {
 		if last == "" {
 			var err error
@@ -103,6 +110,12 @@ func (c *Cluster) syncLoop() {
 			last = "" // this node stood still (a paused process): the stream may have moved past it
 			continue
 		case errors.Is(err, redis.Nil):
+			if time.Since(checked) > stallAfter {
+				checked = time.Now()
+				if !c.seeded(ctx) {
+					last = "" // Redis restarted empty between two reads: load it again
+				}
+			}
 			continue
 		case err != nil:
 			last = "" // Redis went away: reload everything when it is back
@@ -123,6 +136,19 @@ func (c *Cluster) syncLoop() {
 			}
 		}
 	}
+}
+
+// seeded says whether Redis still holds every kind this node shares; false after it restarted
+// empty (or lost them), when the node must load and seed it again.
+func (c *Cluster) seeded(ctx context.Context) bool {
+	keys := make([]string, 0, len(c.sources))
+	for kind := range c.sources {
+		keys = append(keys, seededKey(kind))
+	}
+	rctx, cancel := context.WithTimeout(ctx, 4*c.opts.Timeout)
+	defer cancel()
+	n, err := c.rdb.Exists(rctx, keys...).Result()
+	return err != nil || n == int64(len(keys)) // a failed check is left to the next read
 }
 
 func (c *Cluster) pause(ctx context.Context, d time.Duration) {
@@ -223,7 +249,7 @@ func (c *Cluster) seed(ctx context.Context, kind string, s Source) error {
 	for id, data := range s.Stored() {
 		args = append(args, id, c.sealed(kind, id, data))
 	}
-	return seedScript.Run(ctx, c.rdb, []string{"iom:seeded:" + kind, stateKey(kind), changesKey}, args...).Err()
+	return seedScript.Run(ctx, c.rdb, []string{seededKey(kind), stateKey(kind), changesKey}, args...).Err()
 }
 
 // maxEntries bounds what one kind may hold in Redis.

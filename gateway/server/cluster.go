@@ -77,13 +77,21 @@ func (g *Gateway) startPush(cfg *config.File) error {
 	return nil
 }
 
-// configHash tells nodes running the same config apart from those that are not; secrets print
-// masked in the config's JSON, so the hash does not depend on them.
+// configHash tells nodes running the same config apart from those that are not: it leaves out
+// what differs per node (listeners, data dir, node id), and secrets print masked in the config's
+// JSON, so it does not depend on them.
 func configHash(cfg *config.File) string {
 	if cfg == nil {
 		return ""
 	}
-	b, _ := json.Marshal(cfg)
+	c := *cfg
+	c.Server = config.Server{}
+	if c.Cluster != nil {
+		cl := *c.Cluster
+		cl.NodeID = ""
+		c.Cluster = &cl
+	}
+	b, _ := json.Marshal(&c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

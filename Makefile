@@ -14,7 +14,7 @@ SDK_MODULES := sdk/wasm sdk/plugin
 E2E_MODULE := e2e
 BENCH_MODULE := bench
 
-.PHONY: all build run plugins console jaeger test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
+.PHONY: all build run cluster plugins console jaeger test test-go test-race test-console test-sdk fuzz bench node-deps vet cross proto clean
 
 all: build
 
@@ -25,6 +25,11 @@ build:
 ## (LISTEN=:9090 and ADMIN_LISTEN=127.0.0.1:9091 move the listeners)
 run: console plugins build
 	./$(BIN) serve --config $(CONFIG) $(if $(LISTEN),--listen $(LISTEN)) $(if $(ADMIN_LISTEN),--admin-listen $(ADMIN_LISTEN))
+
+## cluster: three gateways sharing Redis and VictoriaMetrics behind nginx on :8080, to try the
+## cluster on one machine (scripts/cluster.sh; Ctrl-C stops everything)
+cluster: console plugins build
+	IOM=$(BIN) PLUGINS=$(PLUGINS) scripts/cluster.sh
 
 ## plugins: the example WASM modules and process plugins, into bin/plugins; each is rebuilt only
 ## when its sources or its SDK changed

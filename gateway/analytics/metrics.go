@@ -193,7 +193,10 @@ func (m *Metrics) ForgetPipelines(keep map[string]bool) {
 func (m *Metrics) WritePrometheus(w io.Writer) {
 	var buf bytes.Buffer
 	m.set.WritePrometheus(&buf)
-	metrics.WriteProcessMetrics(&buf)
+	// Go and process metrics, without the library's own push statistics: they break naming
+	// rules and name the VictoriaMetrics URL.
+	metrics.WriteGoMetrics(&buf)
+	metrics.WriteProcMetrics(&buf)
 	bw := bufio.NewWriter(w)
 	for line := range bytes.Lines(buf.Bytes()) {
 		family := familyOf(line)

@@ -3,6 +3,7 @@ package analytics
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iomhq/iom/gateway/registry"
@@ -17,6 +18,19 @@ type Live struct {
 
 // NewLive returns empty statistics.
 func NewLive() *Live { return &Live{models: map[string]*ModelStats{}} }
+
+// Each calls fn with every model's statistics.
+func (l *Live) Each(fn func(id string, s *ModelStats)) {
+	l.mu.Lock()
+	ids := make([]string, 0, len(l.models))
+	for id := range l.models {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	for _, id := range ids {
+		fn(id, l.Model(id))
+	}
+}
 
 // Model returns the statistics of model id, creating them.
 func (l *Live) Model(id string) *ModelStats {
@@ -53,7 +67,12 @@ type ModelStats struct {
 	// seeded are the percentiles read from the stored rollups at start, shown until the first
 	// attempt of this run.
 	seededP50, seededP95 float64
+	// peers are the other nodes' statistics of the model, merged (nil alone).
+	peers atomic.Pointer[registry.Stats]
 }
+
+// SetPeers sets what the other nodes of a cluster saw of the model; Snapshot adds it in.
+func (s *ModelStats) SetPeers(p *registry.Stats) { s.peers.Store(p) }
 
 // Observe records one upstream attempt. errMsg is empty on success.
 func (s *ModelStats) Observe(now time.Time, latency time.Duration, errMsg string) {
@@ -117,8 +136,53 @@ func (s *ModelStats) RecentErrorRate() (rate float64, calls int) {
 	return float64(errs) / float64(n), n
 }
 
-// Snapshot returns the statistics as the registry shows them, or nil before any call.
+// Snapshot returns the statistics as the registry and auto routing see them: this node's with
+// the other nodes' merged in, or nil before any call.
 func (s *ModelStats) Snapshot() *registry.Stats {
+	own, peers := s.Own(), s.peers.Load()
+	if peers == nil {
+		return own
+	}
+	if own == nil {
+		c := *peers
+		return &c
+	}
+	return MergeStats([]*registry.Stats{own, peers})
+}
+
+// MergeStats merges several nodes' statistics of one model: counts add up, latencies are
+// averaged weighted by requests, the last error and request are the latest.
+func MergeStats(list []*registry.Stats) *registry.Stats {
+	var m registry.Stats
+	var weight float64
+	for _, st := range list {
+		if st == nil || st.Requests <= 0 {
+			continue
+		}
+		w := float64(st.Requests)
+		m.Requests += st.Requests
+		m.Errors += st.Errors
+		m.LatencyMs += w * st.LatencyMs
+		m.P50Ms += w * st.P50Ms
+		m.P95Ms += w * st.P95Ms
+		weight += w
+		if st.LastErrorAt.After(m.LastErrorAt) {
+			m.LastError, m.LastErrorAt = st.LastError, st.LastErrorAt
+		}
+		if st.LastRequestAt.After(m.LastRequestAt) {
+			m.LastRequestAt = st.LastRequestAt
+		}
+	}
+	if weight == 0 {
+		return nil
+	}
+	m.LatencyMs, m.P50Ms, m.P95Ms = round(m.LatencyMs/weight), round(m.P50Ms/weight), round(m.P95Ms/weight)
+	m.SuccessRate = float64(m.Requests-m.Errors) / float64(m.Requests)
+	return &m
+}
+
+// Own returns this node's statistics alone, or nil before any call.
+func (s *ModelStats) Own() *registry.Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.requests == 0 {

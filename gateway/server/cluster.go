@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/cluster"
 	"github.com/iomhq/iom/gateway/config"
 )
@@ -46,8 +47,9 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 
 // shareState shares the keys, pipelines and (with a cluster secret) models made through the
 // admin API with the other nodes, once all are open, and starts following their changes; models
-// whose cache is shared keep their answers in the cluster's cache.
-func (g *Gateway) shareState() {
+// whose cache is shared keep their answers in the cluster's cache, and live statistics merge
+// every node's.
+func (g *Gateway) shareState(live *analytics.Live) {
 	if g.cluster == nil {
 		return
 	}
@@ -59,6 +61,7 @@ func (g *Gateway) shareState() {
 	} else {
 		g.log.Info("cluster: models registered through the admin API stay this node's own: set cluster.secret to share them")
 	}
+	g.cluster.ShareLive(live)
 	g.cluster.StartSync()
 }
 

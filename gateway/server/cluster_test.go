@@ -377,3 +377,28 @@ func TestClusterSharesTheCache(t *testing.T) {
 		}
 	}
 }
+
+// Live statistics merge every node's: calls served by node a show in node b's registry, which
+// auto routing reads too.
+func TestClusterMergesLiveStats(t *testing.T) {
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	nodes := startCluster(t, rs, 2, up.URL)
+	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
+	for range 3 {
+		if r := nodes[0].Data("POST", "/v1/chat/completions", budgetedKey, chat); r.Status != 200 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+	}
+	if r := nodes[1].Data("POST", "/v1/chat/completions", budgetedKey, chat); r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, 6*time.Second, "node b's registry counts node a's calls", func() bool {
+		st, _ := nodes[1].Admin("GET", "/api/models/priced", nil).JSON(t)["stats"].(map[string]any)
+		return st != nil && st["requests"] == float64(4)
+	})
+}

@@ -212,7 +212,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
 		return nil, err
 	}
-	g.shareState()
+	g.shareState(live)
 	g.runner = pipeline.NewRunner(g.engine, g.hub.Steps(), g.rec, log, 64)
 	g.mcp = mcp.New(mcp.Options{Log: log, Version: o.Version, Record: g.rec.Record, NewID: g.engine.NewID,
 		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes)})

@@ -24,13 +24,21 @@ var passedEnv = []string{
 // GOMAXPROCS in its env; the setting means nothing to a plugin not written in Go.
 var defaultEnv = []string{"GOMAXPROCS=1"}
 
-func pluginEnv(extra []string) []string {
-	env := make([]string, 0, len(passedEnv)+len(defaultEnv)+len(extra))
+// BaseEnv is what a child process of the gateway inherits of its environment (the passedEnv
+// variables that are set), with room for extra more; process plugins and stdio MCP servers
+// both start from it.
+func BaseEnv(extra int) []string {
+	env := make([]string, 0, len(passedEnv)+extra)
 	for _, k := range passedEnv {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
+	return env
+}
+
+func pluginEnv(extra []string) []string {
+	env := BaseEnv(len(defaultEnv) + len(extra))
 	for _, kv := range defaultEnv {
 		name, _, _ := strings.Cut(kv, "=")
 		if !slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, name+"=") }) {

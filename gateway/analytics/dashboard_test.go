@@ -18,13 +18,14 @@ const dashboardPath = "../../examples/observability/grafana-dashboard.json"
 
 // exportedFamilies are the metric families the gateway exports, with their types, read from the
 // # TYPE lines of a metric set whose every kind of series exists (a model, a pipeline, a
-// listener).
+// listener, an MCP tool).
 func exportedFamilies(t *testing.T) map[string]string {
 	t.Helper()
 	m := NewMetrics()
 	m.Model("m", "p").Requests.Inc()
 	m.Pipeline("p").OK.Inc()
 	m.Listener("data").AuthFailures.Inc()
+	m.Tool("s__t", "s").Calls.Inc()
 	var buf bytes.Buffer
 	m.WritePrometheus(&buf)
 	families := map[string]string{}

@@ -37,6 +37,8 @@ func (inv *Invocation) AppendJSON(b []byte) []byte {
 	o.Str("execution", inv.Execution, true)
 	o.Str("step", inv.Step, true)
 	o.Str("traceId", inv.TraceID, true)
+	o.Int("requestBytes", inv.RequestBytes, true)
+	o.Int("responseBytes", inv.ResponseBytes, true)
 	if len(inv.Attempts) > 0 {
 		o.Key("attempts")
 		o.B = append(o.B, '[')

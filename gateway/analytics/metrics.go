@@ -48,6 +48,9 @@ var help = map[string]string{
 	"iom_auth_locked_requests_total": "Requests refused because their address was locked out, per listener.",
 	"iom_connections_refused_total":  "Connections refused by a listener's limits, per reason (per_ip, total).",
 	"iom_accept_errors_total":        "Errors accepting connections, per listener.",
+	"iom_tool_calls_total":           "MCP tool calls per tool (<server>__<tool>) and server.",
+	"iom_tool_call_errors_total":     "MCP tool calls that failed or answered with an error, per tool and server.",
+	"iom_tool_call_duration_seconds": "Time an MCP tool call took, per tool and server.",
 }
 
 // Metrics is the gateway's metric set.
@@ -56,6 +59,7 @@ type Metrics struct {
 	mu        sync.Mutex
 	models    map[[2]string]*ModelMetrics
 	pipelines map[string]*PipelineMetrics
+	tools     map[[2]string]*ToolMetrics // bounded by the tools the MCP servers list (ForgetTools)
 
 	RecordsWritten *metrics.Counter
 	RecordsDropped *metrics.Counter
@@ -88,6 +92,7 @@ func NewMetrics() *Metrics {
 		set:            s,
 		models:         map[[2]string]*ModelMetrics{},
 		pipelines:      map[string]*PipelineMetrics{},
+		tools:          map[[2]string]*ToolMetrics{},
 		RecordsWritten: s.NewCounter("iom_records_written_total"),
 		RecordsDropped: s.NewCounter("iom_records_dropped_total"),
 		Reloads:        s.NewCounter("iom_config_reloads_total"),
@@ -246,4 +251,45 @@ func familyOf(line []byte) string {
 
 func quote(s string) string {
 	return strconv.Quote(strings.ToValidUTF8(s, "?"))
+}
+
+// ToolMetrics are one MCP tool's metrics.
+type ToolMetrics struct {
+	Calls, Errors *metrics.Counter
+	Duration      *metrics.PrometheusHistogram
+}
+
+// Tool returns the metrics of the MCP tool name of server, creating them. Only tools a server
+// lists are called, and ForgetTools drops those it no longer lists, so the series stay bounded.
+func (m *Metrics) Tool(name, server string) *ToolMetrics {
+	k := [2]string{name, server}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if tm, ok := m.tools[k]; ok {
+		return tm
+	}
+	labels := `{tool=` + quote(name) + `,server=` + quote(server) + `}`
+	tm := &ToolMetrics{
+		Calls:    m.set.NewCounter("iom_tool_calls_total" + labels),
+		Errors:   m.set.NewCounter("iom_tool_call_errors_total" + labels),
+		Duration: m.set.NewPrometheusHistogramExt("iom_tool_call_duration_seconds"+labels, latencyBuckets),
+	}
+	m.tools[k] = tm
+	return tm
+}
+
+// ForgetTools drops the series of every tool not in keep (tool names as clients see them).
+func (m *Metrics) ForgetTools(keep map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.tools {
+		if keep[k[0]] {
+			continue
+		}
+		labels := `{tool=` + quote(k[0]) + `,server=` + quote(k[1]) + `}`
+		for _, name := range []string{"iom_tool_calls_total", "iom_tool_call_errors_total", "iom_tool_call_duration_seconds"} {
+			m.set.UnregisterMetric(name + labels)
+		}
+		delete(m.tools, k)
+	}
 }

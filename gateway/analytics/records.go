@@ -56,6 +56,10 @@ type Invocation struct {
 	Step      string `json:"step,omitempty"`
 	// TraceID is the request's W3C trace id (x-iom-trace-id), as hex.
 	TraceID string `json:"traceId,omitempty"`
+	// RequestBytes and ResponseBytes are the sizes of a tool call's arguments and result (op
+	// tool); records written before they existed read as 0.
+	RequestBytes  int64 `json:"requestBytes,omitempty"`
+	ResponseBytes int64 `json:"responseBytes,omitempty"`
 }
 
 // Attempt is one upstream try within an invocation.
@@ -212,7 +216,7 @@ func (r *Recorder) loop() {
 	}
 	add := func(inv *Invocation) {
 		model := inv.ServedBy
-		if model == "" {
+		if model == "" || inv.Op == "tool" { // a tool call counts under its tool, not its server
 			model = inv.Model
 		}
 		r.roll.observe(observation{at: inv.Time, dims: [4]string{model, "", inv.Key, inv.Org}, err: inv.Status != "ok",

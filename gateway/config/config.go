@@ -663,7 +663,10 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 		}
 	}
-	cat := &fileCatalog{models: map[string]*registry.Entry{}, plugins: plugins}
+	cat := &fileCatalog{models: map[string]*registry.Entry{}, plugins: plugins, mcpServers: map[string]bool{}}
+	for _, m := range f.MCPServers {
+		cat.mcpServers[m.ID] = true
+	}
 	for i := range f.Models {
 		if e, err := registry.NewEntry(&f.Models[i]); err == nil {
 			cat.models[f.Models[i].ID] = e
@@ -808,12 +811,17 @@ func checkEgress(base string, m *registry.Model, p *egress.Policy, es *decode.Er
 
 // fileCatalog is what a config file declares, for checking its pipelines.
 type fileCatalog struct {
-	models  map[string]*registry.Entry
-	plugins map[string]string
+	models     map[string]*registry.Entry
+	plugins    map[string]string
+	mcpServers map[string]bool
 }
 
 func (c *fileCatalog) Model(id string) *registry.Entry { return c.models[id] }
 func (c *fileCatalog) HasPlugin(name string) bool      { return c.plugins[name] != "" }
+
+// HasMCPServer reports whether the file declares the MCP server id. A pipeline of the file may
+// name only those: servers registered through the API come and go at run time.
+func (c *fileCatalog) HasMCPServer(id string) bool { return c.mcpServers[id] }
 
 var envRef = regexp.MustCompile(`(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 

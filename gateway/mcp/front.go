@@ -12,6 +12,8 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -62,6 +64,11 @@ type Options struct {
 	CheckKey func(id string) error
 	// MaxBodyBytes bounds a client's request body.
 	MaxBodyBytes int64
+	// Metrics, when set, gets each tool's calls, errors and durations.
+	Metrics *analytics.Metrics
+	// OnChange, when set, is called after the set of servers changed (pipelines whose tool
+	// steps name them are checked again).
+	OnChange func()
 }
 
 // Service is the gateway's MCP front: the upstream servers and each key's view of their tools.
@@ -165,6 +172,9 @@ func (s *Service) apply(specs []Server) {
 		u.close()
 	}
 	s.sync()
+	if s.o.OnChange != nil {
+		s.o.OnChange()
+	}
 }
 
 // Close ends every client session and upstream connection (stdio servers exit). Calls still
@@ -302,6 +312,17 @@ func (s *Service) sync() {
 	for _, v := range s.views {
 		s.updateLocked(v)
 	}
+	if s.o.Metrics != nil {
+		// A tool no server lists any more leaves /metrics.
+		keep := map[string]bool{}
+		for id, u := range s.upstreams {
+			tools, _ := u.snapshot()
+			for _, t := range tools {
+				keep[id+Separator+t.Name] = true
+			}
+		}
+		s.o.Metrics.ForgetTools(keep)
+	}
 }
 
 // updateLocked makes v hold exactly the tools its key may use: tools that went away or changed
@@ -420,55 +441,193 @@ func KeyEntry(id string) string { return "mcp:" + id }
 // handlerFor calls tool of u for the key that keyOf returns (nil for the admin API's test
 // calls, which no key's policy limits), and records the call.
 func (s *Service) handlerFor(keyOf func() *policy.Key, u *upstream, tool, exposed string) sdk.ToolHandler {
-	return func(ctx context.Context, req *sdk.CallToolRequest) (res *sdk.CallToolResult, err error) {
-		key := keyOf()
-		start := time.Now()
-		inv := &analytics.Invocation{ID: s.o.NewID(start), Kind: "invocation", Time: start, Op: "tool", Model: exposed,
-			ServedBy: u.spec.ID, Provider: "mcp", Status: "ok", HTTPStatus: http.StatusOK}
-		if key != nil {
-			inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
-		}
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error("panic in an MCP tool call", "tool", exposed, "panic", p)
-				res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error; the gateway logged the details"}
-				inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusInternalServerError, fault.Gateway.String(), "internal error"
-			}
-			inv.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
-			if s.o.Record != nil {
-				s.o.Record(inv)
-			}
-		}()
-		if s.o.Admit != nil && key != nil {
-			if fe := s.o.Admit(key); fe != nil {
-				inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
-				return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
-			}
-		}
-		cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
-		defer cancel()
-		stop := context.AfterFunc(u.ctx, cancel)
-		defer stop()
-		upStart := time.Now()
-		res, err = u.call(cctx, tool, req)
-		inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000
-		if err != nil {
-			jerr, status := u.callError(cctx, exposed, err)
-			kind := fault.Provider
-			if status == 499 {
-				kind = fault.Caller
-			}
-			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", status, kind.String(), jerr.Message
-			if status != 499 {
-				s.log.Warn("an MCP tool call failed", "tool", exposed, "err", u.redact(err))
-			}
-			return nil, jerr
-		}
-		if res.IsError {
-			inv.Status, inv.ErrorKind, inv.Error = "error", fault.Provider.String(), "the tool answered with an error"
-		}
-		return res, nil
+	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		return s.callTool(ctx, keyOf(), u, tool, exposed, req, Origin{}, nil)
 	}
+}
+
+// Origin names the pipeline step that makes a call, for the call's record.
+type Origin struct {
+	Pipeline, Execution, Step string
+	// Admitted says the key's limits were applied to the whole run already.
+	Admitted bool
+}
+
+// callInfo is what a caller of callTool learns of its record: its id, and the HTTP-like status.
+type callInfo struct {
+	id     string
+	status int
+}
+
+// callTool calls tool of u for key (nil: no key's policy applies) and records the call, its
+// origin with it; info, when set, receives what the record says.
+func (s *Service) callTool(ctx context.Context, key *policy.Key, u *upstream, tool, exposed string,
+	req *sdk.CallToolRequest, from Origin, info *callInfo) (res *sdk.CallToolResult, err error) {
+	start := time.Now()
+	inv := &analytics.Invocation{ID: s.o.NewID(start), Kind: "invocation", Time: start, Op: "tool", Model: exposed,
+		ServedBy: u.spec.ID, Provider: "mcp", Status: "ok", HTTPStatus: http.StatusOK,
+		Pipeline: from.Pipeline, Execution: from.Execution, Step: from.Step}
+	if key != nil {
+		inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
+	}
+	if req.Params != nil {
+		inv.RequestBytes = int64(len(req.Params.Arguments))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in an MCP tool call", "tool", exposed, "panic", p)
+			res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error; the gateway logged the details"}
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusInternalServerError, fault.Gateway.String(), "internal error"
+		}
+		inv.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+		if info != nil {
+			info.id, info.status = inv.ID, inv.HTTPStatus
+		}
+		if s.o.Metrics != nil {
+			tm := s.o.Metrics.Tool(exposed, u.spec.ID)
+			tm.Calls.Inc()
+			if inv.Status != "ok" {
+				tm.Errors.Inc()
+			}
+			tm.Duration.Update(inv.LatencyMs / 1000)
+		}
+		if s.o.Record != nil {
+			s.o.Record(inv)
+		}
+	}()
+	if s.o.Admit != nil && key != nil && !from.Admitted {
+		if fe := s.o.Admit(key); fe != nil {
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
+			return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+	defer cancel()
+	stop := context.AfterFunc(u.ctx, cancel)
+	defer stop()
+	upStart := time.Now()
+	res, err = u.call(cctx, tool, req)
+	inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000
+	if err != nil {
+		jerr, status := u.callError(cctx, exposed, err)
+		kind := fault.Provider
+		if status == 499 {
+			kind = fault.Caller
+		}
+		inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", status, kind.String(), jerr.Message
+		if status != 499 {
+			s.log.Warn("an MCP tool call failed", "tool", exposed, "err", u.redact(err))
+		}
+		return nil, jerr
+	}
+	inv.ResponseBytes = resultSize(res)
+	if res.IsError {
+		inv.Status, inv.ErrorKind, inv.Error = "error", fault.Provider.String(), "the tool answered with an error"
+	}
+	return res, nil
+}
+
+// resultSize is the size of a result's JSON, as the server sent it near enough: the text of
+// its content and its structured content. It is only counted, never kept.
+func resultSize(res *sdk.CallToolResult) int64 {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return 0
+	}
+	return int64(len(b))
+}
+
+// CallTool calls the tool clients see as name ("<server id>__<tool>") for key, as a pipeline's
+// tool step does, under the policies of /mcp: a tool the key may not use, or that the server's
+// filter hides or the server does not have, is refused as unknown, as /mcp refuses it. A nil key
+// is the admin API's test run, which no key's policy limits. The output is the result's
+// structured content when it has some, else its text; a call that fails, or whose result is an
+// error, is an error saying why. record is the id of the call's record.
+func (s *Service) CallTool(ctx context.Context, key *policy.Key, name string, args json.RawMessage, from Origin) (out any, record string, fe *fault.Error) {
+	unknown := fault.NotFound("tool_not_found", "unknown tool %q", name)
+	server, tool, ok := SplitName(name)
+	s.mu.Lock()
+	u := s.upstreams[server]
+	s.mu.Unlock()
+	if !ok || u == nil || key != nil && !Allows(key, &u.spec) || !u.spec.Tools.Allows(tool) {
+		return nil, "", unknown
+	}
+	if !hasTool(u, tool) {
+		// A server still connecting has no tools yet: wait for it as a call would.
+		if _, err := u.current(ctx); err != nil {
+			jerr, _ := u.callError(ctx, name, err)
+			return nil, "", fault.Unavailable("%s", jerr.Message)
+		}
+		if !hasTool(u, tool) {
+			return nil, "", unknown
+		}
+	}
+	if len(args) == 0 {
+		args = json.RawMessage("{}")
+	}
+	var info callInfo
+	res, err := s.callTool(ctx, key, u, tool, name, &sdk.CallToolRequest{Params: &sdk.CallToolParamsRaw{Name: name, Arguments: args}}, from, &info)
+	record = info.id
+	if err != nil {
+		var jerr *jsonrpc.Error
+		msg := err.Error()
+		if errors.As(err, &jerr) {
+			msg = jerr.Message
+		}
+		switch info.status {
+		case http.StatusGatewayTimeout:
+			if ctx.Err() != nil { // the caller's deadline came before the server's timeoutMs
+				msg = fmt.Sprintf("tool %q did not answer in time", name)
+			}
+			return nil, record, fault.Timeout("%s", msg)
+		case http.StatusServiceUnavailable:
+			return nil, record, fault.Unavailable("%s", msg)
+		case 499:
+			return nil, record, fault.Cancelled("%s", msg)
+		}
+		return nil, record, fault.Upstream(0, "%s", msg)
+	}
+	if res.IsError {
+		return nil, record, fault.Upstream(0, "tool %q answered with an error: %s", name, resultText(res))
+	}
+	return Output(res), record, nil
+}
+
+func hasTool(u *upstream, tool string) bool {
+	tools, _ := u.snapshot()
+	return slices.ContainsFunc(tools, func(t *sdk.Tool) bool { return t.Name == tool })
+}
+
+// Output is what a tool's result is as a value: its structured content when it has some, else
+// the text of its content, joined by newlines.
+func Output(res *sdk.CallToolResult) any {
+	if res.StructuredContent != nil {
+		if raw, ok := res.StructuredContent.(json.RawMessage); ok {
+			var v any
+			if json.Unmarshal(raw, &v) == nil {
+				return v
+			}
+		}
+		return res.StructuredContent
+	}
+	return resultText(res)
+}
+
+func resultText(res *sdk.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if t, ok := c.(*sdk.TextContent); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Has reports whether a server with id runs (from the config file or the admin API).
+func (s *Service) Has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.upstreams[id] != nil
 }
 
 // Call calls tool (the server's own name) of server id with args, for the admin API's test

@@ -50,6 +50,15 @@ func serveStdio() {
 		func(_ context.Context, _ *sdk.CallToolRequest, in textIn) (*sdk.CallToolResult, any, error) {
 			return text("stdio:" + in.Text), nil, nil
 		})
+	sdk.AddTool(srv, &sdk.Tool{Name: "env", Description: "tells the named variables of its environment"},
+		func(_ context.Context, _ *sdk.CallToolRequest, in textIn) (*sdk.CallToolResult, any, error) {
+			var parts []string
+			for _, name := range strings.Fields(in.Text) {
+				v, ok := os.LookupEnv(name)
+				parts = append(parts, fmt.Sprintf("%s=%v:%s", name, ok, v))
+			}
+			return text(strings.Join(parts, " ")), nil, nil
+		})
 	sdk.AddTool(srv, &sdk.Tool{Name: "pid"}, func(context.Context, *sdk.CallToolRequest, struct{}) (*sdk.CallToolResult, any, error) {
 		return text(fmt.Sprint(os.Getpid())), nil, nil
 	})
@@ -256,7 +265,7 @@ func TestListCallAndPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTools(t, acme, []string{"local__crash", "local__echo", "local__pid", "search__burst", "search__slow", "search__web_search"})
+	waitTools(t, acme, []string{"local__crash", "local__echo", "local__env", "local__pid", "search__burst", "search__slow", "search__web_search"})
 	got, err := callText(t, acme, "search__web_search", map[string]any{"text": "go"})
 	if err != nil || got != "web_search:go" {
 		t.Fatalf("search__web_search: %q, %v", got, err)
@@ -296,7 +305,7 @@ func TestListCallAndPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTools(t, other, []string{"local__crash", "local__echo", "local__pid"})
+	waitTools(t, other, []string{"local__crash", "local__echo", "local__env", "local__pid"})
 	if _, err := callText(t, other, "search__web_search", map[string]any{"text": "x"}); err == nil {
 		t.Fatal("another org's key called a private server's tool")
 	}
@@ -319,7 +328,7 @@ func TestListCallAndPolicies(t *testing.T) {
 	// A changed filter reaches open sessions: the tool appears without reconnecting.
 	specs[0].Tools = &ToolFilter{Allow: []string{"web_*", "slow", "burst"}}
 	svc.SetConfig(specs)
-	waitTools(t, acme, []string{"local__crash", "local__echo", "local__pid", "search__burst", "search__slow", "search__web_delete", "search__web_search"})
+	waitTools(t, acme, []string{"local__crash", "local__echo", "local__env", "local__pid", "search__burst", "search__slow", "search__web_delete", "search__web_search"})
 }
 
 func TestProgressIsStreamed(t *testing.T) {
@@ -387,7 +396,7 @@ func TestStdioServerCrashMidCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTools(t, sess, []string{"local__crash", "local__echo", "local__pid"})
+	waitTools(t, sess, []string{"local__crash", "local__echo", "local__env", "local__pid"})
 	before, err := callText(t, sess, "local__pid", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -574,7 +583,7 @@ func TestKeyAllowlistFollowsReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitTools(t, sess, []string{"local__crash", "local__echo", "local__pid"})
+	waitTools(t, sess, []string{"local__crash", "local__echo", "local__env", "local__pid"})
 	current.Store(&policy.Key{ID: "config:listed", Name: "listed", Org: "acme", Models: []string{"mcp:search"}})
 	waitTools(t, sess, []string{"search__burst", "search__slow", "search__web_search"})
 }
@@ -602,5 +611,33 @@ func TestIdleSessionsClose(t *testing.T) {
 	}
 	if _, err := sess.ListTools(context.Background(), nil); err == nil {
 		t.Fatal("an idle session still answers")
+	}
+}
+
+// A stdio server gets what process plugins get of the gateway's environment, and its own env;
+// nothing else (the gateway's keys) reaches it.
+func TestStdioServerEnvironment(t *testing.T) {
+	t.Setenv("IOM_MASTER_KEY", "do-not-pass")
+	t.Setenv("OPENAI_API_KEY", "do-not-pass")
+	t.Setenv("TZ", "UTC")
+	svc := newService(t, Options{})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Server{ID: "local", Command: []string{exe, "-test.run=^$"}, Env: []string{stdioEnv + "=1", "EXTRA=yes"}}
+	spec.Normalize()
+	svc.SetConfig([]Server{spec})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, _, fe := svc.CallTool(ctx, nil, "local__env", json.RawMessage(`{"text":"IOM_MASTER_KEY OPENAI_API_KEY TZ EXTRA PATH"}`), Origin{})
+	if fe != nil {
+		t.Fatal(fe)
+	}
+	got := out.(string)
+	for _, want := range []string{"IOM_MASTER_KEY=false:", "OPENAI_API_KEY=false:", "TZ=true:UTC", "EXTRA=true:yes", "PATH=true:"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("environment %q lacks %q", got, want)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/plugins"
 )
 
 // Bounds of an upstream server's connection.
@@ -45,23 +45,11 @@ const (
 	terminateAfter = 2 * time.Second
 )
 
-// passedEnv is what a stdio server inherits of the gateway's environment, as process plugins
-// do: what programs need to run, find files, speak TLS and use a proxy. The rest (API keys,
-// the master key) stays with the gateway; a server that needs more gets it through its env.
-var passedEnv = []string{
-	"PATH", "HOME", "USER", "TMPDIR", "TZ", "LANG", "LC_ALL", "LC_CTYPE",
-	"SSL_CERT_FILE", "SSL_CERT_DIR",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-}
-
+// processEnv is a stdio server's environment: what process plugins inherit of the gateway's
+// (what programs need to run, find files, speak TLS and use a proxy; API keys and the master
+// key stay with the gateway), plus the server's own env.
 func processEnv(extra []string) []string {
-	env := make([]string, 0, len(passedEnv)+len(extra))
-	for _, k := range passedEnv {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return append(env, extra...)
+	return append(plugins.BaseEnv(len(extra)), extra...)
 }
 
 // upstream is one MCP server the gateway is a client of: one session, kept connected by run

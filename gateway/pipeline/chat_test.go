@@ -189,4 +189,5 @@ func (oneModel) Model(id string) *registry.Entry {
 	}
 	return nil
 }
-func (oneModel) HasPlugin(string) bool { return true }
+func (oneModel) HasPlugin(string) bool    { return true }
+func (oneModel) HasMCPServer(string) bool { return false }

@@ -18,6 +18,8 @@ type Catalog interface {
 	Model(id string) *registry.Entry
 	// HasPlugin reports whether a plugin named name is loaded.
 	HasPlugin(name string) bool
+	// HasMCPServer reports whether an MCP server with id is declared.
+	HasMCPServer(id string) bool
 }
 
 // Plan is a pipeline compiled for runs: checked, ordered, expressions compiled. It is immutable.
@@ -41,7 +43,7 @@ type step struct {
 	index    int // in the pipeline's nodes
 	pos      int // in the plan's order, and the execution's steps
 	in, out  []*link
-	input    *rules.Program // model and transform input
+	input    *rules.Program // model and transform input, tool arguments
 	expr     *rules.Program // condition and expression router
 	output   *rules.Program // output node
 	modelIDs []string       // router: the models of the targets
@@ -62,6 +64,9 @@ var (
 	mergeModes     = []string{"object", "list", "text"}
 	onErrorChoices = []string{"fail", "continue"}
 )
+
+// toolSeparator joins an MCP server's id and a tool's name, as /mcp names tools.
+const toolSeparator = "__"
 
 // DefaultTimeout bounds runs of pipelines that set no timeoutMs.
 const DefaultTimeout = 120 * time.Second
@@ -236,6 +241,20 @@ func checkNode(s *step, cat Catalog) Problems {
 			add("data.timeoutMs", "must not be negative")
 		}
 		s.input = compile("data.input", d.Input)
+	case Tool:
+		server, tool, ok := strings.Cut(d.Tool, toolSeparator)
+		switch {
+		case d.Tool == "":
+			add("data.tool", "is required")
+		case !ok || server == "" || tool == "":
+			add("data.tool", "%q must be <server id>__<tool name>, as /mcp lists it", d.Tool)
+		case !cat.HasMCPServer(server):
+			add("data.tool", "unknown MCP server %q", server)
+		}
+		if d.TimeoutMs < 0 {
+			add("data.timeoutMs", "must not be negative")
+		}
+		s.input = compile("data.arguments", d.Arguments)
 	case Transform:
 		switch {
 		case d.Plugin == "":

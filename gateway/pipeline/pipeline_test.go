@@ -27,6 +27,7 @@ type pluginsOnly struct{}
 
 func (pluginsOnly) Model(string) *registry.Entry { return nil }
 func (pluginsOnly) HasPlugin(string) bool        { return true }
+func (pluginsOnly) HasMCPServer(string) bool     { return false }
 
 // chain is input → n transform steps → output.
 func chain(n int) *Pipeline {

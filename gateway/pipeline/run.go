@@ -26,10 +26,28 @@ type Transformer interface {
 	Transform(ctx context.Context, plugin string, value any, config any, meta map[string]any) (any, error)
 }
 
+// ToolCall is a tool step's call of an MCP tool.
+type ToolCall struct {
+	// Key is the run's key, whose policies apply to the tool as on /mcp; nil for the admin API.
+	Key *policy.Key
+	// Tool is the tool as /mcp names it, "<server id>__<tool>"; Arguments a JSON object.
+	Tool      string
+	Arguments json.RawMessage
+	// Pipeline, Execution and Step name the step, for the call's record.
+	Pipeline, Execution, Step string
+}
+
+// Tools calls MCP tools for tool steps. CallTool returns the tool's output (its structured
+// content, else its text) and the id of the call's record, or why it failed.
+type Tools interface {
+	CallTool(ctx context.Context, c ToolCall) (out any, record string, err error)
+}
+
 // Runner runs pipelines and records their executions.
 type Runner struct {
 	engine  *invoke.Engine
 	plugins Transformer
+	tools   Tools // nil: tool steps fail
 	rec     *analytics.Recorder
 	log     *slog.Logger
 	mu      sync.Mutex
@@ -43,6 +61,9 @@ func NewRunner(engine *invoke.Engine, plugins Transformer, rec *analytics.Record
 	return &Runner{engine: engine, plugins: plugins, rec: rec, log: log, live: map[string]*Execution{},
 		slots: make(chan struct{}, max(asyncRuns, 1))}
 }
+
+// SetTools gives the runner what tool steps call; it is set once, before any run.
+func (r *Runner) SetTools(t Tools) { r.tools = t }
 
 // Options configure one run.
 type Options struct {
@@ -113,7 +134,7 @@ func (r *Runner) begin(plan *Plan, input any, o Options, async bool, traceID str
 	}
 	for _, s := range plan.steps {
 		x.Steps = append(x.Steps, StepRecord{ID: s.node.ID, Type: s.node.Type, Label: s.node.Data.Label, Status: "pending",
-			Model: s.node.Data.Model})
+			Model: s.node.Data.Model, Tool: s.node.Data.Tool})
 	}
 	r.mu.Lock()
 	r.live[x.ID] = x
@@ -136,13 +157,13 @@ type run struct {
 	activeIn map[*step]int
 	steps    map[string]any // the expressions' view: id → {output, status, error}
 	results  chan result
-	queued   []launch // model and transform steps ready to call
+	queued   []launch // model, tool and transform steps ready to call
 	inflight int
 	failed   error
 	done     bool
 }
 
-// A launch is a model or transform step ready to call, with its input.
+// A launch is a model, tool or transform step ready to call, with its input.
 type launch struct {
 	s       *step
 	in      any
@@ -201,7 +222,7 @@ func (u *run) launchReady() {
 	}
 }
 
-// callStep runs a model or transform step; a panic in it fails the step, not the gateway.
+// callStep runs a model, tool or transform step; a panic in it fails the step, not the gateway.
 func (u *run) callStep(l launch) (res result) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -244,7 +265,7 @@ func (u *run) ready(s *step) {
 		u.complete(result{s: s, err: err, rec: StepRecord{LatencyMs: ms(time.Since(started))}})
 	}
 	switch s.node.Type {
-	case Model, Transform:
+	case Model, Transform, Tool:
 		in, err := u.stepInput(s)
 		if err != nil {
 			fail(err)
@@ -465,7 +486,7 @@ func (u *run) finishRun() {
 	u.r.mu.Unlock()
 }
 
-// call runs a model or transform step.
+// call runs a model, tool or transform step.
 func (r *Runner) call(u *run, s *step, in any) result {
 	ctx, span := telemetry.Start(u.ctx, telemetry.Internal, "pipeline step", s.node.ID)
 	res := r.callIn(ctx, u, s, in)
@@ -482,7 +503,7 @@ func (r *Runner) call(u *run, s *step, in any) result {
 	return res
 }
 
-// callIn runs a model or transform step under ctx, the step's span.
+// callIn runs a model, tool or transform step under ctx, the step's span.
 func (r *Runner) callIn(ctx context.Context, u *run, s *step, in any) result {
 	res := result{s: s}
 	res.rec.Input = clip(in)
@@ -492,6 +513,9 @@ func (r *Runner) callIn(ctx context.Context, u *run, s *step, in any) result {
 			"pipeline": u.plan.Pipeline.ID, "execution": u.x.ID, "step": s.node.ID})
 		res.out, res.err = out, err
 		return res
+	}
+	if s.node.Type == Tool {
+		return r.callTool(ctx, u, s, in, res)
 	}
 	route, fe := r.engine.Resolve(u.o.Key, d.Model)
 	if fe != nil {
@@ -570,6 +594,69 @@ func (r *Runner) callIn(ctx context.Context, u *run, s *step, in any) result {
 	}
 	res.out = o
 	return res
+}
+
+// callTool runs a tool step: in, the arguments, must be an object (or JSON text of one).
+func (r *Runner) callTool(ctx context.Context, u *run, s *step, in any, res result) result {
+	d := s.node.Data
+	if r.tools == nil {
+		res.err = fmt.Errorf("tool %q cannot be called: MCP tools are not available here", d.Tool)
+		return res
+	}
+	args, err := toolArguments(in)
+	if err != nil {
+		res.err = fmt.Errorf("the arguments of tool %q %v", d.Tool, err)
+		return res
+	}
+	if d.TimeoutMs > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(d.TimeoutMs)*time.Millisecond)
+		defer cancel()
+	}
+	out, record, err := r.tools.CallTool(ctx, ToolCall{Key: u.o.Key, Tool: d.Tool, Arguments: args,
+		Pipeline: u.plan.Pipeline.ID, Execution: u.x.ID, Step: s.node.ID})
+	res.rec.Invocation = record
+	if server, _, ok := strings.Cut(d.Tool, toolSeparator); ok {
+		res.rec.ServedBy = server
+	}
+	res.out, res.err = out, err
+	return res
+}
+
+// toolArguments encodes a tool step's input as the call's arguments: an object, or a string
+// holding one's JSON (a model's answer).
+func toolArguments(in any) (json.RawMessage, error) {
+	switch v := in.(type) {
+	case nil:
+		return json.RawMessage("{}"), nil
+	case map[string]any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("cannot be encoded: %v", err)
+		}
+		return b, nil
+	case string:
+		t := strings.TrimSpace(v)
+		var obj map[string]any
+		if strings.HasPrefix(t, "{") && json.Unmarshal([]byte(t), &obj) == nil {
+			return json.RawMessage(t), nil
+		}
+	}
+	return nil, fmt.Errorf("must be an object, not %s; map them with an arguments expression", kindOf(in))
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case float64, int, int64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func fillUsage(rec *StepRecord, out *invoke.Outcome) {

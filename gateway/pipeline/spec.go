@@ -1,11 +1,11 @@
 // Package pipeline owns pipelines: multi-model workflows as a DAG of steps (input, output,
-// model, transform, condition, router, merge), validated and compiled once into a plan, run with
+// model, tool, transform, condition, router, merge), validated and compiled once into a plan, run with
 // independent branches in parallel under one deadline, and recorded as PipelineExecutions.
 //
 // A Pipeline is the same value whether it comes from the config file, the admin API or the
 // console's visual builder: nodes and edges in React Flow's shape. The package calls models
-// through the invoke engine and plugins through the Transformer it is given; it knows nothing of
-// HTTP.
+// through the invoke engine, plugins through the Transformer and MCP tools through the Tools it
+// is given; it knows nothing of HTTP.
 package pipeline
 
 import (
@@ -18,6 +18,7 @@ const (
 	Input     = "input"
 	Output    = "output"
 	Model     = "model"
+	Tool      = "tool"
 	Transform = "transform"
 	Condition = "condition"
 	Router    = "router"
@@ -25,7 +26,7 @@ const (
 )
 
 // NodeTypes lists every node type.
-var NodeTypes = []string{Input, Output, Model, Transform, Condition, Router, Merge}
+var NodeTypes = []string{Input, Output, Model, Tool, Transform, Condition, Router, Merge}
 
 // Pipeline is a workflow of models.
 type Pipeline struct {
@@ -68,8 +69,15 @@ type NodeData struct {
 	// Input (model and transform nodes) is an expression over input and steps that builds the
 	// step's input; without it, the step takes its predecessor's output (for a model, its text
 	// as the user message).
-	Input     string   `json:"input,omitempty"`
-	Retries   *int     `json:"retries,omitempty"`
+	Input string `json:"input,omitempty"`
+	// Tool (tool nodes) is an MCP tool as clients of /mcp see it: "<server id>__<tool>".
+	Tool string `json:"tool,omitempty"`
+	// Arguments (tool nodes) is an expression over input and steps that builds the tool's
+	// arguments, an object; without it, the step passes its predecessor's output, which must be
+	// one.
+	Arguments string `json:"arguments,omitempty"`
+	Retries   *int   `json:"retries,omitempty"`
+	// TimeoutMs bounds a model or tool step's call.
 	TimeoutMs int      `json:"timeoutMs,omitempty"`
 	Fallbacks []string `json:"fallbacks,omitempty"`
 	// Plugin (transform nodes) names a WASM or process plugin; Config, when set, replaces the

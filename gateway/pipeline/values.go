@@ -49,6 +49,7 @@ type StepRecord struct {
 	Label      string  `json:"label,omitempty"`
 	Status     string  `json:"status"` // pending, running, ok, error, skipped, canceled
 	Model      string  `json:"model,omitempty"`
+	Tool       string  `json:"tool,omitempty"` // a tool step's MCP tool
 	ServedBy   string  `json:"servedBy,omitempty"`
 	Fallback   string  `json:"fallback,omitempty"`
 	Retries    int     `json:"retries,omitempty"`
@@ -114,6 +115,7 @@ func (r *StepRecord) appendJSON(b []byte) []byte {
 	o.Str("label", r.Label, true)
 	o.Str("status", r.Status, false)
 	o.Str("model", r.Model, true)
+	o.Str("tool", r.Tool, true)
 	o.Str("servedBy", r.ServedBy, true)
 	o.Str("fallback", r.Fallback, true)
 	o.Int("retries", int64(r.Retries), true)

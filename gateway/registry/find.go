@@ -129,3 +129,20 @@ func cmpFloat(a, b float64) int {
 	}
 	return 0
 }
+
+// Matches reports whether v (a listed entry that is not in the registry, as an MCP tool) passes
+// f's filters, as Find applies them to models.
+func (f Filter) Matches(v *View) bool {
+	e := &Entry{Model: &v.Model}
+	q := strings.ToLower(strings.TrimSpace(f.Q))
+	return !(f.Type != "" && v.ModelType != f.Type ||
+		f.Owner != "" && !strings.EqualFold(v.Owner, f.Owner) ||
+		f.Policy != "" && v.SecurityPolicy != f.Policy ||
+		f.Status != "" && v.Status != f.Status ||
+		f.MaxLatencyMs > 0 && LatencyMs(e, v.Stats) > f.MaxLatencyMs ||
+		f.MaxCostPerToken > 0 && math.Max(v.InputCost(), v.OutputCost()) > f.MaxCostPerToken ||
+		!hasTags(&v.Model, f.Tags) || q != "" && !matches(&v.Model, q))
+}
+
+// SortViews sorts views as Find does, by a Filter's Sort.
+func SortViews(vs []View, by string) { sortViews(vs, by) }

@@ -173,6 +173,10 @@ func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	views := g.reg.Snapshot().Find(f, g.engine.Live)
+	if tools := g.toolViews(f); len(tools) > 0 { // MCP tools, listed beside the models
+		views = append(views, tools...)
+		registry.SortViews(views, f.Sort)
+	}
 	writeJSON(ctx, fasthttp.StatusOK, pageOf(views, limit, offset))
 }
 

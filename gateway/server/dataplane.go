@@ -303,7 +303,9 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	if string(c.model) == registry.AutoModel {
 		route, fe = g.selectAuto(ctx, key, op)
 	} else {
-		route, fe = g.engine.Resolve(key, string(c.model))
+		if route, fe = g.engine.Resolve(key, string(c.model)); fe != nil {
+			fe = g.notAModel(fe, key, string(c.model))
+		}
 	}
 	if fe != nil {
 		g.reject(ctx, fe, key, "")

@@ -215,10 +215,12 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.shareState(live)
 	g.runner = pipeline.NewRunner(g.engine, g.hub.Steps(), g.rec, log, 64)
 	g.mcp = mcp.New(mcp.Options{Log: log, Version: o.Version, Record: g.rec.Record, NewID: g.engine.NewID,
-		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes)})
+		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
+		Metrics: g.metrics, OnChange: g.pipes.Recompile}) // tool steps name MCP servers
 	if err := g.mcp.Open(st); err != nil {
 		return nil, err
 	}
+	g.runner.SetTools(pipelineTools{g.mcp})
 	g.mcpHandler = newMCPHandler(g.mcp)
 	g.reg.OnChange(func(s *registry.Snapshot) {
 		g.engine.SetModels(s)
@@ -279,11 +281,6 @@ func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	}
 	g.pipes.SetConfig(cfg.Pipelines)
 	g.forgetPipelines()
-	for _, e := range g.pipes.List() {
-		if e.Plan == nil {
-			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
-		}
-	}
 	for _, id := range g.reg.ConfigShadowed() {
 		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
 	}
@@ -320,6 +317,12 @@ func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
 	g.setAccessLog(access)
 	g.mcp.SetConfig(cfg.MCPServers)
+	// Checked once the MCP servers are set: tool steps name them.
+	for _, e := range g.pipes.List() {
+		if e.Plan == nil {
+			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
+		}
+	}
 	g.cfg.Store(cfg)
 	return nil
 }

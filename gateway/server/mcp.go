@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -15,6 +16,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/registry"
 )
 
 // mcpKeyValue is the user value that carries an /mcp request's key into the net/http handler.
@@ -170,4 +172,60 @@ func (g *Gateway) apiDeleteMCPServer(ctx *fasthttp.RequestCtx, params []string) 
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// ToolModelType is the modelType of an MCP tool in the registry's listing.
+const ToolModelType = "tool"
+
+// toolViews are the MCP tools clients may see (their server's filter applied) as entries of the
+// registry's listing, read-only and managed by mcp, those f selects. They are listed, not
+// registered: they are not models, and no model API calls them.
+func (g *Gateway) toolViews(f registry.Filter) []registry.View {
+	if f.Type != "" && f.Type != ToolModelType {
+		return nil
+	}
+	var out []registry.View
+	for _, s := range g.mcp.Views() {
+		tools, _ := g.mcp.Tools(s.ID)
+		status := registry.StatusAvailable
+		if s.State != "connected" {
+			status = registry.StatusUnavailable
+		}
+		for _, t := range tools {
+			if t.Hidden {
+				continue
+			}
+			m := registry.Model{ID: t.Name, Name: t.Title, Description: t.Description, ModelType: ToolModelType,
+				Provider: "mcp", Owner: s.Name, SecurityPolicy: s.SecurityPolicy, Org: s.Org, AllowedKeys: s.AllowedKeys,
+				ManagedBy: "mcp"}
+			if m.Name == "" {
+				m.Name = t.UpstreamName
+			}
+			if m.Owner == "" {
+				m.Owner = s.ID
+			}
+			if t.InputSchema != nil {
+				m.InputSchema, _ = json.Marshal(t.InputSchema)
+			}
+			v := registry.View{Model: m, Status: status}
+			if f.Matches(&v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// notAModel is the refusal of a model call naming an MCP tool that key may use: a tool is
+// called through /mcp or a pipeline's tool step, never as a model. Any other name keeps fe.
+func (g *Gateway) notAModel(fe *fault.Error, key *policy.Key, name string) *fault.Error {
+	server, tool, ok := mcp.SplitName(name)
+	if !ok || fe.Code != "model_not_found" {
+		return fe
+	}
+	v, found := g.mcp.View(server)
+	if !found || key != nil && !mcp.Allows(key, &v.Server) || !slices.Contains(v.ExposedTools, server+mcp.Separator+tool) {
+		return fe
+	}
+	return fault.NotFound("model_not_found", "%q is an MCP tool, not a model: call it through /mcp (tools/call) or a pipeline's tool step", name)
 }

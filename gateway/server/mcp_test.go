@@ -16,6 +16,8 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/iomhq/iom/gateway/config"
+	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -405,36 +407,207 @@ func (upstreamToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// BenchmarkMCPToolCall compares a tool call made straight to a streamable HTTP MCP server with
-// the same call through the gateway's /mcp.
+// toolPipeline is a pipeline of two tool steps: find (search__web_search, private to the key
+// "app") and echo (local__echo), each with arguments mapped from what came before.
+const toolPipeline = `pipelines:
+  - id: research
+    name: Research
+    nodes:
+      - {id: in, type: input}
+      - {id: find, type: tool, data: {tool: search__web_search, arguments: '{"q": input.topic}'}}
+      - {id: echo, type: tool, data: {tool: local__echo, arguments: '{"text": steps.find.output}'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: find}
+      - {source: find, target: echo}
+      - {source: echo, target: out}
+`
+
+func TestPipelineToolSteps(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL)+toolPipeline)
+
+	// The key may use both servers: the output is the last tool's text.
+	r := g.Data("POST", "/v1/pipelines/research/run?trace=1", gt.Key, map[string]any{"topic": "otters"})
+	body := r.JSON(t)
+	if r.Status != 200 || body["output"] != "echo:web_search:otters" {
+		t.Fatalf("run: %d %s", r.Status, r.Body)
+	}
+	x := body["execution"].(map[string]any)
+	find := x["steps"].([]any)[1].(map[string]any)
+	if find["id"] != "find" || find["tool"] != "search__web_search" || find["servedBy"] != "search" || find["invocation"] == nil ||
+		find["output"] != "web_search:otters" {
+		t.Fatalf("the find step: %v", find)
+	}
+
+	// The admin API's test run has no key: no key's policy applies.
+	r = g.Admin("POST", "/api/pipelines/research/run", map[string]any{"topic": "eels"})
+	if r.Status != 200 || r.JSON(t)["output"] != "echo:web_search:eels" {
+		t.Fatalf("admin run: %d %s", r.Status, r.Body)
+	}
+
+	// The other org's key may not use the private server: its step is refused as /mcp refuses
+	// a tool it does not list.
+	r = g.Data("POST", "/v1/pipelines/research/run?trace=1", gt.OtherKey, map[string]any{"topic": "x"})
+	if r.Status != 404 || !strings.Contains(string(r.Body), `step \"find\" failed: unknown tool \"search__web_search\"`) {
+		t.Fatalf("another org's run: %d %s", r.Status, r.Body)
+	}
+
+	// Each call is a record of op tool naming the step, and the analytics count it by tool.
+	g.Flush()
+	list := g.Admin("GET", "/api/executions?model=search__web_search", nil).JSON(t)["data"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("records %v", list)
+	}
+	rec := list[0].(map[string]any)
+	if rec["op"] != "tool" || rec["pipeline"] != "research" || rec["step"] != "find" || rec["servedBy"] != "search" ||
+		rec["requestBytes"] != float64(len(`{"q":"eels"}`)) || rec["responseBytes"] == nil {
+		t.Fatalf("record %v", rec)
+	}
+	rep := g.Admin("GET", "/api/analytics?range=1h&group=model", nil).JSON(t)
+	got := map[string]float64{}
+	for _, tot := range rep["totals"].([]any) {
+		m := tot.(map[string]any)
+		got[m["key"].(string)] = m["requests"].(float64)
+	}
+	if got["search__web_search"] != 2 || got["local__echo"] != 2 || got["search"] != 0 {
+		t.Fatalf("analytics by model: %v", got)
+	}
+
+	// /metrics has a series per tool, bounded by the tools the servers list.
+	metrics := string(g.Admin("GET", "/metrics", nil).Body)
+	for _, want := range []string{`iom_tool_calls_total{tool="search__web_search",server="search"} 2`,
+		`iom_tool_calls_total{tool="local__echo",server="local"} 2`, `iom_tool_call_errors_total{tool="local__echo",server="local"} 0`,
+		`iom_tool_call_duration_seconds_count{tool="search__web_search",server="search"} 2`, "# HELP iom_tool_calls_total MCP tool calls"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// A tool step naming a server that does not exist is a problem of the pipeline.
+	bad := map[string]any{"id": "bad", "name": "Bad", "nodes": []any{
+		map[string]any{"id": "in", "type": "input"},
+		map[string]any{"id": "t", "type": "tool", "data": map[string]any{"tool": "wiki__lookup"}},
+		map[string]any{"id": "out", "type": "output"}},
+		"edges": []any{map[string]any{"source": "in", "target": "t"}, map[string]any{"source": "t", "target": "out"}}}
+	r = g.Admin("POST", "/api/pipelines", bad)
+	if r.Status != 400 || !strings.Contains(string(r.Body), `unknown MCP server \"wiki\"`) {
+		t.Fatalf("a tool of no server: %d %s", r.Status, r.Body)
+	}
+
+	// A server that goes away takes its tools' series with it.
+	file := gt.Header(filepath.Join(g.Dir, "data")) + "mcpServers:\n  - id: local\n    command: [\"" + bin + "\"]\n"
+	if err := os.WriteFile(g.Config, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	metrics = string(g.Admin("GET", "/metrics", nil).Body)
+	if strings.Contains(metrics, "search__web_search") || !strings.Contains(metrics, `iom_tool_calls_total{tool="local__echo",server="local"} 2`) {
+		t.Fatalf("/metrics after the search server went away:\n%s", metrics)
+	}
+}
+
+func TestToolsInTheRegistryListing(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL))
+	ids := func(query string) []string {
+		t.Helper()
+		var out []string
+		for _, v := range g.Admin("GET", "/api/models?"+query, nil).JSON(t)["data"].([]any) {
+			out = append(out, v.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	want := []string{"local__crash", "local__echo", "local__pid", "local__slow", "search__web_search"}
+	gt.Eventually(t, 20*time.Second, "the tools listed", func() bool { return slices.Equal(ids("type=tool&sort=id"), want) })
+
+	all := g.Admin("GET", "/api/models?q=web_search", nil).JSON(t)["data"].([]any)
+	if len(all) != 1 {
+		t.Fatalf("q=web_search: %v", all)
+	}
+	tool := all[0].(map[string]any)
+	schema, _ := tool["inputSchema"].(map[string]any)
+	if tool["modelType"] != "tool" || tool["managedBy"] != "mcp" || tool["description"] != "The web_search tool" ||
+		tool["name"] != "web_search" || schema["type"] != "object" || tool["status"] != "available" || tool["endpoint"] != nil {
+		t.Fatalf("the tool's entry: %v", tool)
+	}
+	if got := ids("type=llm&q=web_search"); len(got) != 0 {
+		t.Fatalf("type=llm lists tools: %v", got)
+	}
+
+	// A tool is no chat model: the refusal says what it is.
+	r := g.Data("POST", "/v1/chat/completions", gt.Key, `{"model":"search__web_search","messages":[{"role":"user","content":"hi"}]}`)
+	if r.Status != 404 || !strings.Contains(string(r.Body), "is an MCP tool, not a model") {
+		t.Fatalf("chat with a tool: %d %s", r.Status, r.Body)
+	}
+	// A key that may not use the tool learns nothing of it.
+	r = g.Data("POST", "/v1/chat/completions", gt.OtherKey, `{"model":"search__web_search","messages":[{"role":"user","content":"hi"}]}`)
+	if r.Status != 404 || strings.Contains(string(r.Body), "MCP") {
+		t.Fatalf("chat with a tool by another org: %d %s", r.Status, r.Body)
+	}
+}
+
+// BenchmarkMCPToolCall calls one MCP tool directly on its server and through the gateway's /mcp,
+// in turns, each from its own client session (one kept-alive connection), and reports the p50
+// of each: what the gateway adds to a tool call. make bench shows it as its tool call row.
 func BenchmarkMCPToolCall(b *testing.B) {
 	up := searchUpstream(b)
-	g := gt.Start(b, "", `mcpServers:
+	g := gt.Start(b, "", `log: {level: error}
+mcpServers:
   - id: search
     url: `+up.URL+`/mcp
     headers: {X-Upstream-Token: s3cret-upstream}
 `)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	direct, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
+		&sdk.StreamableClientTransport{Endpoint: up.URL + "/mcp", HTTPClient: &http.Client{Transport: upstreamToken{}}, MaxRetries: -1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	through := mcpClient(b, g, gt.Key, nil)
+	awaitTools(b, through, "search__echo", "search__web_delete", "search__web_search")
 	args := map[string]any{"q": "bench"}
-	b.Run("direct", func(b *testing.B) {
-		sess, err := sdk.NewClient(&sdk.Implementation{Name: "bench", Version: "1"}, nil).Connect(context.Background(),
-			&sdk.StreamableClientTransport{Endpoint: up.URL + "/mcp", HTTPClient: &http.Client{Transport: upstreamToken{}}}, nil)
-		if err != nil {
-			b.Fatal(err)
+	timed := func(sess *sdk.ClientSession, name string, into *[]time.Duration) {
+		start := time.Now()
+		res, err := sess.CallTool(context.Background(), &sdk.CallToolParams{Name: name, Arguments: args})
+		*into = append(*into, time.Since(start))
+		if err != nil || res.IsError {
+			b.Fatalf("%s: %v %+v", name, err, res)
 		}
-		defer sess.Close()
-		for b.Loop() {
-			if _, err := call(sess, "web_search", args); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("gateway", func(b *testing.B) {
-		sess := mcpClient(b, g, gt.Key, nil)
-		awaitTools(b, sess, "search__echo", "search__web_delete", "search__web_search")
-		for b.Loop() {
-			if _, err := call(sess, "search__web_search", args); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
+	var ds, gs []time.Duration
+	for b.Loop() {
+		timed(direct, "web_search", &ds)
+		timed(through, "search__web_search", &gs)
+	}
+	p50 := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2].Nanoseconds()) / 1000
+	}
+	b.ReportMetric(p50(ds), "direct-p50-µs")
+	b.ReportMetric(p50(gs), "gateway-p50-µs")
+}
+
+// A config file's tool step may name only the file's MCP servers: iom validate says which.
+func TestConfigToolStepNamesAServer(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "iom.yaml")
+	body := gt.Header(filepath.Join(dir, "data")) + strings.ReplaceAll(toolPipeline, "search__web_search", "wiki__lookup") + `mcpServers:
+  - id: local
+    command: ["mcpserver"]
+`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, server.LoadOptions())
+	if err == nil || !strings.Contains(err.Error(), `pipelines[0]`) || !strings.Contains(err.Error(), `nodes.find.data.tool: unknown MCP server "wiki"`) ||
+		strings.Contains(err.Error(), "local__echo") {
+		t.Fatalf("load: %v", err)
+	}
 }

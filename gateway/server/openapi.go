@@ -59,7 +59,7 @@ type errorDetail struct {
 // anyJSON is any JSON value: an object, an array, a string, a number, true, false or null.
 type anyJSON = json.RawMessage
 
-var modelFilters = []string{"q:substring of id, name, description, owner, type or a tag", "type:modelType", "tag:a tag (repeatable; all must match)",
+var modelFilters = []string{"q:substring of id, name, description, owner, type or a tag", "type:modelType (tool: the MCP tools clients may see, listed read-only beside the models)", "tag:a tag (repeatable; all must match)",
 	"owner:owner", "policy:public, organization or private", "status:available, degraded or unavailable",
 	"maxLatencyMs:measured (else declared) latency at most", "maxCostPerToken:cost per token at most",
 	"sort:name, id, latency, cost, owner, status or type; - first for descending", pageParams[0], pageParams[1]}

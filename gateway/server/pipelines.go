@@ -16,6 +16,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
@@ -27,6 +28,20 @@ type catalog struct{ g *Gateway }
 
 func (c catalog) Model(id string) *registry.Entry { return c.g.reg.Snapshot().Get(id) }
 func (c catalog) HasPlugin(name string) bool      { return c.g.hub.Has(name) }
+func (c catalog) HasMCPServer(id string) bool     { return c.g.mcp != nil && c.g.mcp.Has(id) }
+
+// pipelineTools lets tool steps call MCP tools through the gateway's MCP service, under the
+// run's key. The run was admitted as a whole, as its model steps are.
+type pipelineTools struct{ svc *mcp.Service }
+
+func (t pipelineTools) CallTool(ctx context.Context, c pipeline.ToolCall) (any, string, error) {
+	out, record, fe := t.svc.CallTool(ctx, c.Key, c.Tool, c.Arguments,
+		mcp.Origin{Pipeline: c.Pipeline, Execution: c.Execution, Step: c.Step, Admitted: true})
+	if fe != nil {
+		return nil, record, fe
+	}
+	return out, record, nil
+}
 
 // pipelineFor returns the pipeline id if key may run it: it is on the key's allowlist (when the
 // key has one) and the key may use every model in it under their security policies.

@@ -695,7 +695,7 @@ export interface paths {
                 query?: {
                     /** @description substring of id, name, description, owner, type or a tag */
                     q?: string;
-                    /** @description modelType */
+                    /** @description modelType (tool: the MCP tools clients may see, listed read-only beside the models) */
                     type?: string;
                     /** @description a tag (repeatable; all must match) */
                     tag?: string;
@@ -2302,6 +2302,8 @@ export interface components {
             pipeline?: string;
             provider?: string;
             reasoningTokens?: number;
+            requestBytes?: number;
+            responseBytes?: number;
             retries?: number;
             servedBy?: string;
             status: string;
@@ -2779,6 +2781,7 @@ export interface components {
             type: string;
         };
         PipelineNodeData: {
+            arguments?: string;
             capability?: string;
             config?: unknown;
             expression?: string;
@@ -2795,6 +2798,7 @@ export interface components {
             retries?: number;
             strategy?: string;
             timeoutMs?: number;
+            tool?: string;
         };
         PipelinePosition: {
             x: number;
@@ -2824,6 +2828,7 @@ export interface components {
             servedBy?: string;
             startMs: number;
             status: string;
+            tool?: string;
             type: string;
         };
         PolicyBudget: {

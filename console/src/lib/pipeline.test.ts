@@ -96,4 +96,26 @@ describe("pipelines for the builder", () => {
     expect(r.pipeline!.nodes.every((n) => n.position)).toBe(true);
     expect(r.pipeline!.edges[0].id).toBe("e-in-out");
   });
+  it("keeps a tool step's fields through YAML", () => {
+    const p = toPipeline(
+      { id: "research", name: "Research" },
+      [
+        { id: "in", type: "input", position: { x: 0, y: 0 }, data: {} },
+        { id: "find", type: "tool", position: { x: 200, y: 0 }, data: { tool: "search__web_search", arguments: '{"q": input.topic}', timeoutMs: 5000, model: "" } },
+        { id: "out", type: "output", position: { x: 400, y: 0 }, data: {} },
+      ],
+      [
+        { id: "e1", source: "in", target: "find" },
+        { id: "e2", source: "find", target: "out" },
+      ],
+    );
+    expect(p.nodes[1].data).toEqual({ tool: "search__web_search", arguments: '{"q": input.topic}', timeoutMs: 5000 });
+    const yaml = toYAML(p);
+    expect(yaml).toContain("type: tool");
+    expect(yaml).toContain("tool: search__web_search");
+    const back = fromYAML(yaml);
+    expect(back.error).toBeUndefined();
+    expect(back.pipeline?.nodes[1]).toMatchObject({ id: "find", type: "tool", data: { tool: "search__web_search", arguments: '{"q": input.topic}', timeoutMs: 5000 } });
+    expect(fromYAML("nodes: [{id: t, type: tool, data: {tools: x}}]\nname: P").error).toContain("unknown field tools");
+  });
 });

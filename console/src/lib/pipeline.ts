@@ -6,6 +6,8 @@ const DATA_KEYS: (keyof NodeData)[] = [
   "label",
   "model",
   "input",
+  "tool",
+  "arguments",
   "retries",
   "timeoutMs",
   "fallbacks",

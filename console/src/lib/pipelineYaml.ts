@@ -34,6 +34,8 @@ const dataSchema = z
     label: z.string(),
     model: z.string(),
     input: z.string(),
+    tool: z.string(),
+    arguments: z.string(),
     retries: z.number().int(),
     timeoutMs: z.number().int(),
     fallbacks: z.array(z.string()),

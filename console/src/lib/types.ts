@@ -61,7 +61,7 @@ export type NewKeyRequest = Schemas["PolicyNewKeyRequest"];
 export type CreatedKey = Schemas["ServernewKeyAnswer"];
 export type KeyList = Answer<"/api/keys">;
 
-export const NODE_TYPES = ["input", "output", "model", "transform", "condition", "router", "merge"] as const;
+export const NODE_TYPES = ["input", "output", "model", "tool", "transform", "condition", "router", "merge"] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 export type NodeData = Schemas["PipelineNodeData"];

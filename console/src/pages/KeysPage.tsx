@@ -92,7 +92,8 @@ function CreateKeyDialog({ open, onOpenChange, onCreated }: { open: boolean; onO
     }
   }, [open]);
   const set = <K extends keyof KeyForm>(k: K, v: KeyForm[K]) => setF((x) => ({ ...x, [k]: v }));
-  const choices = [...(models.data?.data ?? []).map((m) => m.id), ...(pipelines.data?.data ?? []).map((p) => `pipeline:${p.id}`)];
+  // MCP tools are listed with the models, but a key's allowlist names servers (mcp:<id>), not tools.
+  const choices = [...(models.data?.data ?? []).filter((m) => m.modelType !== "tool").map((m) => m.id), ...(pipelines.data?.data ?? []).map((p) => `pipeline:${p.id}`)];
 
   async function submit(e: FormEvent) {
     e.preventDefault();

@@ -68,4 +68,17 @@ describe("MCP servers", () => {
     renderPage(<McpPage />);
     expect(await screen.findByText("No MCP servers")).toBeInTheDocument();
   });
+  it("opens the server a link names (?server=), as the registry's tool cards link", async () => {
+    mockFetch(
+      route("GET", "/api/mcp-servers", () => ({ body: { data: servers, total: 2 } })),
+      route("GET", "/api/mcp-servers/search/tools", () => ({ body: { data: [] } })),
+    );
+    window.history.pushState({}, "", "/mcp?server=search");
+    try {
+      renderPage(<McpPage />);
+      expect(await screen.findByRole("list", { name: "Tools of search" })).toBeInTheDocument();
+    } finally {
+      window.history.pushState({}, "", "/");
+    }
+  });
 });

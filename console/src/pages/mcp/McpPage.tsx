@@ -39,9 +39,10 @@ function where(s: McpServerView): string {
 /** The MCP servers behind /mcp, their tools, and a form to try one. */
 export function McpPage() {
   const list = useApi((signal) => mcpApi.servers({ signal }), [], 10_000);
-  const [selected, setSelected] = useState<string | null>(null);
+  // ?server=<id> opens that server (the registry links a tool to its server).
+  const [selected, setSelected] = useState<string | null>(() => new URLSearchParams(window.location.search).get("server"));
   const servers = list.data?.data ?? [];
-  const current = selected ?? servers[0]?.id ?? null;
+  const current = (selected && servers.some((s) => s.id === selected) ? selected : null) ?? servers[0]?.id ?? null;
   return (
     <Page>
       <PageHeader

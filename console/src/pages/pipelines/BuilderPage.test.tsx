@@ -102,4 +102,35 @@ describe("pipeline builder", () => {
     expect(posted.managedBy).toBeUndefined();
     expect((posted.nodes as unknown[]).length).toBe(3);
   });
+  it("adds an MCP tool from the palette, sets its arguments, and saves a tool step", async () => {
+    const saved: unknown[] = [];
+    const tool = { id: "search__web_search", name: "web_search", description: "Searches the web", modelType: "tool", managedBy: "mcp", securityPolicy: "public", status: "available", hasApiKey: false };
+    mockFetch(
+      route("GET", "/api/models", () => ({ body: { data: [{ id: "writer", name: "Writer", modelType: "llm", securityPolicy: "public", status: "available", hasApiKey: false }, tool], total: 2 } })),
+      route("GET", "/api/plugins", () => ({ body: { data: [] } })),
+      route("GET", "/api/pipelines/draft-edit", () => ({ body: pipeline })),
+      route("POST", "/api/pipelines/validate", () => ({ body: { valid: true, errors: [] } })),
+      route("PUT", "/api/pipelines/draft-edit", (r) => {
+        saved.push(r.body);
+        return { body: { ...(r.body as object), managedBy: "api" } };
+      }),
+    );
+    renderPage(<BuilderPage />, { id: "draft-edit" });
+    const user = userEvent.setup();
+    const item = await screen.findByTestId("palette-tool-search__web_search");
+    // A tool is listed as a tool, never as a model to call.
+    expect(screen.queryByTestId("palette-model-search__web_search")).toBeNull();
+    item.focus();
+    await user.keyboard("{Enter}");
+    expect(await screen.findByTestId("node-web_search")).toHaveTextContent("tool search__web_search");
+    expect(screen.getByText("Searches the web")).toBeInTheDocument();
+    await user.click(screen.getByLabelText("Arguments"));
+    await user.paste('{"q": input.topic}');
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(saved).toHaveLength(1));
+    const body = saved[0] as { nodes: { id: string; type: string; data: unknown }[] };
+    const node = body.nodes.find((n) => n.id === "web_search");
+    expect(node?.type).toBe("tool");
+    expect(node?.data).toEqual({ tool: "search__web_search", arguments: '{"q": input.topic}' });
+  });
 });

@@ -130,7 +130,8 @@ export default function BuilderPage() {
         initial={loaded.pipeline}
         isNew={loaded.isNew}
         imported={loaded.imported}
-        models={models.data?.data ?? []}
+        models={(models.data?.data ?? []).filter((m) => m.modelType !== "tool")}
+        tools={(models.data?.data ?? []).filter((m) => m.modelType === "tool")}
         plugins={plugins.data?.data ?? []}
         onSaved={(p, wasNew) => {
           current.current = p.id;
@@ -146,6 +147,7 @@ function Builder({
   isNew,
   imported,
   models,
+  tools,
   plugins,
   onSaved,
 }: {
@@ -153,6 +155,8 @@ function Builder({
   isNew: boolean;
   imported: boolean;
   models: ModelView[];
+  /** MCP tools, as the registry lists them (modelType tool). */
+  tools: ModelView[];
   plugins: PluginInfo[];
   onSaved: (p: Pipeline, wasNew: boolean) => void;
 }) {
@@ -493,7 +497,7 @@ function Builder({
           {saveError && <InlineError message={saveError} className="basis-full py-1.5" />}
         </header>
         <div className="flex min-h-0 flex-1">
-          <Palette models={models} plugins={plugins} hasInput={hasInput} hasOutput={hasOutput} onAdd={(i) => addNode(i)} disabled={readOnly} />
+          <Palette models={models} tools={tools} plugins={plugins} hasInput={hasInput} hasOutput={hasOutput} onAdd={(i) => addNode(i)} disabled={readOnly} />
           <div className="relative min-w-0 flex-1 overflow-hidden" ref={canvas} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop} data-testid="canvas">
             <ReactFlow
               nodes={nodes}
@@ -557,6 +561,7 @@ function Builder({
                     data={sel.data as NodeData}
                     readOnly={readOnly}
                     models={models}
+                    tools={tools}
                     plugins={plugins}
                     problems={errorsByNode.get(sel.id) ?? []}
                     step={stepsByNode.get(sel.id)}

@@ -157,6 +157,7 @@ export function NodePanel({
   onChange,
   onDelete,
   models,
+  tools = [],
   plugins,
   problems,
   step,
@@ -169,6 +170,8 @@ export function NodePanel({
   onChange: (d: NodeData) => void;
   onDelete: () => void;
   models: ModelView[];
+  /** MCP tools, as the registry lists them. */
+  tools?: ModelView[];
   plugins: PluginInfo[];
   problems: Problem[];
   step?: StepRecord;
@@ -230,6 +233,32 @@ export function NodePanel({
           )}
           <Field label="Fallbacks" hint="Tried in order if the model fails">
             <Chips label="Fallbacks" all={models.map((m) => m.id).filter((m) => m !== data.model)} chosen={data.fallbacks ?? []} onChange={(v) => set("fallbacks", v)} disabled={readOnly} />
+          </Field>
+        </>
+      )}
+
+      {type === "tool" && (
+        <>
+          <Field label="Tool" htmlFor={f("tool")} required hint={tools.length ? "<server>__<tool>, as /mcp lists it" : "No MCP tools are listed: type <server>__<tool>"}>
+            {tools.length ? (
+              <Select id={f("tool")} value={data.tool ?? ""} onValueChange={(v) => set("tool", v)} options={tools.map((t) => ({ value: t.id, label: t.id }))} placeholder="Choose a tool" disabled={readOnly} />
+            ) : (
+              <Input id={f("tool")} className="font-mono text-xs" value={data.tool ?? ""} onChange={(e) => set("tool", e.target.value)} disabled={readOnly} placeholder="search__web_search" />
+            )}
+          </Field>
+          {(() => {
+            const t = data.tool ? tools.find((x) => x.id === data.tool) : undefined;
+            return t ? (
+              <div className="flex items-center gap-2 text-xs text-muted-foreground">
+                <ModelStatusBadge status={t.status} /> {t.description}
+              </div>
+            ) : null;
+          })()}
+          <Field label="Arguments" htmlFor={f("arguments")} hint={<>An object. Empty: the previous step's output, which must be one. {exprHint}; a tool's output is its structured content, else its text</>}>
+            <Textarea id={f("arguments")} rows={3} className="font-mono text-xs" value={data.arguments ?? ""} onChange={(e) => set("arguments", e.target.value)} disabled={readOnly} placeholder={'{"query": input.question}'} spellCheck={false} />
+          </Field>
+          <Field label="Timeout (ms)" htmlFor={f("timeoutMs")}>
+            <NumberInput id={f("timeoutMs")} value={data.timeoutMs} onChange={(v) => set("timeoutMs", v)} disabled={readOnly} placeholder="server's" />
           </Field>
         </>
       )}

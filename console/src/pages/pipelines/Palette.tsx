@@ -44,10 +44,11 @@ function Item({ item, title, detail, disabled, onAdd, testId }: { item: PaletteI
 }
 
 /** Node types, registered models and loaded plugins, to drag onto the canvas (or click to add). */
-export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled }: { models: ModelView[]; plugins: PluginInfo[]; hasInput: boolean; hasOutput: boolean; onAdd: (i: PaletteItem) => void; disabled?: boolean }) {
+export function Palette({ models, tools = [], plugins, hasInput, hasOutput, onAdd, disabled }: { models: ModelView[]; tools?: ModelView[]; plugins: PluginInfo[]; hasInput: boolean; hasOutput: boolean; onAdd: (i: PaletteItem) => void; disabled?: boolean }) {
   const [q, setQ] = useState("");
   const ql = q.trim().toLowerCase();
   const shownModels = models.filter((m) => !ql || m.name.toLowerCase().includes(ql) || m.id.toLowerCase().includes(ql) || (m.tags ?? []).some((t) => t.toLowerCase().includes(ql)));
+  const shownTools = tools.filter((m) => !ql || m.id.toLowerCase().includes(ql) || (m.description ?? "").toLowerCase().includes(ql));
   const shownPlugins = plugins.filter((p) => !ql || p.name.toLowerCase().includes(ql));
   const steps: { type: string; disabled?: boolean }[] = [
     { type: "input", disabled: hasInput },
@@ -56,6 +57,7 @@ export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled 
     { type: "router" },
     { type: "merge" },
     { type: "transform" },
+    { type: "tool" },
     { type: "model" },
   ];
   return (
@@ -63,7 +65,7 @@ export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled 
       <div className="border-b p-2">
         <div className="relative">
           <MagnifyingGlass size={13} className="absolute left-2 top-1/2 -translate-y-1/2 text-muted-foreground" aria-hidden />
-          <Input value={q} onChange={(e) => setQ(e.target.value)} placeholder="Find a model or plugin" aria-label="Find a model or plugin" className="h-8 pl-7 text-xs" />
+          <Input value={q} onChange={(e) => setQ(e.target.value)} placeholder="Find a model, tool or plugin" aria-label="Find a model, tool or plugin" className="h-8 pl-7 text-xs" />
         </div>
       </div>
       <div className="min-h-0 flex-1 space-y-4 overflow-y-auto p-2">
@@ -79,6 +81,20 @@ export function Palette({ models, plugins, hasInput, hasOutput, onAdd, disabled 
             </ul>
           )}
         </section>
+        {tools.length > 0 && (
+          <section>
+            <h3 className="mb-1.5 px-1 text-[11px] font-semibold uppercase tracking-wide text-muted-foreground">Tools</h3>
+            {shownTools.length === 0 ? (
+              <p className="px-1 text-xs text-muted-foreground">No tool matches.</p>
+            ) : (
+              <ul className="space-y-1">
+                {shownTools.map((m) => (
+                  <Item key={m.id} testId={`palette-tool-${m.id}`} item={{ type: "tool", data: { tool: m.id }, hint: m.name || m.id }} title={m.name || m.id} detail={m.id} onAdd={onAdd} />
+                ))}
+              </ul>
+            )}
+          </section>
+        )}
         <section>
           <h3 className="mb-1.5 px-1 text-[11px] font-semibold uppercase tracking-wide text-muted-foreground">Plugins</h3>
           {shownPlugins.length === 0 ? (

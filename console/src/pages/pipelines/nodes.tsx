@@ -20,6 +20,8 @@ function subtitle(type: string, d: NodeData, models: Map<string, ModelView>): st
   switch (type) {
     case "model":
       return d.model ? (models.get(d.model)?.name ?? d.model) : "choose a model";
+    case "tool":
+      return d.tool ? `tool ${d.tool}` : "choose a tool";
     case "transform":
       return d.plugin ? `plugin ${d.plugin}` : "choose a plugin";
     case "condition":
@@ -52,7 +54,7 @@ export const StepNode = memo(function StepNode({ id, type, data, selected }: Nod
   const errs = errors.get(id);
   const step = steps.get(id);
   const model = type === "model" && data.model ? models.get(data.model) : undefined;
-  const title = data.label || (type === "model" && data.model ? data.model : kind.label);
+  const title = data.label || (type === "model" && data.model ? data.model : type === "tool" && data.tool ? data.tool : kind.label);
   return (
     <div
       className={cn(
@@ -119,6 +121,7 @@ export const nodeTypes = {
   input: StepNode,
   output: StepNode,
   model: StepNode,
+  tool: StepNode,
   transform: StepNode,
   condition: StepNode,
   router: StepNode,

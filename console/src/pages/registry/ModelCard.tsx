@@ -1,4 +1,4 @@
-import { Flask, LockSimple, PencilSimple, Trash } from "@phosphor-icons/react";
+import { Flask, LockSimple, PencilSimple, Trash, Wrench } from "@phosphor-icons/react";
 import { ModelStatusBadge, PolicyBadge } from "@/components/badges";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -6,6 +6,7 @@ import { Card } from "@/components/ui/card";
 import { Confirm } from "@/components/ui/confirm";
 import { Tooltip } from "@/components/ui/tooltip";
 import { fmtAgo, fmtCompact, fmtMs, fmtPct, fmtPerMillion } from "@/lib/format";
+import { Link } from "@/lib/router";
 import type { ModelView } from "@/lib/types";
 
 function Stat({ label, children, title }: { label: string; children: React.ReactNode; title?: string }) {
@@ -104,30 +105,39 @@ export function ModelCard({
       ) : s?.lastRequestAt ? (
         <p className="mx-4 mt-2 text-[11px] text-muted-foreground">Last request {fmtAgo(s.lastRequestAt)}</p>
       ) : null}
-      <div className="mt-auto flex items-center gap-1.5 p-3 pt-3">
-        <Button size="sm" onClick={onTest} aria-label={`Test ${m.name}`}>
-          <Flask size={14} aria-hidden /> Test
-        </Button>
-        <Button size="sm" variant="outline" onClick={onEdit} aria-label={config ? `View ${m.name}` : `Edit ${m.name}`}>
-          <PencilSimple size={14} aria-hidden /> {config ? "View" : "Edit"}
-        </Button>
-        {!config && (
-          <Confirm
-            trigger={
-              <Button size="icon" variant="ghost" className="ml-auto text-muted-foreground hover:text-destructive" aria-label={`Delete ${m.name}`}>
-                <Trash size={15} />
-              </Button>
-            }
-            title={`Delete ${m.name}?`}
-            description={
-              <>
-                Apps calling <code className="font-mono">{m.id}</code> will get “model not found”, and pipelines that use it stop validating. This cannot be undone.
-              </>
-            }
-            onConfirm={onDelete}
-          />
-        )}
-      </div>
+      {m.managedBy === "mcp" ? (
+        // An MCP tool, listed beside the models: tested and configured on its server's page.
+        <div className="mt-auto flex items-center gap-1.5 p-3 pt-3">
+          <Link to={`/mcp?server=${encodeURIComponent(m.id.split("__")[0])}`} className="inline-flex items-center gap-1.5 rounded-md border px-3 py-1.5 text-xs font-medium hover:bg-accent" aria-label={`Open the MCP server of ${m.id}`}>
+            <Wrench size={14} aria-hidden /> MCP server
+          </Link>
+        </div>
+      ) : (
+        <div className="mt-auto flex items-center gap-1.5 p-3 pt-3">
+          <Button size="sm" onClick={onTest} aria-label={`Test ${m.name}`}>
+            <Flask size={14} aria-hidden /> Test
+          </Button>
+          <Button size="sm" variant="outline" onClick={onEdit} aria-label={config ? `View ${m.name}` : `Edit ${m.name}`}>
+            <PencilSimple size={14} aria-hidden /> {config ? "View" : "Edit"}
+          </Button>
+          {!config && (
+            <Confirm
+              trigger={
+                <Button size="icon" variant="ghost" className="ml-auto text-muted-foreground hover:text-destructive" aria-label={`Delete ${m.name}`}>
+                  <Trash size={15} />
+                </Button>
+              }
+              title={`Delete ${m.name}?`}
+              description={
+                <>
+                  Apps calling <code className="font-mono">{m.id}</code> will get “model not found”, and pipelines that use it stop validating. This cannot be undone.
+                </>
+              }
+              onConfirm={onDelete}
+            />
+          )}
+        </div>
+      )}
     </Card>
   );
 }

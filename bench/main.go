@@ -59,7 +59,7 @@ func main() {
 	streams := flag.Int("streams", 300, "sequential streamed requests per target")
 	pluginsDir := flag.String("plugins", "bin/plugins", "the example plugins (`make plugins`); their rows are left out when absent")
 	iomFlag := flag.String("iom", "", "a prebuilt iom `binary` to measure instead of building ./cmd/iom")
-	targetsFlag := flag.String("targets", "direct,proxy,nginx,gateway", "the targets to measure, of direct, proxy (the bare proxy), nginx and gateway")
+	targetsFlag := flag.String("targets", "direct,proxy,nginx,gateway,cluster", "the targets to measure, of direct, proxy (the bare proxy), nginx, gateway and cluster (3 gateways sharing Redis behind nginx)")
 	flag.Parse()
 	switch *role {
 	case "mock":
@@ -83,10 +83,10 @@ func main() {
 	want := map[string]bool{}
 	for _, s := range strings.Split(*targetsFlag, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "direct", "proxy", "nginx", "gateway":
+		case "direct", "proxy", "nginx", "gateway", "cluster":
 			want[s] = true
 		default:
-			log.Fatalf("unknown target %q in -targets; the targets are direct, proxy, nginx and gateway", s)
+			log.Fatalf("unknown target %q in -targets; the targets are direct, proxy, nginx, gateway and cluster", s)
 		}
 	}
 
@@ -102,7 +102,7 @@ func main() {
 	info := runInfo{rounds: *rounds, duration: *duration, maxDuration: *maxDuration, conns: *conns, streams: *streams, rates: rates}
 
 	var iom string
-	if want["gateway"] {
+	if want["gateway"] || want["cluster"] {
 		iom = gatewayBinary(*iomFlag, tmp)
 	}
 
@@ -159,7 +159,7 @@ func main() {
 			fatalf("%v", err)
 		}
 	}
-	if len(targets) == 0 {
+	if len(targets) == 0 && !want["cluster"] {
 		fatalf("no target to measure")
 	}
 
@@ -238,6 +238,13 @@ func main() {
 	for _, t := range targets {
 		res[t.name].mem = memStatus(t.pid)
 	}
+	// The cluster runs last, on its own, so that its five processes stay out of the rows above.
+	if want["cluster"] {
+		var note string
+		if info.cluster, note = measureCluster(iom, filepath.Join(tmp, "cluster"), mockAddr, *rounds, *conns, *maxDuration); note != "" {
+			info.notes = append(info.notes, note)
+		}
+	}
 	if gr != nil {
 		gr.runGoBenchmarks()
 	}
@@ -302,6 +309,10 @@ type gatewayRows struct {
 	// traces are a request's time with telemetry off and on (BenchmarkTelemetry).
 	tracesOff, tracesOn time.Duration
 	tracesErr           error
+	// toolDirect and toolGateway are an MCP tool call's p50 straight to its server and through
+	// the gateway's /mcp (BenchmarkMCPToolCall).
+	toolDirect, toolGateway time.Duration
+	toolErr                 error
 }
 
 func measureGatewayRows(gw, gwExtras target, rounds int, d time.Duration, pluginsDir string) *gatewayRows {
@@ -329,6 +340,30 @@ func (gr *gatewayRows) runGoBenchmarks() {
 		gr.pluginFloor, gr.pluginErr = goBench("a plugin call's round trip", "./plugins", "Transform1KB", "3000x", "p50-µs")
 	}
 	gr.tracesOff, gr.tracesOn, gr.tracesErr = tracesBench()
+	gr.toolDirect, gr.toolGateway, gr.toolErr = toolBench("2000x")
+}
+
+// toolBench runs BenchmarkMCPToolCall of the server: one MCP tool call at a time, straight to a
+// streamable HTTP MCP server and through the gateway's /mcp, in turns, each on its own kept-alive
+// connection; the p50 of each.
+func toolBench(benchtime string) (direct, gateway time.Duration, err error) {
+	step("an MCP tool call, direct and through the gateway")
+	out, err := exec.Command("go", "test", "./gateway/server", "-run", "^$", "-bench", "^BenchmarkMCPToolCall$", "-benchtime", benchtime).CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v\n%s", err, out)
+	}
+	for _, v := range []struct {
+		unit string
+		dst  *time.Duration
+	}{{"direct-p50-µs", &direct}, {"gateway-p50-µs", &gateway}} {
+		m := regexp.MustCompile(`([0-9.]+) ` + regexp.QuoteMeta(v.unit)).FindSubmatch(out)
+		if m == nil {
+			return 0, 0, fmt.Errorf("no %s in:\n%s", v.unit, out)
+		}
+		us, _ := strconv.ParseFloat(string(m[1]), 64)
+		*v.dst = time.Duration(us * float64(time.Microsecond))
+	}
+	return direct, gateway, nil
 }
 
 // tracesBench runs BenchmarkTelemetry of the server: one sequential chat completion through a

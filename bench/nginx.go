@@ -33,13 +33,14 @@ func nginxVersion(path string) string {
 	return strings.TrimPrefix(strings.TrimSpace(string(out)), "nginx version: ")
 }
 
-// startNginx runs nginx from a config in dir, listening on listen and proxying to upstream.
-func startNginx(path, dir, listen, upstream string) *child {
+// startNginx runs nginx from a config in dir, listening on listen and proxying to the upstreams,
+// round robin.
+func startNginx(path, dir, listen string, upstreams ...string) *child {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		fatalf("cannot create nginx's dir: %v", err)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(dir, listen, upstream)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConfig(dir, listen, upstreams)), 0o600); err != nil {
 		fatalf("cannot write nginx's config: %v", err)
 	}
 	return startChild("nginx", path, "-p", dir+"/", "-c", conf)
@@ -49,7 +50,11 @@ func startNginx(path, dir, listen, upstream string) *child {
 // the event loop a worker runs, without a master above it), so its CPU figures are all in one
 // pid and SIGTERM to that pid stops nginx. Keep-alive requests are not capped on either side,
 // as neither the gateway nor the bare proxy caps them.
-func nginxConfig(dir, listen, upstream string) string {
+func nginxConfig(dir, listen string, upstreams []string) string {
+	servers := ""
+	for _, u := range upstreams {
+		servers += "        server " + u + ";\n"
+	}
 	return fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -69,8 +74,7 @@ http {
     keepalive_requests 1000000;
 
     upstream mock {
-        server %[3]s;
-        keepalive 64;
+%[3]s        keepalive 64;
         keepalive_requests 1000000;
     }
 
@@ -88,5 +92,5 @@ http {
         }
     }
 }
-`, dir, listen, upstream, nginxStreamPath)
+`, dir, listen, servers, nginxStreamPath)
 }

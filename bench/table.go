@@ -17,6 +17,8 @@ type runInfo struct {
 	rates                 []int
 	nginx                 string // its version; empty when it did not run
 	notes                 []string
+	// cluster is the max-throughput rounds of nginx in front of 3 gateways sharing Redis.
+	cluster []maxRun
 }
 
 // columns are the targets; after them come what the gateway and nginx add over direct, and what
@@ -104,6 +106,17 @@ func report(info runInfo, res map[string]*result, gr *gatewayRows) {
 	row("max rps (closed loop)", append(each(func(_ *result, m maxRun) string { return fmt.Sprintf("%.0f", m.rps) }),
 		ratio("gateway", "direct"), ratio("nginx", "direct"), ratio("gateway", "bare proxy"))...)
 	row("CPU per request at max load", each(func(_ *result, m maxRun) string { return us(m.cpuPerReq) })...)
+	if len(info.cluster) > 0 {
+		runs := slices.Clone(info.cluster)
+		slices.SortFunc(runs, func(a, b maxRun) int { return cmp.Compare(a.rps, b.rps) })
+		m, alone := runs[len(runs)/2], "-"
+		if res["gateway"] != nil {
+			alone = fmt.Sprintf("%.2fx", m.rps/maxOf["gateway"].rps)
+		}
+		// What the added column holds here: the cluster's rate over one gateway's.
+		gatewayRow("max rps, 3 gateways + nginx + Redis", fmt.Sprintf("%.0f", m.rps), alone)
+		gatewayRow("  CPU per request, those 5 processes", us(m.cpuPerReq), "")
+	}
 	durations("stream: first event p50", func(r *result) time.Duration { return median(r.first) })
 	durations("stream: 20 chunks to [DONE] p50", func(r *result) time.Duration { return median(r.end) })
 	row("peak RSS, MiB", each(func(r *result, _ maxRun) string { return fmt.Sprintf("%.1f", mib(r.mem["VmHWM"])) })...)
@@ -184,6 +197,12 @@ func (gr *gatewayRows) print() {
 	} else {
 		gatewayRow("traces off (1 connection)", us(gr.tracesOff), "")
 		gatewayRow("traces on, all exported (1 connection)", us(gr.tracesOn), plus(gr.tracesOn-gr.tracesOff))
+	}
+	if gr.toolErr != nil {
+		log.Printf("warning: the MCP tool call benchmark: %v", gr.toolErr)
+	} else {
+		gatewayRow("tool call p50, direct (1 connection)", us(gr.toolDirect), "")
+		gatewayRow("tool call p50, through the gateway", us(gr.toolGateway), plus(gr.toolGateway-gr.toolDirect))
 	}
 	if !gr.plugins {
 		fmt.Printf("(no plugin rows: %s has no example plugins; run `make plugins`)\n", gr.pluginsDir)

@@ -33,6 +33,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/store"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // Defaults of Options.
@@ -473,6 +474,21 @@ func (s *Service) callTool(ctx context.Context, key *policy.Key, u *upstream, to
 	if req.Params != nil {
 		inv.RequestBytes = int64(len(req.Params.Arguments))
 	}
+	inv.TraceID = telemetry.TraceID(ctx)
+	ctx, span := telemetry.Start(ctx, telemetry.Client, "tools/call", exposed)
+	span.SetString("gen_ai.operation.name", "execute_tool")
+	span.SetString("gen_ai.tool.name", exposed)
+	span.SetString("iom.mcp.server", u.spec.ID)
+	if key != nil {
+		span.SetString("iom.key.id", key.ID)
+		span.SetString("iom.org", key.Org)
+	}
+	defer func() {
+		if inv.Status != "ok" {
+			span.Fail(inv.ErrorKind, inv.Error)
+		}
+		span.End()
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in an MCP tool call", "tool", exposed, "panic", p)

@@ -17,6 +17,7 @@ import (
 	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // mcpKeyValue is the user value that carries an /mcp request's key into the net/http handler.
@@ -32,6 +33,10 @@ func newMCPHandler(svc *mcp.Service) fasthttp.RequestHandler {
 		if key == nil {
 			http.Error(w, "unauthenticated", http.StatusUnauthorized)
 			return
+		}
+		// The request's trace, for the spans and records of the tool calls it makes.
+		if call, ok := r.Context().Value(callKey{}).(context.Context); ok {
+			r = r.WithContext(telemetry.Within(r.Context(), call))
 		}
 		svc.ServeHTTP(w, r, key)
 	}))

@@ -611,3 +611,47 @@ func TestConfigToolStepNamesAServer(t *testing.T) {
 		t.Fatalf("load: %v", err)
 	}
 }
+
+// traced sends every request with the key and a client's traceparent.
+type traced struct{ key, traceparent string }
+
+func (k traced) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+k.key)
+	r.Header.Set("traceparent", k.traceparent)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A tool call continues the client's trace: its record carries the trace id, as a model call's
+// does, with export off.
+func TestMCPToolCallsCarryTheTrace(t *testing.T) {
+	search := searchUpstream(t)
+	g := gt.Start(t, "", `mcpServers:
+  - id: search
+    url: `+search.URL+`/mcp
+    securityPolicy: public
+    headers: {X-Upstream-Token: s3cret-upstream}
+`)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := sdk.NewClient(&sdk.Implementation{Name: "agent", Version: "1"}, nil).Connect(ctx,
+		&sdk.StreamableClientTransport{Endpoint: g.DataURL + "/mcp", MaxRetries: -1,
+			HTTPClient: &http.Client{Transport: traced{gt.Key, "00-" + traceID + "-00f067aa0ba902b7-01"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	awaitTools(t, sess, "search__echo", "search__web_delete", "search__web_search")
+	if out, err := call(sess, "search__echo", map[string]any{"q": "hi"}); err != nil || out != "echo:hi" {
+		t.Fatalf("call: %q %v", out, err)
+	}
+	g.Flush()
+	for _, r := range g.Admin("GET", "/api/executions?model=search__echo", nil).JSON(t)["data"].([]any) {
+		if got := r.(map[string]any)["traceId"]; got != traceID {
+			t.Fatalf("the tool call's record has trace id %v, want the client's %s", got, traceID)
+		}
+		return
+	}
+	t.Fatal("no record of the tool call")
+}

@@ -208,6 +208,18 @@ func TraceID(ctx context.Context) string {
 	return string(AppendTraceID(buf[:0], ctx))
 }
 
+// Within returns ctx carrying the span of from (another context of the same request, say one
+// a bridge to net/http did not keep), so that spans started from it are its children.
+func Within(ctx, from context.Context) context.Context {
+	if from == nil {
+		return ctx
+	}
+	if sc := trace.SpanContextFromContext(from); sc.IsValid() {
+		return trace.ContextWithSpan(ctx, trace.SpanFromContext(from))
+	}
+	return ctx
+}
+
 // Inject sets the traceparent (and tracestate) of ctx's span on an upstream request; a context
 // without a trace leaves h alone.
 func Inject(ctx context.Context, h *fasthttp.RequestHeader) {

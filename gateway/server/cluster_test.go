@@ -19,6 +19,18 @@ const (
 	budgetedKey = "test-key-budgeted-0123456789"
 )
 
+// newCluster starts a redis-server, a fake OpenAI upstream and n gateways sharing them.
+func newCluster(t *testing.T, n int) (*redistest.Server, *fakeupstream.OpenAI, []*gt.Gateway) {
+	t.Helper()
+	rs := redistest.Start(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(up.Close)
+	return rs, up, startCluster(t, rs, n, up.URL)
+}
+
 // startCluster starts n gateways sharing the Redis server rs, each on its own store, all on the
 // same config but their node ids.
 func startCluster(t *testing.T, rs *redistest.Server, n int, upstream string) []*gt.Gateway {
@@ -66,13 +78,7 @@ models:
 // allowed a burst of 30 gets exactly 30 of 45 requests sent in turn to the three, and a $1.00
 // budget buys exactly ten $0.10 calls.
 func TestClusterLimitsAreExact(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 3, up.URL)
+	rs, _, nodes := newCluster(t, 3)
 	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
 
 	ok := 0
@@ -178,13 +184,7 @@ models:
 // within a second. While Redis is away a key change is refused and changes nothing, and a node
 // restarted then still knows the keys it had.
 func TestClusterSharesKeys(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 3, up.URL)
+	rs, _, nodes := newCluster(t, 3)
 	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
 	works := func(n *gt.Gateway, key string) bool {
 		return n.Data("POST", "/v1/chat/completions", key, chat).Status == 200
@@ -253,13 +253,7 @@ func TestClusterSharesKeys(t *testing.T) {
 // A pipeline made, changed or deleted through any node's admin API is served, changed or gone
 // on every node within a second; while Redis is away a change is refused and changes nothing.
 func TestClusterSharesPipelines(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 3, up.URL)
+	rs, _, nodes := newCluster(t, 3)
 	pipe := func(name string) string {
 		return `{"id":"relay","name":"` + name + `","nodes":[
 		{"id":"in","type":"input"},{"id":"m","type":"model","data":{"model":"priced","input":"input.text"}},{"id":"out","type":"output"}],
@@ -300,13 +294,7 @@ func TestClusterSharesPipelines(t *testing.T) {
 // A model registered, changed or deleted through any node's admin API is served, changed or gone
 // on every node within a second, its upstream key with it; Redis holds the key only encrypted.
 func TestClusterSharesModels(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 3, up.URL)
+	rs, up, nodes := newCluster(t, 3)
 	const upstreamKey = "sk-shared-upstream-key-0123456789"
 	model := func(name string) string {
 		return `{"id":"shared","name":"` + name + `","endpoint":"` + up.URL + `","provider":"openai","securityPolicy":"public","apiKey":"` + upstreamKey + `"}`
@@ -344,13 +332,7 @@ func TestClusterSharesModels(t *testing.T) {
 // A model whose cache is shared answers a question asked on one node from the cache on another:
 // the upstream is called once for the cluster.
 func TestClusterSharesTheCache(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 2, up.URL)
+	rs, up, nodes := newCluster(t, 2)
 	model := `{"id":"cached","name":"Cached","endpoint":"` + up.URL + `","provider":"openai","securityPolicy":"public","cache":{"ttlSeconds":60,"shared":true}}`
 	if r := nodes[0].Admin("POST", "/api/models", model); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
@@ -381,13 +363,7 @@ func TestClusterSharesTheCache(t *testing.T) {
 // Live statistics merge every node's: calls served by node a show in node b's registry, which
 // auto routing reads too.
 func TestClusterMergesLiveStats(t *testing.T) {
-	rs := redistest.Start(t)
-	up, err := fakeupstream.StartOpenAI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	nodes := startCluster(t, rs, 2, up.URL)
+	_, _, nodes := newCluster(t, 2)
 	chat := `{"model":"priced","messages":[{"role":"user","content":"hi"}]}`
 	for range 3 {
 		if r := nodes[0].Data("POST", "/v1/chat/completions", budgetedKey, chat); r.Status != 200 {

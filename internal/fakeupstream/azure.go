@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 )
@@ -34,11 +31,7 @@ type Azure struct {
 	// Faults, when set, decides a fault per request (n counts requests from 1).
 	Faults func(n int64, r *Received) Fault
 
-	ln       net.Listener
-	srv      *fasthttp.Server
-	n        atomic.Int64
-	mu       sync.Mutex
-	received []Received
+	fake
 }
 
 // AzureVersions are the api-versions the fake supports on deployment paths.
@@ -46,27 +39,13 @@ var AzureVersions = []string{"2024-02-01", "2024-06-01", "2024-10-21", "2025-01-
 
 // StartAzure starts the fake on a free port of 127.0.0.1.
 func StartAzure(key string) (*Azure, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a := &Azure{Key: key}
+	url, err := a.start("fake-azure", a.handle)
 	if err != nil {
 		return nil, err
 	}
-	a := &Azure{ln: ln, URL: "http://" + ln.Addr().String(), Key: key}
-	a.srv = &fasthttp.Server{Handler: a.handle, Name: "fake-azure", NoDefaultServerHeader: true}
-	go a.srv.Serve(ln)
+	a.URL = url
 	return a, nil
-}
-
-// Close stops the fake.
-func (a *Azure) Close() { a.srv.Shutdown() }
-
-// Last returns the last request received (its Path has the query too).
-func (a *Azure) Last() Received {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.received) == 0 {
-		return Received{}
-	}
-	return a.received[len(a.received)-1]
 }
 
 // azureFail answers an Azure error: OpenAI's shape, with Azure's codes.
@@ -89,13 +68,7 @@ var azureMembers = map[string][]string{
 }
 
 func (a *Azure) handle(ctx *fasthttp.RequestCtx) {
-	r := Received{Path: string(ctx.RequestURI()), Authorization: string(ctx.Request.Header.Peek("Authorization")),
-		Body: append([]byte(nil), ctx.PostBody()...), Header: map[string]string{}}
-	ctx.Request.Header.VisitAll(func(k, v []byte) { r.Header[strings.ToLower(string(k))] = string(v) })
-	n := a.n.Add(1)
-	a.mu.Lock()
-	a.received = append(a.received, r)
-	a.mu.Unlock()
+	r, n := a.receive(ctx)
 
 	if !a.authorized(r) {
 		azureFail(ctx, 401, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.")

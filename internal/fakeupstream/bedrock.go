@@ -8,13 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,11 +50,7 @@ type Bedrock struct {
 	// Faults, when set, decides a fault per request (n counts requests from 1).
 	Faults func(n int64, r *Received) BedrockFault
 
-	ln       net.Listener
-	srv      *fasthttp.Server
-	n        atomic.Int64
-	mu       sync.Mutex
-	received []Received
+	fake
 }
 
 // BedrockFault is a misbehaviour of the fake Bedrock for one request. The zero value answers
@@ -73,31 +66,14 @@ type BedrockFault struct {
 
 // StartBedrock starts the fake on a free port of 127.0.0.1, knowing one access key.
 func StartBedrock(accessKeyID, secretAccessKey string) (*Bedrock, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b := &Bedrock{Region: "us-east-1", Keys: map[string]string{accessKeyID: secretAccessKey}}
+	url, err := b.start("fake-bedrock", b.handle)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bedrock{ln: ln, URL: "http://" + ln.Addr().String(), Region: "us-east-1", Keys: map[string]string{accessKeyID: secretAccessKey}}
-	b.srv = &fasthttp.Server{Handler: b.handle, Name: "fake-bedrock", NoDefaultServerHeader: true}
-	go b.srv.Serve(ln)
+	b.URL = url
 	return b, nil
 }
-
-// Close stops the fake.
-func (b *Bedrock) Close() { b.srv.Shutdown() }
-
-// Last returns the last request received (its Path is the raw request URI).
-func (b *Bedrock) Last() Received {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.received) == 0 {
-		return Received{}
-	}
-	return b.received[len(b.received)-1]
-}
-
-// Count is the number of requests received.
-func (b *Bedrock) Count() int64 { return b.n.Load() }
 
 // bedrockTypes are the error types Bedrock answers with, by status.
 var bedrockTypes = map[int]string{400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException",
@@ -114,13 +90,7 @@ func bedrockFail(ctx *fasthttp.RequestCtx, status int, typ, msg string) {
 var bedrockPath = regexp.MustCompile(`^/model/(.+)/(converse|converse-stream|invoke)$`)
 
 func (b *Bedrock) handle(ctx *fasthttp.RequestCtx) {
-	r := Received{Path: string(ctx.RequestURI()), Authorization: string(ctx.Request.Header.Peek("Authorization")),
-		Body: append([]byte(nil), ctx.PostBody()...), Header: map[string]string{}}
-	ctx.Request.Header.VisitAll(func(k, v []byte) { r.Header[strings.ToLower(string(k))] = string(v) })
-	n := b.n.Add(1)
-	b.mu.Lock()
-	b.received = append(b.received, r)
-	b.mu.Unlock()
+	r, n := b.receive(ctx)
 
 	if status, typ, msg := b.verify(ctx, &r); status != 0 {
 		bedrockFail(ctx, status, typ, msg)

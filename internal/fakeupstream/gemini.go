@@ -6,11 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 )
@@ -35,40 +32,19 @@ type Gemini struct {
 	// defaults to a Gemini error.
 	Faults func(n int64, r *Received) Fault
 
-	ln       net.Listener
-	srv      *fasthttp.Server
-	n        atomic.Int64
-	mu       sync.Mutex
-	received []Received
+	fake
 }
 
 // StartGemini starts the fake on a free port of 127.0.0.1.
 func StartGemini(key string) (*Gemini, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	g := &Gemini{Key: key}
+	url, err := g.start("fake-gemini", g.handle)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gemini{ln: ln, URL: "http://" + ln.Addr().String() + "/v1beta", Key: key}
-	g.srv = &fasthttp.Server{Handler: g.handle, Name: "fake-gemini", NoDefaultServerHeader: true}
-	go g.srv.Serve(ln)
+	g.URL = url + "/v1beta"
 	return g, nil
 }
-
-// Close stops the fake.
-func (g *Gemini) Close() { g.srv.Shutdown() }
-
-// Last returns the last request received (its Path has the query too).
-func (g *Gemini) Last() Received {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.received) == 0 {
-		return Received{}
-	}
-	return g.received[len(g.received)-1]
-}
-
-// Count is the number of requests received.
-func (g *Gemini) Count() int64 { return g.n.Load() }
 
 // geminiFail answers a Gemini error.
 func geminiFail(ctx *fasthttp.RequestCtx, code int, status, msg string, details ...any) {
@@ -86,13 +62,7 @@ var geminiStatuses = map[int]string{400: "INVALID_ARGUMENT", 403: "PERMISSION_DE
 var geminiPath = regexp.MustCompile(`^/v1beta/models/([^/:]+):([A-Za-z]+)$`)
 
 func (g *Gemini) handle(ctx *fasthttp.RequestCtx) {
-	r := Received{Path: string(ctx.RequestURI()), Authorization: string(ctx.Request.Header.Peek("Authorization")),
-		Body: append([]byte(nil), ctx.PostBody()...), Header: map[string]string{}}
-	ctx.Request.Header.VisitAll(func(k, v []byte) { r.Header[strings.ToLower(string(k))] = string(v) })
-	n := g.n.Add(1)
-	g.mu.Lock()
-	g.received = append(g.received, r)
-	g.mu.Unlock()
+	r, n := g.receive(ctx)
 
 	key := r.Header["x-goog-api-key"]
 	switch {

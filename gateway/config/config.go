@@ -23,11 +23,9 @@ import (
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/mcp"
-	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/provider"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // File is the whole config file.
@@ -39,13 +37,13 @@ type File struct {
 	Records   Records             `json:"records"`
 	Responses Responses           `json:"responses"` // kept by the Responses API
 	Providers map[string]Provider `json:"providers,omitempty"`
-	Models    []registry.Model    `json:"models,omitempty"`
+	Models    []spec.Model        `json:"models,omitempty"`
 	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
 	// Orgs sets budgets shared by all keys of an organisation.
 	Orgs []Org `json:"orgs,omitempty"`
 	// Plugins are WASM modules and process plugins: transforms, provider adapters, local models.
-	Plugins   []Plugin            `json:"plugins,omitempty"`
-	Pipelines []pipeline.Pipeline `json:"pipelines,omitempty"`
+	Plugins   []Plugin        `json:"plugins,omitempty"`
+	Pipelines []spec.Pipeline `json:"pipelines,omitempty"`
 	// Egress limits where upstream calls may connect.
 	Egress Egress `json:"egress"`
 	// Cluster, when set, shares limits and budgets with other nodes through Redis.
@@ -340,6 +338,10 @@ type Options struct {
 	KnownProvider func(name string) error
 	// CheckFiles checks that the plugins' files exist.
 	CheckFiles bool
+	// CheckPipeline compiles a pipeline against what the file declares and returns its
+	// problems; the runtime that runs pipelines provides it. Without it, pipelines are not
+	// checked beyond their ids.
+	CheckPipeline func(p *spec.Pipeline, cat spec.Catalog) spec.Problems
 }
 
 // Load reads, decodes and validates the file at path. The error, if any, is a decode.Errors
@@ -556,7 +558,7 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 		}
 		for i, h := range p.KeyHosts {
-			if err := provider.CheckKeyHost(h); err != nil {
+			if err := spec.CheckKeyHost(h); err != nil {
 				es.Add(decode.Index("providers."+name+".keyHosts", i), "%q %v", h, err)
 			}
 		}
@@ -663,12 +665,12 @@ func (f *File) Validate(o Options) decode.Errors {
 			}
 		}
 	}
-	cat := &fileCatalog{models: map[string]*registry.Entry{}, plugins: plugins, mcpServers: map[string]bool{}}
+	cat := &fileCatalog{models: map[string]*spec.Entry{}, plugins: plugins, mcpServers: map[string]bool{}}
 	for _, m := range f.MCPServers {
 		cat.mcpServers[m.ID] = true
 	}
 	for i := range f.Models {
-		if e, err := registry.NewEntry(&f.Models[i]); err == nil {
+		if e, err := spec.NewEntry(&f.Models[i]); err == nil {
 			cat.models[f.Models[i].ID] = e
 		}
 	}
@@ -680,8 +682,8 @@ func (f *File) Validate(o Options) decode.Errors {
 			es.Add(decode.Join(base, "id"), "duplicate pipeline id %q", p.ID)
 		}
 		pipelineIDs[p.ID] = true
-		if _, problems := pipeline.Compile(p, cat); len(problems) > 0 {
-			for _, pr := range problems {
+		if o.CheckPipeline != nil {
+			for _, pr := range o.CheckPipeline(p, cat) {
 				es.Add(base, "%s", pr.Error())
 			}
 		}
@@ -796,7 +798,7 @@ func (f *File) validateMCPServers(keyIDs map[string]bool, p *egress.Policy, es *
 
 // checkEgress reports the endpoints of m that the file's egress policy refuses: literal
 // addresses, and names its deny entries list (a name's addresses are checked when dialed).
-func checkEgress(base string, m *registry.Model, p *egress.Policy, es *decode.Errors) {
+func checkEgress(base string, m *spec.Model, p *egress.Policy, es *decode.Errors) {
 	if m.Endpoint != "" {
 		if err := p.CheckURL(m.Endpoint); err != nil {
 			es.Add(decode.Join(base, "endpoint"), "%q: %v", m.Endpoint, err)
@@ -811,13 +813,13 @@ func checkEgress(base string, m *registry.Model, p *egress.Policy, es *decode.Er
 
 // fileCatalog is what a config file declares, for checking its pipelines.
 type fileCatalog struct {
-	models     map[string]*registry.Entry
+	models     map[string]*spec.Entry
 	plugins    map[string]string
 	mcpServers map[string]bool
 }
 
-func (c *fileCatalog) Model(id string) *registry.Entry { return c.models[id] }
-func (c *fileCatalog) HasPlugin(name string) bool      { return c.plugins[name] != "" }
+func (c *fileCatalog) Model(id string) *spec.Entry { return c.models[id] }
+func (c *fileCatalog) HasPlugin(name string) bool  { return c.plugins[name] != "" }
 
 // HasMCPServer reports whether the file declares the MCP server id. A pipeline of the file may
 // name only those: servers registered through the API come and go at run time.

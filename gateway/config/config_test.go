@@ -11,13 +11,20 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func opts() Options { return Options{KnownProvider: provider.Known} }
+func opts() Options {
+	return Options{KnownProvider: provider.Known, CheckPipeline: func(p *spec.Pipeline, cat spec.Catalog) spec.Problems {
+		_, problems := pipeline.Compile(p, cat)
+		return problems
+	}}
+}
 
 // TestErrorsGolden checks the messages `iom validate` prints for each broken file in testdata.
 func TestErrorsGolden(t *testing.T) {

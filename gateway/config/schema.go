@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/iomhq/iom/gateway/decode"
@@ -13,11 +14,13 @@ func JSONSchema() ([]byte, error) {
 	defs := map[string]any{}
 	root := decode.SchemaOf(reflect.TypeOf(File{}), defs, "#/$defs/")
 	for _, d := range descriptions {
-		if def, ok := defs[d.def].(map[string]any); ok {
-			if prop, ok := def["properties"].(map[string]any)[d.property].(map[string]any); ok {
-				prop["description"] = d.text
-			}
+		def, _ := defs[d.def].(map[string]any)
+		props, _ := def["properties"].(map[string]any)
+		prop, ok := props[d.property].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("a description is for %s.%s, which the schema does not have", d.def, d.property)
 		}
+		prop["description"] = d.text
 	}
 	doc := map[string]any{
 		"$schema":     "https://json-schema.org/draft/2020-12/schema",
@@ -46,9 +49,9 @@ var descriptions = []struct{ def, property, text string }{
 	{"ConfigPluginLimits", "instances", "WASM: the pooled instances, so the calls that run at once (ABI.md §6.1 PoolSize; default half the CPUs, at least 1). 64 calls per instance may wait for one; past that a call fails at once with 503."},
 	{"ConfigPluginAllow", "clock", "WASM: the real wall and monotonic clocks instead of the fake clock (which starts at 2022-01-01T00:00:00Z and advances 1 ms per reading), and sleeps that really sleep, up to the call's deadline."},
 	{"ConfigPluginAllow", "random", "WASM: random_get reads the host's crypto/rand instead of a deterministic stream."},
-	{"RegistryTransforms", "request", "Plugins run in order on the request before each upstream call (also a fallback's, with its own list): each gets the previous one's output. A plugin is called only at the stages that list it. The gateway sets the body's model to the upstream model after the chain."},
-	{"RegistryTransforms", "response", "Plugins run in order on a non-streamed answer before it reaches the client (iom_transform, stage response); for a stream, the WASM ones exporting iom_transform_chunk run on each chunk instead."},
-	{"PipelinePipeline", "chatInput", "The inputSchema property that a chat request to pipeline:<id> fills from its last user message (a string takes the text, an image string an image part's URL, an array of numbers the numbers in the text). Without it, the schema's only required string property, if it has exactly one."},
+	{"SpecTransforms", "request", "Plugins run in order on the request before each upstream call (also a fallback's, with its own list): each gets the previous one's output. A plugin is called only at the stages that list it. The gateway sets the body's model to the upstream model after the chain."},
+	{"SpecTransforms", "response", "Plugins run in order on a non-streamed answer before it reaches the client (iom_transform, stage response); for a stream, the WASM ones exporting iom_transform_chunk run on each chunk instead."},
+	{"SpecPipeline", "chatInput", "The inputSchema property that a chat request to pipeline:<id> fills from its last user message (a string takes the text, an image string an image part's URL, an array of numbers the numbers in the text). Without it, the schema's only required string property, if it has exactly one."},
 	{"ConfigResponses", "retentionHours", "How long the Responses API keeps a stored response (one made with store, the default), for GET /v1/responses/{id} and previous_response_id, in hours: from 1 to 87600, default 720 (30 days). A response past it is gone: getting or continuing it is 404."},
 	{"ConfigFile", "accessLog", "The access log: one structured line (log/slog) per data-plane request, with its time, requestId, keyId, org, model and servedBy, provider, HTTP status, errorKind, latencyMs, firstByteMs, inputTokens, outputTokens, costUsd, cache, fallback, clientIp, op, stream, path and traceId. Never a key, a token, a prompt, an answer or an upstream address."},
 	{"ConfigFile", "telemetry", "OpenTelemetry traces: a server span per data-plane request, a client span per upstream attempt (retries and fallbacks each their own), a span per pipeline step and per transform plugin call, with the GenAI semantic conventions' attributes (gen_ai.operation.name, gen_ai.request.model, gen_ai.response.model, gen_ai.provider.name, gen_ai.usage.input_tokens, gen_ai.usage.output_tokens) and iom.key.id, iom.org, iom.cost_usd, iom.cache. Whether export is on or not, a client's W3C traceparent is continued and sent to upstreams and process plugins, and every answer carries x-iom-trace-id. Read at start; a reload keeps the running telemetry."},

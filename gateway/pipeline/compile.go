@@ -10,17 +10,11 @@ import (
 
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/rules"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Catalog answers what a pipeline refers to.
-type Catalog interface {
-	// Model returns the registered model id, or nil.
-	Model(id string) *registry.Entry
-	// HasPlugin reports whether a plugin named name is loaded.
-	HasPlugin(name string) bool
-	// HasMCPServer reports whether an MCP server with id is declared.
-	HasMCPServer(id string) bool
-}
+type Catalog = spec.Catalog
 
 // Plan is a pipeline compiled for runs: checked, ordered, expressions compiled. It is immutable.
 type Plan struct {

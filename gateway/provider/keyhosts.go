@@ -1,13 +1,11 @@
 package provider
 
 import (
-	"errors"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/iomhq/iom/gateway/egress"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // keyHosts are where a provider-wide key (providers.<name>.apiKey) goes by default: the vendor's
@@ -32,35 +30,6 @@ var keyHostMatch = map[string]func(host string) bool{"bedrock": bedrockHost}
 // KeyHosts returns the hosts a provider's provider-wide key goes to by default.
 func KeyHosts(provider string) []string { return keyHosts[provider] }
 
-var errKeyHost = errors.New("is not a host name or address, with an optional :port (*.example.com for subdomains)")
-
-// CheckKeyHost checks an entry of providers.<name>.keyHosts: a host (HTTPS on port 443), a
-// host:port (either scheme, on that port), *.example.com or *.example.com:port (subdomains).
-func CheckKeyHost(entry string) error {
-	_, _, _, err := parseKeyHost(entry)
-	return err
-}
-
-func parseKeyHost(entry string) (host string, wild bool, port uint16, err error) {
-	host = entry
-	if h, p, e := net.SplitHostPort(entry); e == nil {
-		n, perr := strconv.ParseUint(p, 10, 16)
-		if perr != nil || n == 0 {
-			return "", false, 0, errKeyHost
-		}
-		host, port = h, uint16(n)
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	host, wild = strings.CutPrefix(host, "*.")
-	if host == "" || strings.ContainsAny(host, "/@?#*% ") {
-		return "", false, 0, errKeyHost
-	}
-	if _, perr := egress.ParseRule(host); perr != nil {
-		return "", false, 0, errKeyHost
-	}
-	return host, wild, port, nil
-}
-
 // keyGoesTo reports whether a provider-wide key may be sent to endpoint: its host is one of the
 // provider's keyHosts or of extra.
 func keyGoesTo(provider string, extra []string, endpoint *url.URL) bool {
@@ -75,7 +44,7 @@ func keyGoesTo(provider string, extra []string, endpoint *url.URL) bool {
 	}
 	for _, list := range [][]string{keyHosts[provider], extra} {
 		for _, entry := range list {
-			h, wild, p, err := parseKeyHost(entry)
+			h, wild, p, err := spec.ParseKeyHost(entry)
 			if err != nil {
 				continue
 			}

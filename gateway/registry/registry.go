@@ -17,15 +17,9 @@ import (
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
-
-// Entry is a registered model with its schemas compiled. Entries are immutable once published.
-type Entry struct {
-	*Model
-	Input  *Schema
-	Output *Schema
-}
 
 // Snapshot is the registry at one moment. It is never modified; readers need no lock.
 type Snapshot struct {
@@ -67,7 +61,7 @@ func Open(st *store.Store, known func(provider string) error) (*Registry, error)
 			bad = append(bad, fmt.Sprintf("%s: %v", k, err))
 			return true
 		}
-		e, err := compile(m)
+		e, err := spec.NewEntry(m)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", k, err))
 			return true
@@ -127,7 +121,7 @@ func (r *Registry) SetConfig(models []Model) error {
 	for i := range models {
 		m := models[i]
 		m.ManagedBy = ManagedByConfig
-		e, err := compile(&m)
+		e, err := spec.NewEntry(&m)
 		if err != nil {
 			return fmt.Errorf("model %q: %w", m.ID, err)
 		}
@@ -157,7 +151,7 @@ func (r *Registry) ConfigShadowed() []string {
 // Create registers m through the API. Without a securityPolicy it is for its org only; without
 // an org, its org is DefaultOrg.
 func (r *Registry) Create(m Model) (*Entry, error) {
-	m.normalizeAPI()
+	m.NormalizeAPI()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m.ID != "" && r.snap.Load().Get(m.ID) != nil {
@@ -189,7 +183,7 @@ func (r *Registry) Update(id string, m Model) (e *Entry, warnings []string, err 
 		return nil, nil, fault.Invalid("id", "id %q in the body does not match %q in the path", m.ID, id)
 	}
 	m.ID = id
-	m.normalizeAPI()
+	m.NormalizeAPI()
 	if !m.APIKey.IsSet() && old.APIKey.IsSet() {
 		switch from, to := Origin(old.Endpoint), Origin(m.Endpoint); {
 		case from != to:
@@ -307,7 +301,7 @@ func InvalidModel(es decode.Errors) error {
 }
 
 func (r *Registry) putLocked(m *Model) (*Entry, error) {
-	e, err := compile(m)
+	e, err := spec.NewEntry(m)
 	if err != nil {
 		return nil, fault.Invalid("", "invalid model: %v", err)
 	}
@@ -409,25 +403,6 @@ func (r *Registry) CreateUnique(m Model) (*Entry, error) {
 		m.ID = r.Snapshot().UniqueID(Slug(m.Name))
 	}
 	return r.Create(m)
-}
-
-// NewEntry compiles a model's schemas without registering it (config validation).
-func NewEntry(m *Model) (*Entry, error) { return compile(m) }
-
-func compile(m *Model) (*Entry, error) {
-	e := &Entry{Model: m}
-	var err error
-	if len(m.InputSchema) > 0 {
-		if e.Input, err = CompileSchema(m.InputSchema); err != nil {
-			return nil, fmt.Errorf("inputSchema: %w", err)
-		}
-	}
-	if len(m.OutputSchema) > 0 {
-		if e.Output, err = CompileSchema(m.OutputSchema); err != nil {
-			return nil, fmt.Errorf("outputSchema: %w", err)
-		}
-	}
-	return e, nil
 }
 
 func storeKey(id string) []byte { return append(slices.Clip(modelPrefix), id...) }

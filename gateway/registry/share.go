@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // SetShare makes Create, Update and Delete share each change with the other nodes of a cluster
@@ -63,7 +64,7 @@ func (r *Registry) ApplyShared(id string, stored []byte) error {
 	if m.ID != id {
 		return fmt.Errorf("shared model %q names itself %q", id, m.ID)
 	}
-	e, err := compile(m)
+	e, err := spec.NewEntry(m)
 	if err != nil {
 		return fmt.Errorf("shared model %q: %w", id, err)
 	}

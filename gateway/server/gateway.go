@@ -119,7 +119,13 @@ type ReloadStatus struct {
 
 // LoadOptions are the config checks that depend on the gateway's parts.
 func LoadOptions() config.Options {
-	return config.Options{KnownProvider: provider.Known, CheckFiles: true}
+	return config.Options{KnownProvider: provider.Known, CheckFiles: true, CheckPipeline: checkPipeline}
+}
+
+// checkPipeline compiles a pipeline of the config file, for its problems.
+func checkPipeline(p *pipeline.Pipeline, cat pipeline.Catalog) pipeline.Problems {
+	_, problems := pipeline.Compile(p, cat)
+	return problems
 }
 
 // New opens the store in the config's data dir and builds every part. It does not listen yet.

@@ -77,12 +77,12 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}
 	}
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	for _, name := range []string{"RegistryModel", "RegistryView", "ServerpipelineEntry", "ServerpipelineInput", "AnalyticsInvocation", "PipelineExecution", "AnalyticsReport", "Error"} {
+	for _, name := range []string{"SpecModel", "RegistryView", "ServerpipelineEntry", "ServerpipelineInput", "AnalyticsInvocation", "PipelineExecution", "AnalyticsReport", "Error"} {
 		if _, ok := schemas[name]; !ok {
 			t.Errorf("schema %s is missing", name)
 		}
 	}
-	model := schemas["RegistryModel"].(map[string]any)["properties"].(map[string]any)
+	model := schemas["SpecModel"].(map[string]any)["properties"].(map[string]any)
 	if model["apiKey"].(map[string]any)["writeOnly"] != true {
 		t.Errorf("apiKey should be write-only: %v", model["apiKey"])
 	}

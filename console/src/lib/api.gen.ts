@@ -757,7 +757,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["RegistryModel"];
+                    "application/json": components["schemas"]["SpecModel"];
                 };
             };
             responses: {
@@ -838,7 +838,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["RegistryModel"];
+                    "application/json": components["schemas"]["SpecModel"];
                 };
             };
             responses: {
@@ -2740,12 +2740,6 @@ export interface components {
             prompt_tokens_details?: components["schemas"]["OpenaiPromptTokensDetails"];
             total_tokens: number;
         };
-        PipelineEdge: {
-            id?: string;
-            source: string;
-            sourceHandle?: string;
-            target: string;
-        };
         PipelineExecution: {
             async?: boolean;
             costUsd: number;
@@ -2773,41 +2767,6 @@ export interface components {
             /** Format: date-time */
             time: string;
             traceId?: string;
-        };
-        PipelineNode: {
-            data: components["schemas"]["PipelineNodeData"];
-            id: string;
-            position?: components["schemas"]["PipelinePosition"];
-            type: string;
-        };
-        PipelineNodeData: {
-            arguments?: string;
-            capability?: string;
-            config?: unknown;
-            expression?: string;
-            fallbacks?: string[];
-            input?: string;
-            label?: string;
-            maxCostPerToken?: number;
-            maxLatencyMs?: number;
-            mode?: string;
-            model?: string;
-            onError?: string;
-            output?: string;
-            plugin?: string;
-            retries?: number;
-            strategy?: string;
-            timeoutMs?: number;
-            tool?: string;
-        };
-        PipelinePosition: {
-            x: number;
-            y: number;
-        };
-        PipelineProblem: {
-            field?: string;
-            message: string;
-            node?: string;
         };
         PipelineStepRecord: {
             costUsd?: number;
@@ -2853,95 +2812,6 @@ export interface components {
             spentUsd: number;
             tokensThisMinute: number;
         };
-        RegistryBreaker: {
-            cooldownMs?: number;
-            failures?: number;
-        };
-        RegistryCache: {
-            shared?: boolean;
-            ttlSeconds: number;
-        };
-        RegistryConcurrency: {
-            max: number;
-            queue?: number;
-            queueTimeoutMs?: number;
-        };
-        RegistryHTTPSpec: {
-            body: string;
-            embedding?: string;
-            error?: string;
-            headers?: {
-                [key: string]: string;
-            };
-            inputTokens?: string;
-            method?: string;
-            outputTokens?: string;
-            text?: string;
-        };
-        RegistryHealthCheck: {
-            intervalSeconds: number;
-        };
-        RegistryModel: {
-            allowedKeys?: string[];
-            apiKey?: string;
-            breaker?: components["schemas"]["RegistryBreaker"];
-            cache?: components["schemas"]["RegistryCache"];
-            cacheWriteCostPerToken?: number;
-            cachedInputCostPerToken?: number;
-            concurrency?: components["schemas"]["RegistryConcurrency"];
-            config?: {
-                [key: string]: unknown;
-            };
-            costPerToken?: number;
-            /** Format: date-time */
-            createdAt?: string;
-            description?: string;
-            endpoint?: string;
-            fallbacks?: string[];
-            headers?: {
-                [key: string]: string;
-            };
-            healthCheck?: components["schemas"]["RegistryHealthCheck"];
-            http?: components["schemas"]["RegistryHTTPSpec"];
-            id?: string;
-            inputCostPerToken?: number;
-            inputSchema?: unknown;
-            latency?: number;
-            loadBalancing?: string;
-            managedBy?: string;
-            modelType?: string;
-            name?: string;
-            org?: string;
-            outputCostPerToken?: number;
-            outputSchema?: unknown;
-            owner?: string;
-            provider?: string;
-            reasoningCostPerToken?: number;
-            replicas?: components["schemas"]["RegistryReplica"][];
-            retry?: components["schemas"]["RegistryRetry"];
-            securityPolicy?: string;
-            tags?: string[];
-            timeoutMs?: number;
-            transforms?: components["schemas"]["RegistryTransforms"];
-            /** Format: date-time */
-            updatedAt?: string;
-            upstreamModel?: string;
-        };
-        RegistryReplica: {
-            apiKey?: string;
-            endpoint: string;
-            hasApiKey?: boolean;
-            headers?: {
-                [key: string]: string;
-            };
-            upstreamModel?: string;
-            weight?: number;
-        };
-        RegistryRetry: {
-            attempts: number;
-            backoffMs?: number;
-            maxBackoffMs?: number;
-        };
         RegistryStats: {
             errors: number;
             lastError?: string;
@@ -2955,18 +2825,14 @@ export interface components {
             requests: number;
             successRate: number;
         };
-        RegistryTransforms: {
-            request?: string[];
-            response?: string[];
-        };
         RegistryView: {
             allowedKeys?: string[];
             apiKey?: string;
-            breaker?: components["schemas"]["RegistryBreaker"];
-            cache?: components["schemas"]["RegistryCache"];
+            breaker?: components["schemas"]["SpecBreaker"];
+            cache?: components["schemas"]["SpecCache"];
             cacheWriteCostPerToken?: number;
             cachedInputCostPerToken?: number;
-            concurrency?: components["schemas"]["RegistryConcurrency"];
+            concurrency?: components["schemas"]["SpecConcurrency"];
             config?: {
                 [key: string]: unknown;
             };
@@ -2980,8 +2846,8 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
-            healthCheck?: components["schemas"]["RegistryHealthCheck"];
-            http?: components["schemas"]["RegistryHTTPSpec"];
+            healthCheck?: components["schemas"]["SpecHealthCheck"];
+            http?: components["schemas"]["SpecHTTPSpec"];
             id: string;
             inputCostPerToken?: number;
             inputSchema?: unknown;
@@ -2996,14 +2862,14 @@ export interface components {
             owner?: string;
             provider?: string;
             reasoningCostPerToken?: number;
-            replicas?: components["schemas"]["RegistryReplica"][];
-            retry?: components["schemas"]["RegistryRetry"];
+            replicas?: components["schemas"]["SpecReplica"][];
+            retry?: components["schemas"]["SpecRetry"];
             securityPolicy: string;
             stats?: components["schemas"]["RegistryStats"];
             status: string;
             tags?: string[];
             timeoutMs?: number;
-            transforms?: components["schemas"]["RegistryTransforms"];
+            transforms?: components["schemas"]["SpecTransforms"];
             /** Format: date-time */
             updatedAt?: string;
             upstreamModel?: string;
@@ -3085,13 +2951,13 @@ export interface components {
             /** Format: date-time */
             createdAt?: string;
             description?: string;
-            edges: components["schemas"]["PipelineEdge"][];
+            edges: components["schemas"]["SpecEdge"][];
             id: string;
             inputSchema?: unknown;
             managedBy?: string;
             name: string;
-            nodes: components["schemas"]["PipelineNode"][];
-            problems?: components["schemas"]["PipelineProblem"][];
+            nodes: components["schemas"]["SpecNode"][];
+            problems?: components["schemas"]["SpecProblem"][];
             timeoutMs?: number;
             /** Format: date-time */
             updatedAt?: string;
@@ -3101,12 +2967,12 @@ export interface components {
             /** Format: date-time */
             createdAt?: string;
             description?: string;
-            edges?: components["schemas"]["PipelineEdge"][];
+            edges?: components["schemas"]["SpecEdge"][];
             id?: string;
             inputSchema?: unknown;
             managedBy?: string;
             name?: string;
-            nodes?: components["schemas"]["PipelineNode"][];
+            nodes?: components["schemas"]["SpecNode"][];
             problems?: unknown;
             timeoutMs?: number;
             /** Format: date-time */
@@ -3190,11 +3056,11 @@ export interface components {
         ServerupdatedModel: {
             allowedKeys?: string[];
             apiKey?: string;
-            breaker?: components["schemas"]["RegistryBreaker"];
-            cache?: components["schemas"]["RegistryCache"];
+            breaker?: components["schemas"]["SpecBreaker"];
+            cache?: components["schemas"]["SpecCache"];
             cacheWriteCostPerToken?: number;
             cachedInputCostPerToken?: number;
-            concurrency?: components["schemas"]["RegistryConcurrency"];
+            concurrency?: components["schemas"]["SpecConcurrency"];
             config?: {
                 [key: string]: unknown;
             };
@@ -3208,8 +3074,8 @@ export interface components {
             headers?: {
                 [key: string]: string;
             };
-            healthCheck?: components["schemas"]["RegistryHealthCheck"];
-            http?: components["schemas"]["RegistryHTTPSpec"];
+            healthCheck?: components["schemas"]["SpecHealthCheck"];
+            http?: components["schemas"]["SpecHTTPSpec"];
             id: string;
             inputCostPerToken?: number;
             inputSchema?: unknown;
@@ -3224,22 +3090,156 @@ export interface components {
             owner?: string;
             provider?: string;
             reasoningCostPerToken?: number;
-            replicas?: components["schemas"]["RegistryReplica"][];
-            retry?: components["schemas"]["RegistryRetry"];
+            replicas?: components["schemas"]["SpecReplica"][];
+            retry?: components["schemas"]["SpecRetry"];
             securityPolicy: string;
             stats?: components["schemas"]["RegistryStats"];
             status: string;
             tags?: string[];
             timeoutMs?: number;
-            transforms?: components["schemas"]["RegistryTransforms"];
+            transforms?: components["schemas"]["SpecTransforms"];
             /** Format: date-time */
             updatedAt?: string;
             upstreamModel?: string;
             warnings?: string[];
         };
         Servervalidation: {
-            errors: components["schemas"]["PipelineProblem"][];
+            errors: components["schemas"]["SpecProblem"][];
             valid: boolean;
+        };
+        SpecBreaker: {
+            cooldownMs?: number;
+            failures?: number;
+        };
+        SpecCache: {
+            shared?: boolean;
+            ttlSeconds: number;
+        };
+        SpecConcurrency: {
+            max: number;
+            queue?: number;
+            queueTimeoutMs?: number;
+        };
+        SpecEdge: {
+            id?: string;
+            source: string;
+            sourceHandle?: string;
+            target: string;
+        };
+        SpecHTTPSpec: {
+            body: string;
+            embedding?: string;
+            error?: string;
+            headers?: {
+                [key: string]: string;
+            };
+            inputTokens?: string;
+            method?: string;
+            outputTokens?: string;
+            text?: string;
+        };
+        SpecHealthCheck: {
+            intervalSeconds: number;
+        };
+        SpecModel: {
+            allowedKeys?: string[];
+            apiKey?: string;
+            breaker?: components["schemas"]["SpecBreaker"];
+            cache?: components["schemas"]["SpecCache"];
+            cacheWriteCostPerToken?: number;
+            cachedInputCostPerToken?: number;
+            concurrency?: components["schemas"]["SpecConcurrency"];
+            config?: {
+                [key: string]: unknown;
+            };
+            costPerToken?: number;
+            /** Format: date-time */
+            createdAt?: string;
+            description?: string;
+            endpoint?: string;
+            fallbacks?: string[];
+            headers?: {
+                [key: string]: string;
+            };
+            healthCheck?: components["schemas"]["SpecHealthCheck"];
+            http?: components["schemas"]["SpecHTTPSpec"];
+            id?: string;
+            inputCostPerToken?: number;
+            inputSchema?: unknown;
+            latency?: number;
+            loadBalancing?: string;
+            managedBy?: string;
+            modelType?: string;
+            name?: string;
+            org?: string;
+            outputCostPerToken?: number;
+            outputSchema?: unknown;
+            owner?: string;
+            provider?: string;
+            reasoningCostPerToken?: number;
+            replicas?: components["schemas"]["SpecReplica"][];
+            retry?: components["schemas"]["SpecRetry"];
+            securityPolicy?: string;
+            tags?: string[];
+            timeoutMs?: number;
+            transforms?: components["schemas"]["SpecTransforms"];
+            /** Format: date-time */
+            updatedAt?: string;
+            upstreamModel?: string;
+        };
+        SpecNode: {
+            data: components["schemas"]["SpecNodeData"];
+            id: string;
+            position?: components["schemas"]["SpecPosition"];
+            type: string;
+        };
+        SpecNodeData: {
+            arguments?: string;
+            capability?: string;
+            config?: unknown;
+            expression?: string;
+            fallbacks?: string[];
+            input?: string;
+            label?: string;
+            maxCostPerToken?: number;
+            maxLatencyMs?: number;
+            mode?: string;
+            model?: string;
+            onError?: string;
+            output?: string;
+            plugin?: string;
+            retries?: number;
+            strategy?: string;
+            timeoutMs?: number;
+            tool?: string;
+        };
+        SpecPosition: {
+            x: number;
+            y: number;
+        };
+        SpecProblem: {
+            field?: string;
+            message: string;
+            node?: string;
+        };
+        SpecReplica: {
+            apiKey?: string;
+            endpoint: string;
+            hasApiKey?: boolean;
+            headers?: {
+                [key: string]: string;
+            };
+            upstreamModel?: string;
+            weight?: number;
+        };
+        SpecRetry: {
+            attempts: number;
+            backoffMs?: number;
+            maxBackoffMs?: number;
+        };
+        SpecTransforms: {
+            request?: string[];
+            response?: string[];
         };
         WasmDescription: {
             language: string;

@@ -27,9 +27,9 @@ export type ModelStatus = (typeof STATUSES)[number];
 export const SORT_FIELDS = ["name", "id", "latency", "cost", "owner", "status", "type"] as const;
 export const PROVIDERS = ["openai", "anthropic", "gemini", "azure", "bedrock", "huggingface", "ollama", "http"] as const;
 
-export type Retry = Schemas["RegistryRetry"];
+export type Retry = Schemas["SpecRetry"];
 /** A model as it is sent to be created or updated (its apiKey is write-only). */
-export type ModelMetadata = Schemas["RegistryModel"];
+export type ModelMetadata = Schemas["SpecModel"];
 export type ModelStats = Schemas["RegistryStats"];
 /** A model as the API shows it: no secret, with its status and stats. */
 export type ModelView = Schemas["RegistryView"];
@@ -64,10 +64,10 @@ export type KeyList = Answer<"/api/keys">;
 export const NODE_TYPES = ["input", "output", "model", "tool", "transform", "condition", "router", "merge"] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-export type NodeData = Schemas["PipelineNodeData"];
-export type PipelineNode = Schemas["PipelineNode"];
-export type PipelineEdge = Schemas["PipelineEdge"];
-export type Problem = Schemas["PipelineProblem"];
+export type NodeData = Schemas["SpecNodeData"];
+export type PipelineNode = Schemas["SpecNode"];
+export type PipelineEdge = Schemas["SpecEdge"];
+export type Problem = Schemas["SpecProblem"];
 /** A pipeline as the API shows it, with its problems. */
 export type Pipeline = Schemas["ServerpipelineEntry"];
 /** A pipeline as it is sent to be created, updated or validated (problems are ignored). */

@@ -1,11 +1,4 @@
-// Package registry owns the model registry: the ModelMetadata type users register, its
-// validation, and the set of models the gateway serves, kept in memory as an immutable snapshot
-// (read without locks on every request) and persisted in the store.
-//
-// Models come from two places: the config file (seeded on every start and reload, read-only
-// through the API) and the admin API (persisted, surviving restarts). The registry knows nothing
-// of HTTP, upstream calls or live statistics; those are joined in by its callers.
-package registry
+package spec
 
 import (
 	"encoding/json"
@@ -188,41 +181,6 @@ type HealthCheck struct {
 // LoadBalancing strategies.
 var LoadBalancings = []string{"round-robin", "weighted", "least-latency"}
 
-// Stats are a model's live statistics, measured from real traffic.
-type Stats struct {
-	Requests      int64     `json:"requests"`
-	Errors        int64     `json:"errors"`
-	SuccessRate   float64   `json:"successRate"`
-	LatencyMs     float64   `json:"latencyMs"` // EWMA
-	P50Ms         float64   `json:"p50Ms"`
-	P95Ms         float64   `json:"p95Ms"`
-	LastError     string    `json:"lastError,omitempty"`
-	LastErrorAt   time.Time `json:"lastErrorAt,omitzero"`
-	LastRequestAt time.Time `json:"lastRequestAt,omitzero"`
-}
-
-// View is a model as the API shows it: no secret, plus its live status and stats.
-type View struct {
-	Model
-	HasAPIKey bool   `json:"hasApiKey"`
-	Status    string `json:"status"`
-	Stats     *Stats `json:"stats,omitempty"`
-}
-
-// NewView returns the public view of m.
-func NewView(m *Model, status string, stats *Stats) View {
-	v := View{Model: *m, HasAPIKey: m.APIKey.IsSet(), Status: status, Stats: stats}
-	v.APIKey = secret.Secret{}
-	if len(m.Replicas) > 0 {
-		v.Replicas = make([]Replica, len(m.Replicas))
-		for i, r := range m.Replicas {
-			r.HasAPIKey, r.APIKey = r.APIKey.IsSet(), secret.Secret{}
-			v.Replicas[i] = r
-		}
-	}
-	return v
-}
-
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
 
 // Reserved model names in the data plane's `model` field.
@@ -354,9 +312,9 @@ func AWSKey(key string) (id, secretKey, token string, ok bool) {
 // awsRegionPattern matches AWS region names: us-east-1, eu-central-2, us-gov-west-1.
 var awsRegionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 
-// normalizeAPI is Normalize for a model registered through the API, which is for its org only
+// NormalizeAPI is Normalize for a model registered through the API, which is for its org only
 // unless it says otherwise: the org it names, or DefaultOrg.
-func (m *Model) normalizeAPI() {
+func (m *Model) NormalizeAPI() {
 	m.ManagedBy = ManagedByAPI
 	if m.SecurityPolicy == "" {
 		m.SecurityPolicy = Organization

@@ -198,13 +198,17 @@ func (k *Keyring) namedLocked(name, org string, withConfig bool) *Key {
 	return nil
 }
 
-// SetConfig replaces the config file's keys. A key left empty is generated on first start and
-// kept (as a hash) in the store; its value is returned once, in generated, to be shown to the user.
-func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error) {
+// KeySet is the config file's keys, their hashes ready, to replace the running ones.
+type KeySet struct{ keys []*Key }
+
+// PrepareConfig readies the config file's keys without changing which keys the gateway admits:
+// a key without a value gets one generated on first sight, kept (as a hash) in the store; its
+// value is returned once, in generated, to be shown to the user.
+func (k *Keyring) PrepareConfig(keys []KeyConfig) (set *KeySet, generated []Generated, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.checkConfigLocked(keys); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	next := make([]*Key, 0, len(keys))
 	for _, kc := range keys {
@@ -213,7 +217,7 @@ func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error)
 		if raw == "" {
 			h, value, err := ensureGenerated(k.st, Generated{Name: kc.Name}, k.keep)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			key.hash = h
 			if value != "" {
@@ -228,8 +232,24 @@ func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error)
 		}
 		next = append(next, key)
 	}
-	k.config = next
+	return &KeySet{keys: next}, generated, nil
+}
+
+// CommitConfig makes a prepared set the config's keys.
+func (k *Keyring) CommitConfig(set *KeySet) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.config = set.keys
 	k.publishLocked()
+}
+
+// SetConfig replaces the config file's keys: PrepareConfig, then CommitConfig.
+func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error) {
+	set, generated, err := k.PrepareConfig(keys)
+	if err != nil {
+		return nil, err
+	}
+	k.CommitConfig(set)
 	return generated, nil
 }
 

@@ -115,22 +115,40 @@ func (r *Registry) OnChange(fn func(*Snapshot)) {
 // Snapshot returns the current models.
 func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
 
-// SetConfig replaces the config-managed models. They must have been validated.
-func (r *Registry) SetConfig(models []Model) error {
+// ConfigSet is the config file's models compiled, ready to replace the running ones.
+type ConfigSet struct{ entries map[string]*Entry }
+
+// PrepareConfig compiles the config file's models without changing what the registry serves,
+// so that a reload can fail before anything changed.
+func (r *Registry) PrepareConfig(models []Model) (*ConfigSet, error) {
 	next := make(map[string]*Entry, len(models))
 	for i := range models {
 		m := models[i]
 		m.ManagedBy = ManagedByConfig
 		e, err := spec.NewEntry(&m)
 		if err != nil {
-			return fmt.Errorf("model %q: %w", m.ID, err)
+			return nil, fmt.Errorf("model %q: %w", m.ID, err)
 		}
 		next[m.ID] = e
 	}
+	return &ConfigSet{entries: next}, nil
+}
+
+// CommitConfig makes a prepared set the config's models.
+func (r *Registry) CommitConfig(set *ConfigSet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.config = next
+	r.config = set.entries
 	r.publishLocked()
+}
+
+// SetConfig replaces the config file's models: PrepareConfig, then CommitConfig.
+func (r *Registry) SetConfig(models []Model) error {
+	set, err := r.PrepareConfig(models)
+	if err != nil {
+		return err
+	}
+	r.CommitConfig(set)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -296,6 +298,41 @@ func TestReloadKeepsRunningConfigOnError(t *testing.T) {
 	st := g.Admin("GET", "/api/status", nil).JSON(t)["lastReload"].(map[string]any)
 	if st["ok"] != false {
 		t.Fatalf("status should show the failed reload: %v", st)
+	}
+}
+
+// A reload is one transaction: when a late step fails (here, saving a new key's generated value,
+// the credentials file being a directory), nothing of the new config is served, not even the
+// parts an earlier step could have taken on.
+func TestReloadFailingLateChangesNothing(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", models(f, ""))
+	cfg, _ := os.ReadFile(g.Config)
+	dataDir := regexp.MustCompile(`dataDir: "([^"]+)"`).FindSubmatch(cfg)[1]
+	creds := filepath.Join(string(dataDir), "credentials")
+	os.Remove(creds)
+	if err := os.Mkdir(creds, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(string(cfg), "keys:\n", "keys:\n  - name: new-app\n    org: acme\n", 1) + `  - id: added
+    name: Added
+    endpoint: ` + f.URL + `
+    provider: openai
+`
+	os.WriteFile(g.Config, []byte(next), 0o600)
+	err := g.Reload()
+	if err == nil || !strings.Contains(err.Error(), "cannot save the generated") {
+		t.Fatalf("reload: %v", err)
+	}
+	if r := g.Admin("GET", "/api/models/added", nil); r.Status != 404 {
+		t.Fatalf("a failed reload registered its model: %d", r.Status)
+	}
+	os.Remove(creds)
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r := g.Admin("GET", "/api/models/added", nil); r.Status != 200 {
+		t.Fatalf("the reload that succeeds registers the model: %d", r.Status)
 	}
 }
 

@@ -251,11 +251,11 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	return g, nil
 }
 
-// apply makes cfg the running config. At first start it also reports generated credentials.
+// apply makes cfg the running config, as one transaction: first every step that can fail,
+// none of which changes what the gateway serves (the plugins last, which load side by side and
+// swap only when all loaded); then each part takes its new state, which cannot fail. At first
+// start it also reports generated credentials.
 func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
-	if err := g.keys.CheckConfig(cfg.Keys); err != nil {
-		return err
-	}
 	if !first && clusterChanged(g.cfg.Load(), cfg) {
 		g.log.Warn("cluster settings changed; they take effect when the gateway restarts")
 	}
@@ -269,28 +269,15 @@ func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 			_ = access.Close(g.access.Load())
 		}
 	}()
-	if err := g.hub.Apply(context.Background(), cfg.Plugins); err != nil {
-		return err
-	}
-	g.pipes.Recompile()
 	egressPolicy, err := g.egressPolicy(cfg)
 	if err != nil {
 		return err
 	}
-	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
-	for name, p := range cfg.Providers {
-		defaults[name] = provider.Defaults{APIKey: p.APIKey, KeyHosts: p.KeyHosts, Headers: p.Headers}
-	}
-	g.engine.SetProviders(defaults)
-	if err := g.reg.SetConfig(cfg.Models); err != nil {
+	models, err := g.reg.PrepareConfig(cfg.Models)
+	if err != nil {
 		return err
 	}
-	g.pipes.SetConfig(cfg.Pipelines)
-	g.forgetPipelines()
-	for _, id := range g.reg.ConfigShadowed() {
-		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
-	}
-	generated, err := g.keys.SetConfig(cfg.Keys)
+	keys, generated, err := g.keys.PrepareConfig(cfg.Keys)
 	if err != nil {
 		return err
 	}
@@ -298,6 +285,24 @@ func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := g.hub.Apply(context.Background(), cfg.Plugins); err != nil {
+		return err
+	}
+
+	// Nothing below fails.
+	g.pipes.Recompile()
+	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
+	for name, p := range cfg.Providers {
+		defaults[name] = provider.Defaults{APIKey: p.APIKey, KeyHosts: p.KeyHosts, Headers: p.Headers}
+	}
+	g.engine.SetProviders(defaults)
+	g.reg.CommitConfig(models)
+	g.pipes.SetConfig(cfg.Pipelines)
+	g.forgetPipelines()
+	for _, id := range g.reg.ConfigShadowed() {
+		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
+	}
+	g.keys.CommitConfig(keys)
 	g.adminHash.Store(&hash)
 	if adminValue != "" {
 		generated = append([]policy.Generated{{Name: "admin", Admin: true, Value: adminValue}}, generated...)

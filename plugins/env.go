@@ -19,8 +19,7 @@ var passedEnv = []string{
 //
 // GOMAXPROCS=1: most of a call's round trip is the two Go runtimes handing each gRPC message
 // between goroutines and waking idle threads for it, and a plugin with one thread wakes far
-// fewer. On a 2-core machine a process transformer's added latency went from
-// ~0.88 to ~0.52 ms p50 in the gateway. A plugin that needs several cores for its own work sets
+// fewer (bench/README.md has the latency it saves). A plugin that needs several cores sets
 // GOMAXPROCS in its env; the setting means nothing to a plugin not written in Go.
 var defaultEnv = []string{"GOMAXPROCS=1"}
 

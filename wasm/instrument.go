@@ -8,69 +8,10 @@ import (
 	"strings"
 )
 
-// How a runaway guest is stopped.
-//
-// wazero's own mechanism (RuntimeConfig.WithCloseOnContextDone) compiles a check into every
-// loop head that leaves the native code for Go and back, and watches each call's context from a
-// goroutine of its own. Measured on a 1 KB request (bench_test.go), it made the C pii-redact
-// transform 15 to 20 times slower (p50 105–160 µs instead of 7.3 µs) and the same transform in
-// Go 10 times slower (380 µs instead of 36): every loop iteration pays a round trip into Go. The
-// scheme below costs 8.1–8.3 µs there (and 43–44 µs for Go).
-//
-// The host instead rewrites each module once, before compiling it. It adds three mutable i32
-// globals, a fuel counter, an interrupt flag (exported as interruptGlobal) and a call depth
-// (exported as depthGlobal), and at the head of every loop the instructions
-//
-//	fuel -= 1
-//	if fuel == 0 {
-//		fuel = fuelPerTrip
-//		drop(memory.grow(0))   // a trip through Go
-//		if interrupt | depth > maxCallDepth { unreachable }
-//	}
-//
-// A loop iteration costs a decrement and an untaken branch, in native code. Each call arms a
-// timer (one per instance, reused) that sets the flag when the call's deadline passes; the guest
-// traps at its next trip, the host sees that the timer fired and reports a timeout, and the
-// instance is thrown away.
-//
-// Loops are not the only way to run away: a function that calls itself twice per level runs
-// for 2^n calls without a single loop. So every function that calls another counts its depth at
-// entry and spends fuel there, as a loop head does, and gives the depth back at its every exit:
-//
-//	depth += 1
-//	…the loop head's check…
-//	block (result …)   // the function's body; a branch to its outermost label lands here
-//	  …                // depth -= 1 before every return and tail call
-//	end
-//	depth -= 1
-//
-// A function that calls none can neither recurse nor run longer than its loops allow, and goes
-// without. One whose first step is into a loop (most functions of a Go guest) only counts its
-// depth at entry: the loop head spends the fuel a moment later. The depth is checked only at
-// the trips, which keeps a call's cost to an increment, two decrements and one untaken branch
-// (checking it at every entry cost a Go guest another 5%): a guest nesting calls past
-// maxCallDepth traps within its next fuelPerTrip calls. That is
-// enough to make runaway recursion fail at once, in a few milliseconds and megabytes of stack;
-// left to wazero's own limit it fails after 400 MB of stack (a Go slice, doubled as it grows),
-// most of a second and as much garbage per call. The host tells this trap from others by the
-// depth it reads afterwards. Exceptions could unwind frames without their exits, but the host
-// enables no exception handling, so a module using it does not compile.
-//
-// The trip through Go matters as much as the flag. Native code cannot be preempted: a guest
-// spinning in native code forever would keep the Go runtime from ever stopping the world for
-// garbage collection, the stop would wait on it, and so would every goroutine, the timer's
-// included (a first version that only checked the flag hung the whole process that way).
-// memory.grow leaves wazero's native code for its Go side, where a pending preemption or
-// stop-the-world takes effect, so a spinning guest delays them by at most fuelPerTrip
-// iterations or calls, microseconds. Growing by 0 changes nothing.
-//
-// The module's start function, which wazero would run inside instantiation where no deadline
-// reaches it, is taken out of the start section and exported as startExport; the host calls it
-// after instantiating, under a deadline, as it calls _initialize.
-//
-// A module the rewriter cannot read (an instruction it does not know) falls back to wazero's
-// mechanism, with a warning in the log, and a function listener for what that mechanism lacks
-// (see entryGuard).
+// A runaway guest is stopped by rewriting each module once, before compiling it: loop heads and
+// calls spend fuel, and every fuelPerTrip of them the guest trips through Go, where a passed
+// deadline or a call depth over maxCallDepth traps it. wasm/SANDBOX.md explains the scheme and
+// why wazero's own mechanism is not used.
 
 // fuelPerTrip is how many loop iterations and calls a guest runs between trips through Go.
 // It is also how far past maxCallDepth a guest may nest calls before it traps.

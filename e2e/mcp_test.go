@@ -50,7 +50,8 @@ func startEverythingHTTP(t *testing.T) string {
 }
 
 // The official TypeScript client, through the gateway, uses server-everything started by the
-// gateway over stdio and reached over streamable HTTP: tools, a call, progress, prompts, errors.
+// gateway over stdio and reached over streamable HTTP: tools, a call, progress, prompts,
+// resources, errors.
 func TestMCPNodeSDK(t *testing.T) {
 	if _, err := os.Stat(everythingServer); err != nil {
 		if os.Getenv("IOM_REQUIRE_NODE") == "1" {
@@ -71,7 +72,7 @@ func TestMCPNodeSDK(t *testing.T) {
 `)
 	out := nodeScript(t, g, "mcp.mjs", "IOM_MCP_URL="+g.DataURL+"/mcp", "IOM_MCP_SERVERS=everything,everything-http")
 	for _, want := range []string{"list ok", "echo ok everything", "progress ok everything", "echo ok everything-http",
-		"progress ok everything-http", "prompts ok everything", "prompts ok everything-http", "errors ok", "auth ok"} {
+		"progress ok everything-http", "prompts ok everything", "prompts ok everything-http", "resources ok everything", "resources ok everything-http", "errors ok", "auth ok"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("missing %q in:\n%s", want, out)
 		}
@@ -80,5 +81,9 @@ func TestMCPNodeSDK(t *testing.T) {
 	rec := g.Admin("GET", "/api/executions?model=everything-http__echo", nil).JSON(t)
 	if data, _ := rec["data"].([]any); len(data) != 1 || data[0].(map[string]any)["op"] != "tool" {
 		t.Fatalf("records: %v", rec)
+	}
+	rec = g.Admin("GET", "/api/executions?model=everything-http__instructions.md", nil).JSON(t)
+	if data, _ := rec["data"].([]any); len(data) != 1 || data[0].(map[string]any)["op"] != "resource" {
+		t.Fatalf("the resource read's records: %v", rec)
 	}
 }

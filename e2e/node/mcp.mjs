@@ -1,6 +1,6 @@
 // The official MCP TypeScript SDK, unchanged, against the gateway's /mcp endpoint: list the
 // tools of the servers behind it, call one, follow a long operation's progress, get a prompt,
-// and check the errors. IOM_MCP_URL is the endpoint, IOM_KEY a gateway key, IOM_MCP_SERVERS the ids of the
+// list and read resources, and check the errors. IOM_MCP_URL is the endpoint, IOM_KEY a gateway key, IOM_MCP_SERVERS the ids of the
 // servers (each one an "everything" server) whose tools must show.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -62,6 +62,25 @@ for (const s of servers) {
   check(got.messages?.[0]?.content?.text === "This is a simple prompt without arguments.", `prompt of ${s}: ${JSON.stringify(got)}`);
   console.log("prompts ok", s);
 }
+
+// Resources are listed at iom://<server>/<the server's URI>, named <server>__<name>, and read
+// from their server; a template's URI reads the server's dynamic resource.
+const resources = (await client.listResources()).resources;
+const templates = (await client.listResourceTemplates()).resourceTemplates;
+for (const s of servers) {
+  const doc = resources.find((r) => r.uri === `iom://${s}/demo://resource/static/document/instructions.md`);
+  check(doc && doc.name === `${s}__instructions.md`, `resources of ${s}: ${JSON.stringify(resources.map((r) => r.uri))}`);
+  const read = await client.readResource({ uri: doc.uri });
+  check(read.contents?.[0]?.uri === doc.uri && read.contents[0].text?.length > 0, `read ${doc.uri}: ${JSON.stringify(read).slice(0, 300)}`);
+  const tmpl = templates.find((t) => t.uriTemplate === `iom://${s}/demo://resource/dynamic/text/{resourceId}`);
+  check(tmpl && tmpl.name.startsWith(`${s}__`), `resource templates of ${s}: ${JSON.stringify(templates.map((t) => t.uriTemplate))}`);
+  const dyn = await client.readResource({ uri: `iom://${s}/demo://resource/dynamic/text/3` });
+  check(dyn.contents?.[0]?.text?.startsWith("Resource 3: ") && dyn.contents[0].uri === `iom://${s}/demo://resource/dynamic/text/3`,
+    `read a templated resource of ${s}: ${JSON.stringify(dyn)}`);
+  console.log("resources ok", s);
+}
+check(resources.every((r) => servers.some((s) => r.uri.startsWith(`iom://${s}/`) && r.name.startsWith(`${s}__`))),
+  `every resource is under iom://<server>/: ${JSON.stringify(resources.map((r) => r.uri))}`);
 
 let refused = false;
 try {

@@ -777,7 +777,7 @@ func (t *Telemetry) validate(es *decode.Errors) {
 }
 
 // validateMCPServers checks mcpServers: each server, that its allowedKeys name the file's keys,
-// and that the egress policy lets the gateway reach its URL.
+// and that the egress policy lets the gateway reach its URL and its OAuth token URL.
 func (f *File) validateMCPServers(keyIDs map[string]bool, p *egress.Policy, es *decode.Errors) {
 	mcp.ValidateAll("mcpServers", f.MCPServers, es)
 	for i := range f.MCPServers {
@@ -791,6 +791,11 @@ func (f *File) validateMCPServers(keyIDs map[string]bool, p *egress.Policy, es *
 		if p != nil && s.URL != "" {
 			if err := p.CheckURL(s.URL); err != nil {
 				es.Add(decode.Join(base, "url"), "%q: %v", s.URL, err)
+			}
+			if o := s.OAuth; o != nil && o.TokenURL != "" {
+				if err := p.CheckURL(o.TokenURL); err != nil {
+					es.Add(decode.Join(base, "oauth.tokenUrl"), "%q: %v", o.TokenURL, err)
+				}
 			}
 		}
 	}

@@ -1,8 +1,9 @@
 // Package mcp fronts MCP servers (the Model Context Protocol's tool servers) with the gateway's
 // keys, policies and records: it keeps one client session to each configured server (stdio
-// child processes or streamable HTTP and SSE endpoints), and serves agents one MCP endpoint
-// whose tools are those of every server the caller's key may use, named "<server id>__<tool>",
-// each call routed to its server.
+// child processes or streamable HTTP and SSE endpoints, with static headers or an OAuth client
+// credentials token), and serves agents one MCP endpoint whose tools, prompts and resources are
+// those of every server the caller's key may use, named "<server id>__<name>" (resources at
+// iom://<server id>/<the server's URI>), each call and read routed to its server.
 //
 // The protocol on both sides is the official Go SDK's; this package owns the aggregation,
 // the policy view per key, reconnection and records. It knows nothing of fasthttp: the server
@@ -32,6 +33,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/secret"
 	"github.com/iomhq/iom/gateway/store"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
@@ -95,10 +97,12 @@ type Service struct {
 
 // view is what one key sees: an SDK server holding the tools the key may use.
 type view struct {
-	key     atomic.Pointer[policy.Key]
-	srv     *sdk.Server
-	tools   map[string]*sdk.Tool   // exposed name → the upstream's tool it was made from
-	prompts map[string]*sdk.Prompt // likewise for prompts
+	key       atomic.Pointer[policy.Key]
+	srv       *sdk.Server
+	tools     map[string]*sdk.Tool             // exposed name → the upstream's tool it was made from
+	prompts   map[string]*sdk.Prompt           // likewise for prompts
+	resources map[string]*sdk.Resource         // exposed URI → the upstream's resource
+	templates map[string]*sdk.ResourceTemplate // exposed URI template → the upstream's template
 }
 
 type keyContext struct{}
@@ -299,7 +303,8 @@ func (s *Service) serverFor(r *http.Request) *sdk.Server {
 		}
 	}
 	v := &view{srv: sdk.NewServer(&sdk.Implementation{Name: "iom", Title: "IoM gateway", Version: s.o.Version},
-		&sdk.ServerOptions{HasTools: true, HasPrompts: true}), tools: map[string]*sdk.Tool{}, prompts: map[string]*sdk.Prompt{}}
+		&sdk.ServerOptions{HasTools: true, HasPrompts: true, HasResources: true}), tools: map[string]*sdk.Tool{},
+		prompts: map[string]*sdk.Prompt{}, resources: map[string]*sdk.Resource{}, templates: map[string]*sdk.ResourceTemplate{}}
 	v.key.Store(key)
 	s.updateLocked(v)
 	s.views[key.ID] = v
@@ -372,6 +377,7 @@ func (s *Service) updateLocked(v *view) {
 		v.tools[name] = t
 	}
 	s.updatePromptsLocked(v, key)
+	s.updateResourcesLocked(v, key)
 }
 
 // updatePromptsLocked makes v hold the prompts of the servers its key may use, as
@@ -415,6 +421,119 @@ func (s *Service) updatePromptsLocked(v *view, key *policy.Key) {
 	}
 }
 
+// updateResourcesLocked makes v hold the resources and resource templates of the servers its
+// key may use, named "<server id>__<name>", at the URIs ResourceURI makes of theirs, each read
+// from its server.
+func (s *Service) updateResourcesLocked(v *view, key *policy.Key) {
+	wantRes := map[string]*sdk.Resource{}
+	wantTmpl := map[string]*sdk.ResourceTemplate{}
+	owner := map[string]*upstream{}
+	for _, spec := range s.specs {
+		u := s.upstreams[spec.ID]
+		if u == nil || !Allows(key, &u.spec) {
+			continue
+		}
+		resources, templates := u.resourceList()
+		for _, r := range resources {
+			uri := ResourceURI(u.spec.ID, r.URI)
+			wantRes[uri], owner[uri] = r, u
+		}
+		for _, t := range templates {
+			uri := ResourceURI(u.spec.ID, t.URITemplate)
+			wantTmpl[uri], owner[uri] = t, u
+		}
+	}
+	var gone []string
+	for uri, r := range v.resources {
+		if wantRes[uri] != r {
+			gone = append(gone, uri)
+		}
+	}
+	if len(gone) > 0 {
+		v.srv.RemoveResources(gone...)
+		for _, uri := range gone {
+			delete(v.resources, uri)
+		}
+	}
+	gone = gone[:0]
+	for uri, t := range v.templates {
+		if wantTmpl[uri] != t {
+			gone = append(gone, uri)
+		}
+	}
+	if len(gone) > 0 {
+		v.srv.RemoveResourceTemplates(gone...)
+		for _, uri := range gone {
+			delete(v.templates, uri)
+		}
+	}
+	for uri, r := range wantRes {
+		if v.resources[uri] == r {
+			continue
+		}
+		exposed := *r
+		exposed.Name, exposed.URI = owner[uri].spec.ID+Separator+r.Name, uri
+		if !addResource(v.srv, &exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) {
+			s.log.Warn("an MCP server's resource cannot be exposed", "resource", exposed.Name)
+			continue
+		}
+		v.resources[uri] = r
+	}
+	for uri, t := range wantTmpl {
+		if v.templates[uri] == t {
+			continue
+		}
+		exposed := *t
+		exposed.Name, exposed.URITemplate = owner[uri].spec.ID+Separator+t.Name, uri
+		if !addResourceTemplate(v.srv, &exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) {
+			s.log.Warn("an MCP server's resource template cannot be exposed", "resource", exposed.Name)
+			continue
+		}
+		v.templates[uri] = t
+	}
+}
+
+// ResourcePrefix starts every resource URI clients see: ResourceURI puts a server's id and the
+// server's own URI after it, and SplitResourceURI takes them back out.
+const ResourcePrefix = "iom://"
+
+// ResourceURI is the URI clients see for the resource (or resource template) at uri of server
+// id: iom://<id>/<uri>, the server's URI unchanged after the id's slash, so that a template's
+// variables stay variables.
+func ResourceURI(id, uri string) string { return ResourcePrefix + id + "/" + uri }
+
+// SplitResourceURI splits a URI that ResourceURI made into the server's id and its own URI.
+func SplitResourceURI(uri string) (id, upstreamURI string, ok bool) {
+	rest, ok := strings.CutPrefix(uri, ResourcePrefix)
+	if !ok {
+		return "", "", false
+	}
+	id, upstreamURI, ok = strings.Cut(rest, "/")
+	return id, upstreamURI, ok && id != "" && upstreamURI != ""
+}
+
+// addResource and addResourceTemplate add to srv; the SDK panics on a URI it refuses, which is
+// reported as false.
+func addResource(srv *sdk.Server, r *sdk.Resource, h sdk.ResourceHandler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	srv.AddResource(r, h)
+	return true
+}
+
+func addResourceTemplate(srv *sdk.Server, t *sdk.ResourceTemplate, h sdk.ResourceHandler) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	srv.AddResourceTemplate(t, h)
+	return true
+}
+
 // addTool adds t to srv; the SDK panics on a schema it refuses, which is reported as false.
 func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
 	defer func() {
@@ -443,7 +562,28 @@ func KeyEntry(id string) string { return "mcp:" + id }
 // calls, which no key's policy limits), and records the call.
 func (s *Service) handlerFor(keyOf func() *policy.Key, u *upstream, tool, exposed string) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-		return s.callTool(ctx, keyOf(), u, tool, exposed, req, Origin{}, nil)
+		res, err := s.callTool(ctx, keyOf(), u, tool, exposed, req, Origin{}, nil)
+		if res != nil {
+			exposeLinks(u.spec.ID, res.Content)
+		}
+		return res, err
+	}
+}
+
+// exposeLinks rewrites the URIs of the resource links and embedded resources of a result to
+// the URIs clients read them at (ResourceURI), so that a client can read what a tool pointed at.
+func exposeLinks(id string, content []sdk.Content) {
+	for _, c := range content {
+		switch c := c.(type) {
+		case *sdk.ResourceLink:
+			if c.URI != "" {
+				c.URI = ResourceURI(id, c.URI)
+			}
+		case *sdk.EmbeddedResource:
+			if c.Resource != nil && c.Resource.URI != "" {
+				c.Resource.URI = ResourceURI(id, c.Resource.URI)
+			}
+		}
 	}
 }
 
@@ -539,6 +679,93 @@ func (s *Service) callTool(ctx context.Context, key *policy.Key, u *upstream, to
 	inv.ResponseBytes = resultSize(res)
 	if res.IsError {
 		inv.Status, inv.ErrorKind, inv.Error = "error", fault.Provider.String(), "the tool answered with an error"
+	}
+	return res, nil
+}
+
+// resourceHandler reads a resource of u for the key that keyOf returns; exposed names the
+// resource (or template) in the records.
+func (s *Service) resourceHandler(keyOf func() *policy.Key, u *upstream, exposed string) sdk.ResourceHandler {
+	return func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		return s.readResource(ctx, keyOf(), u, exposed, req.Params.URI)
+	}
+}
+
+// readResource reads the resource clients see at uri from u for key, and records the read as
+// an operation "resource": admitted under the key's limits as a tool call is, bounded by the
+// server's timeoutMs. The contents' URIs are given back as clients see them.
+func (s *Service) readResource(ctx context.Context, key *policy.Key, u *upstream, exposed, uri string) (res *sdk.ReadResourceResult, err error) {
+	start := time.Now()
+	inv := &analytics.Invocation{ID: s.o.NewID(start), Kind: "invocation", Time: start, Op: "resource", Model: exposed,
+		ServedBy: u.spec.ID, Provider: "mcp", Status: "ok", HTTPStatus: http.StatusOK, RequestBytes: int64(len(uri))}
+	if key != nil {
+		inv.Key, inv.KeyID, inv.Org = key.Name, key.ID, key.Org
+	}
+	inv.TraceID = telemetry.TraceID(ctx)
+	ctx, span := telemetry.Start(ctx, telemetry.Client, "resources/read", exposed)
+	span.SetString("iom.mcp.server", u.spec.ID)
+	if key != nil {
+		span.SetString("iom.key.id", key.ID)
+		span.SetString("iom.org", key.Org)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in an MCP resource read", "resource", exposed, "panic", p)
+			res, err = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error; the gateway logged the details"}
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusInternalServerError, fault.Gateway.String(), "internal error"
+		}
+		if inv.Status != "ok" {
+			span.Fail(inv.ErrorKind, inv.Error)
+		}
+		span.End()
+		inv.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+		if s.o.Record != nil {
+			s.o.Record(inv)
+		}
+	}()
+	id, upstreamURI, ok := SplitResourceURI(uri)
+	if !ok || id != u.spec.ID {
+		inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusNotFound, fault.Caller.String(), "no such resource"
+		return nil, sdk.ResourceNotFoundError(uri)
+	}
+	if s.o.Admit != nil && key != nil {
+		if fe := s.o.Admit(key); fe != nil {
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
+			return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+	defer cancel()
+	stop := context.AfterFunc(u.ctx, cancel)
+	defer stop()
+	upStart := time.Now()
+	res, err = u.readResource(cctx, upstreamURI)
+	inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000
+	if err != nil {
+		var wire *jsonrpc.Error
+		if errors.As(err, &wire) && wire.Code == sdk.CodeResourceNotFound && !connectionLost(err) {
+			// The server's own not-found names its URI: the client gets its own back.
+			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusNotFound, fault.Caller.String(), "no such resource"
+			return nil, sdk.ResourceNotFoundError(uri)
+		}
+		jerr, status := u.opError(cctx, "resource", exposed, err)
+		kind := fault.Provider
+		if status == 499 {
+			kind = fault.Caller
+		}
+		inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", status, kind.String(), jerr.Message
+		if status != 499 {
+			s.log.Warn("an MCP resource read failed", "resource", exposed, "err", u.redact(err))
+		}
+		return nil, jerr
+	}
+	for _, c := range res.Contents {
+		if c != nil && c.URI != "" {
+			c.URI = ResourceURI(u.spec.ID, c.URI)
+		}
+	}
+	if b, err := json.Marshal(res); err == nil {
+		inv.ResponseBytes = int64(len(b))
 	}
 	return res, nil
 }
@@ -671,16 +898,36 @@ func (s *Service) Call(ctx context.Context, id, tool string, args json.RawMessag
 	return res, nil
 }
 
-// ServerView is a server as the admin API shows it: its spec without the values of its headers
-// and env (which hold credentials), its connection state and its tools' names as clients see
-// them.
+// ServerView is a server as the admin API shows it: its spec without the values of its headers,
+// env and OAuth client secret (which hold credentials), its connection state, and its tools'
+// names and resources as clients see them.
 type ServerView struct {
 	Server
 	HeaderNames []string `json:"headerNames,omitempty"`
 	EnvNames    []string `json:"envNames,omitempty"`
-	State       string   `json:"state"` // connecting, connected, unavailable
+	// HasClientSecret says the server's oauth has a client secret (never shown).
+	HasClientSecret bool   `json:"hasClientSecret,omitempty"`
+	State           string `json:"state"` // connecting, connected, unavailable
+	// Problem says why the server cannot be used, when the gateway knows (a token endpoint's
+	// refusal), without addresses or secrets.
+	Problem string `json:"problem,omitempty"`
 	// ExposedTools are the names clients see, the filter applied.
 	ExposedTools []string `json:"exposedTools"`
+	// Resources are the server's resources and resource templates as clients see them.
+	Resources []ResourceView `json:"resources"`
+}
+
+// ResourceView is a resource (or resource template) as the admin API lists it: the name and
+// URI clients see, and the server's own URI.
+type ResourceView struct {
+	Name        string `json:"name"`
+	URI         string `json:"uri"`
+	UpstreamURI string `json:"upstreamUri"`
+	// Template says URI is a URI template (RFC 6570).
+	Template    bool   `json:"template,omitempty"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	MIMEType    string `json:"mimeType,omitempty"`
 }
 
 // ToolView is a tool as the admin API lists it: its exposed name, and the server's own.
@@ -732,9 +979,25 @@ func viewOf(spec Server, u *upstream) ServerView {
 		v.EnvNames = append(v.EnvNames, name)
 	}
 	v.Headers, v.Env = nil, nil
+	v.Resources = []ResourceView{}
+	if spec.OAuth != nil {
+		o := *spec.OAuth
+		v.HasClientSecret, o.ClientSecret = o.ClientSecret.IsSet(), secret.Secret{}
+		v.OAuth = &o
+	}
 	if u != nil {
 		tools, state := u.snapshot()
 		v.State = state
+		v.Problem = u.problem()
+		resources, templates := u.resourceList()
+		for _, r := range resources {
+			v.Resources = append(v.Resources, ResourceView{Name: spec.ID + Separator + r.Name, URI: ResourceURI(spec.ID, r.URI),
+				UpstreamURI: r.URI, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
+		}
+		for _, t := range templates {
+			v.Resources = append(v.Resources, ResourceView{Name: spec.ID + Separator + t.Name, URI: ResourceURI(spec.ID, t.URITemplate),
+				UpstreamURI: t.URITemplate, Template: true, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType})
+		}
 		for _, t := range tools {
 			if spec.Tools.Allows(t.Name) {
 				v.ExposedTools = append(v.ExposedTools, spec.ID+Separator+t.Name)

@@ -29,6 +29,8 @@ type Server struct {
 	// Headers are sent with every request to URL. They are write-only: stored encrypted, never
 	// returned or logged, and dropped when the URL moves to another origin.
 	Headers map[string]secret.Secret `json:"headers,omitempty"`
+	// OAuth gets the server's bearer token from an OAuth token endpoint (client credentials).
+	OAuth *OAuth `json:"oauth,omitempty"`
 	// SecurityPolicy, Org and AllowedKeys say which keys may use the server, as for models.
 	SecurityPolicy string      `json:"securityPolicy,omitempty"`
 	Org            string      `json:"org,omitempty"`
@@ -37,6 +39,28 @@ type Server struct {
 	// TimeoutMs bounds one tool call (default 60000).
 	TimeoutMs int    `json:"timeoutMs,omitempty"`
 	ManagedBy string `json:"managedBy,omitempty"`
+}
+
+// OAuth is the OAuth 2.0 client credentials grant a server with a URL is reached with: the
+// gateway gets a token from TokenURL, sends it as the bearer token of every request, and gets a
+// new one when it expires or the server answers 401. ClientSecret is write-only, as headers are,
+// and dropped when the server's URL or TokenURL moves to another origin.
+type OAuth struct {
+	TokenURL     string        `json:"tokenUrl"`
+	ClientID     string        `json:"clientId"`
+	ClientSecret secret.Secret `json:"clientSecret,omitzero"`
+	Scopes       []string      `json:"scopes,omitempty"`
+	// Audience, when set, is sent to the token endpoint as the audience parameter.
+	Audience string `json:"audience,omitempty"`
+}
+
+// TokenOrigin is the scheme, host and port of the token endpoint.
+func (o *OAuth) TokenOrigin() string {
+	u, err := url.Parse(o.TokenURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // ToolFilter selects the tools of a server that clients see: those Allow matches (all when
@@ -166,6 +190,9 @@ func (s *Server) Validate(base string, es *decode.Errors) {
 		if len(s.Headers) > 0 {
 			es.Add(at("headers"), "are only for a server with a url")
 		}
+		if s.OAuth != nil {
+			es.Add(at("oauth"), "is only for a server with a url")
+		}
 	}
 	if len(s.Command) == 0 && (len(s.Env) > 0 || s.Dir != "") {
 		es.Add(base, "env and dir are only for a server with a command")
@@ -178,6 +205,14 @@ func (s *Server) Validate(base string, es *decode.Errors) {
 	for name := range s.Headers {
 		if !headerPattern.MatchString(name) {
 			es.Add(decode.Join(at("headers"), name), "is not a valid header name")
+		}
+	}
+	if o := s.OAuth; o != nil && s.URL != "" {
+		o.validate(at("oauth"), es)
+		for name := range s.Headers {
+			if strings.EqualFold(name, "Authorization") {
+				es.Add(decode.Join(at("headers"), name), "is set by oauth; give one or the other")
+			}
 		}
 	}
 	switch s.SecurityPolicy {
@@ -198,6 +233,30 @@ func (s *Server) Validate(base string, es *decode.Errors) {
 					es.Add(decode.Index(decode.Join(at("tools"), list.name), i), "%q must be a tool name or a pattern with *", p)
 				}
 			}
+		}
+	}
+}
+
+func (o *OAuth) validate(base string, es *decode.Errors) {
+	at := func(field string) string { return decode.Join(base, field) }
+	u, err := url.Parse(o.TokenURL)
+	switch {
+	case o.TokenURL == "":
+		es.Add(at("tokenUrl"), "is required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		es.Add(at("tokenUrl"), "must be an http:// or https:// URL")
+	case u.User != nil:
+		es.Add(at("tokenUrl"), "must not carry credentials; use clientId and clientSecret")
+	}
+	if strings.TrimSpace(o.ClientID) == "" {
+		es.Add(at("clientId"), "is required")
+	}
+	if !o.ClientSecret.IsSet() {
+		es.Add(at("clientSecret"), "is required")
+	}
+	for i, sc := range o.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\n\"\\") {
+			es.Add(decode.Index(at("scopes"), i), "%q must be one scope, without spaces or quotes", sc)
 		}
 	}
 }

@@ -16,11 +16,13 @@ import (
 
 var serverPrefix = []byte("mcpserver/")
 
-// stored is a server as the store keeps it: the headers' values beside the spec, since a
-// Secret never marshals its value. The store is encrypted at rest.
+// stored is a server as the store keeps it: the values of the headers and of the OAuth client
+// secret beside the spec, since a Secret never marshals its value. The store is encrypted at
+// rest.
 type stored struct {
 	Server
-	HeaderValues map[string]string `json:"headerValues,omitempty"`
+	HeaderValues      map[string]string `json:"headerValues,omitempty"`
+	OAuthClientSecret string            `json:"oauthClientSecret,omitempty"`
 }
 
 // Open loads the servers registered through the admin API and starts every server: those of
@@ -41,6 +43,11 @@ func (s *Service) Open(st *store.Store) error {
 				srv.Headers = map[string]secret.Secret{}
 			}
 			srv.Headers[k] = secret.New(val)
+		}
+		if srv.OAuth != nil {
+			o := *srv.OAuth
+			o.ClientSecret = secret.New(rec.OAuthClientSecret)
+			srv.OAuth = &o
 		}
 		api[srv.ID] = srv
 		return true
@@ -102,6 +109,11 @@ func (s *Service) check(spec *Server) *fault.Error {
 		if err := p.CheckURL(spec.URL); err != nil {
 			es.Add("url", "%v", err)
 		}
+		if spec.OAuth != nil {
+			if err := p.CheckURL(spec.OAuth.TokenURL); err != nil {
+				es.Add("oauth.tokenUrl", "%v", err)
+			}
+		}
 	}
 	if len(es) == 0 {
 		return nil
@@ -130,8 +142,10 @@ func (s *Service) Create(spec Server) (ServerView, *fault.Error) {
 }
 
 // Update replaces a server registered through the API. Headers left out are kept while the
-// URL keeps its origin, and dropped (with a warning) when it moves; env left out is kept while
-// the command's executable stays.
+// URL keeps its origin, and dropped (with a warning) when it moves; an OAuth client secret left
+// out is kept while both the URL and the token URL keep theirs (and must be sent again when
+// either moves); env left out is kept while the
+// command's executable stays.
 func (s *Service) Update(id string, spec Server) (ServerView, []string, *fault.Error) {
 	if spec.ID == "" {
 		spec.ID = id
@@ -156,6 +170,17 @@ func (s *Service) Update(id string, spec Server) (ServerView, []string, *fault.E
 			spec.Headers = old.Headers
 		} else {
 			warnings = append(warnings, "the stored headers were dropped: the server moved to another origin, and headers are sent only where they were given for; send them again")
+		}
+	}
+	if o := spec.OAuth; o != nil && !o.ClientSecret.IsSet() && old.OAuth != nil && old.OAuth.ClientSecret.IsSet() {
+		if spec.URL != "" && spec.Origin() == old.Origin() && o.TokenOrigin() == old.OAuth.TokenOrigin() {
+			merged := *o
+			merged.ClientSecret = old.OAuth.ClientSecret
+			spec.OAuth = &merged
+		} else {
+			// Without its secret the server cannot be reached: say why rather than "required".
+			return ServerView{}, nil, fault.Invalid("oauth.clientSecret", "invalid MCP server: oauth.clientSecret: the stored secret "+
+				"is not kept: the server or its token endpoint moved to another origin, and the secret is sent only where it was given for; send it again")
 		}
 	}
 	if spec.Env == nil && len(old.Env) > 0 && len(spec.Command) > 0 && len(old.Command) > 0 && spec.Command[0] == old.Command[0] {
@@ -208,6 +233,9 @@ func (s *Service) put(spec Server) *fault.Error {
 			rec.HeaderValues = map[string]string{}
 		}
 		rec.HeaderValues[k] = v.Reveal()
+	}
+	if spec.OAuth != nil {
+		rec.OAuthClientSecret = spec.OAuth.ClientSecret.Reveal()
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {

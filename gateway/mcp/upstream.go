@@ -37,8 +37,10 @@ const (
 	refreshEvery = 5 * time.Minute
 	// listTimeout bounds reading a server's tools.
 	listTimeout = 15 * time.Second
-	// maxTools bounds the tools kept of one server.
-	maxTools = 1000
+	// maxTools bounds the tools kept of one server; maxResources its resources, and its
+	// resource templates.
+	maxTools     = 1000
+	maxResources = 1000
 	// maxBackoff caps the wait between reconnections to a server that keeps failing.
 	maxBackoff = 30 * time.Second
 	// terminateAfter is how long a stdio server has to exit once its stdin closes.
@@ -63,12 +65,17 @@ type upstream struct {
 	// refresh asks run to read the tools again (the server said they changed).
 	refresh chan struct{}
 
-	mu      sync.Mutex
-	session *sdk.ClientSession
-	ready   chan struct{} // closed while session is set
-	tools   []*sdk.Tool
-	prompts []*sdk.Prompt
-	state   string // connecting, connected, unavailable
+	mu        sync.Mutex
+	session   *sdk.ClientSession
+	ready     chan struct{} // closed while session is set
+	tools     []*sdk.Tool
+	prompts   []*sdk.Prompt
+	resources []*sdk.Resource
+	templates []*sdk.ResourceTemplate
+	state     string // connecting, connected, unavailable
+
+	// tokens gets the bearer token of a server with oauth; nil without.
+	tokens *tokenSource
 
 	// progress maps the token sent upstream with a call to where the client wants its progress.
 	progress sync.Map // string → *progressTarget
@@ -132,6 +139,9 @@ func newUpstream(svc *Service, spec Server) *upstream {
 	u := &upstream{spec: spec, svc: svc, done: make(chan struct{}), refresh: make(chan struct{}, 1),
 		ready: make(chan struct{}), state: "connecting"}
 	u.ctx, u.stop = context.WithCancel(svc.life)
+	if spec.OAuth != nil && spec.URL != "" {
+		u.tokens = newTokenSource(spec.OAuth, u.tokenClient())
+	}
 	go u.run()
 	return u
 }
@@ -152,6 +162,23 @@ func (u *upstream) promptList() []*sdk.Prompt {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.prompts
+}
+
+func (u *upstream) resourceList() ([]*sdk.Resource, []*sdk.ResourceTemplate) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.resources, u.templates
+}
+
+// problem is why the server is not connected, in words a client or an admin may read: a token
+// endpoint's refusal, or "".
+func (u *upstream) problem() string {
+	if u.tokens != nil {
+		if err := u.tokens.lastError(); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // run keeps a session open until the upstream is closed: it connects, reads the tools, and
@@ -259,6 +286,9 @@ func (u *upstream) current(ctx context.Context) (*sdk.ClientSession, error) {
 	if sess != nil {
 		return sess, nil
 	}
+	if u.problem() != "" {
+		return nil, errUnavailable // the token endpoint refused the last try: waiting would not help
+	}
 	t := time.NewTimer(waitForSession)
 	defer t.Stop()
 	select {
@@ -315,14 +345,15 @@ func (u *upstream) connect() (sess *sdk.ClientSession, end context.CancelFunc, e
 	client := sdk.NewClient(&sdk.Implementation{Name: "iom", Version: u.svc.o.Version}, &sdk.ClientOptions{
 		ToolListChangedHandler:      func(context.Context, *sdk.ToolListChangedRequest) { changed() },
 		PromptListChangedHandler:    func(context.Context, *sdk.PromptListChangedRequest) { changed() },
+		ResourceListChangedHandler:  func(context.Context, *sdk.ResourceListChangedRequest) { changed() },
 		ProgressNotificationHandler: u.relayProgress,
 	})
 	sess, err = client.Connect(ctx, t, nil)
 	return sess, cancel, err
 }
 
-// readTools reads the server's tools (and prompts, if it has them) and, when they changed,
-// updates what clients see.
+// readTools reads the server's tools (and prompts and resources, if it has them) and, when
+// they changed, updates what clients see.
 func (u *upstream) readTools(sess *sdk.ClientSession) {
 	ctx, cancel := context.WithTimeout(u.ctx, listTimeout)
 	defer cancel()
@@ -356,10 +387,12 @@ func (u *upstream) readTools(sess *sdk.ClientSession) {
 			prompts = append(prompts, p)
 		}
 	}
+	resources, templates := u.readResources(ctx, sess)
 	u.mu.Lock()
-	same := sameTools(u.tools, tools) && samePrompts(u.prompts, prompts)
+	same := sameJSON(u.tools, tools) && sameJSON(u.prompts, prompts) && sameJSON(u.resources, resources) &&
+		sameJSON(u.templates, templates)
 	if !same {
-		u.tools, u.prompts = tools, prompts
+		u.tools, u.prompts, u.resources, u.templates = tools, prompts, resources, templates
 	}
 	u.mu.Unlock()
 	if !same {
@@ -377,21 +410,58 @@ func objectSchema(s any) bool {
 	return err == nil && json.Unmarshal(b, &m) == nil && m.Type == "object"
 }
 
-func sameTools(a, b []*sdk.Tool) bool {
-	if len(a) != len(b) {
-		return false
+// readResources reads the server's resources and resource templates, if it has them, up to
+// maxResources of each. On an error it keeps what it had.
+func (u *upstream) readResources(ctx context.Context, sess *sdk.ClientSession) ([]*sdk.Resource, []*sdk.ResourceTemplate) {
+	r := sess.InitializeResult()
+	if r == nil || r.Capabilities == nil || r.Capabilities.Resources == nil {
+		return nil, nil
 	}
-	for i := range a {
-		x, _ := json.Marshal(a[i])
-		y, _ := json.Marshal(b[i])
-		if string(x) != string(y) {
-			return false
+	oldResources, oldTemplates := u.resourceList()
+	var resources []*sdk.Resource
+	for res, err := range sess.Resources(ctx, nil) {
+		if err != nil {
+			u.svc.log.Warn("cannot list an MCP server's resources", "server", u.spec.ID, "err", u.redact(err))
+			return oldResources, oldTemplates
 		}
+		if len(resources) == maxResources {
+			u.svc.log.Warn("an MCP server has more resources than the gateway keeps", "server", u.spec.ID, "kept", maxResources)
+			break
+		}
+		resources = append(resources, res)
 	}
-	return true
+	var templates []*sdk.ResourceTemplate
+	for t, err := range sess.ResourceTemplates(ctx, nil) {
+		if err != nil {
+			u.svc.log.Warn("cannot list an MCP server's resource templates", "server", u.spec.ID, "err", u.redact(err))
+			return resources, oldTemplates
+		}
+		if len(templates) == maxResources {
+			u.svc.log.Warn("an MCP server has more resource templates than the gateway keeps", "server", u.spec.ID, "kept", maxResources)
+			break
+		}
+		templates = append(templates, t)
+	}
+	return resources, templates
 }
 
-func samePrompts(a, b []*sdk.Prompt) bool {
+// readResource reads the resource at uri (the server's own URI).
+// ctx bounds the read (see Service.readResource).
+func (u *upstream) readResource(ctx context.Context, uri string) (*sdk.ReadResourceResult, error) {
+	sess, err := u.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sess.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+	if err != nil && ctx.Err() == nil && connectionLost(err) {
+		u.clearSession(sess)
+		_ = sess.Close()
+	}
+	return res, err
+}
+
+// sameJSON reports whether two lists read from a server are the same, as JSON.
+func sameJSON[T any](a, b []*T) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -489,6 +559,15 @@ func (u *upstream) redact(err error) string {
 			secrets = append(secrets, o, strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://"))
 		}
 	}
+	if o := u.spec.OAuth; o != nil && o.TokenURL != "" {
+		secrets = append(secrets, o.TokenURL)
+		if to := o.TokenOrigin(); to != "" {
+			secrets = append(secrets, to, strings.TrimPrefix(strings.TrimPrefix(to, "https://"), "http://"))
+		}
+	}
+	if o := u.spec.OAuth; o != nil && o.ClientSecret.IsSet() {
+		secrets = append(secrets, o.ClientSecret.Reveal())
+	}
 	secrets = append(secrets, u.spec.Command...)
 	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, x := range secrets {
@@ -538,14 +617,34 @@ func (u *upstream) httpClient() *http.Client {
 		ForceAttemptHTTP2:     true,
 	}
 	origin := u.spec.Origin()
+	var rt http.RoundTripper = headerTransport{base: tr, headers: u.spec.Headers}
+	if u.tokens != nil {
+		rt = oauthTransport{base: rt, tokens: u.tokens}
+	}
 	return &http.Client{
-		Transport: headerTransport{base: tr, headers: u.spec.Headers},
+		Transport: rt,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 || req.URL.Scheme+"://"+req.URL.Host != origin {
 				return http.ErrUseLastResponse
 			}
 			return nil
 		},
+	}
+}
+
+// tokenClient is the client of a server's token endpoint: it connects only where the egress
+// policy allows and follows no redirect (which would carry the client's secret elsewhere).
+func (u *upstream) tokenClient() *http.Client {
+	return &http.Client{
+		Timeout: tokenTimeout,
+		Transport: &http.Transport{
+			DialContext:         u.svc.dial,
+			TLSHandshakeTimeout: 10 * time.Second,
+			IdleConnTimeout:     4 * time.Second,
+			MaxIdleConnsPerHost: 2,
+			ForceAttemptHTTP2:   true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
@@ -621,28 +720,44 @@ func connectionLost(err error) bool {
 // and the reason, never an address, a command or a transport's words. The second value is the
 // record's HTTP-like status.
 func (u *upstream) callError(ctx context.Context, exposed string, err error) (*jsonrpc.Error, int) {
+	return u.opError(ctx, "tool", exposed, err)
+}
+
+// opError is callError for an operation of any kind ("tool", "resource").
+func (u *upstream) opError(ctx context.Context, kind, exposed string, err error) (*jsonrpc.Error, int) {
 	var wire *jsonrpc.Error
+	var tokErr *tokenError
+	if !errors.As(err, &tokErr) && (errors.Is(err, errUnavailable) || connectionLost(err)) && u.tokens != nil {
+		// The SDK may hide the token's error behind the connection's: the source kept it.
+		if last, ok := u.tokens.lastError().(*tokenError); ok {
+			tokErr = last
+		}
+	}
+	if tokErr != nil {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
+			Message: fmt.Sprintf("%s %q is unavailable: MCP server %q: %s", kind, exposed, u.spec.ID, tokErr.Error())}, 502
+	}
 	switch {
 	case errors.As(err, &wire) && !connectionLost(err):
 		// The server answered with an error of its own: its words are its own.
 		return &jsonrpc.Error{Code: wire.Code, Message: wire.Message, Data: wire.Data}, 502
 	case errors.Is(err, errUnavailable):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
-			Message: fmt.Sprintf("tool %q is unavailable: MCP server %q is not connected; the gateway keeps trying", exposed, u.spec.ID)}, 503
+			Message: fmt.Sprintf("%s %q is unavailable: MCP server %q is not connected; the gateway keeps trying", kind, exposed, u.spec.ID)}, 503
 	case errors.Is(ctx.Err(), context.Canceled) && u.ctx.Err() == nil:
-		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("the call of tool %q was cancelled", exposed)}, 499
+		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: fmt.Sprintf("the call of %s %q was cancelled", kind, exposed)}, 499
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
-			Message: fmt.Sprintf("tool %q did not answer within %d ms", exposed, u.spec.TimeoutMs)}, 504
+			Message: fmt.Sprintf("%s %q did not answer within %d ms", kind, exposed, u.spec.TimeoutMs)}, 504
 	case u.ctx.Err() != nil:
 		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
-			Message: fmt.Sprintf("the call of tool %q ended: the gateway is stopping or MCP server %q was changed", exposed, u.spec.ID)}, 503
+			Message: fmt.Sprintf("the call of %s %q ended: the gateway is stopping or MCP server %q was changed", kind, exposed, u.spec.ID)}, 503
 	case connectionLost(err):
 		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
-			Message: fmt.Sprintf("tool %q failed: MCP server %q closed the connection during the call; the gateway is reconnecting to it", exposed, u.spec.ID)}, 502
+			Message: fmt.Sprintf("%s %q failed: MCP server %q closed the connection during the call; the gateway is reconnecting to it", kind, exposed, u.spec.ID)}, 502
 	}
 	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
-		Message: fmt.Sprintf("tool %q failed: MCP server %q gave an answer the gateway cannot use", exposed, u.spec.ID)}, 502
+		Message: fmt.Sprintf("%s %q failed: MCP server %q gave an answer the gateway cannot use", kind, exposed, u.spec.ID)}, 502
 }
 
 var _ io.Writer = (*stderrLog)(nil)

@@ -221,6 +221,10 @@ func (g *Gateway) apiCreateModel(ctx *fasthttp.RequestCtx, _ []string) {
 func (g *Gateway) apiGetModel(ctx *fasthttp.RequestCtx, params []string) {
 	e := g.reg.Snapshot().Get(params[0])
 	if e == nil {
+		if v, ok := g.toolView(params[0]); ok { // an MCP tool, as the listing shows it
+			writeJSON(ctx, fasthttp.StatusOK, v)
+			return
+		}
 		writeError(ctx, fault.NotFound("model_not_found", "model %q does not exist", params[0]))
 		return
 	}

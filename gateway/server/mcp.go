@@ -121,11 +121,14 @@ func (g *Gateway) apiCallMCPTool(ctx *fasthttp.RequestCtx, params []string) {
 // returns, so a client can send back what it got.
 type mcpServerInput struct {
 	mcp.Server
-	HeaderNames  any `json:"headerNames"`
-	EnvNames     any `json:"envNames"`
-	State        any `json:"state"`
-	ExposedTools any `json:"exposedTools"`
-	Warnings     any `json:"warnings"`
+	HeaderNames     any `json:"headerNames"`
+	EnvNames        any `json:"envNames"`
+	HasClientSecret any `json:"hasClientSecret"`
+	State           any `json:"state"`
+	Problem         any `json:"problem"`
+	ExposedTools    any `json:"exposedTools"`
+	Resources       any `json:"resources"`
+	Warnings        any `json:"warnings"`
 }
 
 func decodeMCPServer(body []byte) (mcp.Server, *fault.Error) {
@@ -219,6 +222,20 @@ func (g *Gateway) toolViews(f registry.Filter) []registry.View {
 		}
 	}
 	return out
+}
+
+// toolView is the MCP tool named id as the registry's listing shows it, if it lists it.
+func (g *Gateway) toolView(id string) (registry.View, bool) {
+	server, _, ok := mcp.SplitName(id)
+	if !ok || !g.mcp.Has(server) {
+		return registry.View{}, false
+	}
+	for _, v := range g.toolViews(registry.Filter{}) {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return registry.View{}, false
 }
 
 // notAModel is the refusal of a model call naming an MCP tool that key may use: a tool is

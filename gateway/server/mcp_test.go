@@ -177,6 +177,18 @@ func TestMCPThroughTheDataPlane(t *testing.T) {
 		t.Fatalf("progress %v, the first %v before the result", steps, done.Sub(first))
 	}
 
+	// Resources are read through the data plane at the URIs the gateway gives them.
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	tmpl, err := app.ListResourceTemplates(rctx, nil)
+	if err != nil || len(tmpl.ResourceTemplates) != 1 || tmpl.ResourceTemplates[0].URITemplate != "iom://local/notes://{id}" {
+		t.Fatalf("resource templates: %+v %v", tmpl, err)
+	}
+	read, err := app.ReadResource(rctx, &sdk.ReadResourceParams{URI: "iom://local/notes://7"})
+	if err != nil || len(read.Contents) != 1 || read.Contents[0].Text != "note notes://7" || read.Contents[0].URI != "iom://local/notes://7" {
+		t.Fatalf("read a resource: %+v %v", read, err)
+	}
+
 	// The other org's key sees the public server only, and cannot call the private one.
 	other := mcpClient(t, g, gt.OtherKey, nil)
 	awaitTools(t, other, "local__crash", "local__echo", "local__pid", "local__slow")
@@ -211,6 +223,10 @@ func TestMCPThroughTheDataPlane(t *testing.T) {
 	if rec["op"] != "tool" || rec["status"] != "ok" || rec["key"] != "app" || rec["provider"] != "mcp" {
 		t.Fatalf("record %v", rec)
 	}
+	list = g.Admin("GET", "/api/executions?model=local__note", nil).JSON(t)
+	if data, _ := list["data"].([]any); len(data) != 1 || data[0].(map[string]any)["op"] != "resource" {
+		t.Fatalf("the resource read's record: %v", list)
+	}
 
 	// Neither a response nor the log carries the upstream's header, URL or command.
 	logs := g.Logs()
@@ -218,6 +234,110 @@ func TestMCPThroughTheDataPlane(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log has %q", secret)
 		}
+	}
+}
+
+// oauthUpstream is a token endpoint for client "gateway" with secret "client-s3cret", and a
+// streamable HTTP MCP server with an echo tool that takes only the tokens it issued.
+func oauthUpstream(t *testing.T) (mcpURL, tokenURL string) {
+	t.Helper()
+	var mu sync.Mutex
+	issued := map[string]bool{}
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, sec, ok := r.BasicAuth()
+		if !ok {
+			id, sec = r.FormValue("client_id"), r.FormValue("client_secret")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if id != "gateway" || sec != "client-s3cret" || r.FormValue("grant_type") != "client_credentials" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
+		mu.Lock()
+		tok := fmt.Sprintf("tok-%d", len(issued)+1)
+		issued[tok] = true
+		mu.Unlock()
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, tok)
+	}))
+	t.Cleanup(tokens.Close)
+	srv := sdk.NewServer(&sdk.Implementation{Name: "protected", Version: "1"}, nil)
+	type in struct {
+		Q string `json:"q"`
+	}
+	sdk.AddTool(srv, &sdk.Tool{Name: "echo"}, func(_ context.Context, _ *sdk.CallToolRequest, in in) (*sdk.CallToolResult, any, error) {
+		return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "protected:" + in.Q}}}, nil, nil
+	})
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ok := issued[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		mu.Unlock()
+		if !ok {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(up.Close)
+	return up.URL + "/mcp", tokens.URL + "/token"
+}
+
+// An MCP server registered with OAuth client credentials: its tools work through /mcp, and the
+// client secret is never shown, kept on update while the origins stay, and asked for again
+// when the token endpoint moves.
+func TestMCPOAuthAdminAPI(t *testing.T) {
+	mcpURL, tokenURL := oauthUpstream(t)
+	g := gt.Start(t, "", "")
+	app := mcpClient(t, g, gt.Key, nil)
+	body := map[string]any{"id": "protected", "url": mcpURL, "org": "acme",
+		"oauth": map[string]any{"tokenUrl": tokenURL, "clientId": "gateway", "clientSecret": "client-s3cret", "scopes": []string{"mcp"}}}
+	if r := g.Admin("POST", "/api/mcp-servers", body); r.Status != 201 || strings.Contains(string(r.Body), "client-s3cret") ||
+		!strings.Contains(string(r.Body), `"hasClientSecret":true`) {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	awaitTools(t, app, "protected__echo")
+	if got, err := call(app, "protected__echo", map[string]any{"q": "hi"}); err != nil || got != "protected:hi" {
+		t.Fatalf("protected__echo: %q %v", got, err)
+	}
+	for _, path := range []string{"/api/mcp-servers", "/api/mcp-servers/protected"} {
+		if r := g.Admin("GET", path, nil); r.Status != 200 || strings.Contains(string(r.Body), "client-s3cret") ||
+			!strings.Contains(string(r.Body), `"clientId":"gateway"`) {
+			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	// An update without the secret keeps it while the origins stay.
+	oauth := body["oauth"].(map[string]any)
+	delete(oauth, "clientSecret")
+	oauth["scopes"] = []string{"mcp", "more"}
+	if r := g.Admin("PUT", "/api/mcp-servers/protected", body); r.Status != 200 || !strings.Contains(string(r.Body), `"hasClientSecret":true`) {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	awaitTools(t, app, "protected__echo")
+	if got, err := call(app, "protected__echo", map[string]any{"q": "kept"}); err != nil || got != "protected:kept" {
+		t.Fatalf("after the update: %q %v", got, err)
+	}
+	// Moving the token endpoint to another origin without the secret is refused, and says why.
+	oauth["tokenUrl"] = strings.Replace(tokenURL, "127.0.0.1", "localhost", 1)
+	if r := g.Admin("PUT", "/api/mcp-servers/protected", body); r.Status != 400 || !strings.Contains(string(r.Body), "oauth.clientSecret") ||
+		!strings.Contains(string(r.Body), "moved to another origin") {
+		t.Fatalf("a moved token endpoint: %d %s", r.Status, r.Body)
+	}
+	// A wrong secret: the server's status and the call say the token endpoint refused it.
+	oauth["tokenUrl"], oauth["clientSecret"] = tokenURL, "wrong"
+	if r := g.Admin("PUT", "/api/mcp-servers/protected", body); r.Status != 200 {
+		t.Fatalf("update with a wrong secret: %d %s", r.Status, r.Body)
+	}
+	gt.Eventually(t, 10*time.Second, "the token problem shown", func() bool {
+		return strings.Contains(string(g.Admin("GET", "/api/mcp-servers/protected", nil).Body), "the token endpoint answered 401 (invalid_client)")
+	})
+	if r := g.Admin("POST", "/api/mcp-servers", map[string]any{"id": "bad", "url": mcpURL,
+		"oauth": map[string]any{"tokenUrl": "ftp://x", "clientId": "a", "clientSecret": "b"}}); r.Status != 400 ||
+		!strings.Contains(string(r.Body), "oauth.tokenUrl: must be an http:// or https:// URL") {
+		t.Fatalf("a bad token URL: %d %s", r.Status, r.Body)
+	}
+	if strings.Contains(g.Logs(), "client-s3cret") || strings.Contains(g.Logs(), strings.TrimPrefix(tokenURL, "http://")) {
+		t.Fatal("the log has the secret or the token endpoint")
 	}
 }
 
@@ -510,6 +630,51 @@ func TestPipelineToolSteps(t *testing.T) {
 	}
 }
 
+// A key sees a pipeline only if it may call the tools of its tool steps, as for its models:
+// a server's policy or its tool filter hides the pipeline from /v1/models.
+func TestPipelinesFollowToolPermissions(t *testing.T) {
+	bin := buildMCPServer(t)
+	up := searchUpstream(t)
+	g := gt.Start(t, "", mcpConfig(bin, up.URL)+toolPipeline+`  - id: local-only
+    name: Local only
+    nodes:
+      - {id: in, type: input}
+      - {id: echo, type: tool, data: {tool: local__echo, arguments: '{"text": input.topic}'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: echo}
+      - {source: echo, target: out}
+  - id: wipe
+    name: Wipe
+    nodes:
+      - {id: in, type: input}
+      - {id: del, type: tool, data: {tool: search__web_delete, arguments: '{"q": input.topic}'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: del}
+      - {source: del, target: out}
+`)
+	pipelines := func(key string) []string {
+		t.Helper()
+		var out []string
+		for _, m := range g.Data("GET", "/v1/models", key, nil).JSON(t)["data"].([]any) {
+			if id := m.(map[string]any)["id"].(string); strings.HasPrefix(id, "pipeline:") {
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	// The key may use both servers, but the filter hides web_delete: wipe is not listed.
+	if got := pipelines(gt.Key); !slices.Equal(got, []string{"pipeline:local-only", "pipeline:research"}) {
+		t.Fatalf("the key's pipelines: %v", got)
+	}
+	// The other org's key may not use the private server: research is not listed either.
+	if got := pipelines(gt.OtherKey); !slices.Equal(got, []string{"pipeline:local-only"}) {
+		t.Fatalf("the other key's pipelines: %v", got)
+	}
+}
+
 func TestToolsInTheRegistryListing(t *testing.T) {
 	bin := buildMCPServer(t)
 	up := searchUpstream(t)
@@ -537,6 +702,17 @@ func TestToolsInTheRegistryListing(t *testing.T) {
 	}
 	if got := ids("type=llm&q=web_search"); len(got) != 0 {
 		t.Fatalf("type=llm lists tools: %v", got)
+	}
+	// GET /api/models/{id} answers a tool with the listing's entry; a tool the filter hides,
+	// or no server has, is not found.
+	one := g.Admin("GET", "/api/models/search__web_search", nil)
+	if one.Status != 200 || fmt.Sprint(one.JSON(t)) != fmt.Sprint(tool) {
+		t.Fatalf("get the tool: %d %s, the listing has %v", one.Status, one.Body, tool)
+	}
+	for _, id := range []string{"search__web_delete", "search__nothing", "nowhere__echo"} {
+		if r := g.Admin("GET", "/api/models/"+id, nil); r.Status != 404 {
+			t.Fatalf("get %s: %d %s", id, r.Status, r.Body)
+		}
 	}
 
 	// A tool is no chat model: the refusal says what it is.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/gateway/mcp"
+	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
@@ -53,12 +55,35 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 		data = append(data, toOpenAIModel(r))
 	}
 	for _, e := range g.pipes.List() {
-		if g.mayRun(key, e) {
+		if g.mayRun(key, e) && g.mayCallTools(key, e) {
 			data = append(data, openAIModel{ID: registry.PipelinePrefix + e.ID, Object: "model", Created: e.CreatedAt.Unix(),
 				OwnedBy: "iom-pipeline", Name: e.Name, ModelType: "pipeline", Status: registry.StatusAvailable})
 		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"object": "list", "data": data})
+}
+
+// mayCallTools reports whether key may call every MCP tool e's tool steps name: the tool's
+// server admits the key (its security policy and the key's allowlist) and its filter shows the
+// tool. A key that could not run a step does not see the pipeline, as for its models.
+func (g *Gateway) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
+	if e.Pipeline == nil {
+		return true
+	}
+	for _, n := range e.Nodes {
+		if n.Type != pipeline.Tool {
+			continue
+		}
+		server, tool, ok := mcp.SplitName(n.Data.Tool)
+		if !ok {
+			return false
+		}
+		v, found := g.mcp.View(server)
+		if !found || !mcp.Allows(key, &v.Server) || !v.Tools.Allows(tool) {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, params []string) {

@@ -2455,6 +2455,22 @@ export interface components {
             state: string;
             timeoutStreak?: number;
         };
+        McpOAuth: {
+            audience?: string;
+            clientId: string;
+            clientSecret?: string;
+            scopes?: string[];
+            tokenUrl: string;
+        };
+        McpResourceView: {
+            description?: string;
+            mimeType?: string;
+            name: string;
+            template?: boolean;
+            title?: string;
+            upstreamUri: string;
+            uri: string;
+        };
         McpServer: {
             allowedKeys?: string[];
             command?: string[];
@@ -2467,6 +2483,7 @@ export interface components {
             id?: string;
             managedBy?: string;
             name?: string;
+            oauth?: components["schemas"]["McpOAuth"];
             org?: string;
             securityPolicy?: string;
             timeoutMs?: number;
@@ -2482,6 +2499,7 @@ export interface components {
             env?: string[];
             envNames?: string[];
             exposedTools: string[];
+            hasClientSecret?: boolean;
             headerNames?: string[];
             headers?: {
                 [key: string]: string;
@@ -2489,7 +2507,10 @@ export interface components {
             id: string;
             managedBy?: string;
             name?: string;
+            oauth?: components["schemas"]["McpOAuth"];
             org?: string;
+            problem?: string;
+            resources: components["schemas"]["McpResourceView"][];
             securityPolicy?: string;
             state: string;
             timeoutMs?: number;
@@ -3037,6 +3058,7 @@ export interface components {
             env?: string[];
             envNames?: string[];
             exposedTools: string[];
+            hasClientSecret?: boolean;
             headerNames?: string[];
             headers?: {
                 [key: string]: string;
@@ -3044,7 +3066,10 @@ export interface components {
             id: string;
             managedBy?: string;
             name?: string;
+            oauth?: components["schemas"]["McpOAuth"];
             org?: string;
+            problem?: string;
+            resources: components["schemas"]["McpResourceView"][];
             securityPolicy?: string;
             state: string;
             timeoutMs?: number;

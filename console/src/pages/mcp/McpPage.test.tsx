@@ -7,8 +7,31 @@ import { renderPage } from "@/test/render";
 import { McpPage, type McpServerView, type McpToolView } from "./McpPage";
 
 const servers: McpServerView[] = [
-  { id: "everything", command: ["node", "server.js", "stdio"], securityPolicy: "public", managedBy: "config", state: "connected", exposedTools: ["everything__echo"] },
-  { id: "search", url: "http://127.0.0.1:3001/mcp", transport: "streamable", securityPolicy: "private", managedBy: "api", state: "unavailable", exposedTools: [] },
+  {
+    id: "everything",
+    command: ["node", "server.js", "stdio"],
+    securityPolicy: "public",
+    managedBy: "config",
+    state: "connected",
+    exposedTools: ["everything__echo"],
+    resources: [
+      { name: "everything__instructions.md", uri: "iom://everything/demo://docs/instructions.md", upstreamUri: "demo://docs/instructions.md", mimeType: "text/markdown" },
+      { name: "everything__Dynamic Text", uri: "iom://everything/demo://text/{id}", upstreamUri: "demo://text/{id}", template: true },
+    ],
+  },
+  {
+    id: "search",
+    url: "http://127.0.0.1:3001/mcp",
+    transport: "streamable",
+    securityPolicy: "private",
+    managedBy: "api",
+    state: "unavailable",
+    problem: "cannot get an OAuth token: the token endpoint answered 401 (invalid_client): check clientId and clientSecret",
+    oauth: { tokenUrl: "https://auth.example.com/token", clientId: "gateway", scopes: ["tools"] },
+    hasClientSecret: true,
+    exposedTools: [],
+    resources: [],
+  },
 ];
 
 const tools: McpToolView[] = [
@@ -39,7 +62,69 @@ describe("MCP servers", () => {
     const list = await screen.findByRole("list", { name: "Tools of everything" });
     expect(within(list).getByText("everything__echo")).toBeInTheDocument();
     expect(within(list).getByText("hidden by the filter")).toBeInTheDocument();
+    const resources = screen.getByRole("list", { name: "Resources of everything" });
+    expect(within(resources).getByText("iom://everything/demo://docs/instructions.md")).toBeInTheDocument();
+    expect(within(resources).getByText("template")).toBeInTheDocument();
+    expect(within(screen.getByTestId("mcp-search")).getByText(/token endpoint answered 401/)).toBeInTheDocument();
   });
+
+  it("registers a server with OAuth client credentials, the secret in a password field", async () => {
+    const { calls } = mockFetch(
+      route("GET", "/api/mcp-servers", () => ({ body: { data: servers, total: 2 } })),
+      route("GET", "/api/mcp-servers/everything/tools", () => ({ body: { data: tools } })),
+      route("POST", "/api/mcp-servers", (r) => ({ status: 201, body: { ...(r.body as object), state: "connecting", exposedTools: [], resources: [] } })),
+    );
+    renderPage(<McpPage />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: /Register a server/ }));
+    const form = await screen.findByRole("form", { name: "Register an MCP server" });
+    await user.type(within(form).getByLabelText("id"), "crm");
+    await user.type(within(form).getByLabelText("url"), "https://mcp.crm.example/mcp");
+    await user.click(within(form).getByLabelText("OAuth client credentials"));
+    await user.click(within(form).getByRole("button", { name: "Register" }));
+    expect(await within(form).findByText("Some fields need attention.")).toBeInTheDocument();
+    await user.type(within(form).getByLabelText("tokenUrl"), "https://auth.crm.example/token");
+    await user.type(within(form).getByLabelText("clientId"), "gateway");
+    const secret = within(form).getByLabelText("clientSecret");
+    expect(secret).toHaveAttribute("type", "password");
+    await user.type(secret, "s3cret");
+    await user.type(within(form).getByLabelText("scopes"), "tools.read, tools.call");
+    await user.click(within(form).getByRole("button", { name: "Register" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")?.body).toEqual({
+      id: "crm",
+      url: "https://mcp.crm.example/mcp",
+      transport: "streamable",
+      securityPolicy: "organization",
+      oauth: { tokenUrl: "https://auth.crm.example/token", clientId: "gateway", clientSecret: "s3cret", scopes: ["tools.read", "tools.call"] },
+    });
+  }, 30_000);
+
+  it("edits an API server without showing or resending its stored secret", async () => {
+    const { calls } = mockFetch(
+      route("GET", "/api/mcp-servers", () => ({ body: { data: servers, total: 2 } })),
+      route("GET", "/api/mcp-servers/search/tools", () => ({ body: { data: [] } })),
+      route("PUT", "/api/mcp-servers/search", (r) => ({ body: { ...servers[1], ...(r.body as object) } })),
+    );
+    window.history.pushState({}, "", "/mcp?server=search");
+    try {
+      renderPage(<McpPage />);
+      const user = userEvent.setup();
+      await user.click(await screen.findByRole("button", { name: "Edit search" }));
+      const form = await screen.findByRole("form", { name: "Edit search" });
+      expect(within(form).getByLabelText("clientSecret")).toHaveValue("");
+      expect(within(form).getByLabelText("clientId")).toHaveValue("gateway");
+      await user.type(within(form).getByLabelText("audience"), "https://mcp.example");
+      await user.click(within(form).getByRole("button", { name: "Save changes" }));
+      await waitFor(() => expect(calls.some((c) => c.method === "PUT")).toBe(true));
+      const body = calls.find((c) => c.method === "PUT")?.body as Record<string, unknown>;
+      expect(body.oauth).toEqual({ tokenUrl: "https://auth.example.com/token", clientId: "gateway", scopes: ["tools"], audience: "https://mcp.example" });
+      expect(body).not.toHaveProperty("hasClientSecret");
+      expect(body).not.toHaveProperty("problem");
+    } finally {
+      window.history.pushState({}, "", "/");
+    }
+  }, 30_000);
 
   it("calls a tool with the arguments its form holds", async () => {
     const { calls } = mockFetch(

@@ -1,5 +1,6 @@
 // Command mcpserver is a small MCP server speaking stdio, for the gateway's tests: echo, a tool
-// that reports progress, one that exits in the middle of its call, and one that tells its pid.
+// that reports progress, one that exits in the middle of its call, one that tells its pid, and
+// a resource template (notes://{id}).
 package main
 
 import (
@@ -43,6 +44,10 @@ func main() {
 	mcp.AddTool(srv, &mcp.Tool{Name: "pid", Description: "Tells the process id"},
 		func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
 			return text(fmt.Sprint(os.Getpid())), nil, nil
+		})
+	srv.AddResourceTemplate(&mcp.ResourceTemplate{Name: "note", URITemplate: "notes://{id}", MIMEType: "text/plain"},
+		func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "note " + req.Params.URI}}}, nil
 		})
 	_ = srv.Run(context.Background(), &mcp.StdioTransport{})
 }

@@ -22,7 +22,6 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/egress"
-	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/secret"
 	"github.com/iomhq/iom/gateway/spec"
@@ -50,7 +49,7 @@ type File struct {
 	Cluster *Cluster `json:"cluster,omitempty"`
 	Metrics Metrics  `json:"metrics"`
 	// MCPServers are the MCP servers whose tools the data plane's /mcp endpoint serves.
-	MCPServers []mcp.Server `json:"mcpServers,omitempty"`
+	MCPServers []spec.MCPServer `json:"mcpServers,omitempty"`
 	// Telemetry exports OpenTelemetry traces of the data plane.
 	Telemetry Telemetry `json:"telemetry"`
 }
@@ -779,7 +778,7 @@ func (t *Telemetry) validate(es *decode.Errors) {
 // validateMCPServers checks mcpServers: each server, that its allowedKeys name the file's keys,
 // and that the egress policy lets the gateway reach its URL and its OAuth token URL.
 func (f *File) validateMCPServers(keyIDs map[string]bool, p *egress.Policy, es *decode.Errors) {
-	mcp.ValidateAll("mcpServers", f.MCPServers, es)
+	spec.ValidateMCPServers("mcpServers", f.MCPServers, es)
 	for i := range f.MCPServers {
 		s := &f.MCPServers[i]
 		base := decode.Index("mcpServers", i)

@@ -73,7 +73,7 @@ var descriptions = []struct{ def, property, text string }{
 	{"ConfigAccessLog", "fields", "The fields each line has, in the log's own order: time, requestId, keyId, org, model (asked for), servedBy (the model that answered), provider, status (HTTP), errorKind, latencyMs, firstByteMs (a stream's upstream first chunk), inputTokens, outputTokens, costUsd, cache (hit or miss), fallback, clientIp (the TCP peer), op, stream, path (without the query). Empty (default): all of them."},
 	{"ConfigAccessLog", "exclude", "Paths of data-plane requests not logged: an exact path (/v1/models), or a prefix ending in * (/v1/responses/*). Default [\"/v1/models\"]; [] logs every path."},
 	{"ConfigProvider", "keyHosts", "More hosts the provider-wide apiKey is sent to: host (HTTPS on port 443 only), host:port (that port, either scheme), *.example.com or *.example.com:port (its subdomains)."},
-	{"McpOAuth", "tokenUrl", "The OAuth token endpoint the gateway gets the MCP server's bearer token from (client credentials grant), under the egress policy. The token is reused until it expires and fetched again when the server answers 401."},
-	{"McpOAuth", "clientSecret", "Write-only: never shown by the admin API; may use ${ENV}. An API-registered server keeps it on update only while its url and tokenUrl keep their origins."},
-	{"McpOAuth", "audience", "Sent to the token endpoint as the audience parameter, when set."},
+	{"SpecMCPOAuth", "tokenUrl", "The OAuth token endpoint the gateway gets the MCP server's bearer token from (client credentials grant), under the egress policy. The token is reused until it expires and fetched again when the server answers 401."},
+	{"SpecMCPOAuth", "clientSecret", "Write-only: never shown by the admin API; may use ${ENV}. An API-registered server keeps it on update only while its url and tokenUrl keep their origins."},
+	{"SpecMCPOAuth", "audience", "Sent to the token endpoint as the audience parameter, when set."},
 }

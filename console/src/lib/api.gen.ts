@@ -440,7 +440,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["McpServer"];
+                    "application/json": components["schemas"]["SpecMCPServer"];
                 };
             };
             responses: {
@@ -521,7 +521,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["McpServer"];
+                    "application/json": components["schemas"]["SpecMCPServer"];
                 };
             };
             responses: {
@@ -2455,13 +2455,6 @@ export interface components {
             state: string;
             timeoutStreak?: number;
         };
-        McpOAuth: {
-            audience?: string;
-            clientId: string;
-            clientSecret?: string;
-            scopes?: string[];
-            tokenUrl: string;
-        };
         McpResourceView: {
             description?: string;
             mimeType?: string;
@@ -2470,26 +2463,6 @@ export interface components {
             title?: string;
             upstreamUri: string;
             uri: string;
-        };
-        McpServer: {
-            allowedKeys?: string[];
-            command?: string[];
-            description?: string;
-            dir?: string;
-            env?: string[];
-            headers?: {
-                [key: string]: string;
-            };
-            id?: string;
-            managedBy?: string;
-            name?: string;
-            oauth?: components["schemas"]["McpOAuth"];
-            org?: string;
-            securityPolicy?: string;
-            timeoutMs?: number;
-            tools?: components["schemas"]["McpToolFilter"];
-            transport?: string;
-            url?: string;
         };
         McpServerView: {
             allowedKeys?: string[];
@@ -2507,20 +2480,16 @@ export interface components {
             id: string;
             managedBy?: string;
             name?: string;
-            oauth?: components["schemas"]["McpOAuth"];
+            oauth?: components["schemas"]["SpecMCPOAuth"];
             org?: string;
             problem?: string;
             resources: components["schemas"]["McpResourceView"][];
             securityPolicy?: string;
             state: string;
             timeoutMs?: number;
-            tools?: components["schemas"]["McpToolFilter"];
+            tools?: components["schemas"]["SpecToolFilter"];
             transport?: string;
             url?: string;
-        };
-        McpToolFilter: {
-            allow?: string[];
-            deny?: string[];
         };
         McpToolView: {
             annotations?: unknown;
@@ -3066,14 +3035,14 @@ export interface components {
             id: string;
             managedBy?: string;
             name?: string;
-            oauth?: components["schemas"]["McpOAuth"];
+            oauth?: components["schemas"]["SpecMCPOAuth"];
             org?: string;
             problem?: string;
             resources: components["schemas"]["McpResourceView"][];
             securityPolicy?: string;
             state: string;
             timeoutMs?: number;
-            tools?: components["schemas"]["McpToolFilter"];
+            tools?: components["schemas"]["SpecToolFilter"];
             transport?: string;
             url?: string;
             warnings?: string[];
@@ -3165,6 +3134,33 @@ export interface components {
         };
         SpecHealthCheck: {
             intervalSeconds: number;
+        };
+        SpecMCPOAuth: {
+            audience?: string;
+            clientId: string;
+            clientSecret?: string;
+            scopes?: string[];
+            tokenUrl: string;
+        };
+        SpecMCPServer: {
+            allowedKeys?: string[];
+            command?: string[];
+            description?: string;
+            dir?: string;
+            env?: string[];
+            headers?: {
+                [key: string]: string;
+            };
+            id?: string;
+            managedBy?: string;
+            name?: string;
+            oauth?: components["schemas"]["SpecMCPOAuth"];
+            org?: string;
+            securityPolicy?: string;
+            timeoutMs?: number;
+            tools?: components["schemas"]["SpecToolFilter"];
+            transport?: string;
+            url?: string;
         };
         SpecModel: {
             allowedKeys?: string[];
@@ -3261,6 +3257,10 @@ export interface components {
             attempts: number;
             backoffMs?: number;
             maxBackoffMs?: number;
+        };
+        SpecToolFilter: {
+            allow?: string[];
+            deny?: string[];
         };
         SpecTransforms: {
             request?: string[];

@@ -1,7 +1,7 @@
 import type { components } from "@/lib/api.gen";
 
 type Schemas = components["schemas"];
-export type McpServer = Schemas["McpServer"];
+export type McpServer = Schemas["SpecMCPServer"];
 export type McpServerView = Schemas["McpServerView"];
 
 /** What the registration form holds: strings and flags, turned into a server by buildServer. */

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -370,6 +371,27 @@ func TestMCPNeedsAKey(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 403 {
 		t.Fatalf("another key's request in a session: %d", res.StatusCode)
+	}
+}
+
+// Clients of both current protocol versions get a session speaking theirs.
+func TestMCPProtocolVersions(t *testing.T) {
+	g := gt.Start(t, "", "")
+	for _, version := range []string{"2025-06-18", "2025-11-25"} {
+		init := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + version + `","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+		req, _ := http.NewRequest("POST", g.DataURL+"/mcp", strings.NewReader(init))
+		req.Header.Set("Authorization", "Bearer "+gt.Key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<16))
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), `"protocolVersion":"`+version+`"`) || res.Header.Get("Mcp-Session-Id") == "" {
+			t.Fatalf("%s: %d %s", version, res.StatusCode, body)
+		}
 	}
 }
 

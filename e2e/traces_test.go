@@ -229,6 +229,10 @@ func TestTracesInJaeger(t *testing.T) {
 	plugins := examplePlugins(t)
 	// The host tests' plugin answers a transform whose input says SHOW_TRACE with the trace
 	// context its call carried.
+	mcpServer := filepath.Join(t.TempDir(), "mcpserver")
+	if out, err := exec.Command("go", "build", "-o", mcpServer, "../gateway/server/testdata/mcpserver").CombinedOutput(); err != nil {
+		t.Fatalf("go build mcpserver: %v\n%s", err, out)
+	}
 	showTrace := filepath.Join(t.TempDir(), "testplugin")
 	if out, err := exec.Command("go", "build", "-o", showTrace, "../plugins/testdata/testplugin").CombinedOutput(); err != nil {
 		t.Fatalf("go build testplugin: %v\n%s", err, out)
@@ -254,6 +258,8 @@ func TestTracesInJaeger(t *testing.T) {
 plugins:
   - {name: pii-redact-go, path: %[3]s/pii-redact-go.wasm}
   - {name: show-trace, process: %[5]s}
+mcpServers:
+  - {id: local, command: ["%[6]s"]}
 models:
   - id: primary
     name: Primary that fails
@@ -284,7 +290,16 @@ pipelines:
     edges:
       - {source: in, target: show}
       - {source: show, target: out}
-`, j.query, j.otlpGRPC, plugins, f.URL, showTrace))
+  - id: use-tool
+    name: A tool step
+    nodes:
+      - {id: in, type: input}
+      - {id: call, type: tool, data: {tool: local__echo, arguments: '{"text": input.text}'}}
+      - {id: out, type: output}
+    edges:
+      - {source: in, target: call}
+      - {source: call, target: out}
+`, j.query, j.otlpGRPC, plugins, f.URL, showTrace, mcpServer))
 
 	post := func(path, body, traceparent string) (*http.Response, []byte) {
 		t.Helper()
@@ -363,6 +378,12 @@ pipelines:
 	if processParent == nil || processParent[1] != processTrace {
 		t.Fatalf("the process plugin got traceparent %q, want one of trace %s", run.Output.Traceparent[0], processTrace)
 	}
+	var toolTrace string // once the MCP server is connected, a tool step's run
+	gt.Eventually(t, 15*time.Second, "a tool step's run", func() bool {
+		r := g.Data("POST", "/v1/pipelines/use-tool/run", gt.Key, `{"text":"traced"}`)
+		toolTrace = r.Header.Get("X-Iom-Trace-Id")
+		return r.Status == 200
+	})
 	g.Stop() // exports what is queued
 
 	// The fallback chat: the server span, child of the client's; three client spans under it.
@@ -448,6 +469,13 @@ pipelines:
 	trace = j.trace(t, processTrace, 3)
 	if shown := one(t, trace, "transform show-trace"); shown.SpanID != processParent[2] || shown.tag("iom.plugin.kind") != "process" {
 		t.Errorf("the process plugin saw parent %s; the transform span is %s (%+v)", processParent[2], shown.SpanID, shown.Tags)
+	}
+
+	// The tool step: the MCP call's client span under the step's.
+	trace = j.trace(t, toolTrace, 3)
+	step, tool := one(t, trace, "pipeline step call"), one(t, trace, "tools/call local__echo")
+	if tool.parent() != step.SpanID || tool.tag("gen_ai.tool.name") != "local__echo" || tool.tag("iom.mcp.server") != "local" {
+		t.Errorf("tool spans: step %s, tool →%s %+v", step.SpanID, tool.parent(), tool.Tags)
 	}
 
 	// Every span is the gateway's service's.

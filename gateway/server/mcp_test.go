@@ -589,10 +589,10 @@ func TestPipelineToolSteps(t *testing.T) {
 		t.Fatalf("admin run: %d %s", r.Status, r.Body)
 	}
 
-	// The other org's key may not use the private server: its step is refused as /mcp refuses
-	// a tool it does not list.
+	// The other org's key may not use the private server: the pipeline is not there for it, and
+	// none of its steps runs.
 	r = g.Data("POST", "/v1/pipelines/research/run?trace=1", gt.OtherKey, map[string]any{"topic": "x"})
-	if r.Status != 404 || !strings.Contains(string(r.Body), `step \"find\" failed: unknown tool \"search__web_search\"`) {
+	if r.Status != 404 || !strings.Contains(string(r.Body), `does not exist or you do not have access`) {
 		t.Fatalf("another org's run: %d %s", r.Status, r.Body)
 	}
 
@@ -694,6 +694,15 @@ func TestPipelinesFollowToolPermissions(t *testing.T) {
 	// The other org's key may not use the private server: research is not listed either.
 	if got := pipelines(gt.OtherKey); !slices.Equal(got, []string{"pipeline:local-only"}) {
 		t.Fatalf("the other key's pipelines: %v", got)
+	}
+	// Nor may it run them: refused before any step runs.
+	r := g.Data("POST", "/v1/pipelines/wipe/run", gt.Key, map[string]any{"topic": "x"})
+	if r.Status != 404 || !strings.Contains(string(r.Body), "does not exist or you do not have access") {
+		t.Fatalf("running a hidden pipeline: %d %s", r.Status, r.Body)
+	}
+	g.Flush()
+	if x := g.Admin("GET", "/api/executions/"+r.Header.Get("X-Iom-Execution-Id"), nil); x.Status != 404 {
+		t.Fatalf("the refused run was recorded: %d %s", x.Status, x.Body)
 	}
 }
 

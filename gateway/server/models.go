@@ -55,7 +55,7 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 		data = append(data, toOpenAIModel(r))
 	}
 	for _, e := range g.pipes.List() {
-		if g.mayRun(key, e) && g.mayCallTools(key, e) {
+		if g.mayRun(key, e) {
 			data = append(data, openAIModel{ID: registry.PipelinePrefix + e.ID, Object: "model", Created: e.CreatedAt.Unix(),
 				OwnedBy: "iom-pipeline", Name: e.Name, ModelType: "pipeline", Status: registry.StatusAvailable})
 		}

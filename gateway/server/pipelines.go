@@ -57,6 +57,8 @@ func (g *Gateway) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fau
 	return e, nil
 }
 
+// mayRun reports whether key may run e: it may use the pipeline, every model its steps call and
+// every MCP tool they name. A key that may not does not see the pipeline.
 func (g *Gateway) mayRun(key *policy.Key, e *pipeline.Entry) bool {
 	if len(key.Models) > 0 && !containsString(key.Models, registry.PipelinePrefix+e.ID) {
 		return false
@@ -68,7 +70,7 @@ func (g *Gateway) mayRun(key *policy.Key, e *pipeline.Entry) bool {
 			return false
 		}
 	}
-	return e.Plan != nil
+	return e.Plan != nil && g.mayCallTools(key, e)
 }
 
 func containsString(list []string, s string) bool {

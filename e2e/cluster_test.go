@@ -594,3 +594,102 @@ func TestClusterScriptRuns(t *testing.T) {
 		}
 	}
 }
+
+// Three `iom serve` processes on one Redis hold the worst cost of each call of a priced model in
+// the key's budget until its cost replaces it: a $1.00 budget buys exactly ten $0.10 calls sent
+// in turn to the three, and twenty callers at once spend it all and not a cent more.
+func TestClusterBudgetHolds(t *testing.T) {
+	_, nodes := startFaultCluster(t)
+	up, err := fakeupstream.StartOpenAI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(up.Close)
+	// The fake counts words: "hi" costs 1 input and 2 output tokens, $0.10; with max_tokens 2 a
+	// call holds $0.18 (5 input tokens estimated, 2 output).
+	for _, n := range nodes {
+		r := n.adminCall(t, "POST", "/api/models", map[string]any{"id": "priced", "name": "Priced", "endpoint": up.URL,
+			"provider": "openai", "inputCostPerToken": 0.02, "outputCostPerToken": 0.04})
+		if r.Status != 201 {
+			t.Fatalf("register the priced model on %s: %d %s", n.id, r.Status, r.Body)
+		}
+	}
+	key := func(name string) string {
+		r := nodes[0].adminCall(t, "POST", "/api/keys", map[string]any{"name": name,
+			"limits": map[string]any{"budget": map[string]any{"usd": 1.00, "period": "day"}}})
+		if r.Status != 201 {
+			t.Fatalf("create key: %d %s", r.Status, r.Body)
+		}
+		value := r.JSON(t)["key"].(string)
+		for _, n := range nodes {
+			gt.Eventually(t, 5*time.Second, "the key works on "+n.id, func() bool {
+				status, _, err := post(n.data+"/v1/chat/completions", value, `{"model":"nothing","messages":[{"role":"user","content":"hi"}]}`)
+				return err == nil && status == 404
+			})
+		}
+		return value
+	}
+	const body = `{"model":"priced","max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`
+	usage := func(name string) map[string]any {
+		for _, v := range nodes[1].adminCall(t, "GET", "/api/keys", nil).JSON(t)["data"].([]any) {
+			if k := v.(map[string]any); k["name"] == name {
+				return k["usage"].(map[string]any)
+			}
+		}
+		t.Fatalf("no key %q", name)
+		return nil
+	}
+
+	seq := key("sequential")
+	ran := 0
+	for i := range 15 {
+		status, b, err := post(nodes[i%3].data+"/v1/chat/completions", seq, body)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case status == 200:
+			ran++
+		case status != 402:
+			t.Fatalf("call %d: %d %s", i, status, b)
+		}
+	}
+	if u := usage("sequential"); ran != 10 || u["spentUsd"] != 1.0 {
+		t.Fatalf("%d calls of $0.10 ran on a $1.00 budget across 3 nodes, usage %v; want exactly 10 and $1", ran, u)
+	}
+
+	at := key("concurrent")
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for w := range 20 {
+		wg.Go(func() {
+			// A caller stops when the budget is spent, not while calls in flight hold it.
+			deadline := time.Now().Add(20 * time.Second)
+			for i := 0; time.Now().Before(deadline); i++ {
+				status, b, err := post(nodes[(w+i)%3].data+"/v1/chat/completions", at, body)
+				switch {
+				case err != nil:
+					errs <- err
+					return
+				case status == 200:
+					ok.Add(1)
+				case status == 402 && !strings.Contains(b, "in flight"):
+					return
+				case status == 402:
+				default:
+					errs <- fmt.Errorf("%d %s", status, b)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	gt.Client.CloseIdleConnections()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if u := usage("concurrent"); ok.Load() != 10 || u["spentUsd"] != 1.0 || u["heldUsd"] != nil || u["overspentUsd"] != nil {
+		t.Fatalf("20 callers at once: %d calls of $0.10 ran, usage %v; want exactly 10, $1 spent, nothing held or overspent", ok.Load(), u)
+	}
+}

@@ -35,6 +35,7 @@ var help = map[string]string{
 	"iom_request_duration_seconds":   "Time from a request's arrival to the end of its answer.",
 	"iom_upstream_duration_seconds":  "Time the upstream took to answer (to the first byte, for streams).",
 	"iom_tokens_total":               "Tokens per model, provider and direction (input, output).",
+	"iom_budget_overspend_usd_total": "What calls cost beyond what they held of their budgets (their estimate was too low), per scope (key, org).",
 	"iom_cost_usd_total":             "Cost in US dollars per model and provider, from the registry's prices.",
 	"iom_pipeline_runs_total":        "Pipeline runs per pipeline and status (ok, error).",
 	"iom_pipeline_duration_seconds":  "Time a pipeline run took.",
@@ -88,6 +89,7 @@ func (m *ModelMetrics) Error(k fault.Kind) {
 // NewMetrics returns an empty metric set.
 func NewMetrics() *Metrics {
 	s := metrics.NewSet()
+	newOverspend(s)
 	return &Metrics{
 		set:            s,
 		models:         map[[2]string]*ModelMetrics{},

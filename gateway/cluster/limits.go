@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +19,9 @@ import (
 
 // Limits keeps the counters of policy limits in Redis, so that every node admits against the
 // same numbers: a GCRA rate limit per key, tokens per calendar minute, and spend per budget
-// period in integer micro-dollars. One script checks a request (one round trip); one
-// transaction adds what it used.
+// period in integer micro-dollars, with what calls in flight hold of each budget. One script
+// checks a request and holds its estimated cost (one round trip); one settles what it used in
+// place of what it held.
 //
 // Keys carry a hash tag per key or organisation ({k:<id>}, {o:<org>}), so that in Redis Cluster
 // the counters of one key share a slot.
@@ -33,30 +36,63 @@ type Limits struct {
 type pendingSpend struct {
 	id            string // of the settlement, so that it is added once
 	names         [3]string
+	holds         [2]string // the key's and the org's holds, "" when the call held nothing there
+	over          string    // the key's overspend this period, "" when the call held nothing
 	tokens, micro int64
+	held          int64        // what the call held, replaced by micro
 	ttl           [3]time.Time // when each key expires
 }
 
 // maxPending bounds the spend kept while Redis is down: one entry per key and period.
 const maxPending = 10000
 
+// maxLapsed bounds the lapsed holds one admission clears; any more go on the next.
+const maxLapsed = 100
+
 func newLimits(c *Cluster) *Limits {
 	return &Limits{c: c, pending: map[string]*pendingSpend{}}
 }
 
 // admitScript checks, in order, the key's budget, its tokens this minute, its organisation's
-// budget and its rate; only the rate check writes. Redis's own clock serves every node, so
-// their clocks need not agree.
+// budget and its rate; then it takes the rate token and holds the call's estimated cost in the
+// budgets. A budget admits a call when its spend, its holds and the estimate fit in it; a call
+// whose estimate does not fit is admitted while something is left and nothing is held, and
+// holds what is left (the budget's last call runs alone). So spend and holds never pass a
+// budget together, and a budget is passed only by what a call costs beyond its hold. Holds
+// are a sorted set per budget (member "<id>:<micro-dollars>", scored by when it lapses, in
+// milliseconds) and their sum; lapsed ones (a crashed node's) are dropped here. Redis's own
+// clock serves every node, so their clocks need not agree.
 //
-// KEYS: rate, minute tokens, key spend, org spend. ARGV: emission interval (µs; 0: no rate
-// limit), burst, tokens per minute (0: none), key budget, org budget (micro-dollars; 0: none).
-// It answers {0} to admit, or {reason, value}: 1 rate (µs to wait), 2 tokens (used),
-// 3 key budget (spent), 4 org budget (spent).
+// KEYS: rate, minute tokens, key spend, org spend, key holds, key held, org holds, org held.
+// ARGV: emission interval (µs; 0: no rate limit), burst, tokens per minute (0: none), key budget,
+// org budget (micro-dollars; 0: none), estimate (micro-dollars; 0: hold nothing), hold id, hold
+// lifetime (ms). It answers {0, held} to admit, or {reason, value, held}: 1 rate (µs to wait),
+// 2 tokens (used), 3 key budget (spent), 4 org budget (spent).
 var admitScript = redis.NewScript(`
+local now
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  return now
+end
+local function budget(spendKey, holdsKey, heldKey)
+  local ms = math.floor(clock() / 1000)
+  local gone = redis.call('ZRANGEBYSCORE', holdsKey, '-inf', ms, 'LIMIT', 0, ` + strconv.Itoa(maxLapsed) + `)
+  for _, m in ipairs(gone) do
+    redis.call('ZREM', holdsKey, m)
+    redis.call('DECRBY', heldKey, string.match(m, ':(%d+)$'))
+  end
+  return tonumber(redis.call('GET', spendKey) or '0'), tonumber(redis.call('GET', heldKey) or '0')
+end
+local room
+local est = tonumber(ARGV[6])
 local kb = tonumber(ARGV[4])
 if kb > 0 then
-  local spent = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if spent >= kb then return {3, spent} end
+  local spent, held = budget(KEYS[3], KEYS[5], KEYS[6])
+  if spent + held >= kb or held > 0 and spent + held + est > kb then return {3, spent, held} end
+  room = kb - spent - held
 end
 local tpm = tonumber(ARGV[3])
 if tpm > 0 then
@@ -65,22 +101,33 @@ if tpm > 0 then
 end
 local ob = tonumber(ARGV[5])
 if ob > 0 then
-  local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if spent >= ob then return {4, spent} end
+  local spent, held = budget(KEYS[4], KEYS[7], KEYS[8])
+  if spent + held >= ob or held > 0 and spent + held + est > ob then return {4, spent, held} end
+  if not room or ob - spent - held < room then room = ob - spent - held end
 end
 local interval = tonumber(ARGV[1])
 if interval > 0 then
   local burst = tonumber(ARGV[2])
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if tat < now then tat = now end
+  if tat < clock() then tat = clock() end
   local allowAt = tat - (burst - 1) * interval
-  if now < allowAt then return {1, allowAt - now} end
+  if clock() < allowAt then return {1, allowAt - clock()} end
   tat = tat + interval
-  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - clock()) / 1000) + 1000)
 end
-return {0}
+if est <= 0 or not room then return {0, 0} end
+local hold = math.min(est, room)
+local life = tonumber(ARGV[8])
+local member = ARGV[7] .. ':' .. string.format('%.0f', hold)
+for _, k in ipairs({{kb, 5}, {ob, 7}}) do
+  if k[1] > 0 then
+    redis.call('ZADD', KEYS[k[2]], math.floor(clock() / 1000) + life, member)
+    redis.call('INCRBY', KEYS[k[2] + 1], string.format('%.0f', hold))
+    redis.call('PEXPIRE', KEYS[k[2]], life + 1000)
+    redis.call('PEXPIRE', KEYS[k[2] + 1], life + 1000)
+  end
+end
+return {0, hold}
 `)
 
 // names are the Redis keys of one admission: rate, minute tokens, key spend, org spend ("" when
@@ -97,13 +144,26 @@ func names(a *policy.Admission) (rate, minute, keySpend, orgSpend string) {
 	return
 }
 
-// Micro converts dollars to the integer micro-dollars budgets are counted in.
-func Micro(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
+// holdNames are the Redis keys of the holds of a's budgets: each budget's sorted set of holds
+// and their sum ("" when there is no such budget), and the key's overspend this period.
+func holdNames(a *policy.Admission) (keyHolds, keyHeld, orgHolds, orgHeld, keyOver string) {
+	if a.KeyBudget != nil {
+		k := "iom:{k:" + a.Key.ID + "}:"
+		keyHolds, keyHeld = k+"holds", k+"held"
+		keyOver = k + "over:" + strconv.FormatInt(a.KeyPeriod.Unix(), 10)
+	}
+	if a.OrgBudget != nil {
+		o := "iom:{o:" + a.Key.Org + "}:"
+		orgHolds, orgHeld = o+"holds", o+"held"
+	}
+	return
+}
 
-// Admit checks one request of a.Key against the shared counters and takes its rate token.
+// Admit checks one request of a.Key against the shared counters, takes its rate token and
+// holds a.Hold's estimate of its budgets.
 func (l *Limits) Admit(a *policy.Admission) (policy.Verdict, error) {
 	lim := a.Key.Limits
-	var interval, burst, tpm, kb, ob int64
+	var interval, burst, tpm, kb, ob, est int64
 	if lim != nil {
 		if lim.RPS > 0 {
 			interval = max(1, int64(math.Round(1e6/lim.RPS)))
@@ -112,18 +172,24 @@ func (l *Limits) Admit(a *policy.Admission) (policy.Verdict, error) {
 		tpm = lim.TokensPerMinute
 	}
 	if a.KeyBudget != nil {
-		kb = Micro(a.KeyBudget.USD)
+		kb = policy.Micro(a.KeyBudget.USD)
 	}
 	if a.OrgBudget != nil {
-		ob = Micro(a.OrgBudget.USD)
+		ob = policy.Micro(a.OrgBudget.USD)
+	}
+	holdID := ""
+	if a.Hold != nil {
+		est, holdID = a.Hold.Micro, a.Hold.ID
 	}
 	rate, minute, ks, os := names(a)
+	kh, kd, oh, od, _ := holdNames(a)
 	ctx, cancel := context.WithTimeout(context.Background(), l.c.opts.Timeout)
 	defer cancel()
-	res, err := admitScript.Run(ctx, l.c.rdb, []string{rate, minute, orDash(ks), orDash(os)},
-		interval, burst, tpm, kb, ob).Int64Slice()
+	res, err := admitScript.Run(ctx, l.c.rdb,
+		[]string{rate, minute, orDash(ks), orDash(os), orDash(kh), orDash(kd), orDash(oh), orDash(od)},
+		interval, burst, tpm, kb, ob, est, holdID, policy.HoldTTL.Milliseconds()).Int64Slice()
 	if err != nil {
-		return policy.Verdict{}, err
+		return policy.Verdict{}, quietError(err)
 	}
 	l.flushSoon()
 	if len(res) < 2 {
@@ -131,12 +197,17 @@ func (l *Limits) Admit(a *policy.Admission) (policy.Verdict, error) {
 	}
 	v := policy.Verdict{Refusal: policy.Refusal(res[0])}
 	switch v.Refusal {
+	case policy.Admitted:
+		v.Held = res[1]
 	case policy.RefusedRate:
 		v.Wait = time.Duration(res[1]) * time.Microsecond
 	case policy.RefusedTokens:
 		v.Used = res[1]
 	default:
-		v.SpentUSD = float64(res[1]) / 1e6
+		v.SpentMicro = res[1]
+		if len(res) > 2 {
+			v.HeldMicro = res[2]
+		}
 	}
 	return v, nil
 }
@@ -147,6 +218,10 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// quietError says what failed without the address of the server (a dial error names it), since
+// the limiter logs it.
+func quietError(err error) error { return errors.New("redis: " + redisError(err)) }
+
 func orDash(s string) string {
 	if s == "" {
 		return "iom:-"
@@ -154,21 +229,25 @@ func orDash(s string) string {
 	return s
 }
 
-// Spent adds what a finished request used. When Redis does not answer, the spend is kept and
-// added when it does, so budgets are exact again after an outage.
+// Spent adds what a finished request used, in place of what it held. When Redis does not
+// answer, the spend is kept and added when it does, so budgets are exact again after an outage.
 func (l *Limits) Spent(a *policy.Admission, tokens int64, usd float64) error {
 	_, minute, ks, os := names(a)
-	if a.Key.Limits == nil || a.Key.Limits.TokensPerMinute == 0 {
+	if a.Key.Limits == nil || a.Key.Limits.TokensPerMinute == 0 || tokens <= 0 {
 		minute, tokens = "", 0
 	}
-	micro := Micro(usd)
+	micro := policy.Micro(usd)
 	if micro <= 0 {
 		ks, os, micro = "", "", 0
 	}
-	if minute == "" && ks == "" && os == "" {
+	p := &pendingSpend{id: newID(), tokens: tokens, micro: micro, ttl: [3]time.Time{a.Minute.Add(2 * time.Minute)}}
+	if h := a.Hold; h != nil && h.Micro > 0 {
+		kh, _, oh, _, over := holdNames(a)
+		p.id, p.held, p.holds, p.over = h.ID, h.Micro, [2]string{kh, oh}, over
+	}
+	if minute == "" && ks == "" && os == "" && p.held == 0 {
 		return nil
 	}
-	p := &pendingSpend{id: newID(), tokens: tokens, micro: micro, ttl: [3]time.Time{a.Minute.Add(2 * time.Minute)}}
 	if a.KeyBudget != nil {
 		p.ttl[1] = policy.PeriodEnd(a.KeyBudget.Period, a.KeyPeriod).Add(24 * time.Hour)
 	}
@@ -180,18 +259,21 @@ func (l *Limits) Spent(a *policy.Admission, tokens int64, usd float64) error {
 	defer cancel()
 	if err := l.settle(ctx, names, p); err != nil {
 		l.keep(names, p)
-		return err
+		return quietError(err)
 	}
 	return nil
 }
 
-// settleScript adds a request's tokens and spend once: the settlement's id is remembered for
-// ten minutes, so one retried after a timeout (when Redis may have run it already) adds
-// nothing. A node retries kept spend every second while Redis answers; one retried later than
-// that after a timed-out first try could count twice.
+// settleScript adds a request's tokens and spend once and frees what it held: the settlement's
+// id is remembered for ten minutes, so one retried after a timeout (when Redis may have run it
+// already) adds nothing. A node retries kept spend every second while Redis answers; one
+// retried later than that after a timed-out first try could count twice. A hold that lapsed
+// meanwhile is gone from its set and its sum already. What the call cost beyond what it held
+// is added to the key's overspend of the period.
 //
-// KEYS: settlement id, minute tokens, key spend, org spend. ARGV: tokens, micro-dollars, then
-// for each counter the Unix time it expires at, 0 to leave it alone.
+// KEYS: settlement id, minute tokens, key spend, org spend, key holds, key held, org holds,
+// org held, key overspend. ARGV: tokens, micro-dollars, then for each counter the Unix time it
+// expires at (0 to leave it alone), the hold's member ("" for none).
 var settleScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 600) then return 0 end
 for i = 2, 4 do
@@ -203,16 +285,42 @@ for i = 2, 4 do
     redis.call('EXPIREAT', KEYS[i], at)
   end
 end
+local member = ARGV[6]
+if member ~= '' then
+  local held = string.match(member, ':(%d+)$')
+  for _, i in ipairs({5, 7}) do
+    if KEYS[i] ~= 'iom:-' and redis.call('ZREM', KEYS[i], member) == 1 then
+      redis.call('DECRBY', KEYS[i + 1], held)
+    end
+  end
+  local over = tonumber(ARGV[2]) - tonumber(held)
+  if over > 0 and KEYS[9] ~= 'iom:-' then
+    redis.call('INCRBY', KEYS[9], over)
+    redis.call('EXPIREAT', KEYS[9], ARGV[4])
+  end
+end
 return 1
 `)
 
 // settle adds p to the counters names, once.
 func (l *Limits) settle(ctx context.Context, names [3]string, p *pendingSpend) error {
-	keys := []string{"iom:settled:" + p.id, orDash(names[0]), orDash(names[1]), orDash(names[2])}
-	args := []any{p.tokens, p.micro, 0, 0, 0}
+	keys := []string{"iom:settled:" + p.id, orDash(names[0]), orDash(names[1]), orDash(names[2]), "iom:-", "iom:-",
+		"iom:-", "iom:-", "iom:-"}
+	args := []any{p.tokens, p.micro, 0, 0, 0, ""}
 	for i, n := range names {
 		if n != "" {
 			args[2+i] = p.ttl[i].Unix()
+		}
+	}
+	if p.held > 0 {
+		args[5] = p.id + ":" + strconv.FormatInt(p.held, 10)
+		for i, h := range p.holds {
+			if h != "" {
+				keys[4+2*i], keys[5+2*i] = h, strings.TrimSuffix(h, "holds")+"held"
+			}
+		}
+		if p.over != "" && p.micro > p.held {
+			keys[8] = p.over // it expires with the key's spend
 		}
 	}
 	return settleScript.Run(ctx, l.c.rdb, keys, args...).Err()
@@ -285,18 +393,21 @@ func (l *Limits) pendingUSD() float64 {
 	return float64(micro) / 1e6
 }
 
-// Usage reads a key's spend this period and tokens this minute.
+// Usage reads a key's spend this period, what its calls in flight hold and what they spent
+// beyond their holds, and its tokens this minute.
 func (l *Limits) Usage(a *policy.Admission) (policy.Usage, error) {
 	_, minute, ks, _ := names(a)
+	_, kd, _, _, over := holdNames(a)
 	ctx, cancel := context.WithTimeout(context.Background(), l.c.opts.Timeout)
 	defer cancel()
-	vals, err := l.c.rdb.MGet(ctx, minute, orDash(ks)).Result()
+	vals, err := l.c.rdb.MGet(ctx, minute, orDash(ks), orDash(kd), orDash(over)).Result()
 	if err != nil {
-		return policy.Usage{}, err
+		return policy.Usage{}, quietError(err)
 	}
 	u := policy.Usage{TokensThisMinute: asInt(vals[0])}
 	if a.KeyBudget != nil {
 		u.SpentUSD, u.PeriodStart = float64(asInt(vals[1]))/1e6, a.KeyPeriod
+		u.HeldUSD, u.OverspentUSD = float64(max(asInt(vals[2]), 0))/1e6, float64(asInt(vals[3]))/1e6
 	}
 	return u, nil
 }

@@ -57,6 +57,7 @@ type Key struct {
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 
 	hash [32]byte
+	hold *Hold // what one call holds of the budgets: set on the copy Limiter.Reserve returns
 }
 
 // NewKeyRequest is the body of POST /api/keys.

@@ -26,7 +26,8 @@ type Limits struct {
 	Budget          *Budget `json:"budget,omitempty"`
 }
 
-// Budget bounds spend over a period: a request is admitted while the period's spend is below it.
+// Budget bounds spend over a period: a request is admitted while the period's spend, and what
+// calls in flight hold of it, are below it (see Limiter.Reserve).
 type Budget struct {
 	USD float64 `json:"usd"`
 	// Period is day, week (from Monday) or month (default), in UTC.
@@ -80,12 +81,17 @@ type Limiter struct {
 	buckets map[string]*bucket
 	minutes map[string]*minute
 	spend   map[string]*spend // "key:<id>" or "org:<name>"
+	held    map[string]int64  // micro-dollars held by calls in flight, by the same scopes
+	holds   map[*Hold]struct{}
 	orgs    map[string]Budget
 	anyOrg  atomic.Bool // orgs is not empty: a key without limits of its own needs no lock
 	dirty   map[string]bool
 	shared  atomic.Pointer[sharedState]
-	stop    chan struct{}
-	done    chan struct{}
+	// OnOverspend, when set before the first call, is told of each call that cost more than it
+	// held, with the scope (key or org) and the difference in dollars.
+	OnOverspend func(scope string, usd float64)
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 type bucket struct {
@@ -98,9 +104,15 @@ type minute struct {
 	used  int64
 }
 
+// spend is a budget's spend in its current period, in integer micro-dollars so that sums are
+// exact (ten calls of $0.10 make $1.00, not a hair less).
 type spend struct {
 	Period time.Time `json:"period"`
-	USD    float64   `json:"usd"`
+	Micro  int64     `json:"micro"`
+	// Over is what calls cost beyond what they held this period.
+	Over int64 `json:"overMicro,omitempty"`
+	// USD is read from stores written before spend was counted in micro-dollars.
+	USD float64 `json:"usd,omitempty"`
 }
 
 var spendPrefix = []byte("spend/")
@@ -108,11 +120,15 @@ var spendPrefix = []byte("spend/")
 // NewLimiter loads saved spend and starts saving it.
 func NewLimiter(st *store.Store) (*Limiter, error) {
 	l := &Limiter{st: st, now: time.Now, buckets: map[string]*bucket{}, minutes: map[string]*minute{},
-		spend: map[string]*spend{}, orgs: map[string]Budget{}, dirty: map[string]bool{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		spend: map[string]*spend{}, held: map[string]int64{}, holds: map[*Hold]struct{}{}, orgs: map[string]Budget{},
+		dirty: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	err := st.Scan(bg, spendPrefix, store.ScanOptions{}, func(k, v []byte) bool {
 		var s spend
 		if json.Unmarshal(v, &s) == nil {
+			if s.Micro == 0 && s.USD > 0 {
+				s.Micro = Micro(s.USD)
+			}
+			s.USD = 0
 			l.spend[string(k[len(spendPrefix):])] = &s
 		}
 		return true
@@ -137,15 +153,22 @@ func (l *Limiter) SetOrgBudgets(bs []OrgBudget) {
 }
 
 // Admit checks key's limits and budgets (and its org's budget) for one more request, and takes
-// one token from its rate bucket.
+// one token from its rate bucket. It holds nothing of the budgets: see Reserve.
 func (l *Limiter) Admit(k *Key) *fault.Error {
+	_, fe := l.admit(k, 0)
+	return fe
+}
+
+// admit checks one request of k and takes its rate token; with est > 0 micro-dollars and a
+// budget, it also holds up to est of each budget for the call (see Reserve).
+func (l *Limiter) admit(k *Key, est int64) (*Hold, *fault.Error) {
 	lim := k.Limits
 	if lim == nil && (k.Org == "" || !l.anyOrg.Load()) {
-		return nil
+		return nil, nil
 	}
 	if sh := l.shared.Load(); sh != nil {
-		if fe, ok := l.admitShared(sh, k); ok {
-			return fe
+		if h, fe, ok := l.admitShared(sh, k, est); ok {
+			return h, fe
 		}
 	}
 	l.mu.Lock()
@@ -153,26 +176,33 @@ func (l *Limiter) Admit(k *Key) *fault.Error {
 	org, hasOrg := l.orgs[k.Org]
 	hasOrg = hasOrg && k.Org != ""
 	if lim == nil && !hasOrg {
-		return nil
+		return nil, nil
 	}
 	now := l.now()
+	room := int64(-1) // what the budgets leave; -1 while none is seen
 	if lim != nil {
 		if lim.Budget != nil {
-			if fe := l.checkBudget("key:"+k.ID, "key "+k.Name, *lim.Budget, now); fe != nil {
-				return fe
+			r, fe := l.checkBudget("key:"+k.ID, "key "+k.Name, *lim.Budget, now, est)
+			if fe != nil {
+				return nil, fe
 			}
+			room = r
 		}
 		if lim.TokensPerMinute > 0 {
 			m := l.minute(k.ID, now)
 			if m.used >= lim.TokensPerMinute {
 				wait := int(math.Ceil(m.start.Add(time.Minute).Sub(now).Seconds()))
-				return fault.Limited(max(wait, 1), "key %q has used %d of its %d tokens this minute", k.Name, m.used, lim.TokensPerMinute)
+				return nil, fault.Limited(max(wait, 1), "key %q has used %d of its %d tokens this minute", k.Name, m.used, lim.TokensPerMinute)
 			}
 		}
 	}
 	if hasOrg {
-		if fe := l.checkBudget("org:"+k.Org, "organisation "+k.Org, org, now); fe != nil {
-			return fe
+		r, fe := l.checkBudget("org:"+k.Org, "organisation "+k.Org, org, now, est)
+		if fe != nil {
+			return nil, fe
+		}
+		if room < 0 || r < room {
+			room = r
 		}
 	}
 	if lim != nil && lim.RPS > 0 {
@@ -186,11 +216,24 @@ func (l *Limiter) Admit(k *Key) *fault.Error {
 		b.last = now
 		if b.tokens < 1 {
 			wait := int(math.Ceil((1 - b.tokens) / lim.RPS))
-			return fault.Limited(max(wait, 1), "key %q is limited to %v requests per second", k.Name, lim.RPS)
+			return nil, fault.Limited(max(wait, 1), "key %q is limited to %v requests per second", k.Name, lim.RPS)
 		}
 		b.tokens--
 	}
-	return nil
+	if est <= 0 || room < 0 {
+		return nil, nil
+	}
+	h := &Hold{ID: newHoldID(), Micro: min(est, room), Expires: now.Add(HoldTTL)}
+	if lim != nil && lim.Budget != nil {
+		h.keyScope = "key:" + k.ID
+		l.held[h.keyScope] += h.Micro
+	}
+	if hasOrg {
+		h.orgScope = "org:" + k.Org
+		l.held[h.orgScope] += h.Micro
+	}
+	l.holds[h] = struct{}{}
+	return h, nil
 }
 
 // BurstOf is how many requests of a key may come at once: its burst, or by default its rate,
@@ -222,50 +265,86 @@ func (l *Limiter) current(scope string, period string, now time.Time) *spend {
 	return s
 }
 
-func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time) *fault.Error {
+// checkBudget admits a call estimated at est micro-dollars when the budget's spend, what calls
+// in flight hold and est fit in it, or, when est does not fit, while something is left and no
+// call holds any of it (the budget's last call runs alone). It says how much is left.
+func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time, est int64) (int64, *fault.Error) {
 	s := l.current(scope, b.Period, now)
-	if s.USD >= b.USD {
-		return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget; it resets at %s", who, s.USD, b.USD,
-			periodName(b.Period), PeriodEnd(b.Period, s.Period).Format(time.RFC3339))
+	held, limit := l.held[scope], Micro(b.USD)
+	if s.Micro+held >= limit || held > 0 && s.Micro+held+est > limit {
+		return 0, budgetFault(who, b, s.Period, s.Micro, held)
 	}
-	return nil
+	return limit - s.Micro - held, nil
 }
 
-// Spent records what a finished request of key used.
+// Spent records what a finished request of key used. For a key that Reserve returned, it
+// replaces what the call held with what it cost, once.
 func (l *Limiter) Spent(k *Key, tokens int64, usd float64) {
-	if k.Limits == nil && (k.Org == "" || usd <= 0 || !l.anyOrg.Load()) {
+	h := k.hold
+	if h != nil && !h.settled.CompareAndSwap(false, true) {
+		return
+	}
+	if h == nil && k.Limits == nil && (k.Org == "" || usd <= 0 || !l.anyOrg.Load()) {
 		return
 	}
 	if sh := l.shared.Load(); sh != nil {
 		// The shared counters keep what they could not take and add it when they answer again;
 		// the local ones count too, for while they serve.
-		if err := sh.s.Spent(l.admissionNow(k), tokens, usd); err != nil {
+		a := l.admissionNow(k)
+		if h != nil && h.shared {
+			a.Hold = h
+		}
+		if err := sh.s.Spent(a, tokens, usd); err != nil {
 			sh.failed(err)
 		}
 	}
+	micro := max(Micro(usd), 0)
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
 	if lim := k.Limits; lim != nil {
 		if lim.TokensPerMinute > 0 {
 			l.minute(k.ID, now).used += tokens
 		}
-		if lim.Budget != nil && usd > 0 {
-			l.current("key:"+k.ID, lim.Budget.Period, now).USD += usd
+		if lim.Budget != nil && micro > 0 {
+			l.current("key:"+k.ID, lim.Budget.Period, now).Micro += micro
 			l.dirty["key:"+k.ID] = true
 		}
 	}
-	if b, ok := l.orgs[k.Org]; ok && k.Org != "" && usd > 0 {
-		l.current("org:"+k.Org, b.Period, now).USD += usd
+	if b, ok := l.orgs[k.Org]; ok && k.Org != "" && micro > 0 {
+		l.current("org:"+k.Org, b.Period, now).Micro += micro
 		l.dirty["org:"+k.Org] = true
+	}
+	var over int64
+	if h != nil {
+		over = micro - h.Micro
+		if !h.shared {
+			l.unholdLocked(h)
+		}
+		if over > 0 && h.keyScope != "" && k.Limits != nil && k.Limits.Budget != nil {
+			l.current(h.keyScope, k.Limits.Budget.Period, now).Over += over
+			l.dirty[h.keyScope] = true
+		}
+	}
+	l.mu.Unlock()
+	if over > 0 && l.OnOverspend != nil {
+		if h.keyScope != "" {
+			l.OnOverspend("key", float64(over)/1e6)
+		}
+		if h.orgScope != "" {
+			l.OnOverspend("org", float64(over)/1e6)
+		}
 	}
 }
 
 // Usage is what a key has used, for the keys API.
 type Usage struct {
-	SpentUSD         float64   `json:"spentUsd"`
-	PeriodStart      time.Time `json:"periodStart,omitzero"`
-	TokensThisMinute int64     `json:"tokensThisMinute"`
+	SpentUSD    float64   `json:"spentUsd"`
+	PeriodStart time.Time `json:"periodStart,omitzero"`
+	// HeldUSD is what the key's calls in flight hold of its budget; OverspentUSD what its calls
+	// this period cost beyond what they held (their estimate was too low).
+	HeldUSD          float64 `json:"heldUsd,omitempty"`
+	OverspentUSD     float64 `json:"overspentUsd,omitempty"`
+	TokensThisMinute int64   `json:"tokensThisMinute"`
 }
 
 // UsageOf reports key's current usage.
@@ -281,7 +360,8 @@ func (l *Limiter) UsageOf(k *Key) Usage {
 	now := l.now()
 	if k.Limits != nil && k.Limits.Budget != nil {
 		s := l.current("key:"+k.ID, k.Limits.Budget.Period, now)
-		u.SpentUSD, u.PeriodStart = s.USD, s.Period
+		u.SpentUSD, u.PeriodStart = float64(s.Micro)/1e6, s.Period
+		u.HeldUSD, u.OverspentUSD = float64(l.held["key:"+k.ID])/1e6, float64(s.Over)/1e6
 	}
 	if m := l.minutes[k.ID]; m != nil && m.start.Equal(now.Truncate(time.Minute)) {
 		u.TokensThisMinute = m.used
@@ -299,6 +379,7 @@ func (l *Limiter) saveLoop() {
 			l.save()
 			return
 		case <-t.C:
+			l.lapse()
 			l.save()
 		}
 	}

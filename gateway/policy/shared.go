@@ -12,9 +12,11 @@ import (
 // Shared keeps the counters of limits and budgets where every gateway node of a cluster sees
 // them. While it fails, the Limiter serves on its own counters or refuses (see SetShared).
 type Shared interface {
-	// Admit checks one request against the counters and takes its rate token.
+	// Admit checks one request against the counters and takes its rate token; when a.Hold is
+	// set, it holds up to a.Hold.Micro of the budgets and answers how much in Verdict.Held.
 	Admit(a *Admission) (Verdict, error)
-	// Spent adds what a finished request used.
+	// Spent adds what a finished request used; when a.Hold is set, in place of what it held,
+	// once for the hold's id.
 	Spent(a *Admission, tokens int64, usd float64) error
 	// Usage reads a key's spend this period and tokens this minute.
 	Usage(a *Admission) (Usage, error)
@@ -27,6 +29,8 @@ type Admission struct {
 	KeyBudget, OrgBudget *Budget
 	// KeyPeriod and OrgPeriod start the budgets' current periods; Minute the current minute.
 	KeyPeriod, OrgPeriod, Minute time.Time
+	// Hold, when set, is the call's hold in the budgets (see Limiter.Reserve).
+	Hold *Hold
 }
 
 // Refusal says which limit refused a request.
@@ -46,8 +50,11 @@ type Verdict struct {
 	Refusal Refusal
 	Wait    time.Duration // before the rate admits another request
 	Used    int64         // tokens this minute
-	// SpentUSD is the refusing budget's spend this period.
-	SpentUSD float64
+	// SpentMicro and HeldMicro are the refusing budget's spend this period and what calls in
+	// flight hold of it.
+	SpentMicro, HeldMicro int64
+	// Held is what an admitted call holds of its budgets.
+	Held int64
 }
 
 type sharedState struct {
@@ -69,22 +76,37 @@ func (l *Limiter) SetShared(s Shared, refuse bool, log *slog.Logger) {
 }
 
 // admitShared checks k's request against the shared counters, without holding l.mu across the
-// round trip. ok is false when they failed and the local counters should decide.
-func (l *Limiter) admitShared(sh *sharedState, k *Key) (fe *fault.Error, ok bool) {
+// round trip, and holds up to est micro-dollars of its budgets. ok is false when they failed
+// and the local counters should decide.
+func (l *Limiter) admitShared(sh *sharedState, k *Key, est int64) (h *Hold, fe *fault.Error, ok bool) {
 	a := l.admissionNow(k)
 	if lim := k.Limits; a.KeyBudget == nil && a.OrgBudget == nil && (lim == nil || lim.RPS == 0 && lim.TokensPerMinute == 0) {
-		return nil, true
+		return nil, nil, true
+	}
+	if est > 0 && (a.KeyBudget != nil || a.OrgBudget != nil) {
+		a.Hold = &Hold{ID: newHoldID(), Micro: est, shared: true}
+		if a.KeyBudget != nil {
+			a.Hold.keyScope = "key:" + k.ID
+		}
+		if a.OrgBudget != nil {
+			a.Hold.orgScope = "org:" + k.Org
+		}
 	}
 	v, err := sh.s.Admit(a)
 	if err == nil {
 		sh.answered()
-		return verdictFault(k, a, v), true
+		if fe = verdictFault(k, a, v); fe != nil || a.Hold == nil || v.Held <= 0 {
+			return nil, fe, true
+		}
+		a.Hold.Micro = v.Held
+		a.Hold.Expires = l.now().Add(HoldTTL)
+		return a.Hold, nil, true
 	}
 	sh.failed(err)
 	if sh.refuse {
-		return errSharedDown(), true
+		return nil, errSharedDown(), true
 	}
-	return nil, false
+	return nil, nil, false
 }
 
 func (l *Limiter) admissionNow(k *Key) *Admission {
@@ -135,14 +157,19 @@ func verdictFault(k *Key, a *Admission, v Verdict) *fault.Error {
 		wait := int(math.Ceil(a.Minute.Add(time.Minute).Sub(time.Now()).Seconds()))
 		return fault.Limited(max(wait, 1), "key %q has used %d of its %d tokens this minute", k.Name, v.Used, k.Limits.TokensPerMinute)
 	case RefusedKeyBudget:
-		return budgetFault("key "+k.Name, *a.KeyBudget, a.KeyPeriod, v.SpentUSD)
+		return budgetFault("key "+k.Name, *a.KeyBudget, a.KeyPeriod, v.SpentMicro, v.HeldMicro)
 	case RefusedOrgBudget:
-		return budgetFault("organisation "+k.Org, *a.OrgBudget, a.OrgPeriod, v.SpentUSD)
+		return budgetFault("organisation "+k.Org, *a.OrgBudget, a.OrgPeriod, v.SpentMicro, v.HeldMicro)
 	}
 	return nil
 }
 
-func budgetFault(who string, b Budget, start time.Time, spent float64) *fault.Error {
-	return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget; it resets at %s", who, spent, b.USD,
+// budgetFault refuses a request over budget, saying what was spent and what calls in flight hold.
+func budgetFault(who string, b Budget, start time.Time, spent, held int64) *fault.Error {
+	if held > 0 {
+		return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget and calls in flight hold $%.4f more; it resets at %s",
+			who, float64(spent)/1e6, b.USD, periodName(b.Period), float64(held)/1e6, PeriodEnd(b.Period, start).Format(time.RFC3339))
+	}
+	return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget; it resets at %s", who, float64(spent)/1e6, b.USD,
 		periodName(b.Period), PeriodEnd(b.Period, start).Format(time.RFC3339))
 }

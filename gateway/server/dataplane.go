@@ -311,9 +311,24 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe, key, "")
 		return
 	}
-	if fe := g.limits.Admit(key); fe != nil {
+	var estimate float64
+	if g.limits.Holds(key) {
+		estimate = estimateCost(route.Model, op, body, c.fields)
+	}
+	held, fe := g.limits.Reserve(key, estimate)
+	if fe != nil {
 		g.reject(ctx, fe, key, route.ID)
 		return
+	}
+	if held != key {
+		// The call's cost replaces what it holds; one that ends without a cost (it failed, or
+		// the cache answered) frees it here, or, streaming, when its stream ends.
+		defer func() {
+			if owned {
+				g.limits.Release(held)
+			}
+		}()
+		key = held
 	}
 	// The request escapes into the outcome, which outlives this handler for streams.
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: op.String(),
@@ -332,7 +347,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	}
 	if c.stream {
 		owned = false
-		g.stream(ctx, route, req, func() { callPool.Put(c) })
+		g.stream(ctx, route, req, func() { g.limits.Release(key); callPool.Put(c) })
 		return
 	}
 	out, fe := g.engine.Do(route, req)

@@ -192,6 +192,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.limits, err = policy.NewLimiter(st); err != nil {
 		return nil, err
 	}
+	g.limits.OnOverspend = g.metrics.Overspend
 	if err := g.joinCluster(cfg); err != nil {
 		return nil, err
 	}

@@ -2797,6 +2797,8 @@ export interface components {
             org?: string;
         };
         PolicyUsage: {
+            heldUsd?: number;
+            overspentUsd?: number;
             /** Format: date-time */
             periodStart?: string;
             spentUsd: number;

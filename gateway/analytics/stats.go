@@ -14,6 +14,9 @@ import (
 type Live struct {
 	mu     sync.Mutex
 	models map[string]*ModelStats
+	// ownReplicas and peerReplicas exchange per-replica latency in a cluster (ShareReplicas).
+	ownReplicas  func() map[string]ReplicaLatency
+	peerReplicas func(map[string]ReplicaLatency)
 }
 
 // NewLive returns empty statistics.

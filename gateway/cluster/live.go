@@ -11,9 +11,10 @@ import (
 	"github.com/iomhq/iom/gateway/registry"
 )
 
-// Live statistics: every liveEvery a node writes its own of every model to iom:live:<node>
-// (gone liveTTL after its last write) and reads the others', so that auto routing and the
-// registry's live numbers see the whole cluster.
+// Live statistics: every liveEvery a node writes its own of every model to iom:live:<node>, and
+// its latency of every upstream to iom:replicas:<node> (both gone liveTTL after its last write),
+// and reads the others', so that auto routing, least-latency balancing and the registry's live
+// numbers see the whole cluster.
 const (
 	liveEvery = 2 * time.Second
 	liveTTL   = 15 * time.Second
@@ -39,6 +40,8 @@ func (c *Cluster) ShareLive(live *analytics.Live) {
 
 func liveKey(node string) string { return "iom:live:" + node }
 
+func replicasKey(node string) string { return "iom:replicas:" + node }
+
 // exchangeLive writes this node's statistics and merges the other nodes' into live. A failure
 // leaves the last merged view in place until the next round.
 func (c *Cluster) exchangeLive(live *analytics.Live) {
@@ -51,14 +54,26 @@ func (c *Cluster) exchangeLive(live *analytics.Live) {
 			own[id] = b
 		}
 	})
+	ownReplicas, setPeerReplicas := live.Replicas()
+	replicas := map[string]any{}
+	if ownReplicas != nil {
+		for id, l := range ownReplicas() {
+			b, _ := json.Marshal(l)
+			replicas[id] = b
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*c.opts.Timeout)
 	defer cancel()
-	self := liveKey(c.opts.NodeID)
+	self, selfReplicas := liveKey(c.opts.NodeID), replicasKey(c.opts.NodeID)
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, self)
+		p.Del(ctx, self, selfReplicas)
 		if len(own) > 0 {
 			p.HSet(ctx, self, own)
 			p.Expire(ctx, self, liveTTL)
+		}
+		if len(replicas) > 0 {
+			p.HSet(ctx, selfReplicas, replicas)
+			p.Expire(ctx, selfReplicas, liveTTL)
 		}
 		return nil
 	})
@@ -73,10 +88,14 @@ func (c *Cluster) exchangeLive(live *analytics.Live) {
 		nodes = nodes[:maxNodes]
 	}
 	reads := make([]*redis.MapStringStringCmd, 0, len(nodes))
+	replicaReads := make([]*redis.MapStringStringCmd, 0, len(nodes))
 	_, err = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, n := range nodes {
 			if n != c.opts.NodeID {
 				reads = append(reads, p.HGetAll(ctx, liveKey(n)))
+				if setPeerReplicas != nil {
+					replicaReads = append(replicaReads, p.HGetAll(ctx, replicasKey(n)))
+				}
 			}
 		}
 		return nil
@@ -96,4 +115,27 @@ func (c *Cluster) exchangeLive(live *analytics.Live) {
 	for id, s := range stats {
 		s.SetPeers(analytics.MergeStats(peers[id]))
 	}
+	if setPeerReplicas != nil {
+		setPeerReplicas(mergeReplicas(replicaReads))
+	}
+}
+
+// mergeReplicas merges the other nodes' latencies of each upstream, weighted by their calls.
+func mergeReplicas(reads []*redis.MapStringStringCmd) map[string]analytics.ReplicaLatency {
+	seen := map[string][]analytics.ReplicaLatency{}
+	for _, r := range reads {
+		for id, v := range r.Val() {
+			var l analytics.ReplicaLatency
+			if json.Unmarshal([]byte(v), &l) == nil {
+				seen[id] = append(seen[id], l)
+			}
+		}
+	}
+	merged := make(map[string]analytics.ReplicaLatency, len(seen))
+	for id, list := range seen {
+		if m := analytics.MergeLatency(list); m.Calls > 0 {
+			merged[id] = m
+		}
+	}
+	return merged
 }

@@ -2,13 +2,16 @@ package invoke
 
 import (
 	"context"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/provider"
 )
@@ -36,12 +39,15 @@ const (
 // healthy, both are atomic reads and the latency one atomic write, with no lock for the calls
 // on all cores to take in turns. Changes of state go through mu.
 type health struct {
-	mu        sync.Mutex
-	state     atomic.Int32 // closed, open or halfOpen; stored under mu
-	failures  atomic.Int32 // in a row; stored under mu
-	openedAt  time.Time
-	probing   bool
-	ewma      atomic.Uint64 // math.Float64bits of the latency's moving average, in ms
+	mu       sync.Mutex
+	state    atomic.Int32 // closed, open or halfOpen; stored under mu
+	failures atomic.Int32 // in a row; stored under mu
+	openedAt time.Time
+	probing  bool
+	ewma     atomic.Uint64 // math.Float64bits of the latency's moving average, in ms
+	calls    atomic.Int64  // successful calls, which weigh the average against other nodes'
+	// peers is what the other nodes of a cluster saw of the upstream, merged; nil alone.
+	peers     atomic.Pointer[analytics.ReplicaLatency]
 	threshold int
 	cooldown  time.Duration
 }
@@ -94,6 +100,7 @@ func (h *health) success(latency time.Duration) {
 		ms = old + 0.2*(ms-old)
 	}
 	h.ewma.Store(math.Float64bits(ms))
+	h.calls.Add(1)
 	if h.state.Load() == closed && h.failures.Load() == 0 {
 		return
 	}
@@ -117,6 +124,55 @@ func (h *health) failure(now time.Time) {
 
 func (h *health) snapshot() (state int, ewma float64) {
 	return int(h.state.Load()), math.Float64frombits(h.ewma.Load())
+}
+
+// latency is the upstream's latency for least-latency balancing, in ms: this node's moving
+// average, weighted by calls with the other nodes' (0 while nobody has seen a call).
+func (h *health) latency() float64 {
+	own, n := math.Float64frombits(h.ewma.Load()), h.calls.Load()
+	p := h.peers.Load()
+	switch {
+	case p == nil || p.Calls == 0:
+		return own
+	case own == 0 || n == 0:
+		return p.Ms
+	}
+	return (own*float64(n) + p.Ms*float64(p.Calls)) / float64(n+p.Calls)
+}
+
+// replicaID names an upstream of a model to the other nodes without saying where it is: a hash
+// of the engine's key of its health (model, endpoint and upstream model).
+func replicaID(key string) string {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// ReplicaLatencies reports this node's latency of every upstream it has called, by replica id.
+func (e *Engine) ReplicaLatencies() map[string]analytics.ReplicaLatency {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]analytics.ReplicaLatency, len(e.healths))
+	for key, h := range e.healths {
+		if n := h.calls.Load(); n > 0 {
+			out[replicaID(key)] = analytics.ReplicaLatency{Ms: math.Float64frombits(h.ewma.Load()), Calls: n}
+		}
+	}
+	return out
+}
+
+// SetPeerLatencies sets what the other nodes saw of each upstream, by replica id, for
+// least-latency balancing; upstreams missing from peers go back to this node's view.
+func (e *Engine) SetPeerLatencies(peers map[string]analytics.ReplicaLatency) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for key, h := range e.healths {
+		if p, ok := peers[replicaID(key)]; ok && p.Calls > 0 {
+			h.peers.Store(&p)
+		} else {
+			h.peers.Store(nil)
+		}
+	}
 }
 
 // pick chooses a replica for the next attempt by the route's strategy, among those whose breaker
@@ -168,7 +224,7 @@ func (r *Route) choose(c []*replica) int {
 		start := int(r.rr.Add(1))
 		for k := range c {
 			i := (start + k) % len(c)
-			if _, ms := c[i].health.snapshot(); bestMs < 0 || ms < bestMs {
+			if ms := c[i].health.latency(); bestMs < 0 || ms < bestMs {
 				best, bestMs = i, ms
 			}
 		}

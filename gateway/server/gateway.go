@@ -213,6 +213,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
 	live := analytics.NewLive()
 	g.engine = invoke.New(g.pool, live, g.metrics, g.rec, log)
+	live.ShareReplicas(g.engine.ReplicaLatencies, g.engine.SetPeerLatencies) // least-latency sees every node's calls
 	g.seedLiveStats(live)
 	g.engine.Spend = g.limits.Spent
 	g.engine.Transforms = g.hub

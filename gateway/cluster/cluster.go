@@ -23,8 +23,10 @@ import (
 // Options configure a node's membership.
 type Options struct {
 	// URL is the Redis URL (redis:// or rediss://, with a password and a database number).
-	URL    string
-	NodeID string
+	URL string
+	// Sentinel, instead of URL, finds the primary through Redis Sentinel.
+	Sentinel *Sentinel
+	NodeID   string
 	// Version and ConfigHash are shown in the list of nodes.
 	Version    string
 	ConfigHash func() string
@@ -34,6 +36,15 @@ type Options struct {
 	// Secret, when set, encrypts the state the nodes share in Redis; models (with their
 	// upstream keys) are shared only then.
 	Secret []byte
+}
+
+// Sentinel is a set of Redis Sentinels watching the primary the nodes share. The client asks
+// them for the primary and follows a failover to the replica they promote.
+type Sentinel struct {
+	MasterName string
+	Addrs      []string // host:port of each sentinel
+	// Password is the Redis servers' (requirepass), not the sentinels'.
+	Password string
 }
 
 // Heartbeats: every node writes one each beatEvery; a node silent for downAfter is shown down,
@@ -64,9 +75,12 @@ type Cluster struct {
 // Open connects to Redis and starts the heartbeat. It does not fail when Redis is down: the
 // node starts on its own state and joins when Redis answers.
 func Open(o Options) (*Cluster, error) {
-	ro, err := redis.ParseURL(o.URL)
-	if err != nil {
-		return nil, fmt.Errorf("cluster.redis.url: %s", redactURLError(err))
+	var ro *redis.Options
+	if o.Sentinel == nil {
+		var err error
+		if ro, err = redis.ParseURL(o.URL); err != nil {
+			return nil, fmt.Errorf("cluster.redis.url: %s", redactURLError(err))
+		}
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 250 * time.Millisecond
@@ -80,18 +94,27 @@ func Open(o Options) (*Cluster, error) {
 	// Short socket deadlines and no retries inside the client (go-redis takes 0 for its default
 	// of 3; -1 is none): a request waits at most one timeout for Redis, the limiter decides what
 	// a failure means, and a blocked stream read that fails is seen, so the node reloads.
-	ro.DialTimeout = 2 * o.Timeout
-	ro.ReadTimeout = o.Timeout
-	ro.WriteTimeout = o.Timeout
-	ro.PoolTimeout = o.Timeout
-	ro.MaxRetries = -1
-	ro.DialerRetries = 1
-	ro.ContextTimeoutEnabled = true
-	ro.DisableIdentity = true
+	var rdb *redis.Client
+	if sn := o.Sentinel; sn != nil {
+		rdb = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sn.MasterName, SentinelAddrs: sn.Addrs,
+			Password: sn.Password, DialTimeout: 2 * o.Timeout, ReadTimeout: o.Timeout, WriteTimeout: o.Timeout,
+			PoolTimeout: o.Timeout, MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true, DisableIdentity: true})
+	} else {
+		ro.DialTimeout = 2 * o.Timeout
+		ro.ReadTimeout = o.Timeout
+		ro.WriteTimeout = o.Timeout
+		ro.PoolTimeout = o.Timeout
+		ro.MaxRetries = -1
+		ro.DialerRetries = 1
+		ro.ContextTimeoutEnabled = true
+		ro.DisableIdentity = true
+		rdb = redis.NewClient(ro)
+	}
 	quietClient.Do(func() { redis.SetLogger(quiet{}) })
-	c := &Cluster{rdb: redis.NewClient(ro), opts: o, log: o.Log, started: time.Now().UTC(), stop: make(chan struct{}),
+	c := &Cluster{rdb: rdb, opts: o, log: o.Log, started: time.Now().UTC(), stop: make(chan struct{}),
 		sources: map[string]Source{}}
 	if len(o.Secret) > 0 {
+		var err error
 		if c.seal, err = newSealer(o.Secret); err != nil {
 			return nil, err
 		}

@@ -28,12 +28,29 @@ type Cluster struct {
 	Secret secret.Secret `json:"secret,omitzero"`
 }
 
-// ClusterRedis is the Redis server every node uses.
+// ClusterRedis is the Redis server every node uses: one URL, or the primary that Redis Sentinel
+// names.
 type ClusterRedis struct {
 	// URL is redis://[:password@]host:port[/db] or rediss://… (TLS). It may hold a password, so
 	// it never prints.
-	URL secret.Secret `json:"url"`
+	URL secret.Secret `json:"url,omitzero"`
+	// Sentinel, instead of URL, finds the primary through Redis Sentinel and follows it when a
+	// replica is promoted.
+	Sentinel *ClusterSentinel `json:"sentinel,omitempty"`
 }
+
+// ClusterSentinel is a set of Redis Sentinels watching one primary.
+type ClusterSentinel struct {
+	// MasterName is the name the sentinels know the primary by (sentinel monitor <name> …).
+	MasterName string `json:"masterName"`
+	// Addrs are the sentinels, host:port each; any one that answers will do.
+	Addrs []string `json:"addrs"`
+	// Password is the Redis servers' password (requirepass), not the sentinels'; never printed.
+	Password secret.Secret `json:"password,omitzero"`
+}
+
+// MaxSentinels bounds cluster.redis.sentinel.addrs.
+const MaxSentinels = 16
 
 // Cluster's defaults and bounds.
 const (
@@ -61,8 +78,13 @@ func (c *Cluster) fillDefaults(listen string) {
 func (c *Cluster) validate(es *decode.Errors) {
 	u, err := url.Parse(c.Redis.URL.Reveal())
 	switch {
+	case c.Redis.Sentinel != nil:
+		if c.Redis.URL.IsSet() {
+			es.Add("cluster.redis", "names both url and sentinel: give one")
+		}
+		c.Redis.Sentinel.validate(es)
 	case !c.Redis.URL.IsSet():
-		es.Add("cluster.redis.url", "is required: the Redis server the nodes share, e.g. redis://127.0.0.1:6379/0")
+		es.Add("cluster.redis.url", "is required: the Redis server the nodes share, e.g. redis://127.0.0.1:6379/0 (or cluster.redis.sentinel)")
 	case err != nil || u.Host == "" || (u.Scheme != "redis" && u.Scheme != "rediss"):
 		// The URL is not repeated: it may hold a password.
 		es.Add("cluster.redis.url", "is not a Redis URL: redis://[:password@]host:port[/db] or rediss://…")
@@ -82,6 +104,25 @@ func (c *Cluster) validate(es *decode.Errors) {
 	}
 	if c.TimeoutMs < 1 || c.TimeoutMs > MaxClusterTimeoutMs {
 		es.Add("cluster.timeoutMs", "must be from 1 to %d, got %d", MaxClusterTimeoutMs, c.TimeoutMs)
+	}
+}
+
+func (s *ClusterSentinel) validate(es *decode.Errors) {
+	const base = "cluster.redis.sentinel"
+	if s.MasterName == "" {
+		es.Add(base+".masterName", "is required: the name the sentinels monitor the primary by")
+	}
+	switch n := len(s.Addrs); {
+	case n == 0:
+		es.Add(base+".addrs", "is required: the sentinels, host:port each, e.g. [\"10.0.0.1:26379\"]")
+	case n > MaxSentinels:
+		es.Add(base+".addrs", "lists %d sentinels, more than %d", n, MaxSentinels)
+	}
+	for i, a := range s.Addrs {
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			es.Add(base+".addrs["+strconv.Itoa(i)+"]", "%q is not host:port", a)
+		}
 	}
 }
 

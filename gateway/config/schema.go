@@ -76,4 +76,8 @@ var descriptions = []struct{ def, property, text string }{
 	{"SpecMCPOAuth", "tokenUrl", "The OAuth token endpoint the gateway gets the MCP server's bearer token from (client credentials grant), under the egress policy. The token is reused until it expires and fetched again when the server answers 401."},
 	{"SpecMCPOAuth", "clientSecret", "Write-only: never shown by the admin API; may use ${ENV}. An API-registered server keeps it on update only while its url and tokenUrl keep their origins."},
 	{"SpecMCPOAuth", "audience", "Sent to the token endpoint as the audience parameter, when set."},
+	{"ConfigClusterRedis", "url", "redis://[:password@]host:port[/db], or rediss:// for TLS; may hold a password, so it never prints. Give url or sentinel, not both."},
+	{"ConfigClusterRedis", "sentinel", "Find the Redis primary through Redis Sentinel (masterName, addrs, password) instead of url, and follow it when the sentinels promote a replica."},
+	{"ConfigClusterSentinel", "addrs", "The sentinels, host:port each (1 to 16); the first that answers names the primary."},
+	{"ConfigClusterSentinel", "password", "The password of the Redis primary and replicas (requirepass), not of the sentinels; may use ${ENV} and never prints."},
 }

@@ -26,7 +26,11 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 		last *config.File
 		hash string
 	)
-	cl, err := cluster.Open(cluster.Options{URL: c.Redis.URL.Reveal(), NodeID: c.NodeID, Version: g.opts.Version,
+	var sentinel *cluster.Sentinel
+	if sn := c.Redis.Sentinel; sn != nil {
+		sentinel = &cluster.Sentinel{MasterName: sn.MasterName, Addrs: sn.Addrs, Password: sn.Password.Reveal()}
+	}
+	cl, err := cluster.Open(cluster.Options{URL: c.Redis.URL.Reveal(), Sentinel: sentinel, NodeID: c.NodeID, Version: g.opts.Version,
 		Log: g.log, Timeout: time.Duration(c.TimeoutMs) * time.Millisecond, Secret: []byte(c.Secret.Reveal()),
 		ConfigHash: func() string {
 			mu.Lock()

@@ -19,6 +19,7 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	dir  string
 	cmd  *exec.Cmd
+	args []string // more arguments: a replica's replicaof
 }
 
 // URL is the server's redis:// URL.
@@ -40,6 +41,16 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartReplica starts a redis-server replicating primary.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	s := &Server{t: t, Addr: freeAddr(t), dir: t.TempDir(), args: []string{"--replicaof", host, port}}
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
 func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,8 +62,9 @@ func freeAddr(t testing.TB) string {
 
 func (s *Server) start() {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning")
+	args := append([]string{"--bind", "127.0.0.1", "--port", port, "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"}, s.args...)
+	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}

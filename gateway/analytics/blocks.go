@@ -119,10 +119,14 @@ func (b *blockWriter) add(inv *Invocation) error {
 	return nil
 }
 
-func (b *blockWriter) addRaw(r rawRecord) {
+// addRaw adds a record of another kind and returns its line, which the writer's buffer holds
+// until the next seal.
+func (b *blockWriter) addRaw(r rawRecord) []byte {
+	start := len(b.raw)
 	b.raw = append(append(b.raw, r.rec.JSON()...), '\n')
 	b.n++
 	b.starts = append(b.starts, started{r.id, r.at})
+	return b.raw[start : len(b.raw)-1]
 }
 
 // seal returns the store entries of the block and empties the writer.

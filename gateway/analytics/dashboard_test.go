@@ -26,6 +26,8 @@ func exportedFamilies(t *testing.T) map[string]string {
 	m.Pipeline("p").OK.Inc()
 	m.Listener("data").AuthFailures.Inc()
 	m.Tool("s__t", "s").Calls.Inc()
+	m.EnableUsage()
+	m.usageSet().observe(&observation{dims: [4]string{"m", "", "k", "o"}, latencyMs: 5, in: 1, out: 1, cost: 0.1})
 	var buf bytes.Buffer
 	m.WritePrometheus(&buf)
 	families := map[string]string{}

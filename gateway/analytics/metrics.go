@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -30,28 +31,34 @@ func init() {
 // help describes each metric family the gateway exposes; WritePrometheus fills it into the
 // library's empty # HELP lines.
 var help = map[string]string{
-	"iom_requests_total":             "Requests per model and provider, the refused ones under model none.",
-	"iom_request_errors_total":       "Failed requests per model, provider and error kind (caller, auth, policy, provider, plugin, gateway).",
-	"iom_request_duration_seconds":   "Time from a request's arrival to the end of its answer.",
-	"iom_upstream_duration_seconds":  "Time the upstream took to answer (to the first byte, for streams).",
-	"iom_tokens_total":               "Tokens per model, provider and direction (input, output).",
-	"iom_budget_overspend_usd_total": "What calls cost beyond what they held of their budgets (their estimate was too low), per scope (key, org).",
-	"iom_cost_usd_total":             "Cost in US dollars per model and provider, from the registry's prices.",
-	"iom_pipeline_runs_total":        "Pipeline runs per pipeline and status (ok, error).",
-	"iom_pipeline_duration_seconds":  "Time a pipeline run took.",
-	"iom_pipeline_cost_usd_total":    "Cost in US dollars of each pipeline's model calls.",
-	"iom_records_written_total":      "Invocation records written to the store.",
-	"iom_records_dropped_total":      "Invocation records dropped because the writer fell behind or the store failed.",
-	"iom_config_reloads_total":       "Config reloads that were applied.",
-	"iom_config_reload_errors_total": "Config reloads refused because the new config was invalid.",
-	"iom_auth_failures_total":        "Requests with a missing or wrong credential, per listener.",
-	"iom_auth_lockouts_total":        "Client addresses locked out after repeated authentication failures, per listener.",
-	"iom_auth_locked_requests_total": "Requests refused because their address was locked out, per listener.",
-	"iom_connections_refused_total":  "Connections refused by a listener's limits, per reason (per_ip, total).",
-	"iom_accept_errors_total":        "Errors accepting connections, per listener.",
-	"iom_tool_calls_total":           "MCP tool calls per tool (<server>__<tool>) and server.",
-	"iom_tool_call_errors_total":     "MCP tool calls that failed or answered with an error, per tool and server.",
-	"iom_tool_call_duration_seconds": "Time an MCP tool call took, per tool and server.",
+	"iom_requests_total":                    "Requests per model and provider, the refused ones under model none.",
+	"iom_request_errors_total":              "Failed requests per model, provider and error kind (caller, auth, policy, provider, plugin, gateway).",
+	"iom_request_duration_seconds":          "Time from a request's arrival to the end of its answer.",
+	"iom_upstream_duration_seconds":         "Time the upstream took to answer (to the first byte, for streams).",
+	"iom_tokens_total":                      "Tokens per model, provider and direction (input, output).",
+	"iom_cost_usd_total":                    "Cost in US dollars per model and provider, from the registry's prices.",
+	"iom_budget_overspend_usd_total":        "What calls cost beyond what they held of their budgets (their estimate was too low), per scope (key, org).",
+	"iom_pipeline_runs_total":               "Pipeline runs per pipeline and status (ok, error).",
+	"iom_pipeline_duration_seconds":         "Time a pipeline run took.",
+	"iom_pipeline_cost_usd_total":           "Cost in US dollars of each pipeline's model calls.",
+	"iom_records_written_total":             "Invocation records written to the store.",
+	"iom_records_dropped_total":             "Invocation records dropped because the writer fell behind or the store failed.",
+	"iom_config_reloads_total":              "Config reloads that were applied.",
+	"iom_config_reload_errors_total":        "Config reloads refused because the new config was invalid.",
+	"iom_auth_failures_total":               "Requests with a missing or wrong credential, per listener.",
+	"iom_auth_lockouts_total":               "Client addresses locked out after repeated authentication failures, per listener.",
+	"iom_auth_locked_requests_total":        "Requests refused because their address was locked out, per listener.",
+	"iom_connections_refused_total":         "Connections refused by a listener's limits, per reason (per_ip, total).",
+	"iom_accept_errors_total":               "Errors accepting connections, per listener.",
+	"iom_tool_calls_total":                  "MCP tool calls per tool (<server>__<tool>) and server.",
+	"iom_tool_call_errors_total":            "MCP tool calls that failed or answered with an error, per tool and server.",
+	"iom_tool_call_duration_seconds":        "Time an MCP tool call took, per tool and server.",
+	"iom_cluster_executions_unshared_total": "Pipeline runs not shared with the cluster's other nodes (the queue was full or Redis did not take them).",
+	"iom_usage_requests_total":              "Recorded calls per analytics group (model, pipeline, key, org) and name, as /api/analytics counts them.",
+	"iom_usage_errors_total":                "Recorded calls that failed, per analytics group and name.",
+	"iom_usage_tokens_total":                "Tokens of recorded calls per analytics group, name and direction (input, output).",
+	"iom_usage_cost_usd_total":              "Cost in US dollars of recorded calls per analytics group and name.",
+	"iom_usage_duration_seconds":            "Latency of recorded calls per analytics group and name.",
 }
 
 // Metrics is the gateway's metric set.
@@ -61,11 +68,14 @@ type Metrics struct {
 	models    map[[2]string]*ModelMetrics
 	pipelines map[string]*PipelineMetrics
 	tools     map[[2]string]*ToolMetrics // bounded by the tools the MCP servers list (ForgetTools)
+	usage     *usage                     // nil until EnableUsage
 
 	RecordsWritten *metrics.Counter
 	RecordsDropped *metrics.Counter
-	Reloads        *metrics.Counter
-	ReloadErrors   *metrics.Counter
+	// ExecutionsUnshared counts pipeline runs a cluster did not share with the other nodes.
+	ExecutionsUnshared *metrics.Counter
+	Reloads            *metrics.Counter
+	ReloadErrors       *metrics.Counter
 }
 
 // ModelMetrics are one model's metrics, created once so the hot path only touches atomics.
@@ -91,14 +101,15 @@ func NewMetrics() *Metrics {
 	s := metrics.NewSet()
 	newOverspend(s)
 	return &Metrics{
-		set:            s,
-		models:         map[[2]string]*ModelMetrics{},
-		pipelines:      map[string]*PipelineMetrics{},
-		tools:          map[[2]string]*ToolMetrics{},
-		RecordsWritten: s.NewCounter("iom_records_written_total"),
-		RecordsDropped: s.NewCounter("iom_records_dropped_total"),
-		Reloads:        s.NewCounter("iom_config_reloads_total"),
-		ReloadErrors:   s.NewCounter("iom_config_reload_errors_total"),
+		set:                s,
+		models:             map[[2]string]*ModelMetrics{},
+		pipelines:          map[string]*PipelineMetrics{},
+		tools:              map[[2]string]*ToolMetrics{},
+		RecordsWritten:     s.NewCounter("iom_records_written_total"),
+		RecordsDropped:     s.NewCounter("iom_records_dropped_total"),
+		ExecutionsUnshared: s.NewCounter("iom_cluster_executions_unshared_total"),
+		Reloads:            s.NewCounter("iom_config_reloads_total"),
+		ReloadErrors:       s.NewCounter("iom_config_reload_errors_total"),
 	}
 }
 
@@ -198,6 +209,9 @@ func (m *Metrics) ForgetPipelines(keep map[string]bool) {
 // WritePrometheus writes every metric in Prometheus text format, with process metrics, each
 // family with its # HELP and # TYPE lines.
 func (m *Metrics) WritePrometheus(w io.Writer) {
+	if u := m.usageSet(); u != nil {
+		u.sweepIdle(time.Now()) // a quiet node's idle names leave too
+	}
 	var buf bytes.Buffer
 	m.set.WritePrometheus(&buf)
 	// Go and process metrics, without the library's own push statistics: they break naming

@@ -16,6 +16,8 @@ import (
 type Pusher struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	query  *VMQuery
+	fleet  *Fleet
 }
 
 // Push starts pushing m to baseURL's /api/v1/import/prometheus every interval. Failed pushes are
@@ -23,7 +25,8 @@ type Pusher struct {
 func (m *Metrics) Push(baseURL string, interval time.Duration, node string, log *slog.Logger) (*Pusher, error) {
 	pushURL := strings.TrimSuffix(baseURL, "/") + "/api/v1/import/prometheus"
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pusher{cancel: cancel}
+	p := &Pusher{cancel: cancel, query: NewVMQuery(baseURL, DefaultVMQueryTimeout, log)}
+	p.fleet = NewFleet(p.query, interval)
 	var once sync.Once
 	opts := &metrics.PushOptions{
 		ExtraLabels: `node=` + quoteLabel(node),
@@ -38,16 +41,36 @@ func (m *Metrics) Push(baseURL string, interval time.Duration, node string, log 
 		cancel()
 		return nil, fmt.Errorf("metrics.victoriaMetrics.url: %s", strings.ReplaceAll(err.Error(), pushURL, "the URL"))
 	}
+	m.EnableUsage() // what the analytics queries of VictoriaMetrics read
 	return p, nil
 }
 
-// Close stops pushing.
+// Query is the client of the VictoriaMetrics pushed to, for the analytics of the whole cluster;
+// nil when nothing is pushed.
+func (p *Pusher) Query() *VMQuery {
+	if p == nil {
+		return nil
+	}
+	return p.query
+}
+
+// Fleet is the models' numbers of the whole cluster, for the registry's listing; nil when
+// nothing is pushed.
+func (p *Pusher) Fleet() *Fleet {
+	if p == nil {
+		return nil
+	}
+	return p.fleet
+}
+
+// Close stops pushing and querying.
 func (p *Pusher) Close() {
 	if p == nil {
 		return
 	}
 	p.cancel()
 	p.wg.Wait()
+	p.query.Close()
 }
 
 // quoteLabel quotes a label value in the exposition format.

@@ -60,6 +60,9 @@ type Invocation struct {
 	// tool); records written before they existed read as 0.
 	RequestBytes  int64 `json:"requestBytes,omitempty"`
 	ResponseBytes int64 `json:"responseBytes,omitempty"`
+	// Node is the cluster node that made the record, as a cluster's listing shows it (records
+	// are stored without it).
+	Node string `json:"node,omitempty"`
 }
 
 // Attempt is one upstream try within an invocation.
@@ -89,6 +92,7 @@ type Recorder struct {
 	log       *slog.Logger
 	blocks    *blockCodec
 	roll      *rollups
+	publish   atomic.Pointer[func(id string, line []byte)]
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -113,6 +117,14 @@ func NewRecorder(st *store.Store, retention time.Duration, m *Metrics, log *slog
 	go r.loop()
 	return r
 }
+
+// SetPublish makes the recorder hand every pipeline execution it writes, as its JSON line, to
+// publish (a cluster sharing them), on the recorder's goroutine: publish must not wait, and must
+// copy line if it keeps it.
+func (r *Recorder) SetPublish(publish func(id string, line []byte)) { r.publish.Store(&publish) }
+
+// Retention is how long new records are kept; zero is forever.
+func (r *Recorder) Retention() time.Duration { return time.Duration(r.ttl.Load()) }
 
 // SetRetention changes how long new records are kept.
 func (r *Recorder) SetRetention(d time.Duration) { r.ttl.Store(int64(d)) }
@@ -214,12 +226,18 @@ func (r *Recorder) loop() {
 			r.metrics.RecordsWritten.Add(n)
 		}
 	}
+	observe := func(o observation) {
+		r.roll.observe(o)
+		if u := r.metrics.usageSet(); u != nil {
+			u.observe(&o)
+		}
+	}
 	add := func(inv *Invocation) {
 		model := inv.ServedBy
 		if model == "" || inv.Op == "tool" { // a tool call counts under its tool, not its server
 			model = inv.Model
 		}
-		r.roll.observe(observation{at: inv.Time, dims: [4]string{model, "", inv.Key, inv.Org}, err: inv.Status != "ok",
+		observe(observation{at: inv.Time, dims: [4]string{model, "", inv.Key, inv.Org}, err: inv.Status != "ok",
 			latencyMs: inv.LatencyMs, in: inv.InTokens, out: inv.OutTokens, cost: inv.CostUSD})
 		if err := b.add(inv); err != nil {
 			r.metrics.RecordsDropped.Inc()
@@ -243,10 +261,13 @@ func (r *Recorder) loop() {
 		for n := len(r.raw); n > 0; n-- {
 			raw := <-r.raw
 			if s := raw.sum; s.Pipeline != "" {
-				r.roll.observe(observation{at: raw.at, dims: [4]string{"", s.Pipeline, "", ""}, err: s.Error,
+				observe(observation{at: raw.at, dims: [4]string{"", s.Pipeline, "", ""}, err: s.Error,
 					latencyMs: s.LatencyMs, in: s.In, out: s.Out, cost: s.CostUSD})
 			}
-			b.addRaw(raw)
+			line := b.addRaw(raw)
+			if p := r.publish.Load(); p != nil {
+				(*p)(raw.id, line)
+			}
 		}
 		if b.n >= blockRecords || len(b.raw) >= blockBytes {
 			seal()
@@ -311,6 +332,8 @@ type header struct {
 	Org      string    `json:"org"`
 	Status   string    `json:"status"`
 	Pipeline string    `json:"pipeline"`
+	// LatencyMs dates the record's end, which orders a cluster's merged listing.
+	LatencyMs float64 `json:"latencyMs"`
 }
 
 func (q *Query) matches(inv *header) bool {
@@ -326,6 +349,19 @@ func (q *Query) matches(inv *header) bool {
 // List returns records (JSON objects), most recently finished first, and the cursor of the next
 // page ("" at the end).
 func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string, error) {
+	entries, next, err := r.list(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]json.RawMessage, len(entries))
+	for i, e := range entries {
+		out[i] = e.raw
+	}
+	return out, next, nil
+}
+
+// list is List with each record's id, end and cursor.
+func (r *Recorder) list(ctx context.Context, q Query) ([]entry, string, error) {
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = 50
 	}
@@ -337,7 +373,7 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string
 		// A record is sealed after it finishes; requests are assumed to finish within an hour.
 		start = blockKey(q.Until.Add(time.Hour), 0xffffffff)
 	}
-	var out []json.RawMessage
+	var out []entry
 	next, scanned := "", 0
 	var scanErr error
 	err = r.st.Scan(ctx, blockPrefix, store.ScanOptions{Reverse: true, Start: start}, func(k, v []byte) bool {
@@ -361,7 +397,8 @@ func (r *Recorder) List(ctx context.Context, q Query) ([]json.RawMessage, string
 			}
 			if q.matches(&h) {
 				// A copy: the line would hold its whole decoded block (up to blockBytes) alive.
-				out = append(out, json.RawMessage(bytes.Clone(lines[i])))
+				out = append(out, entry{id: h.ID, raw: json.RawMessage(bytes.Clone(lines[i])), cursor: cursor(k, len(lines)-i),
+					finished: finishedAt(h.Time, h.LatencyMs)})
 			}
 		}
 		skip = 0

@@ -294,7 +294,18 @@ type Report struct {
 	OmittedSeries int     `json:"omittedSeries,omitempty"`
 	Totals        []Total `json:"totals"`
 	Overall       Total   `json:"overall"`
+	// Source says where the numbers come from: SourceVictoriaMetrics (every node's, the whole
+	// cluster) or SourceLocal (this node's records).
+	Source string `json:"source"`
+	// SourceError says why a gateway that queries VictoriaMetrics answered from its own records.
+	SourceError string `json:"sourceError,omitempty"`
 }
+
+// Sources of a report.
+const (
+	SourceLocal           = "local"
+	SourceVictoriaMetrics = "victoriaMetrics"
+)
 
 // Bounds of one analytics answer: its size depends on these, never on the range asked for.
 const (
@@ -353,29 +364,17 @@ func fitStep(from, to time.Time, step string) string {
 // (and the one asked for reported) to keep each series within MaxPoints points, at most
 // MaxSeries series. A query the caller must change is a *QueryError; ctx ends a slow one.
 func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim string) (*Report, error) {
-	if _, ok := Steps[step]; !ok {
-		return nil, &QueryError{"step", fmt.Sprintf("step %q is not one of 1m, 5m, 15m, 1h, 6h, 1d", step)}
+	rep, err := plan(from, to, step, dim)
+	if err != nil {
+		return nil, err
 	}
-	if !slices.Contains(Dimensions, dim) {
-		return nil, &QueryError{"group", fmt.Sprintf("group %q is not one of model, pipeline, key, org", dim)}
-	}
-	if !from.Before(to) {
-		return nil, &QueryError{"since", "since must be before until"}
-	}
-	if to.Sub(from) > MaxRange {
-		return nil, &QueryError{"since", fmt.Sprintf("since and until may be at most %d days apart", MaxRange/(24*time.Hour))}
-	}
-	rep := &Report{To: to.UTC(), Step: step, Group: dim, Overall: Total{Key: "all"}}
-	if s := fitStep(from, to, step); s != step {
-		rep.Step, rep.RequestedStep = s, step
-	}
+	rep.Source = SourceLocal
 	d := Steps[rep.Step]
-	prefix, unit := minutePrefix, rollupUnit(d)
-	if unit == time.Hour {
+	prefix := minutePrefix
+	if rollupUnit(d) == time.Hour {
 		prefix = hourPrefix
 	}
-	from = from.Truncate(unit)
-	rep.From = from.UTC()
+	from = rep.From
 	series := map[string]map[int64]*Agg{}
 	totals := map[string]*Agg{}
 	all := newAgg()
@@ -398,7 +397,7 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 		}
 	}
 	start := rollKey(prefix, from, "")
-	err := r.st.Scan(ctx, prefix, store.ScanOptions{Start: start[:len(start)-1]}, func(k, v []byte) bool {
+	err = r.st.Scan(ctx, prefix, store.ScanOptions{Start: start[:len(start)-1]}, func(k, v []byte) bool {
 		ts := time.Unix(int64(binary.BigEndian.Uint64(k[len(prefix):])), 0)
 		if ts.After(to) {
 			return false
@@ -450,6 +449,29 @@ func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim 
 	if rep.Series == nil {
 		rep.Series, rep.Totals = []Series{}, []Total{}
 	}
+	return rep, nil
+}
+
+// plan checks a query and starts its report: the step used (widened to fit MaxPoints) and the
+// start, truncated to the unit of the rollups that step reads.
+func plan(from, to time.Time, step, dim string) (*Report, error) {
+	if _, ok := Steps[step]; !ok {
+		return nil, &QueryError{"step", fmt.Sprintf("step %q is not one of 1m, 5m, 15m, 1h, 6h, 1d", step)}
+	}
+	if !slices.Contains(Dimensions, dim) {
+		return nil, &QueryError{"group", fmt.Sprintf("group %q is not one of model, pipeline, key, org", dim)}
+	}
+	if !from.Before(to) {
+		return nil, &QueryError{"since", "since must be before until"}
+	}
+	if to.Sub(from) > MaxRange {
+		return nil, &QueryError{"since", fmt.Sprintf("since and until may be at most %d days apart", MaxRange/(24*time.Hour))}
+	}
+	rep := &Report{To: to.UTC(), Step: step, Group: dim, Overall: Total{Key: "all"}}
+	if s := fitStep(from, to, step); s != step {
+		rep.Step, rep.RequestedStep = s, step
+	}
+	rep.From = from.Truncate(rollupUnit(Steps[rep.Step])).UTC()
 	return rep, nil
 }
 

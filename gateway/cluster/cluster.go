@@ -64,7 +64,8 @@ type Cluster struct {
 	started time.Time
 	limits  *Limits
 	sources map[string]Source
-	seal    *sealer // nil without a secret: entries go to Redis as they are
+	seal    *sealer     // nil without a secret: entries go to Redis as they are
+	execs   *Executions // nil until ShareExecutions
 
 	mu      sync.Mutex
 	lastErr error // of the last heartbeat; nil when Redis answered

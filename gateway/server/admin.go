@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/iomhq/iom/gateway/analytics"
+	"github.com/iomhq/iom/gateway/cluster"
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
@@ -172,12 +174,40 @@ func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
 		writeError(ctx, fe)
 		return
 	}
-	views := g.reg.Snapshot().Find(f, g.engine.Live)
+	live, source := g.liveNumbers(ctx)
+	views := g.reg.Snapshot().Find(f, live)
 	if tools := g.toolViews(f); len(tools) > 0 { // MCP tools, listed beside the models
 		views = append(views, tools...)
 		registry.SortViews(views, f.Sort)
 	}
-	writeJSON(ctx, fasthttp.StatusOK, pageOf(views, limit, offset))
+	answer := pageOf(views, limit, offset)
+	answer["statsSource"] = source
+	writeJSON(ctx, fasthttp.StatusOK, answer)
+}
+
+// liveNumbers is where the registry's listing reads each model's status and numbers: with
+// VictoriaMetrics, the whole cluster's numbers of the last day (the last error and request as
+// this node knows them), else this node's merged with its peers'; and which of the two it is.
+// Routing keeps reading this node's view either way.
+func (g *Gateway) liveNumbers(ctx *fasthttp.RequestCtx) (registry.Live, string) {
+	qctx, cancel := g.queryContext(ctx)
+	defer cancel()
+	fleet, ok := g.push.Fleet().Stats(qctx)
+	if !ok {
+		return g.engine.Live, analytics.SourceLocal
+	}
+	return func(e *registry.Entry) (string, *registry.Stats) {
+		status, own := g.engine.Live(e)
+		st := fleet[e.ID]
+		if st == nil {
+			return status, nil
+		}
+		c := *st
+		if own != nil {
+			c.LastError, c.LastErrorAt, c.LastRequestAt = own.LastError, own.LastErrorAt, own.LastRequestAt
+		}
+		return status, &c
+	}, analytics.SourceVictoriaMetrics
 }
 
 // modelInput is a registration body. It accepts, and ignores, the read-only fields the API
@@ -409,7 +439,22 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	qctx, cancel := g.queryContext(ctx)
 	defer cancel()
-	list, next, err := g.rec.List(qctx, q)
+	var (
+		list []json.RawMessage
+		next string
+		err  error
+	)
+	answer := map[string]any{}
+	if ex := g.sharedExecutions(); ex != nil {
+		// With a cluster, the other nodes' pipeline runs too, each record naming its node.
+		var remoteErr error
+		list, next, remoteErr, err = g.rec.ListMerged(qctx, q, g.cluster.NodeID(), ex.List)
+		if remoteErr != nil {
+			answer["clusterError"] = "the other nodes' executions are missing: " + remoteErr.Error()
+		}
+	} else {
+		list, next, err = g.rec.List(qctx, q)
+	}
 	if errors.Is(err, analytics.ErrBadCursor) {
 		writeError(ctx, fault.Invalid("before", "before must be the next cursor of a previous page, got %q", q.Before))
 		return
@@ -421,7 +466,16 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	if list == nil {
 		list = []json.RawMessage{}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": list, "next": next})
+	answer["data"], answer["next"] = list, next
+	writeJSON(ctx, fasthttp.StatusOK, answer)
+}
+
+// sharedExecutions is the cluster's pipeline runs; nil without a cluster.
+func (g *Gateway) sharedExecutions() *cluster.Executions {
+	if g.cluster == nil {
+		return nil
+	}
+	return g.cluster.Executions()
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -444,6 +498,18 @@ func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 	qctx, cancel := g.queryContext(ctx)
 	defer cancel()
 	inv, err := g.rec.Get(qctx, params[0])
+	if ex := g.sharedExecutions(); ex != nil {
+		if err == nil {
+			inv = json.RawMessage(analytics.WithNode(inv, g.cluster.NodeID()))
+		} else if errors.Is(err, analytics.ErrNotFound) {
+			// Another node's run, which it published.
+			if run, cerr := ex.Get(qctx, params[0]); cerr != nil {
+				g.log.Warn("cannot read a pipeline execution from the cluster", "err", cerr)
+			} else if run != nil {
+				inv, err = run, nil
+			}
+		}
+	}
 	if errors.Is(err, analytics.ErrNotFound) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist (or has expired)", params[0]))
 		return
@@ -511,12 +577,32 @@ func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	qctx, cancel := g.queryContext(ctx)
 	defer cancel()
-	rep, err := g.rec.Analytics(qctx, from, to, step, group)
+	rep, err := g.analytics(qctx, from, to, step, group)
 	if err != nil {
 		writeError(ctx, g.queryFault("analytics", err))
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, rep)
+}
+
+// analytics answers from VictoriaMetrics (the whole cluster) when the metrics are pushed there,
+// and from this node's rollups otherwise, or when it does not answer in time: the answer's
+// source and sourceError say which, and why.
+func (g *Gateway) analytics(ctx context.Context, from, to time.Time, step, group string) (*analytics.Report, error) {
+	vq := g.push.Query()
+	if vq == nil {
+		return g.rec.Analytics(ctx, from, to, step, group)
+	}
+	rep, err := vq.Analytics(ctx, from, to, step, group)
+	var qe *analytics.QueryError
+	if err == nil || errors.As(err, &qe) || ctx.Err() != nil {
+		return rep, err
+	}
+	rep, lerr := g.rec.Analytics(ctx, from, to, step, group)
+	if rep != nil {
+		rep.SourceError = err.Error() + "; these are this node's numbers only"
+	}
+	return rep, lerr
 }
 
 func (g *Gateway) apiPlugins(ctx *fasthttp.RequestCtx, _ []string) {

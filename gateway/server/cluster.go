@@ -66,6 +66,8 @@ func (g *Gateway) shareState(live *analytics.Live) {
 		g.log.Info("cluster: models registered through the admin API stay this node's own: set cluster.secret to share them")
 	}
 	g.cluster.ShareLive(live)
+	// Pipeline runs, for every node's executions listing; kept in Redis as long as records here.
+	g.rec.SetPublish(g.cluster.ShareExecutions(g.rec.Retention(), func(n int) { g.metrics.ExecutionsUnshared.Add(n) }).Publish)
 	g.cluster.StartSync()
 }
 

@@ -45,6 +45,16 @@ type pageDoc[T any] struct {
 	Next  int `json:"next,omitempty"` // the offset of the next page; absent on the last
 }
 
+// modelPage is the model listing: a page of views, and where their live numbers come from.
+type modelPage struct {
+	Data  []registry.View `json:"data"`
+	Total int             `json:"total"`
+	Next  int             `json:"next,omitempty"` // the offset of the next page; absent on the last
+	// StatsSource is victoriaMetrics (the whole cluster's last 24 hours, with
+	// metrics.victoriaMetrics) or local (this node's, with its peers' through Redis).
+	StatsSource string `json:"statsSource"`
+}
+
 type errorObject struct {
 	Error errorDetail `json:"error"`
 }
@@ -94,7 +104,7 @@ var opDocs = map[string]opDoc{
 	"GET /api/status":              {response: gatewayStatus{}},
 	"POST /api/reload":             {response: gatewayStatus{}},
 	"GET /api/cluster":             {response: clusterView{}},
-	"GET /api/models":              {query: modelFilters, response: pageDoc[registry.View]{}},
+	"GET /api/models":              {query: modelFilters, response: modelPage{}},
 	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},
 	"PUT /api/models/{id}":         {body: registry.Model{}, response: updatedModel{}},
@@ -195,6 +205,8 @@ type validation struct {
 type executionList struct {
 	Data []executionRecord `json:"data"`
 	Next string            `json:"next"`
+	// ClusterError says why the other nodes' runs are missing from a cluster's listing.
+	ClusterError string `json:"clusterError,omitempty"`
 }
 
 // executionRecord is a record of the executions API: an invocation or a pipeline execution, as

@@ -728,11 +728,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            data: components["schemas"]["RegistryView"][];
-                            next?: number;
-                            total: number;
-                        };
+                        "application/json": components["schemas"]["ServermodelPage"];
                     };
                 };
                 /** @description an error */
@@ -2296,6 +2292,7 @@ export interface components {
             kind: "invocation";
             latencyMs: number;
             model: string;
+            node?: string;
             op: string;
             org?: string;
             outputTokens: number;
@@ -2338,6 +2335,8 @@ export interface components {
             overall: components["schemas"]["AnalyticsTotal"];
             requestedStep?: string;
             series: components["schemas"]["AnalyticsSeries"][];
+            source: string;
+            sourceError?: string;
             step: string;
             /** Format: date-time */
             to: string;
@@ -2889,6 +2888,7 @@ export interface components {
             error: components["schemas"]["ServererrorDetail"];
         };
         ServerexecutionList: {
+            clusterError?: string;
             data: components["schemas"]["ServerexecutionRecord"][];
             next: string;
         };
@@ -2916,6 +2916,12 @@ export interface components {
             org?: string;
             prefix: string;
             usage: components["schemas"]["PolicyUsage"];
+        };
+        ServermodelPage: {
+            data: components["schemas"]["RegistryView"][];
+            next?: number;
+            statsSource: string;
+            total: number;
         };
         ServernewKeyAnswer: {
             /** Format: date-time */

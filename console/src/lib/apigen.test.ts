@@ -20,7 +20,7 @@ describe("api.gen.ts", () => {
 
   // Checked by tsc (npm run build): the console's names resolve to the gateway's shapes.
   it("gives the console's names the gateway's shapes", () => {
-    expectTypeOf<ModelPage>().toEqualTypeOf<{ data: ModelView[]; total: number; next?: number }>();
+    expectTypeOf<ModelPage>().toEqualTypeOf<{ data: ModelView[]; total: number; next?: number; statsSource: string }>();
     expectTypeOf<PipelinePage["data"]>().toEqualTypeOf<Pipeline[]>();
     expectTypeOf<KeyList>().toEqualTypeOf<{ data: GatewayKey[] }>();
     expectTypeOf<ExecutionRecord["kind"]>().toEqualTypeOf<"invocation" | "pipeline">();

@@ -22,6 +22,7 @@ const report: AnalyticsReport = {
     { key: "editor", requests: 2, errors: 0, inputTokens: 10, outputTokens: 12, costUsd: 0.002, latencyMs: lat },
   ],
   overall: { key: "all", requests: 6, errors: 1, inputTokens: 30, outputTokens: 36, costUsd: 0.006, latencyMs: lat },
+  source: "local",
 };
 
 beforeEach(() => setToken("t"));
@@ -59,6 +60,20 @@ describe("analytics", () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const t of ticks) expect(t).toMatch(/^\d+$/);
     expect(ticks.at(-1)).toBe("1"); // the axis ends at the largest count, not past it
+  });
+
+  it("says whose numbers they are", async () => {
+    mockFetch(route("GET", "/api/analytics", () => ({ body: { ...report, source: "victoriaMetrics" } })));
+    renderPage(<AnalyticsPage />);
+    expect(await screen.findByTestId("analytics-source")).toHaveTextContent("Whole cluster");
+    expect(screen.queryByRole("status")).not.toBeInTheDocument();
+  });
+
+  it("says when the cluster's numbers are missing", async () => {
+    mockFetch(route("GET", "/api/analytics", () => ({ body: { ...report, source: "local", sourceError: "VictoriaMetrics is unreachable; these are this node's numbers only" } })));
+    renderPage(<AnalyticsPage />);
+    expect(await screen.findByTestId("analytics-source")).toHaveTextContent("This node");
+    expect(screen.getByRole("status")).toHaveTextContent("VictoriaMetrics is unreachable");
   });
 
   it("says when there is no traffic", async () => {

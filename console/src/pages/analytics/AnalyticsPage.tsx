@@ -79,6 +79,21 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: strin
   );
 }
 
+/** Whose numbers these are: the whole cluster's (from VictoriaMetrics) or this node's, and why. */
+export function SourceNote({ report }: { report: AnalyticsReport }) {
+  const cluster = report.source === "victoriaMetrics";
+  return (
+    <div className="-mb-2 flex flex-wrap items-center gap-2 text-xs text-muted-foreground" data-testid="analytics-source">
+      <span title={cluster ? "Every node's metrics, queried from VictoriaMetrics" : "From this node's own records"}>{cluster ? "Whole cluster" : "This node"}</span>
+      {report.sourceError && (
+        <span role="status" className="rounded border border-amber-300 bg-amber-50 px-2 py-0.5 text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-200">
+          {report.sourceError}
+        </span>
+      )}
+    </div>
+  );
+}
+
 const tooltipStyle = { fontSize: 12, borderRadius: 6, border: "1px solid var(--color-border)" };
 
 /** The largest totals as horizontal bars; counts (integer) get whole-number ticks only. */
@@ -171,6 +186,7 @@ export default function AnalyticsPage() {
         <LoadingBlock rows={3} label="Loading analytics" />
       ) : (
         <div className="grid gap-4">
+          <SourceNote report={r} />
           <div className="grid grid-cols-2 gap-3 lg:grid-cols-5" data-testid="analytics-totals">
             <Stat label="Requests" value={fmtInt(o.requests)} sub={`step ${r.step}`} />
             <Stat label="Errors" value={fmtInt(o.errors)} sub={o.requests ? `${fmtPct(o.errors / o.requests)} of requests` : undefined} />

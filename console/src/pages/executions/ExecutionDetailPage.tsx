@@ -13,7 +13,7 @@ import { Link, useParams } from "@/lib/router";
 import type { Invocation, PipelineExecution, StepRecord } from "@/lib/types";
 import { cn } from "@/lib/utils";
 import { placeAttempts } from "./attempts";
-import { recordTitle } from "./ExecutionsPage";
+import { nodeOf, recordTitle } from "./ExecutionsPage";
 import { TraceId } from "./trace";
 
 function Metric({ label, children }: { label: string; children: ReactNode }) {
@@ -315,6 +315,7 @@ export function ExecutionDetailPage() {
                 {r.kind === "pipeline" ? <Badge variant="primary">pipeline run</Badge> : <Badge variant="outline">model call · {r.op}</Badge>}
                 <RunStatusBadge status={r.status} />
                 <span>{fmtTime(r.time)}</span>
+                {nodeOf(r) && <span className="font-mono text-xs" title="The cluster node that ran it">on {nodeOf(r)}</span>}
                 <span className="font-mono text-xs">{r.id}</span>
                 <CopyButton text={r.id} label="Copy id" />
                 <TraceId traceId={r.traceId} />

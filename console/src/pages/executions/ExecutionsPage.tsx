@@ -18,6 +18,11 @@ const PAGE = 50;
 type Filters = Required<Pick<ExecutionQuery, "kind" | "status" | "pipeline" | "model" | "key" | "org">>;
 const FILTER_KEYS: (keyof Filters)[] = ["kind", "status", "pipeline", "model", "key", "org"];
 
+/** The cluster node that made a record, when the listing names it. */
+export function nodeOf(r: ExecutionRecord): string | undefined {
+  return (r as { node?: string }).node;
+}
+
 export function recordTitle(r: ExecutionRecord): string {
   if (r.kind === "pipeline") return r.pipelineName || r.pipeline;
   return r.model;
@@ -58,6 +63,8 @@ export function ExecutionsPage() {
   const models = useApi((signal) => api.listModels({ sort: "name" }, { signal }), []);
 
   const rows = [...(first.data?.data ?? []), ...extra];
+  // A cluster's listing names the node of each record: then a column shows it.
+  const showNode = rows.some((r) => nodeOf(r));
   const active = FILTER_KEYS.some((k) => f[k]);
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => setF((x) => ({ ...x, [k]: v }));
 
@@ -139,6 +146,7 @@ export function ExecutionsPage() {
                 <th className="px-3 py-2 text-right font-medium">Tokens</th>
                 <th className="px-3 py-2 text-right font-medium">Cost</th>
                 <th className="px-3 py-2 font-medium">Key · org</th>
+                {showNode && <th className="px-3 py-2 font-medium">Node</th>}
               </tr>
             </thead>
             <tbody className="divide-y">
@@ -167,6 +175,7 @@ export function ExecutionsPage() {
                   <td className="px-3 py-2 text-right tabular-nums">{fmtInt((r.inputTokens ?? 0) + (r.outputTokens ?? 0))}</td>
                   <td className="px-3 py-2 text-right tabular-nums">{fmtUsd(r.costUsd)}</td>
                   <td className="px-3 py-2 text-xs text-muted-foreground">{[r.key, r.org].filter(Boolean).join(" · ") || (r.kind === "invocation" && r.op === "test" ? "console test" : "—")}</td>
+                  {showNode && <td className="whitespace-nowrap px-3 py-2 font-mono text-xs text-muted-foreground">{nodeOf(r) || "—"}</td>}
                 </tr>
               ))}
             </tbody>
@@ -174,6 +183,7 @@ export function ExecutionsPage() {
           <div className="flex items-center justify-between border-t px-3 py-2 text-xs text-muted-foreground">
             <span>
               {rows.length} shown{first.error ? ` · refresh failed: ${first.error.message}` : ""}
+              {first.data?.clusterError ? ` · ${first.data.clusterError}` : ""}
             </span>
             {more.error && <span className="text-destructive">{more.error}</span>}
             {next ? (

@@ -189,6 +189,10 @@ export function RegistryPage() {
         <>
           <p className="mb-2 text-xs text-muted-foreground" aria-live="polite">
             {list.data.total} {list.data.total === 1 ? "model" : "models"}
+            <span data-testid="stats-source" title={list.data.statsSource === "victoriaMetrics" ? "Requests, errors and latency of every node over the last 24 hours, from VictoriaMetrics" : "Requests, errors and latency as this node sees them"}>
+              {" · live numbers of "}
+              {list.data.statsSource === "victoriaMetrics" ? "the whole cluster" : "this node"}
+            </span>
             {list.error && <span className="text-destructive"> · refresh failed: {list.error.message}</span>}
           </p>
           <div className="grid gap-3 sm:grid-cols-2 xl:grid-cols-3 2xl:grid-cols-4">

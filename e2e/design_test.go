@@ -88,3 +88,31 @@ func slicesHasPrefix(prefixes []string, pkg string) bool {
 	}
 	return false
 }
+
+// What a config file declares is read without the runtime: gateway/config and gateway/spec
+// depend on no store, HTTP server, WASM runtime or RPC stack, and neither do the WASM plugin
+// SDK's guest packages; the process-plugin SDK speaks gRPC, its protocol, and nothing else
+// of these.
+func TestSpecDependsOnNoRuntime(t *testing.T) {
+	runtime := []string{"github.com/dgraph-io/badger", "github.com/valyala/fasthttp", "github.com/tetratelabs/wazero", "google.golang.org/grpc"}
+	check := func(dir, pattern string, forbidden []string) {
+		cmd := exec.Command("go", "list", "-deps", pattern)
+		cmd.Dir = filepath.Join("..", dir)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s in %s: %v", pattern, dir, err)
+		}
+		for _, p := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if p == f || strings.HasPrefix(p, f+"/") {
+					t.Errorf("%s (in %s) depends on %s", pattern, dir, p)
+				}
+			}
+		}
+	}
+	check(".", "./gateway/config", runtime)
+	check(".", "./gateway/spec", runtime)
+	check("sdk/wasm", "./...", runtime)
+	check("sdk/plugin", "./...", runtime[:3])
+}

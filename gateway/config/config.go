@@ -22,7 +22,6 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/egress"
-	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/secret"
 	"github.com/iomhq/iom/gateway/spec"
 )
@@ -37,7 +36,7 @@ type File struct {
 	Responses Responses           `json:"responses"` // kept by the Responses API
 	Providers map[string]Provider `json:"providers,omitempty"`
 	Models    []spec.Model        `json:"models,omitempty"`
-	Keys      []policy.KeyConfig  `json:"keys,omitempty"`
+	Keys      []spec.KeyConfig    `json:"keys,omitempty"`
 	// Orgs sets budgets shared by all keys of an organisation.
 	Orgs []Org `json:"orgs,omitempty"`
 	// Plugins are WASM modules and process plugins: transforms, provider adapters, local models.
@@ -123,8 +122,8 @@ func (p *Plugin) Kind() string {
 
 // Org is an organisation's settings.
 type Org struct {
-	Name   string         `json:"name"`
-	Budget *policy.Budget `json:"budget,omitempty"`
+	Name   string       `json:"name"`
+	Budget *spec.Budget `json:"budget,omitempty"`
 }
 
 // Server holds listeners and limits.
@@ -477,7 +476,7 @@ func (f *File) fillDefaults() {
 		// The file names its keys; the gateway knows them by id.
 		for j, e := range m.AllowedKeys {
 			if names[e] {
-				m.AllowedKeys[j] = policy.ConfigKeyID(e)
+				m.AllowedKeys[j] = spec.ConfigKeyID(e)
 			}
 		}
 	}
@@ -486,7 +485,7 @@ func (f *File) fillDefaults() {
 		s.Normalize()
 		for j, e := range s.AllowedKeys {
 			if names[e] {
-				s.AllowedKeys[j] = policy.ConfigKeyID(e)
+				s.AllowedKeys[j] = spec.ConfigKeyID(e)
 			}
 		}
 	}
@@ -650,7 +649,7 @@ func (f *File) Validate(o Options) decode.Errors {
 	}
 	keyIDs := make(map[string]bool, len(f.Keys))
 	for _, k := range f.Keys {
-		keyIDs[policy.ConfigKeyID(k.Name)] = true
+		keyIDs[spec.ConfigKeyID(k.Name)] = true
 	}
 	for i := range f.Models {
 		for j, fb := range f.Models[i].Fallbacks {
@@ -688,7 +687,7 @@ func (f *File) Validate(o Options) decode.Errors {
 		}
 	}
 	f.validateMCPServers(keyIDs, egressPolicy, &es)
-	policy.ValidateKeys("keys", f.Keys, &es)
+	spec.ValidateKeys("keys", f.Keys, &es)
 	orgs := map[string]bool{}
 	for i, o := range f.Orgs {
 		p := decode.Index("orgs", i)
@@ -698,7 +697,7 @@ func (f *File) Validate(o Options) decode.Errors {
 			es.Add(decode.Join(p, "name"), "duplicate org %q", o.Name)
 		}
 		orgs[o.Name] = true
-		policy.ValidateBudget(decode.Join(p, "budget"), o.Budget, &es)
+		spec.ValidateBudget(decode.Join(p, "budget"), o.Budget, &es)
 	}
 	if c := f.Server.CORS; c != nil {
 		for i, o := range c.AllowedOrigins {

@@ -30,19 +30,9 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
-
-// KeyConfig is a gateway key as the config file declares it. Its id is ConfigKeyID(Name).
-type KeyConfig struct {
-	Name string        `json:"name"`
-	Key  secret.Secret `json:"key"`
-	// Org defaults to registry.DefaultOrg.
-	Org string `json:"org,omitempty"`
-	// Models, when set, is the only models (and pipelines, as pipeline:<id>) the key may use.
-	Models []string `json:"models,omitempty"`
-	Limits *Limits  `json:"limits,omitempty"`
-}
 
 // Key is a gateway key as the gateway keeps it: everything but the secret, which is a hash.
 type Key struct {
@@ -89,22 +79,13 @@ type keySnapshot struct {
 var (
 	apiKeyPrefix = []byte("key/")
 	cfgKeyPrefix = []byte("cfgkey/")
-	namePattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	apiIDPattern = regexp.MustCompile(`^key_[0-9a-f]{16}$`)
 )
-
-// configIDPrefix starts the id of every key of the config file.
-const configIDPrefix = "config:"
-
-// ConfigKeyID is the id of the config file's key named name: "config:" and the name. It does
-// not depend on the key's org or value, so a model that allows the key keeps allowing it when
-// either changes.
-func ConfigKeyID(name string) string { return configIDPrefix + name }
 
 // isIDShaped reports whether s has the form of a key id (of a key that exists or not). Names
 // cannot have that form: they have no ':' and are refused when shaped like an API key's id.
 func isIDShaped(s string) bool {
-	return apiIDPattern.MatchString(s) || strings.HasPrefix(s, configIDPrefix) && namePattern.MatchString(s[len(configIDPrefix):])
+	return apiIDPattern.MatchString(s) || strings.HasPrefix(s, spec.ConfigKeyIDPrefix) && spec.ValidKeyName(s[len(spec.ConfigKeyIDPrefix):])
 }
 
 func orgOrDefault(org string) string {
@@ -135,25 +116,6 @@ func OpenKeyring(st *store.Store) (*Keyring, error) {
 	}
 	k.publishLocked()
 	return k, nil
-}
-
-// ValidateKeys checks the config's keys, with paths under base.
-func ValidateKeys(base string, keys []KeyConfig, es *decode.Errors) {
-	seen := map[string]bool{}
-	for i, kc := range keys {
-		p := decode.Index(base, i)
-		switch {
-		case !namePattern.MatchString(kc.Name):
-			es.Add(decode.Join(p, "name"), "%q must be 1-64 letters, digits or ._- and start with a letter or digit", kc.Name)
-		case seen[kc.Name]:
-			es.Add(decode.Join(p, "name"), "duplicate key name %q", kc.Name)
-		}
-		seen[kc.Name] = true
-		if v := kc.Key.Reveal(); v != "" && len(v) < 16 {
-			es.Add(decode.Join(p, "key"), "is too short: use at least 16 characters (or leave it empty to have one generated)")
-		}
-		ValidateLimits(decode.Join(p, "limits"), kc.Limits, es)
-	}
 }
 
 // Generated is a secret the gateway generated because the config left it empty.
@@ -300,7 +262,7 @@ func (k *Keyring) List() []*Key { return k.snap.Load().list }
 // Create makes a key through the API and returns it with its value, shown only this once. Its
 // org defaults to registry.DefaultOrg; its name must be free in its org.
 func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
-	if !namePattern.MatchString(req.Name) {
+	if !spec.ValidKeyName(req.Name) {
 		return nil, "", fault.Invalid("name", "name %q must be 1-64 letters, digits or ._- and start with a letter or digit", req.Name)
 	}
 	if apiIDPattern.MatchString(req.Name) {

@@ -4,72 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/store"
 )
-
-// Limits bound what one key may do.
-type Limits struct {
-	// RPS is the sustained request rate; Burst (default: RPS, at least 1) is how many may come at once.
-	RPS   float64 `json:"rps,omitempty"`
-	Burst int     `json:"burst,omitempty"`
-	// TokensPerMinute bounds input+output tokens in each calendar minute: a request is admitted
-	// while the minute's count is below the limit.
-	TokensPerMinute int64   `json:"tokensPerMinute,omitempty"`
-	Budget          *Budget `json:"budget,omitempty"`
-}
-
-// Budget bounds spend over a period: a request is admitted while the period's spend, and what
-// calls in flight hold of it, are below it (see Limiter.Reserve).
-type Budget struct {
-	USD float64 `json:"usd"`
-	// Period is day, week (from Monday) or month (default), in UTC.
-	Period string `json:"period,omitempty"`
-}
 
 // OrgBudget is an organisation's budget, shared by all its keys.
 type OrgBudget struct {
 	Org    string `json:"org"`
 	Budget Budget `json:"budget"`
-}
-
-var periods = []string{"day", "week", "month"}
-
-// ValidateLimits checks limits, with paths under base.
-func ValidateLimits(base string, l *Limits, es *decode.Errors) {
-	if l == nil {
-		return
-	}
-	if l.RPS < 0 {
-		es.Add(decode.Join(base, "rps"), "must not be negative")
-	}
-	if l.Burst < 0 {
-		es.Add(decode.Join(base, "burst"), "must not be negative")
-	}
-	if l.TokensPerMinute < 0 {
-		es.Add(decode.Join(base, "tokensPerMinute"), "must not be negative")
-	}
-	ValidateBudget(decode.Join(base, "budget"), l.Budget, es)
-}
-
-// ValidateBudget checks a budget, with paths under base.
-func ValidateBudget(base string, b *Budget, es *decode.Errors) {
-	if b == nil {
-		return
-	}
-	if b.USD <= 0 {
-		es.Add(decode.Join(base, "usd"), "must be positive, got %v", b.USD)
-	}
-	if b.Period != "" && !slices.Contains(periods, b.Period) {
-		es.Add(decode.Join(base, "period"), "%q is not one of %s", b.Period, strings.Join(periods, ", "))
-	}
 }
 
 // Limiter enforces rate limits, token limits and budgets. Its state is in memory; spend is saved

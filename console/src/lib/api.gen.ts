@@ -2779,18 +2779,8 @@ export interface components {
             tool?: string;
             type: string;
         };
-        PolicyBudget: {
-            period?: string;
-            usd: number;
-        };
-        PolicyLimits: {
-            budget?: components["schemas"]["PolicyBudget"];
-            burst?: number;
-            rps?: number;
-            tokensPerMinute?: number;
-        };
         PolicyNewKeyRequest: {
-            limits?: components["schemas"]["PolicyLimits"];
+            limits?: components["schemas"]["SpecLimits"];
             models?: string[];
             name?: string;
             org?: string;
@@ -2909,7 +2899,7 @@ export interface components {
             /** Format: date-time */
             createdAt?: string;
             id: string;
-            limits?: components["schemas"]["PolicyLimits"];
+            limits?: components["schemas"]["SpecLimits"];
             managedBy: string;
             models?: string[];
             name: string;
@@ -2928,7 +2918,7 @@ export interface components {
             createdAt?: string;
             id: string;
             key: string;
-            limits?: components["schemas"]["PolicyLimits"];
+            limits?: components["schemas"]["SpecLimits"];
             managedBy: string;
             models?: string[];
             name: string;
@@ -3113,6 +3103,10 @@ export interface components {
             cooldownMs?: number;
             failures?: number;
         };
+        SpecBudget: {
+            period?: string;
+            usd: number;
+        };
         SpecCache: {
             shared?: boolean;
             ttlSeconds: number;
@@ -3142,6 +3136,12 @@ export interface components {
         };
         SpecHealthCheck: {
             intervalSeconds: number;
+        };
+        SpecLimits: {
+            budget?: components["schemas"]["SpecBudget"];
+            burst?: number;
+            rps?: number;
+            tokensPerMinute?: number;
         };
         SpecMCPOAuth: {
             audience?: string;

@@ -51,8 +51,8 @@ export interface ModelQuery {
 
 export type TestReport = Schemas["ServertestReport"];
 
-export type Budget = Schemas["PolicyBudget"];
-export type Limits = Schemas["PolicyLimits"];
+export type Budget = Schemas["SpecBudget"];
+export type Limits = Schemas["SpecLimits"];
 export type KeyUsage = Schemas["PolicyUsage"];
 /** A key as the API lists it, with what it has used. */
 export type GatewayKey = Schemas["ServerlistedKey"];

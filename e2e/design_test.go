@@ -5,8 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/iomhq/iom/gateway/fault"
 )
 
 // docs/DESIGN.md's layout names every package of gateway/, so the document cannot fall behind
@@ -115,4 +118,31 @@ func TestSpecDependsOnNoRuntime(t *testing.T) {
 	check(".", "./gateway/spec", runtime)
 	check("sdk/wasm", "./...", runtime)
 	check("sdk/plugin", "./...", runtime[:3])
+}
+
+// docs/DESIGN.md's list of error statuses names every status the one error type answers with.
+func TestDesignNamesErrorStatuses(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "DESIGN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(doc), "Errors use the OpenAI error object")
+	if i < 0 {
+		t.Fatal("docs/DESIGN.md no longer describes the error object")
+	}
+	para := string(doc[i:])
+	if j := strings.Index(para, "\n  - "); j >= 0 {
+		para = para[:j]
+	}
+	for name, e := range map[string]*fault.Error{
+		"Invalid": fault.Invalid("p", "x"), "NotFound": fault.NotFound("c", "x"), "Conflict": fault.Conflict("x"),
+		"TooLarge": fault.TooLarge(1), "Unauthenticated": fault.Unauthenticated("x"), "Forbidden": fault.Forbidden("x"),
+		"Limited": fault.Limited(1, "x"), "OverBudget": fault.OverBudget("x"), "Upstream": fault.Upstream(500, "x"),
+		"Timeout": fault.Timeout("x"), "Unavailable": fault.Unavailable("x"), "ClusterDown": fault.ClusterDown("x"),
+		"Cancelled": fault.Cancelled("x"), "PluginFailed": fault.PluginFailed("x"), "Internal": fault.Internal("x"),
+	} {
+		if !regexp.MustCompile(`\b` + strconv.Itoa(e.Status) + `\b`).MatchString(para) {
+			t.Errorf("fault.%s answers %d, which docs/DESIGN.md's error statuses do not name", name, e.Status)
+		}
+	}
 }

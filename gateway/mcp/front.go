@@ -352,30 +352,15 @@ func (s *Service) updateLocked(v *view) {
 			handlers[name] = s.handlerFor(v.key.Load, u, t.Name, name)
 		}
 	}
-	var gone []string
-	for name, t := range v.tools {
-		if want[name] != t {
-			gone = append(gone, name)
-		}
-	}
-	if len(gone) > 0 {
-		v.srv.RemoveTools(gone...)
-		for _, name := range gone {
-			delete(v.tools, name)
-		}
-	}
-	for name, t := range want {
-		if v.tools[name] == t {
-			continue
-		}
+	reconcile(v.tools, want, v.srv.RemoveTools, func(name string, t *sdk.Tool) bool {
 		exposed := *t
 		exposed.Name = name
-		if !addTool(v.srv, &exposed, handlers[name]) {
+		if !added(func() { v.srv.AddTool(&exposed, handlers[name]) }) {
 			s.log.Warn("an MCP server's tool cannot be exposed", "tool", name)
-			continue
+			return false
 		}
-		v.tools[name] = t
-	}
+		return true
+	})
 	s.updatePromptsLocked(v, key)
 	s.updateResourcesLocked(v, key)
 }
@@ -395,30 +380,15 @@ func (s *Service) updatePromptsLocked(v *view, key *policy.Key) {
 			want[name], owner[name] = p, u
 		}
 	}
-	var gone []string
-	for name, p := range v.prompts {
-		if want[name] != p {
-			gone = append(gone, name)
-		}
-	}
-	if len(gone) > 0 {
-		v.srv.RemovePrompts(gone...)
-		for _, name := range gone {
-			delete(v.prompts, name)
-		}
-	}
-	for name, p := range want {
-		if v.prompts[name] == p {
-			continue
-		}
+	reconcile(v.prompts, want, v.srv.RemovePrompts, func(name string, p *sdk.Prompt) bool {
 		exposed := *p
 		exposed.Name = name
 		u, upstreamName := owner[name], p.Name
 		v.srv.AddPrompt(&exposed, func(ctx context.Context, req *sdk.GetPromptRequest) (*sdk.GetPromptResult, error) {
 			return u.getPrompt(ctx, upstreamName, req)
 		})
-		v.prompts[name] = p
-	}
+		return true
+	})
 }
 
 // updateResourcesLocked makes v hold the resources and resource templates of the servers its
@@ -443,54 +413,24 @@ func (s *Service) updateResourcesLocked(v *view, key *policy.Key) {
 			wantTmpl[uri], owner[uri] = t, u
 		}
 	}
-	var gone []string
-	for uri, r := range v.resources {
-		if wantRes[uri] != r {
-			gone = append(gone, uri)
-		}
-	}
-	if len(gone) > 0 {
-		v.srv.RemoveResources(gone...)
-		for _, uri := range gone {
-			delete(v.resources, uri)
-		}
-	}
-	gone = gone[:0]
-	for uri, t := range v.templates {
-		if wantTmpl[uri] != t {
-			gone = append(gone, uri)
-		}
-	}
-	if len(gone) > 0 {
-		v.srv.RemoveResourceTemplates(gone...)
-		for _, uri := range gone {
-			delete(v.templates, uri)
-		}
-	}
-	for uri, r := range wantRes {
-		if v.resources[uri] == r {
-			continue
-		}
+	reconcile(v.resources, wantRes, v.srv.RemoveResources, func(uri string, r *sdk.Resource) bool {
 		exposed := *r
 		exposed.Name, exposed.URI = owner[uri].spec.ID+Separator+r.Name, uri
-		if !addResource(v.srv, &exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) {
+		if !added(func() { v.srv.AddResource(&exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) }) {
 			s.log.Warn("an MCP server's resource cannot be exposed", "resource", exposed.Name)
-			continue
+			return false
 		}
-		v.resources[uri] = r
-	}
-	for uri, t := range wantTmpl {
-		if v.templates[uri] == t {
-			continue
-		}
+		return true
+	})
+	reconcile(v.templates, wantTmpl, v.srv.RemoveResourceTemplates, func(uri string, t *sdk.ResourceTemplate) bool {
 		exposed := *t
 		exposed.Name, exposed.URITemplate = owner[uri].spec.ID+Separator+t.Name, uri
-		if !addResourceTemplate(v.srv, &exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) {
+		if !added(func() { v.srv.AddResourceTemplate(&exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) }) {
 			s.log.Warn("an MCP server's resource template cannot be exposed", "resource", exposed.Name)
-			continue
+			return false
 		}
-		v.templates[uri] = t
-	}
+		return true
+	})
 }
 
 // ResourcePrefix starts every resource URI clients see: ResourceURI puts a server's id and the
@@ -512,36 +452,37 @@ func SplitResourceURI(uri string) (id, upstreamURI string, ok bool) {
 	return id, upstreamURI, ok && id != "" && upstreamURI != ""
 }
 
-// addResource and addResourceTemplate add to srv; the SDK panics on a URI it refuses, which is
-// reported as false.
-func addResource(srv *sdk.Server, r *sdk.Resource, h sdk.ResourceHandler) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
+// reconcile makes have, what an SDK server holds, match want: it removes what want lacks or
+// holds otherwise, then adds what is new; add reports false for one the SDK refused.
+func reconcile[T comparable](have, want map[string]T, remove func(...string), add func(name string, v T) bool) {
+	var gone []string
+	for name, v := range have {
+		if want[name] != v {
+			gone = append(gone, name)
 		}
-	}()
-	srv.AddResource(r, h)
-	return true
+	}
+	if len(gone) > 0 {
+		remove(gone...)
+		for _, name := range gone {
+			delete(have, name)
+		}
+	}
+	for name, v := range want {
+		if have[name] != v && add(name, v) {
+			have[name] = v
+		}
+	}
 }
 
-func addResourceTemplate(srv *sdk.Server, t *sdk.ResourceTemplate, h sdk.ResourceHandler) (ok bool) {
+// added runs add, which adds a tool, resource or template to an SDK server, and reports whether
+// it did: the SDK panics on a schema or URI it refuses.
+func added(add func()) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
-	srv.AddResourceTemplate(t, h)
-	return true
-}
-
-// addTool adds t to srv; the SDK panics on a schema it refuses, which is reported as false.
-func addTool(srv *sdk.Server, t *sdk.Tool, h sdk.ToolHandler) (ok bool) {
-	defer func() {
-		if recover() != nil {
-			ok = false
-		}
-	}()
-	srv.AddTool(t, h)
+	add()
 	return true
 }
 

@@ -452,6 +452,18 @@ func SplitResourceURI(uri string) (id, upstreamURI string, ok bool) {
 	return id, upstreamURI, ok && id != "" && upstreamURI != ""
 }
 
+// admit applies key's rate limits to one call, marking inv when it is refused.
+func (s *Service) admit(key *policy.Key, inv *analytics.Invocation) *jsonrpc.Error {
+	if s.o.Admit == nil || key == nil {
+		return nil
+	}
+	if fe := s.o.Admit(key); fe != nil {
+		inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
+		return &jsonrpc.Error{Code: -32000, Message: fe.Message}
+	}
+	return nil
+}
+
 // reconcile makes have, what an SDK server holds, match want: it removes what want lacks or
 // holds otherwise, then adds what is new; add reports false for one the SDK refused.
 func reconcile[T comparable](have, want map[string]T, remove func(...string), add func(name string, v T) bool) {
@@ -592,10 +604,9 @@ func (s *Service) callTool(ctx context.Context, key *policy.Key, u *upstream, to
 			s.o.Record(inv)
 		}
 	}()
-	if s.o.Admit != nil && key != nil && !from.Admitted {
-		if fe := s.o.Admit(key); fe != nil {
-			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
-			return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
+	if !from.Admitted {
+		if jerr := s.admit(key, inv); jerr != nil {
+			return nil, jerr
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
@@ -669,11 +680,8 @@ func (s *Service) readResource(ctx context.Context, key *policy.Key, u *upstream
 		inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", http.StatusNotFound, fault.Caller.String(), "no such resource"
 		return nil, sdk.ResourceNotFoundError(uri)
 	}
-	if s.o.Admit != nil && key != nil {
-		if fe := s.o.Admit(key); fe != nil {
-			inv.Status, inv.HTTPStatus, inv.ErrorKind, inv.Error = "error", fe.Status, fe.Kind.String(), fe.Message
-			return nil, &jsonrpc.Error{Code: -32000, Message: fe.Message}
-		}
+	if jerr := s.admit(key, inv); jerr != nil {
+		return nil, jerr
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"net/netip"
@@ -410,6 +411,23 @@ func objectSchema(s any) bool {
 	return err == nil && json.Unmarshal(b, &m) == nil && m.Type == "object"
 }
 
+// listAtMost reads a listing of u's server, keeping at most maxResources items; ok is false when
+// the listing failed. what names the items in the log.
+func listAtMost[T any](u *upstream, list iter.Seq2[T, error], what string) (items []T, ok bool) {
+	for item, err := range list {
+		if err != nil {
+			u.svc.log.Warn("cannot list an MCP server's "+what, "server", u.spec.ID, "err", u.redact(err))
+			return nil, false
+		}
+		if len(items) == maxResources {
+			u.svc.log.Warn("an MCP server has more "+what+" than the gateway keeps", "server", u.spec.ID, "kept", maxResources)
+			break
+		}
+		items = append(items, item)
+	}
+	return items, true
+}
+
 // readResources reads the server's resources and resource templates, if it has them, up to
 // maxResources of each. On an error it keeps what it had.
 func (u *upstream) readResources(ctx context.Context, sess *sdk.ClientSession) ([]*sdk.Resource, []*sdk.ResourceTemplate) {
@@ -418,29 +436,13 @@ func (u *upstream) readResources(ctx context.Context, sess *sdk.ClientSession) (
 		return nil, nil
 	}
 	oldResources, oldTemplates := u.resourceList()
-	var resources []*sdk.Resource
-	for res, err := range sess.Resources(ctx, nil) {
-		if err != nil {
-			u.svc.log.Warn("cannot list an MCP server's resources", "server", u.spec.ID, "err", u.redact(err))
-			return oldResources, oldTemplates
-		}
-		if len(resources) == maxResources {
-			u.svc.log.Warn("an MCP server has more resources than the gateway keeps", "server", u.spec.ID, "kept", maxResources)
-			break
-		}
-		resources = append(resources, res)
+	resources, ok := listAtMost(u, sess.Resources(ctx, nil), "resources")
+	if !ok {
+		return oldResources, oldTemplates
 	}
-	var templates []*sdk.ResourceTemplate
-	for t, err := range sess.ResourceTemplates(ctx, nil) {
-		if err != nil {
-			u.svc.log.Warn("cannot list an MCP server's resource templates", "server", u.spec.ID, "err", u.redact(err))
-			return resources, oldTemplates
-		}
-		if len(templates) == maxResources {
-			u.svc.log.Warn("an MCP server has more resource templates than the gateway keeps", "server", u.spec.ID, "kept", maxResources)
-			break
-		}
-		templates = append(templates, t)
+	templates, ok := listAtMost(u, sess.ResourceTemplates(ctx, nil), "resource templates")
+	if !ok {
+		return resources, oldTemplates
 	}
 	return resources, templates
 }

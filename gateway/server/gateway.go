@@ -62,6 +62,9 @@ type Options struct {
 // Gateway is a running IoM.
 type Gateway struct {
 	opts Options
+	// closers close the parts New built, in reverse: each registers as it is built, so a failed
+	// New and Shutdown close the same parts in the same order.
+	closers []func(ctx context.Context) error
 	// life is the context of every call: Shutdown cancels it, ending the calls still running.
 	life    context.Context
 	endLife context.CancelFunc
@@ -150,37 +153,16 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	defer func() {
 		if !ok {
 			g.endLife()
-			g.rec.Close()
-			if g.limits != nil {
-				g.limits.Close()
-			}
-			if g.cluster != nil {
-				g.cluster.Close()
-			}
-			g.push.Close()
-			if g.cache != nil {
-				g.cache.Close()
-			}
-			if g.engine != nil {
-				g.engine.Close()
-			}
-			if g.hub != nil {
-				g.hub.Close(context.Background())
-			}
-			if l := g.access.Swap(nil); l != nil {
-				_ = l.Close(nil)
-			}
-			_ = g.tracer.Shutdown(context.Background())
-			if g.mcp != nil {
-				g.mcp.Close()
-			}
-			st.Close()
+			_ = g.closeAll(context.Background())
 		}
 	}()
+	g.onClose(func(context.Context) error { return st.Close() })
 	if g.tracer, err = newTracer(cfg.Telemetry); err != nil {
 		return nil, err
 	}
+	g.onClose(g.tracer.Shutdown)
 	g.rec = analytics.NewRecorder(st, time.Duration(cfg.Records.RetentionHours)*time.Hour, g.metrics, log)
+	g.onClose(func(context.Context) error { g.rec.Close(); return nil })
 	if g.reg, err = registry.Open(st, provider.Known); err != nil {
 		return nil, err
 	}
@@ -192,14 +174,20 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.limits, err = policy.NewLimiter(st); err != nil {
 		return nil, err
 	}
+	g.onClose(func(context.Context) error { g.limits.Close(); return nil })
 	g.limits.OnOverspend = g.metrics.Overspend
 	if err := g.joinCluster(cfg); err != nil {
 		return nil, err
 	}
+	if g.cluster != nil {
+		g.onClose(func(context.Context) error { g.cluster.Close(); return nil })
+	}
 	if err := g.startPush(cfg); err != nil {
 		return nil, err
 	}
+	g.onClose(func(context.Context) error { g.push.Close(); return nil })
 	g.cache = cache.New(st, log)
+	g.onClose(func(context.Context) error { g.cache.Close(); return nil })
 	cacheDir := o.WASMCacheDir
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.Server.DataDir, "wasm-cache")
@@ -207,12 +195,16 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	if g.hub, err = hub.New(context.Background(), cacheDir, log); err != nil {
 		return nil, err
 	}
+	g.onClose(func(ctx context.Context) error { g.hub.Close(ctx); return nil })
 	g.reg.SetChecks(g.hub.KnownProvider, g.hub.KnownPlugin)
 	g.pool = provider.NewPool()
 	g.pool.Plugins = g.hub.Model
 	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
 	live := analytics.NewLive()
 	g.engine = invoke.New(g.pool, live, g.metrics, g.rec, log)
+	// The access log (apply opens it) closes once the engine has, so the last calls are logged.
+	g.onClose(func(context.Context) error { g.setAccessLog(nil); return nil })
+	g.onClose(func(context.Context) error { g.engine.Close(); return nil })
 	live.ShareReplicas(g.engine.ReplicaLatencies, g.engine.SetPeerLatencies) // least-latency sees every node's calls
 	g.seedLiveStats(live)
 	g.engine.Spend = g.limits.Spent
@@ -225,6 +217,7 @@ func New(cfg *config.File, o Options) (*Gateway, error) {
 	g.mcp = mcp.New(mcp.Options{Log: log, Version: o.Version, Record: g.rec.Record, NewID: g.engine.NewID,
 		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		Metrics: g.metrics, OnChange: g.pipes.Recompile}) // tool steps name MCP servers
+	g.onClose(func(context.Context) error { g.mcp.Close(); return nil }) // its sessions and stdio servers end
 	if err := g.mcp.Open(st); err != nil {
 		return nil, err
 	}
@@ -542,23 +535,26 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("background work still running at the shutdown deadline: %w", ctx.Err()))
 	}
-	g.mcp.Close() // its sessions and stdio servers end; calls still running fail
-	g.engine.Close()
-	g.hub.Close(ctx)
-	g.rec.Close()
-	g.limits.Close()
-	if g.cluster != nil {
-		g.cluster.Close()
-	}
-	g.push.Close()
-	g.cache.Close()
-	g.setAccessLog(nil)
-	if err := g.tracer.Shutdown(ctx); err != nil {
+	if err := g.closeAll(ctx); err != nil { // calls still running fail
 		errs = append(errs, err)
 	}
-	if err := g.st.Close(); err != nil {
-		errs = append(errs, err)
+	return errors.Join(errs...)
+}
+
+// onClose registers how a part New built is closed.
+func (g *Gateway) onClose(close func(ctx context.Context) error) {
+	g.closers = append(g.closers, close)
+}
+
+// closeAll closes the parts New built, the last built first.
+func (g *Gateway) closeAll(ctx context.Context) error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		if err := g.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	g.closers = nil
 	return errors.Join(errs...)
 }
 

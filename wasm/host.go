@@ -15,7 +15,7 @@
 //
 // Deadlines are enforced by rewriting each module at load so that every loop head and function
 // entry checks an interrupt flag, which a timer raises, and function entries also bound the call
-// depth; wazero's own mechanism costs 4 to 20 times more per call (instrument.go, ABI.md §6).
+// depth, at a fraction of wazero's own mechanism's cost (SANDBOX.md beside this file).
 // What a guest can take from the rest of the gateway is bounded too: its start-up time, its
 // share of the cores (the pool, and a quarantine for plugins that keep running out of time) and
 // its share of the log (guestlog.go). On Linux guest memory lives in a reserved anonymous mapping, so it

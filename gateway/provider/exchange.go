@@ -33,22 +33,10 @@ func (e *sendError) Unwrap() error { return e.err }
 
 // exchange sends req over a connection of u's pool and reads the answer into resp: its head, and
 // its body unless resp.StreamBody is set, in which case it returns the body to read and close.
-// fasthttp's HostClient provides the pool, the dialing and the HTTP/1.1 codec; exchange decides
-// what a failure means, which fasthttp's client cannot (it sees neither whether the request was
-// written whole nor whether the connection was fresh), and says it (sendError).
-//
-// A request goes again only when it cannot have reached the upstream: on a kept-alive connection
-// found stale, closed with every idle one, so that the next attempt dials. Stale is what the
-// connection's watch saw while it was idle (socket), or a kept-alive connection that ends, or
-// refuses the request, before the first byte of its answer: the upstream had closed it as the
-// request went out, before the watch could see it. (Only an upstream that reads a request on a
-// kept-alive connection and then closes it without a byte of answer would get that request a
-// second time, on a new connection.) Nothing else is retried here: a timeout, or a failure after
-// the request was written on a new connection or once the answer began, fails the call.
-//
+// fasthttp provides the pool and the HTTP/1.1 codec; exchange decides what a failure means
+// (sendError), retrying only a request that cannot have reached the upstream (CONNECTIONS.md).
 // A deadline bounds everything but reading a streamed body; ctx, when it can end, interrupts
-// everything, streamed body included, by closing the connection. Every request carries the hop
-// header (HopHeader), the one ctx holds or the gateway's first, and the traceparent of ctx's span.
+// everything by closing the connection.
 func (u *Upstream) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (*answerBody, error) {
 	if len(req.Header.UserAgent()) == 0 {
 		req.Header.SetUserAgent(userAgent)

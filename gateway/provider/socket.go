@@ -8,28 +8,9 @@ import (
 	"time"
 )
 
-// A socket is an upstream connection's TCP connection, watched while the connection waits in
-// the pool.
-//
-// HTTP/1.1 gives a kept-alive connection no way to say that nothing more is coming. An upstream
-// that closes it while it is idle, or writes past the end of its last answer, is found out only
-// by the next request, which would take that end for its own failure, or those bytes for its
-// answer (another caller's, perhaps). So a connection that stays idle is watched: a read waits on
-// it (wait). Whatever that read returns before the connection is taken again spoils it: claim
-// fails, and the request goes on another connection, unsent. When the connection is taken first,
-// the read is the first read of the request's answer (Read hands its bytes over): a watch costs a
-// goroutine while the connection is idle, not a read.
-//
-// Watching starts only once a connection has been idle for watchAfter (idleWatch): the
-// connections of a busy upstream, taken again at once, are never watched, and cost a call no
-// goroutine. What arrives in that first moment is found as an upstream's close is found on an
-// unwatched connection, by the answer's read (exchange), or not at all.
-//
-// The read waits under whatever read deadline its connection last armed (the last call's, or its
-// model's timeout): a connection idle past it is no longer watched, and is used as it is. Under
-// TLS the watch sees records, not bytes: any record while idle (a close_notify, usually) spoils
-// the connection, but what TLS read along with the end of an answer, in the same read, it cannot
-// see.
+// A socket is an upstream connection's TCP connection, watched while it waits in the pool, so
+// that a connection the upstream closed or spoiled while idle is never used for a request
+// (CONNECTIONS.md beside this file says how and why).
 type socket struct {
 	*net.TCPConn
 	// state is the socket's generation, one per time it went idle (above the low 3 bits), and

@@ -29,7 +29,8 @@ type params struct {
 	usecPerCall     float64 // per plain call: HSET, HGET, XREAD
 	settledBytes    float64 // memory of one settlement id, kept ten minutes
 	models          int     // models each node serves (each has its own series)
-	seriesPerModel  int     // series a model adds to a node's metrics
+	seriesPerModel  int     // series a model adds to a node's metrics (its own and its iom_usage_*)
+	names           int     // keys, orgs and pipelines a node served in the last hour (iom_usage_*)
 	seriesPerNode   int     // series a node has without models (Go runtime, listeners, pushes)
 	pushIntervalSec float64
 }
@@ -51,7 +52,8 @@ func main() {
 	flag.Float64Var(&p.usecPerCall, "usec-call", 10, "Redis CPU per plain call, its network I/O included, µs")
 	flag.Float64Var(&p.settledBytes, "settled-bytes", 125, "Redis memory per settlement id, bytes")
 	flag.IntVar(&p.models, "models", 100, "models each node serves")
-	flag.IntVar(&p.seriesPerModel, "series-per-model", 50, "series per model per node")
+	flag.IntVar(&p.seriesPerModel, "series-per-model", 75, "series per model per node")
+	flag.IntVar(&p.names, "names", 0, "keys, orgs and pipelines each node served in the last hour (25 series each, at most 500 a group)")
 	flag.IntVar(&p.seriesPerNode, "series-per-node", 170, "series per node besides its models'")
 	flag.Float64Var(&p.pushIntervalSec, "push-interval", 10, "seconds between a node's pushes")
 	flag.Parse()
@@ -106,7 +108,7 @@ func report(p params, secs []second) {
 	line("Redis busy (share of its one thread)", load, "%9.3f")
 	settled := p.rps * p.metered * 600
 	fmt.Printf("%-46s %.0f ids, %.1f MiB\n", "settlement ids kept (10 min of metered calls)", settled, settled*p.settledBytes/(1<<20))
-	series := p.nodes * (p.seriesPerNode + p.models*p.seriesPerModel)
+	series := p.nodes * (p.seriesPerNode + p.models*p.seriesPerModel + 25*p.names)
 	fmt.Printf("%-46s %d series, %.0f samples/s\n", "VictoriaMetrics: series of the fleet", series, float64(series)/p.pushIntervalSec)
 	perSec := mean(scripts) + mean(calls)
 	fmt.Printf("%-46s %.2f\n", "Redis commands per data-plane request", perSec/math.Max(1, p.rps))

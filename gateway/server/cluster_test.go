@@ -144,20 +144,7 @@ func TestMetricsPushedToVictoriaMetrics(t *testing.T) {
 	defer up.Close()
 	var nodes []*gt.Gateway
 	for _, id := range []string{"gw-a", "gw-b"} {
-		nodes = append(nodes, gt.Start(t, "", fmt.Sprintf(`cluster:
-  nodeId: %s
-  redis:
-    url: redis://127.0.0.1:1/0
-metrics:
-  victoriaMetrics:
-    url: %s
-    pushIntervalMs: 1000
-models:
-  - id: m
-    name: M
-    endpoint: %s
-    provider: openai
-`, id, vm.URL, up.URL)))
+		nodes = append(nodes, vmNode(t, id, vm.URL, up.URL))
 	}
 	for i, n := range nodes {
 		for range i + 1 {

@@ -33,7 +33,12 @@ func postChat(url, key, body string) (int, float64, error) {
 
 // postChatBody is postChat with the start of the answer's body.
 func postChatBody(url, key, body string) (int, float64, string, error) {
-	req, err := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
+	return postBody(url, "/v1/chat/completions", key, body)
+}
+
+// postBody is postChatBody to the data plane's path.
+func postBody(url, path, key, body string) (int, float64, string, error) {
+	req, err := http.NewRequest("POST", url+path, strings.NewReader(body))
 	if err != nil {
 		return 0, 0, "", err
 	}
@@ -74,6 +79,12 @@ func micro(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
 // of the costs of the calls that ran.
 func concurrentCalls(t *testing.T, urls []string, key, body string) int64 {
 	t.Helper()
+	return concurrentCallsTo(t, urls, "/v1/chat/completions", key, body)
+}
+
+// concurrentCallsTo is concurrentCalls to the data plane's path.
+func concurrentCallsTo(t *testing.T, urls []string, path, key, body string) int64 {
+	t.Helper()
 	var spent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -81,7 +92,7 @@ func concurrentCalls(t *testing.T, urls []string, key, body string) int64 {
 		wg.Go(func() {
 			deadline := time.Now().Add(20 * time.Second)
 			for i := 0; time.Now().Before(deadline); i++ {
-				status, cost, b, err := postChatBody(urls[(w+i)%len(urls)], key, body)
+				status, cost, b, err := postBody(urls[(w+i)%len(urls)], path, key, body)
 				switch {
 				case err != nil:
 					errs <- err
@@ -107,6 +118,32 @@ func concurrentCalls(t *testing.T, urls []string, key, body string) int64 {
 		t.Fatal(err)
 	}
 	return spent.Load()
+}
+
+// Anthropic's Messages API holds budgets as chat does: 20 callers at once spend the $1.00 and no
+// more, and nothing stays held.
+func TestBudgetHoldsOfMessages(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", `models:
+  - id: priced
+    name: Priced
+    endpoint: `+f.URL+`
+    provider: openai
+    inputCostPerToken: 0.02
+    outputCostPerToken: 0.04
+`)
+	r := g.Admin("POST", "/api/keys", `{"name":"claude","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
+	if r.Status != 201 {
+		t.Fatalf("create key: %d %s", r.Status, r.Body)
+	}
+	key := r.JSON(t)["key"].(string)
+	checkBounded(t, g, "claude", concurrentCallsTo(t, []string{g.DataURL}, "/v1/messages", key, chatHeldAbove), false)
+	stream := strings.Replace(chatHeldAbove, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)
+	r = g.Admin("POST", "/api/keys", `{"name":"claude-streams","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
+	concurrentCallsTo(t, []string{g.DataURL}, "/v1/messages", r.JSON(t)["key"].(string), stream) // a stream's cost is not a header
+	if u := keyUsage(t, g, "claude-streams"); u["spentUsd"] != 1.0 || u["heldUsd"] != nil {
+		t.Fatalf("20 streaming callers on a $1.00 budget: %v", u)
+	}
 }
 
 // checkBounded checks what 20 concurrent callers spent of a $1.00 budget: all of it and no more

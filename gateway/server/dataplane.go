@@ -311,11 +311,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe, key, "")
 		return
 	}
-	var estimate float64
-	if g.limits.Holds(key) {
-		estimate = estimateCost(route.Model, op, body, c.fields)
-	}
-	held, fe := g.limits.Reserve(key, estimate)
+	held, fe := g.reserve(key, route, op, body, c.fields)
 	if fe != nil {
 		g.reject(ctx, fe, key, route.ID)
 		return
@@ -443,6 +439,16 @@ var (
 	sseEnd  = []byte("\n\n")
 	sseDone = []byte("data: [DONE]\n\n")
 )
+
+// reserve admits key's call of route: when a budget applies, the call holds its worst cost
+// until its cost settles it or Release frees it. The key it returns carries the hold.
+func (g *Gateway) reserve(key *policy.Key, route *invoke.Route, op provider.Op, body []byte, fields []rawjson.Field) (*policy.Key, *fault.Error) {
+	var estimate float64
+	if g.limits.Holds(key) {
+		estimate = estimateCost(route.Model, op, body, fields)
+	}
+	return g.limits.Reserve(key, estimate)
+}
 
 // stream relays a streamed answer as server-sent events, each written as it arrives and flushed
 // unless another is already waiting. A failure after the first byte ends the stream with an

@@ -35,9 +35,12 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		writeMessagesError(ctx, public(ar.Model, fe))
 		return
 	}
+	canonical, _ := json.Marshal(chat)
+	fields, _ := rawjson.ScanObject(canonical, nil)
 	route, fe := g.engine.Resolve(key, ar.Model)
+	held := key
 	if fe == nil {
-		fe = g.limits.Admit(key)
+		held, fe = g.reserve(key, route, provider.Chat, canonical, fields)
 	}
 	if fe != nil {
 		model := ""
@@ -48,8 +51,15 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		writeMessagesError(ctx, fe)
 		return
 	}
-	canonical, _ := json.Marshal(chat)
-	fields, _ := rawjson.ScanObject(canonical, nil)
+	// The call's cost settles what it holds; one that ends without a cost frees it here, or,
+	// streaming, when its stream ends.
+	streaming := false
+	defer func() {
+		if !streaming {
+			g.limits.Release(held)
+		}
+	}()
+	key = held
 	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "messages",
 		Call: provider.Call{Op: provider.Chat, Body: canonical, Fields: fields, Stream: ar.Stream, Ctx: g.callContext(ctx)}}
 	if !ar.Stream {
@@ -80,7 +90,8 @@ func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	model := ar.Model
-	g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
+	streaming = true
+	g.streamBody(ctx, out, route.ID, req, func() { g.limits.Release(held) }, func(w *bufio.Writer) *fault.Error {
 		return relayMessages(w, out, provider.NewMessagesEvents(model, id), route.ID)
 	})
 }

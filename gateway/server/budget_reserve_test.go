@@ -146,6 +146,33 @@ func TestBudgetHoldsOfMessages(t *testing.T) {
 	}
 }
 
+// The Responses API holds budgets too, translated to chat or streamed.
+func TestBudgetHoldsOfResponses(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", `models:
+  - id: priced
+    name: Priced
+    endpoint: `+f.URL+`
+    provider: openai
+    inputCostPerToken: 0.02
+    outputCostPerToken: 0.04
+`)
+	newKey := func(name string) string {
+		r := g.Admin("POST", "/api/keys", `{"name":"`+name+`","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
+		if r.Status != 201 {
+			t.Fatalf("create key: %d %s", r.Status, r.Body)
+		}
+		return r.JSON(t)["key"].(string)
+	}
+	const body = `{"model":"priced","max_output_tokens":2,"store":false,"input":"hi"}`
+	checkBounded(t, g, "agent", concurrentCallsTo(t, []string{g.DataURL}, "/v1/responses", newKey("agent"), body), false)
+	stream := strings.Replace(body, `"store"`, `"stream":true,"store"`, 1)
+	concurrentCallsTo(t, []string{g.DataURL}, "/v1/responses", newKey("agent-streams"), stream) // a stream's cost is not a header
+	if u := keyUsage(t, g, "agent-streams"); u["spentUsd"] != 1.0 || u["heldUsd"] != nil {
+		t.Fatalf("20 streaming callers on a $1.00 budget: %v", u)
+	}
+}
+
 // checkBounded checks what 20 concurrent callers spent of a $1.00 budget: all of it and no more
 // when calls hold at least their cost; otherwise at most the budget and what calls cost beyond
 // their holds, which the key's usage reports.

@@ -85,18 +85,23 @@ func (g *Gateway) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 		g.reject(ctx, fe, key, route.ID)
 		return
 	}
-	if fe := g.limits.Admit(key); fe != nil {
+	fields, _ := rawjson.ScanObject(p.Chat, nil)
+	held, fe := g.reserve(key, route, provider.Chat, p.Chat, fields)
+	if fe != nil {
 		g.reject(ctx, fe, key, route.ID)
 		return
 	}
 	p.Template.Model = route.ID
-	fields, _ := rawjson.ScanObject(p.Chat, nil)
-	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "responses",
+	req := &invoke.Request{ID: id, Start: start, Key: held, Op: "responses",
 		Call: provider.Call{Op: provider.Chat, Body: p.Chat, Fields: fields, Stream: rr.Stream, Ctx: g.callContext(ctx)}}
+	// The call's cost settles what it holds; one that ends without a cost frees it, a stream
+	// when it ends.
+	release := func() { g.limits.Release(held) }
 	if rr.Stream {
-		g.streamResponse(ctx, route, req, p, st)
+		g.streamResponse(ctx, route, req, p, st, release)
 		return
 	}
+	defer release()
 	g.answerResponse(ctx, route, req, p, st)
 }
 
@@ -137,12 +142,14 @@ func (g *Gateway) passResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, ke
 		g.reject(ctx, fault.Invalid("previous_response_id", "the conversation is too long to keep: %v; start a new one, or set store to false", responses.ErrTooLarge), key, route.ID)
 		return
 	}
-	if fe := g.limits.Admit(key); fe != nil {
+	fields, _ := rawjson.ScanObject(pt.Body, nil)
+	held, fe := g.reserve(key, route, provider.Responses, pt.Body, fields)
+	if fe != nil {
 		g.reject(ctx, fe, key, route.ID)
 		return
 	}
-	fields, _ := rawjson.ScanObject(pt.Body, nil)
-	req := &invoke.Request{ID: id, Start: start, Key: key, Op: "responses",
+	release := func() { g.limits.Release(held) }
+	req := &invoke.Request{ID: id, Start: start, Key: held, Op: "responses",
 		Call: provider.Call{Op: provider.Responses, Body: pt.Body, Fields: fields, Stream: rr.Stream, Ctx: g.callContext(ctx)}}
 	keep := func(response []byte) {
 		if !pt.Store || response == nil {
@@ -155,14 +162,16 @@ func (g *Gateway) passResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, ke
 	if rr.Stream {
 		out, fe := g.engine.Stream(route, req)
 		if fe != nil {
+			release()
 			g.callFailed(ctx, route.ID, id, fe)
 			return
 		}
-		g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
+		g.streamBody(ctx, out, route.ID, req, release, func(w *bufio.Writer) *fault.Error {
 			return relayPassed(w, out, pt, route.ID, keep)
 		})
 		return
 	}
+	defer release()
 	out, fe := g.engine.Do(route, req)
 	if fe != nil {
 		g.callFailed(ctx, route.ID, id, fe)
@@ -325,14 +334,15 @@ func (g *Gateway) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model
 }
 
 // streamResponse relays a streamed answer as the Responses event stream.
-func (g *Gateway) streamResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store) {
+func (g *Gateway) streamResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, done func()) {
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
+		done()
 		g.callFailed(ctx, route.ID, req.ID, fe)
 		return
 	}
 	key := req.Key
-	g.streamBody(ctx, out, route.ID, req, nil, func(w *bufio.Writer) *fault.Error {
+	g.streamBody(ctx, out, route.ID, req, done, func(w *bufio.Writer) *fault.Error {
 		keep := func(r *openai.Response) { g.keepResponse(st, key, p, r) }
 		return relayResponses(w, out, p.Events(), route.ID, keep)
 	})

@@ -120,11 +120,11 @@ func concurrentCallsTo(t *testing.T, urls []string, path, key, body string) int6
 	return spent.Load()
 }
 
-// Anthropic's Messages API holds budgets as chat does: 20 callers at once spend the $1.00 and no
-// more, and nothing stays held.
-func TestBudgetHoldsOfMessages(t *testing.T) {
+// pricedGateway starts a gateway serving the model "priced" on a fake upstream.
+func pricedGateway(t *testing.T) *gt.Gateway {
+	t.Helper()
 	f := startFake(t)
-	g := gt.Start(t, "", `models:
+	return gt.Start(t, "", `models:
   - id: priced
     name: Priced
     endpoint: `+f.URL+`
@@ -132,44 +132,33 @@ func TestBudgetHoldsOfMessages(t *testing.T) {
     inputCostPerToken: 0.02
     outputCostPerToken: 0.04
 `)
-	r := g.Admin("POST", "/api/keys", `{"name":"claude","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
+}
+
+// budgetKey creates a key named name with a $1.00 daily budget and returns its value.
+func budgetKey(t *testing.T, g *gt.Gateway, name string) string {
+	t.Helper()
+	r := g.Admin("POST", "/api/keys", `{"name":"`+name+`","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
 	if r.Status != 201 {
 		t.Fatalf("create key: %d %s", r.Status, r.Body)
 	}
-	key := r.JSON(t)["key"].(string)
-	checkBounded(t, g, "claude", concurrentCallsTo(t, []string{g.DataURL}, "/v1/messages", key, chatHeldAbove), false)
-	stream := strings.Replace(chatHeldAbove, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)
-	r = g.Admin("POST", "/api/keys", `{"name":"claude-streams","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
-	concurrentCallsTo(t, []string{g.DataURL}, "/v1/messages", r.JSON(t)["key"].(string), stream) // a stream's cost is not a header
-	if u := keyUsage(t, g, "claude-streams"); u["spentUsd"] != 1.0 || u["heldUsd"] != nil {
-		t.Fatalf("20 streaming callers on a $1.00 budget: %v", u)
-	}
+	return r.JSON(t)["key"].(string)
 }
 
-// The Responses API holds budgets too, translated to chat or streamed.
-func TestBudgetHoldsOfResponses(t *testing.T) {
-	f := startFake(t)
-	g := gt.Start(t, "", `models:
-  - id: priced
-    name: Priced
-    endpoint: `+f.URL+`
-    provider: openai
-    inputCostPerToken: 0.02
-    outputCostPerToken: 0.04
-`)
-	newKey := func(name string) string {
-		r := g.Admin("POST", "/api/keys", `{"name":"`+name+`","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
-		if r.Status != 201 {
-			t.Fatalf("create key: %d %s", r.Status, r.Body)
+// Anthropic's Messages API and the Responses API hold budgets as chat does: 20 callers at once,
+// plain or streaming, spend the $1.00 and no more, and nothing stays held.
+func TestBudgetHoldsOfMessagesAndResponses(t *testing.T) {
+	g := pricedGateway(t)
+	for _, api := range []struct{ name, path, body, streamBody string }{
+		{"messages", "/v1/messages", chatHeldAbove, strings.Replace(chatHeldAbove, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)},
+		{"responses", "/v1/responses", `{"model":"priced","max_output_tokens":2,"store":false,"input":"hi"}`,
+			`{"model":"priced","max_output_tokens":2,"stream":true,"store":false,"input":"hi"}`},
+	} {
+		urls := []string{g.DataURL}
+		checkBounded(t, g, api.name, concurrentCallsTo(t, urls, api.path, budgetKey(t, g, api.name), api.body), false)
+		concurrentCallsTo(t, urls, api.path, budgetKey(t, g, api.name+"-streams"), api.streamBody) // a stream's cost is not a header
+		if u := keyUsage(t, g, api.name+"-streams"); u["spentUsd"] != 1.0 || u["heldUsd"] != nil {
+			t.Fatalf("%s: 20 streaming callers on a $1.00 budget: %v", api.name, u)
 		}
-		return r.JSON(t)["key"].(string)
-	}
-	const body = `{"model":"priced","max_output_tokens":2,"store":false,"input":"hi"}`
-	checkBounded(t, g, "agent", concurrentCallsTo(t, []string{g.DataURL}, "/v1/responses", newKey("agent"), body), false)
-	stream := strings.Replace(body, `"store"`, `"stream":true,"store"`, 1)
-	concurrentCallsTo(t, []string{g.DataURL}, "/v1/responses", newKey("agent-streams"), stream) // a stream's cost is not a header
-	if u := keyUsage(t, g, "agent-streams"); u["spentUsd"] != 1.0 || u["heldUsd"] != nil {
-		t.Fatalf("20 streaming callers on a $1.00 budget: %v", u)
 	}
 }
 
@@ -222,13 +211,7 @@ func TestBudgetHoldsOnOneNode(t *testing.T) {
     inputCostPerToken: 0.02
     outputCostPerToken: 0.04
 `)
-	key := func(name string) string {
-		r := g.Admin("POST", "/api/keys", `{"name":"`+name+`","limits":{"budget":{"usd":1.00,"period":"day"}}}`)
-		if r.Status != 201 {
-			t.Fatalf("create key: %d %s", r.Status, r.Body)
-		}
-		return r.JSON(t)["key"].(string)
-	}
+	key := func(name string) string { return budgetKey(t, g, name) }
 	seq := key("seq")
 	ran := 0
 	for i := range 15 {

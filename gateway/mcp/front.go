@@ -452,6 +452,14 @@ func SplitResourceURI(uri string) (id, upstreamURI string, ok bool) {
 	return id, upstreamURI, ok && id != "" && upstreamURI != ""
 }
 
+// callContext bounds one call to u's server: its timeoutMs, and u's life, so that a session
+// closed or restarted ends the calls on it.
+func (u *upstream) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+	stop := context.AfterFunc(u.ctx, cancel)
+	return cctx, func() { stop(); cancel() }
+}
+
 // admit applies key's rate limits to one call, marking inv when it is refused.
 func (s *Service) admit(key *policy.Key, inv *analytics.Invocation) *jsonrpc.Error {
 	if s.o.Admit == nil || key == nil {
@@ -609,10 +617,8 @@ func (s *Service) callTool(ctx context.Context, key *policy.Key, u *upstream, to
 			return nil, jerr
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+	cctx, cancel := u.callContext(ctx)
 	defer cancel()
-	stop := context.AfterFunc(u.ctx, cancel)
-	defer stop()
 	upStart := time.Now()
 	res, err = u.call(cctx, tool, req)
 	inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000
@@ -683,10 +689,8 @@ func (s *Service) readResource(ctx context.Context, key *policy.Key, u *upstream
 	if jerr := s.admit(key, inv); jerr != nil {
 		return nil, jerr
 	}
-	cctx, cancel := context.WithTimeout(ctx, time.Duration(u.spec.TimeoutMs)*time.Millisecond)
+	cctx, cancel := u.callContext(ctx)
 	defer cancel()
-	stop := context.AfterFunc(u.ctx, cancel)
-	defer stop()
 	upStart := time.Now()
 	res, err = u.readResource(cctx, upstreamURI)
 	inv.UpstreamMs = float64(time.Since(upStart).Microseconds()) / 1000

@@ -1,10 +1,9 @@
 package provider
 
 import (
-	"encoding/json"
 	"unicode/utf8"
 
-	"github.com/iomhq/iom/gateway/wire/openai"
+	"github.com/iomhq/iom/gateway/rawjson"
 )
 
 // Token estimates, for when no tokenizer of the model is at hand.
@@ -14,31 +13,48 @@ const (
 	tokensPerImage   = 1600 // a mid-sized image, at Anthropic's and OpenAI's rates
 )
 
-// EstimateInputTokens estimates the prompt tokens of a chat request: its text at about four
-// characters a token, a few tokens of framing per message, tool definitions and calls as their
-// JSON, and a fixed cost per image. It is for budgeting a request before it is sent, not a count.
-func EstimateInputTokens(req *openai.ChatRequest) int64 {
+// EstimateInputTokens estimates the prompt tokens of a chat request from its top-level fields:
+// its text at about four characters a token, a few tokens of framing per message, tool
+// definitions and calls as their JSON, and a fixed cost per image. It reads the raw JSON, as it
+// runs before every call that holds a budget; it is for budgeting, not a count.
+func EstimateInputTokens(fields []rawjson.Field) int64 {
 	var chars, tokens int
-	for _, m := range req.Messages {
+	var msg, part, call, fn [8]rawjson.Field
+	text := func(v []byte) {
+		if s, ok := rawjson.StringBytes(v); ok {
+			chars += utf8.RuneCount(s)
+		}
+	}
+	_ = rawjson.Elements(rawjson.Get(fields, "messages"), func(m []byte) error {
 		tokens += tokensPerMessage
-		if parts, err := openai.Parts(m.Content); err == nil {
-			for _, p := range parts {
-				switch p.Type {
+		ms, _ := rawjson.Members(m, msg[:0])
+		switch c := rawjson.Get(ms, "content"); rawjson.KindOf(c) {
+		case rawjson.StringKind:
+			text(c)
+		case rawjson.Array:
+			_ = rawjson.Elements(c, func(p []byte) error {
+				ps, _ := rawjson.Members(p, part[:0])
+				switch t, _ := rawjson.StringBytes(rawjson.Get(ps, "type")); string(t) {
 				case "text":
-					chars += utf8.RuneCountInString(p.Text)
+					text(rawjson.Get(ps, "text"))
 				case "image_url":
 					tokens += tokensPerImage
 				}
-			}
+				return nil
+			})
 		}
-		for _, tc := range m.ToolCalls {
-			chars += utf8.RuneCountInString(tc.Function.Name) + utf8.RuneCountInString(tc.Function.Arguments)
-		}
-	}
-	for _, t := range req.Tools {
-		if b, err := json.Marshal(t); err == nil {
-			chars += utf8.RuneCount(b)
-		}
-	}
+		_ = rawjson.Elements(rawjson.Get(ms, "tool_calls"), func(c []byte) error {
+			cs, _ := rawjson.Members(c, call[:0])
+			fs, _ := rawjson.Members(rawjson.Get(cs, "function"), fn[:0])
+			text(rawjson.Get(fs, "name"))
+			text(rawjson.Get(fs, "arguments"))
+			return nil
+		})
+		return nil
+	})
+	_ = rawjson.Elements(rawjson.Get(fields, "tools"), func(t []byte) error {
+		chars += utf8.RuneCount(t)
+		return nil
+	})
 	return int64(tokens + (chars+charsPerToken-1)/charsPerToken)
 }

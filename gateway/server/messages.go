@@ -196,7 +196,9 @@ func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
 			return
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]int64{"input_tokens": provider.EstimateInputTokens(chat)})
+	canonical, _ := json.Marshal(chat)
+	fields, _ := rawjson.ScanObject(canonical, nil)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]int64{"input_tokens": provider.EstimateInputTokens(fields)})
 }
 
 // countTimeout bounds a count_tokens call to an upstream: past it, the estimate answers.

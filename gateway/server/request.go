@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
@@ -195,53 +194,6 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-// chatInputTokens estimates a chat request's input tokens as provider.EstimateInputTokens
-// does (four characters a token, four tokens of framing a message, 1600 an image, tool calls and
-// definitions as their JSON), from the request's raw fields rather than a decoded copy: it runs
-// before every metered call.
-func chatInputTokens(fields []rawjson.Field) int64 {
-	const charsPerToken, tokensPerMessage, tokensPerImage = 4, 4, 1600
-	var chars, tokens int
-	var msg, part, call, fn [8]rawjson.Field
-	text := func(v []byte) {
-		if s, ok := rawjson.StringBytes(v); ok {
-			chars += utf8.RuneCount(s)
-		}
-	}
-	_ = rawjson.Elements(rawjson.Get(fields, "messages"), func(m []byte) error {
-		tokens += tokensPerMessage
-		ms, _ := rawjson.Members(m, msg[:0])
-		switch c := rawjson.Get(ms, "content"); rawjson.KindOf(c) {
-		case rawjson.StringKind:
-			text(c)
-		case rawjson.Array:
-			_ = rawjson.Elements(c, func(p []byte) error {
-				ps, _ := rawjson.Members(p, part[:0])
-				switch t, _ := rawjson.StringBytes(rawjson.Get(ps, "type")); string(t) {
-				case "text":
-					text(rawjson.Get(ps, "text"))
-				case "image_url":
-					tokens += tokensPerImage
-				}
-				return nil
-			})
-		}
-		_ = rawjson.Elements(rawjson.Get(ms, "tool_calls"), func(c []byte) error {
-			cs, _ := rawjson.Members(c, call[:0])
-			fs, _ := rawjson.Members(rawjson.Get(cs, "function"), fn[:0])
-			text(rawjson.Get(fs, "name"))
-			text(rawjson.Get(fs, "arguments"))
-			return nil
-		})
-		return nil
-	})
-	_ = rawjson.Elements(rawjson.Get(fields, "tools"), func(t []byte) error {
-		chars += utf8.RuneCount(t)
-		return nil
-	})
-	return int64(tokens + (chars+charsPerToken-1)/charsPerToken)
-}
-
 // estimateCost is the most a call of m may cost, which it holds of its budgets while it runs:
 // its input tokens estimated from the request (as count_tokens estimates them) at the input
 // price, and the most output it may produce (max_completion_tokens, max_tokens or
@@ -254,7 +206,7 @@ func estimateCost(m *registry.Model, op provider.Op, body []byte, fields []rawjs
 	}
 	input := int64(len(body)+3) / 4 // the whole body, at four characters a token
 	if op == provider.Chat {
-		input = chatInputTokens(fields)
+		input = provider.EstimateInputTokens(fields)
 	}
 	var output int64
 	if op != provider.Embedding {

@@ -24,9 +24,12 @@ const defaultQueryTimeout = 10 * time.Second
 // maxPage is the most items one page of a listing holds.
 const maxPage = analytics.MaxLimit
 
-// queryContext is the context of an admin query: the request's, ended at the deadline.
-func (g *Gateway) queryContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, g.queryTimeout())
+// queryContext is the context of an admin query: the gateway's life, ended at the deadline. Not
+// the request's: fasthttp recycles a RequestCtx when its handler returns, and a context derived
+// from it would read the recycled request if the server shut down just then (the race detector
+// saw it).
+func (g *Gateway) queryContext(*fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(g.life, g.queryTimeout())
 }
 
 func (g *Gateway) queryTimeout() time.Duration {

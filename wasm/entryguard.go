@@ -11,13 +11,10 @@ import (
 // errCallStackExhausted is how a guest fails that nests more than maxCallDepth calls.
 var errCallStackExhausted = fmt.Errorf("call stack exhausted: more than %d nested calls", maxCallDepth)
 
-// entryGuard is the fallback's function-entry check. In interruptWazero mode (a module the
-// rewriter cannot read) wazero checks the call's context only at loop heads, so a guest that
-// recurses without looping would run past its deadline, and deep recursion would grow wazero's
-// stack to 400 MB before failing. entryGuard is a wazero function listener: it sees every
-// guest function's entry and exit, stops the call once its context is done, and bounds the call
-// depth as the rewriter's checks do. A listener costs a trip into Go per call, which is
-// acceptable for a fallback.
+// entryGuard is a wazero function listener for interruptWazero mode (a module the rewriter cannot
+// read), where wazero checks the context only at loop heads: at each guest function's entry it
+// stops the call once its context is done, and bounds the call depth as the rewriter does, so
+// recursion without loops cannot run away. Its trip into Go per call is acceptable in a fallback.
 type entryGuard struct{ p *Plugin }
 
 func (g entryGuard) NewFunctionListener(api.FunctionDefinition) experimental.FunctionListener {

@@ -13,10 +13,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// What a guest may write to the gateway's log: iom.log, stdout and stderr lines together. One
-// call once wrote 100,000 lines, 16 MB, in a third of a second; the log is the operator's, and
-// must stay readable and cheap whatever a plugin does. Lines past a bound are dropped and
-// counted, and one line a second at most says how many were.
+// What a guest may write to the gateway's log: iom.log, stdout and stderr lines together. The log
+// is the operator's and must stay readable and cheap whatever a plugin does: lines past a bound
+// are dropped and counted, and one line a second at most says how many were.
 const (
 	logLinesPerCall   = 100     // per call (and per start-up of an instance)
 	logLinesPerSecond = 100     // per plugin, sustained…

@@ -1,26 +1,9 @@
 // Package wasm owns the gateway's WebAssembly plugin host: it loads modules that follow ABI v1
-// (ABI.md beside this file), compiles each once, keeps a pool of sandboxed instances per plugin
-// and calls their role exports — transforms, provider adapters, local models — with a memory
-// cap and a deadline on every call.
-//
-// A Host holds the compilation cache shared by every plugin; Load turns one configured module
-// into a Plugin. Plugin.Call is the raw transport (JSON in, JSON out); the typed helpers
-// (Transform, TransformChunk, AdapterRequest, AdapterResponse, Infer) build the role's input
-// envelope and check the guest's output, so callers deal in plain Go values that serialise to
-// the same JSON a process plugin receives.
-//
-// Every failure is an *Error with a Kind. A guest fault costs only its own call: an instance
-// that trapped, ran out of memory or overran its deadline is thrown away (wazero leaves it open
-// after a trap, and later calls would misbehave) and the next call gets a fresh one.
-//
-// Deadlines are enforced by rewriting each module at load so that every loop head and function
-// entry checks an interrupt flag, which a timer raises, and function entries also bound the call
-// depth, at a fraction of wazero's own mechanism's cost (SANDBOX.md beside this file).
-// What a guest can take from the rest of the gateway is bounded too: its start-up time, its
-// share of the cores (the pool, and a quarantine for plugins that keep running out of time) and
-// its share of the log (guestlog.go). On Linux guest memory lives in a reserved anonymous mapping, so it
-// grows without copying and stays out of the Go heap (memory_linux.go). The package imports
-// nothing of the gateway.
+// (ABI.md), compiles each once, and calls their role exports (transforms, provider adapters,
+// local models) on a pool of sandboxed instances, each call under a memory cap and a deadline.
+// Plugin.Call is the raw JSON transport; the typed helpers build a role's envelope and check the
+// guest's output. Every failure is an *Error with a Kind; SANDBOX.md says how a guest is bounded.
+// The package imports nothing of the gateway.
 package wasm
 
 import (
@@ -112,7 +95,7 @@ const (
 	interruptNone
 )
 
-// Host loads plugins. It is safe for concurrent use.
+// Host loads plugins and holds the compilation cache they share. It is safe for concurrent use.
 type Host struct {
 	log   *slog.Logger
 	cache wazero.CompilationCache

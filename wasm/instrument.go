@@ -388,13 +388,11 @@ func instrumentCode(body []byte, c checks, funcs []uint32, blockTypes [][]byte, 
 	return out, nil
 }
 
-// instrumentFunction appends the rewritten body code to out. A function that calls other guest
-// functions gets the entry and exit checks, and its body becomes a block of type blockType, so
-// that a branch to the function's outermost label, which leaves the function, goes through the
-// exit check after it. A function that calls none needs neither: it can neither recurse nor run
-// longer than its loops, which have their check, allow; it is one frame beyond the counted
-// depth. A function that steps straight into a loop spends no fuel at entry, since the loop's
-// check comes next. imported is the number of imported functions, which are the host's.
+// instrumentFunction appends the rewritten body code to out. A function that calls guest
+// functions gets the entry and exit checks, its body a block of type blockType so that a branch
+// to its outermost label passes the exit check; one that calls none gets neither, and one that
+// steps straight into a loop spends no fuel at entry (SANDBOX.md). imported is the number of
+// imported functions, which are the host's.
 func instrumentFunction(out, code []byte, c checks, blockType []byte, imported uint32, edits []edit) ([]byte, []edit, error) {
 	start, edits, calls, loopFirst, err := scanFunction(code, imported, edits[:0])
 	if err != nil {

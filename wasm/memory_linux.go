@@ -7,12 +7,10 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// On Linux each instance's linear memory is a private anonymous mapping of its full cap,
-// reserved up front and committed by the kernel page by page as the guest touches it. Growing
-// memory then moves nothing (wazero's default reallocates and copies the whole memory on every
-// memory.grow, which made a Go guest's warm-up and an out-of-memory fault cost hundreds of
-// milliseconds), and guest memory stays out of the Go heap, so it does not inflate the
-// gateway's garbage-collection pacing.
+// memoryAllocator makes each instance's linear memory a private anonymous mapping of its full
+// cap, reserved up front and committed by the kernel as the guest touches it: memory.grow moves
+// nothing (wazero's default copies the whole memory on every grow), and guest memory stays out of
+// the Go heap and its garbage-collection pacing.
 var memoryAllocator experimental.MemoryAllocator = experimental.MemoryAllocatorFunc(newMappedMemory)
 
 type mappedMemory struct {

@@ -456,7 +456,8 @@ func (p *Plugin) acquire(ctx context.Context, export string) (*instance, error) 
 	return in, nil
 }
 
-// release returns a healthy instance to the pool, or throws a faulted one away.
+// release returns a healthy instance to the pool, or throws a faulted one away: wazero leaves a
+// module open after a trap, and later calls on it would misbehave.
 func (p *Plugin) release(in *instance, healthy bool) {
 	if healthy && !in.mod.IsClosed() {
 		select {

@@ -13,16 +13,11 @@ const (
 	DefaultQuarantineFor   = 10 * time.Second
 )
 
-// quarantine stops calling a plugin whose calls keep running out of time. Each such call holds
-// an instance, and a core, for the plugin's whole Timeout: a few clients sending requests that
-// make a transform loop would otherwise keep the plugin's share of the cores busy for as long
-// as they like. After QuarantineAfter calls in a row were stopped at the plugin's own Timeout,
-// calls are refused at once (KindQuarantined) for QuarantineFor; then one trial call is let
-// through. If it runs out of time too, the plugin is quarantined again at once; if it ends by
-// itself, in success or failure, the quarantine is over.
-//
-// A caller's deadline does not count: a client with a short deadline must not be able to put a
-// plugin out of service for everyone.
+// quarantine stops calling a plugin whose calls keep running out of time, each holding an
+// instance and a core for the whole Timeout. After QuarantineAfter calls in a row stopped at the
+// plugin's own Timeout, calls are refused (KindQuarantined) for QuarantineFor, then one trial call
+// decides: a timeout quarantines again, any other end lifts it. A caller's deadline does not count,
+// so a client with a short one cannot put the plugin out of service for everyone.
 type quarantine struct {
 	after    int32 // < 0: never
 	cooldown time.Duration

@@ -1,9 +1,8 @@
 // Package analytics owns what the gateway measures: Prometheus metrics, the live statistics of
 // each model, and the ModelInvocation records written asynchronously, in batches, to the store.
-//
 // Nothing here may block a request: metrics are atomic counters, statistics take a short
 // per-model lock, and records go through a bounded channel that drops (and counts) rather than
-// waits when the writer falls behind. It is the only package that imports VictoriaMetrics/metrics.
+// waits. It is the only package that imports VictoriaMetrics/metrics.
 package analytics
 
 import (

@@ -357,12 +357,10 @@ func fitStep(from, to time.Time, step string) string {
 	return "1d"
 }
 
-// Analytics reports the records between from and to, grouped by dim, in points of step. Steps
-// under an hour read minute rollups (kept two days); longer ones read hourly rollups.
-//
-// The answer is bounded whatever is asked: from and to at most MaxRange apart, a step widened
-// (and the one asked for reported) to keep each series within MaxPoints points, at most
-// MaxSeries series. A query the caller must change is a *QueryError; ctx ends a slow one.
+// Analytics reports the records between from and to, grouped by dim, in points of step, from
+// minute rollups (kept two days) for steps under an hour and hourly rollups otherwise. The answer
+// is bounded: at most MaxRange long, MaxSeries series and MaxPoints points a series (step is
+// widened, and the one asked for reported). A query the caller must change is a *QueryError.
 func (r *Recorder) Analytics(ctx context.Context, from, to time.Time, step, dim string) (*Report, error) {
 	rep, err := plan(from, to, step, dim)
 	if err != nil {

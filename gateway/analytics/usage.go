@@ -7,14 +7,11 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Usage metrics mirror the rollups as series, per dimension (model, pipeline, key, org) and
-// value, so that a VictoriaMetrics holding every node's pushes answers the analytics of the
-// whole cluster (see VMQuery). They are fed by the recorder's goroutine, off the request path,
-// and exist only once EnableUsage is called (a pushed gateway): /metrics of a lone gateway has
-// no series per key.
-//
-// Their number is bounded: at most maxUsageValues values per dimension, more counted under
-// OtherValue, and a value unseen for usageIdle leaves the set (VictoriaMetrics keeps its past).
+// Usage metrics mirror the rollups as series per dimension (model, pipeline, key, org) and value,
+// so a VictoriaMetrics holding every node's pushes answers the cluster's analytics (VMQuery). The
+// recorder's goroutine feeds them, off the request path, once EnableUsage is called. At most
+// maxUsageValues values a dimension get series, the rest count under OtherValue, and a value
+// unseen for usageIdle leaves the set (VictoriaMetrics keeps its past).
 
 const (
 	maxUsageValues = 500

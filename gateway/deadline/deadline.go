@@ -1,27 +1,9 @@
-// Package deadline arms a connection's deadlines lazily.
-//
-// fasthttp sets a read or write deadline on every connection for every request (the server's idle
-// and read timeouts, the client's request deadline), and each one is a trip through the
-// runtime's poller and timer heap, under locks, even when no operation will block before the
-// next one replaces it. A Lazy records the deadline asked for and arms the socket only before an
-// operation that may block, and only when the deadline armed there is not close enough to the one
-// asked for: never later, and earlier by at most an eighth of the time left. On a keep-alive
-// connection the deadline then moves once in a while instead of several times a request.
-//
-// The contract, where it differs from net.Conn's:
-//   - Setting a deadline only records it; the next Read (or Write) arms it. A deadline set while
-//     a Read is already blocked does not reach that Read, not even one in the past: it does not
-//     wake it, as net.Conn's would. To stop a blocked Read, close the connection.
-//   - A deadline moved later may stay armed where it was: the socket keeps the earlier one while
-//     it falls short of the new one by at most an eighth of the time left when an operation
-//     starts. That operation then times out early, after no less than 7/8 of its time; never late.
-//   - A deadline moved earlier, cleared, or already past is armed as asked by the next operation
-//     (one past fails it at once, as on net.Conn).
-//   - ReadLimit bounds each Read at its start time plus ReadLimit, armed by the same rule: a Read
-//     fails after between 7/8 of ReadLimit and ReadLimit of silence.
-//   - The read side (SetReadDeadline, ArmRead, Read) and the write side (SetWriteDeadline, Write)
-//     are each for one goroutine at a time; SetDeadline is both. A Read and a Write may run at once.
-//   - Timeouts are the socket's own errors (they wrap os.ErrDeadlineExceeded), as on net.Conn.
+// Package deadline arms a connection's deadlines lazily. fasthttp sets a deadline on every
+// connection for every request, each a trip through the runtime's poller and timer heap under
+// locks; a Lazy records the deadline asked for and arms the socket only before an operation that
+// may block, and only when the armed one is not close enough: never later, and earlier by at most
+// an eighth of the time left. A keep-alive connection's deadline then moves once in a while
+// instead of several times a request.
 package deadline
 
 import (
@@ -59,7 +41,9 @@ func (l *Lazy) Due(now time.Time, limit time.Duration) (time.Time, bool) {
 // clock reading it takes).
 func (l *Lazy) None() bool { return l.want.IsZero() && l.armed.IsZero() }
 
-// stale reports whether a socket armed with armed must be re-armed to honour want at now.
+// stale reports whether a socket armed with armed must be re-armed to honour want at now. A want
+// cleared, earlier or past always re-arms; a later one keeps armed while it falls short by at most
+// an eighth of the time left, so the operation times out after no less than 7/8 of its time.
 func stale(armed, want, now time.Time) bool {
 	switch {
 	case want.IsZero():
@@ -71,26 +55,33 @@ func stale(armed, want, now time.Time) bool {
 }
 
 // Conn is a net.Conn whose deadlines are armed lazily: its setters only record, and Read and
-// Write arm the socket when they must.
+// Write arm the socket when they must, so an operation may time out early, never late. Timeouts
+// wrap os.ErrDeadlineExceeded, as on net.Conn. The read side (SetReadDeadline, ArmRead, Read) and
+// the write side (SetWriteDeadline, Write) are each for one goroutine at a time.
 type Conn struct {
 	net.Conn
 	// ReadLimit, when > 0, bounds every read on top of the read deadline: an idle timeout, for a
-	// stream that runs without a deadline.
+	// stream that runs without a deadline. A silent Read fails after between 7/8 of ReadLimit and
+	// ReadLimit.
 	ReadLimit   time.Duration
 	read, write Lazy
 }
 
+// SetDeadline records t for both sides, as SetReadDeadline and SetWriteDeadline do.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.read.Set(t)
 	c.write.Set(t)
 	return nil
 }
 
+// SetReadDeadline records t for the next Read to arm. Unlike net.Conn's, it does not reach a Read
+// already blocked, even with t past: close the connection to stop one.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.read.Set(t)
 	return nil
 }
 
+// SetWriteDeadline records t for the next Write to arm.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.write.Set(t)
 	return nil

@@ -33,11 +33,9 @@ const (
 )
 
 // health is the circuit breaker and latency of one upstream. It outlives route rebuilds, so an
-// edit of a model does not forget that its upstream is down.
-//
-// Every call asks whether the breaker is closed and reports a success: with the upstream
-// healthy, both are atomic reads and the latency one atomic write, with no lock for the calls
-// on all cores to take in turns. Changes of state go through mu.
+// edit of a model does not forget that its upstream is down. While the upstream is healthy, a
+// call's breaker check and success report are atomic reads and one atomic write, so calls on all
+// cores never queue on a lock; changes of state go through mu.
 type health struct {
 	mu       sync.Mutex
 	state    atomic.Int32 // closed, open or halfOpen; stored under mu

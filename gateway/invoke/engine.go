@@ -1,10 +1,8 @@
-// Package invoke runs model calls: it resolves a model for a key, and drives one call through
-// retries with backoff, fallbacks and the provider adapter, then records what happened (metrics,
-// live statistics, a ModelInvocation) without blocking the caller.
-//
-// It is transport-agnostic: the HTTP server, the admin API's test endpoint and pipelines all call
-// models through it. It keeps a table of compiled routes, rebuilt whenever the registry or the
-// provider defaults change; a request reads the table without locks.
+// Package invoke runs model calls for every transport (the HTTP server, the admin API's test
+// endpoint, pipelines): it resolves a model for a key, drives the call through retries with
+// backoff, fallbacks and the provider adapter, and records it (metrics, live statistics, a
+// ModelInvocation) without blocking the caller. Its table of compiled routes is rebuilt when the
+// registry or the provider defaults change, and read by requests without locks.
 package invoke
 
 import (

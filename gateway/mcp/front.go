@@ -1,13 +1,9 @@
-// Package mcp fronts MCP servers (the Model Context Protocol's tool servers) with the gateway's
-// keys, policies and records: it keeps one client session to each configured server (stdio
-// child processes or streamable HTTP and SSE endpoints, with static headers or an OAuth client
-// credentials token), and serves agents one MCP endpoint whose tools, prompts and resources are
-// those of every server the caller's key may use, named "<server id>__<name>" (resources at
-// iom://<server id>/<the server's URI>), each call and read routed to its server.
-//
-// The protocol on both sides is the official Go SDK's; this package owns the aggregation,
-// the policy view per key, reconnection and records. It knows nothing of fasthttp: the server
-// package bridges its net/http handler onto the data plane.
+// Package mcp fronts MCP servers (stdio child processes, streamable HTTP and SSE endpoints) with
+// the gateway's keys, policies and records. It keeps one client session to each server and serves
+// agents one MCP endpoint with the tools, prompts and resources of every server the caller's key
+// may use, named "<server id>__<name>" (resources iom://<server id>/<URI>), each routed to its
+// server. Both sides speak through the official Go SDK; the package knows nothing of fasthttp
+// (the server package bridges its net/http handler onto the data plane).
 package mcp
 
 import (
@@ -734,11 +730,10 @@ func resultSize(res *sdk.CallToolResult) int64 {
 }
 
 // CallTool calls the tool clients see as name ("<server id>__<tool>") for key, as a pipeline's
-// tool step does, under the policies of /mcp: a tool the key may not use, or that the server's
-// filter hides or the server does not have, is refused as unknown, as /mcp refuses it. A nil key
-// is the admin API's test run, which no key's policy limits. The output is the result's
-// structured content when it has some, else its text; a call that fails, or whose result is an
-// error, is an error saying why. record is the id of the call's record.
+// tool step does, under /mcp's policies: a tool the key may not use, or that the server hides or
+// lacks, is refused as unknown. A nil key (the admin API's test run) is not limited. out is the
+// result's structured content, else its text; a failed call or an error result is fe, saying why.
+// record is the id of the call's record.
 func (s *Service) CallTool(ctx context.Context, key *policy.Key, name string, args json.RawMessage, from Origin) (out any, record string, fe *fault.Error) {
 	unknown := fault.NotFound("tool_not_found", "unknown tool %q", name)
 	server, tool, ok := SplitName(name)

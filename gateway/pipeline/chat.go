@@ -135,12 +135,11 @@ func (p *Plan) ChatProperty() string {
 	return p.chat.name
 }
 
-// ChatInput fills the chat property of input (a chat request without model and stream) from
-// the last user message, unless input sets it itself: with the message's text (its content, or
-// its text parts joined by newlines, trimmed); for an image property, with the URL of its first
-// image_url part, else its text when that is a data: URL; for an array property, with the
-// numbers written in its text. A message that has nothing to fill it with is an error that says
-// what to send instead. Without a chat property, input is left as it is.
+// ChatInput fills the chat property of input (a chat request without model and stream), unless
+// input sets it, from the last user message: its text; for an image property, its first image_url
+// part, else its text if a data: URL; for an array property, the numbers in its text. A message
+// with nothing to fill it is an error saying what to send instead. Without a chat property it
+// does nothing.
 func (p *Plan) ChatInput(input map[string]any) *fault.Error {
 	c := p.chat
 	if c == nil {

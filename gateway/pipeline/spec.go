@@ -1,11 +1,9 @@
-// Package pipeline owns pipelines: multi-model workflows as a DAG of steps (input, output,
-// model, tool, transform, condition, router, merge), validated and compiled once into a plan, run with
-// independent branches in parallel under one deadline, and recorded as PipelineExecutions.
-//
-// A Pipeline is the same value whether it comes from the config file, the admin API or the
-// console's visual builder: nodes and edges in React Flow's shape. The package calls models
-// through the invoke engine, plugins through the Transformer and MCP tools through the Tools it
-// is given; it knows nothing of HTTP.
+// Package pipeline owns pipelines: multi-model workflows as a DAG of steps, validated and
+// compiled once into a plan, run with independent branches in parallel under one deadline, and
+// recorded as PipelineExecutions. A Pipeline (React Flow's nodes and edges) is the same value from
+// the config file, the admin API or the console's builder. It calls models through the invoke
+// engine, plugins through the Transformer and MCP tools through the Tools it is given, and knows
+// nothing of HTTP.
 package pipeline
 
 import "github.com/iomhq/iom/gateway/spec"

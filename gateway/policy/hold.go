@@ -61,15 +61,11 @@ func (l *Limiter) Holds(k *Key) bool {
 	return ok
 }
 
-// Reserve admits one call of k, as Admit does, and holds estimateUSD of the key's and its
-// organisation's budgets until the call ends. A budget admits the call when its spend, what
-// calls in flight hold and the estimate fit in it; a call whose estimate does not fit is
-// admitted only while something is left and no other call holds any of it, and holds what is
-// left: a budget's last call runs alone, and the budget is passed only by what a call costs
-// beyond its hold (reported to OnOverspend). It returns the key the call
-// must carry to Spent, which settles the hold, and to Release, which frees a hold the call did
-// not settle (it failed, or was answered from the cache). Without a budget or an estimate it
-// holds nothing and returns k.
+// Reserve admits one call of k, as Admit does, and holds estimateUSD of the key's and its org's
+// budgets until the call ends. An estimate that does not fit beside the spend and the holds is
+// admitted only while something is left and nothing is held, and holds the rest, so a budget is
+// passed only by a call's cost beyond its hold (OnOverspend). The key returned goes to Spent, or
+// to Release when the call failed or hit the cache; it is k when nothing is held.
 func (l *Limiter) Reserve(k *Key, estimateUSD float64) (*Key, *fault.Error) {
 	h, fe := l.admit(k, Micro(estimateUSD))
 	if fe != nil || h == nil {

@@ -1,14 +1,8 @@
-// Package policy owns who may do what on the data plane: gateway keys (from the config file and
-// the admin API, kept only as hashes), the admin token, and the security-policy check between a
-// key and a model.
-//
-// A key is known by its id, which never changes and is never reused by another key: "key_" and
-// 16 random hex digits for a key created through the API, "config:<name>" for a key of the
-// config file (whose names are unique in the file). A key's name is for people; it is unique
-// within the key's org, and grants nothing: a private model's allowedKeys holds ids.
-//
-// Authentication and access checks run on every request: they read an immutable snapshot and
-// never touch the store.
+// Package policy owns who may do what on the data plane: gateway keys (kept only as hashes), the
+// admin token, and the security-policy check between a key and a model. A key's id never changes
+// and is never reused: "key_" and 16 random hex digits from the API, "config:<name>" from the
+// config file. Its name, unique in its org, grants nothing: a private model's allowedKeys holds
+// ids. Checks on every request read an immutable snapshot and never touch the store.
 package policy
 
 import (
@@ -412,12 +406,10 @@ func describeKeys(keys []*Key) string {
 	return strings.Join(parts, " or ")
 }
 
-// MigrateAllowed turns the allowedKeys of a model stored by an earlier release, where an entry
-// could be a key's name or id, into key ids. An entry that is a key's id, or has the form of
-// one (a revoked key's), stays. One that names exactly one key becomes that key's id. One that
-// names no key is dropped (returned in dropped): it let no key in. One that names several keys
-// is an error, since which was meant cannot be told. Entries of the id form are never resolved
-// as names, so a migrated model is left as it is by the next start.
+// MigrateAllowed turns a model's allowedKeys stored by an earlier release, whose entries could be
+// key names or ids, into ids. An entry of id form stays (a revoked key's too), a name of one key
+// becomes its id, a name of none is dropped (returned in dropped), and a name of several is an
+// error. Entries of id form are never read as names, so migrating again changes nothing.
 func (k *Keyring) MigrateAllowed(model string, entries []string) (ids, dropped []string, err error) {
 	s := k.snap.Load()
 	ids = make([]string, 0, len(entries))

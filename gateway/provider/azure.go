@@ -9,18 +9,11 @@ import (
 	"github.com/iomhq/iom/gateway/registry"
 )
 
-// azureAdapter talks to Azure OpenAI, whose wire format is OpenAI's: the body goes through the
-// openai adapter as it is, only the URLs and the credentials differ.
-//
-//   - A resource endpoint (https://{resource}.openai.azure.com) serves deployments: the model's
-//     upstreamModel is the deployment, in the path, and every call names an api-version
-//     (config.apiVersion, default AzureAPIVersion):
-//     POST {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=….
-//   - An endpoint ending in /openai/v1 (Azure AI Foundry's OpenAI-compatible API) takes OpenAI's
-//     paths, the body's model naming the deployment, and no api-version unless one is set.
-//
-// The key goes in the api-key header; a key that starts with "Bearer " is a Microsoft Entra
-// token, sent as the Authorization header.
+// azureAdapter talks to Azure OpenAI through the openai adapter; only URLs and credentials differ.
+// A resource endpoint (https://{resource}.openai.azure.com) takes the deployment (upstreamModel)
+// in the path and an api-version (config.apiVersion, default AzureAPIVersion); one ending in
+// /openai/v1 takes OpenAI's paths, the deployment as the body's model, and no api-version unless
+// set. The key goes in api-key, or in Authorization when it starts with "Bearer " (an Entra token).
 type azureAdapter struct{}
 
 // AzureAPIVersion is the api-version of calls to deployments when the model sets none.

@@ -26,18 +26,11 @@ import (
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
-// bedrockAdapter talks to Amazon Bedrock Runtime: chat through Converse
-// (POST {endpoint}/model/{modelId}/converse) and ConverseStream (/converse-stream, answered in
-// AWS's binary event-stream framing), legacy completions as a one-message chat, and embeddings
-// through the Titan text embeddings models' InvokeModel (/model/{modelId}/invoke). Requests are
-// signed with AWS Signature V4 (service bedrock) by the AWS SDK's signer. The requests are
-// translated in openai_bedrock.go, the answers in bedrock_openai.go.
-//
-// Credentials are the model's apiKey (or providers.bedrock.apiKey), written
-// ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]; a model without one on Bedrock's own hosts
-// takes AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment. The
-// region is the endpoint's (bedrock-runtime.{region}.amazonaws.com), else config.region, else
-// AWS_REGION.
+// bedrockAdapter talks to Amazon Bedrock Runtime: chat through Converse and ConverseStream (AWS's
+// event-stream framing), legacy completions as one-message chats, embeddings through Titan's
+// InvokeModel, all signed with SigV4 by the AWS SDK. Credentials are the model's apiKey (or
+// providers.bedrock.apiKey), ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN], else on Bedrock's
+// own hosts the AWS_* environment; the region is the endpoint's, else config.region or AWS_REGION.
 type bedrockAdapter struct{}
 
 func init() { adapters["bedrock"] = bedrockAdapter{} }

@@ -19,13 +19,10 @@ import (
 // dialTimeout bounds connecting to an upstream, TLS handshake included.
 const dialTimeout = 5 * time.Second
 
-// A dialer opens connections to one upstream for its HTTP client. For HTTPS it shakes hands
-// itself, under dialTimeout, so fasthttp (which takes a connection with a Handshake method for one
-// that has shaken hands) does not do it lazily on the request's first write, under whatever
-// deadline that request has.
-//
-// A connection is layered: TLS (for HTTPS) over a deadline.Conn over a socket over the TCP
-// connection. socketOf finds the socket again.
+// dialer opens connections to one upstream for its HTTP client. For HTTPS it shakes hands itself,
+// under dialTimeout, so fasthttp (which skips the handshake of a conn with a Handshake method)
+// does not do it on the request's first write, under that request's deadline. A connection is
+// TLS (for HTTPS) over a deadline.Conn over a socket over TCP; socketOf finds the socket again.
 type dialer struct {
 	tls  *tls.Config // nil for plain HTTP
 	idle time.Duration
@@ -38,12 +35,9 @@ type dialError struct{ err error }
 func (e *dialError) Error() string { return "cannot connect: " + e.err.Error() }
 func (e *dialError) Unwrap() error { return e.err }
 
-// dial connects, and shakes hands, on a goroutine of its own. The net package's dial path is
-// deep: run on the request's goroutine, below the server, the engine and the HTTP client, it
-// takes that goroutine past 8 KiB of stack, which then stays at 16 KiB while the request waits
-// for its answer. In a burst of new connections every request dials, so every one of them paid
-// it: through a slow upstream at 500 connections, the gateway's stacks took 8.6-9.1 MiB; dialing
-// apart, 4.8-6.8 MiB (resident memory 0.6-2.9 MB less, seven rounds in turns).
+// dial connects, and shakes hands, on a goroutine of its own: the net package's dial path is
+// deep, and run on the request's goroutine it would leave that goroutine's stack doubled while the
+// request waits for its answer, every request's in a burst of new connections (bench/README.md).
 func (d dialer) dial(addr string) (net.Conn, error) {
 	type dialed struct {
 		conn net.Conn

@@ -33,10 +33,8 @@ func (e *sendError) Unwrap() error { return e.err }
 
 // exchange sends req over a connection of u's pool and reads the answer into resp: its head, and
 // its body unless resp.StreamBody is set, in which case it returns the body to read and close.
-// fasthttp provides the pool and the HTTP/1.1 codec; exchange decides what a failure means
-// (sendError), retrying only a request that cannot have reached the upstream (CONNECTIONS.md).
-// A deadline bounds everything but reading a streamed body; ctx, when it can end, interrupts
-// everything by closing the connection.
+// It retries only a request that cannot have reached the upstream (CONNECTIONS.md). A deadline
+// bounds all but a streamed body's read; ctx interrupts everything by closing the connection.
 func (u *Upstream) exchange(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time) (*answerBody, error) {
 	if len(req.Header.UserAgent()) == 0 {
 		req.Header.SetUserAgent(userAgent)

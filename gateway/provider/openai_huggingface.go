@@ -16,17 +16,11 @@ import (
 	"github.com/iomhq/iom/gateway/wire/tgi"
 )
 
-// huggingFace talks to Hugging Face's serving stacks, chosen by the endpoint:
-//   - Text Generation Inference: a base URL uses TGI's OpenAI-style /v1/chat/completions for chat
-//     and /generate for legacy completions; an endpoint ending in /generate or /generate_stream
-//     uses those for both (chat messages are rendered into a prompt);
-//   - the Inference API (api-inference.huggingface.co/models/…, router.huggingface.co/…, or any
-//     endpoint whose path has /models/<id>): text
-//     generation, feature extraction for embeddings, and classification for classification models;
-//   - Text Embeddings Inference: an endpoint ending in /embed.
-//
-// Where the upstream reports no token counts (the Inference API's feature extraction and
-// classification, TEI), usage is counted as whitespace-separated words.
+// huggingFace talks to the Hugging Face stack its endpoint names: the Inference API (its hosts,
+// or a path with /models/<id>: generation, feature extraction, classification), TEI (a path
+// ending in /embed), or TGI (a base URL: /v1/chat/completions and /generate; a path ending in
+// /generate or /generate_stream: that for both, chat rendered as a prompt). Where the upstream
+// reports no token counts, usage counts whitespace-separated words.
 type huggingFace struct{}
 
 type hfMode uint8

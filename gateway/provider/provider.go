@@ -1,12 +1,8 @@
 // Package provider owns the upstream side of the gateway: one adapter per kind of upstream API,
-// each translating the canonical request (OpenAI's wire format) into the upstream's and its
-// answer, plain or streamed, back into canonical form, plus the pooled HTTP clients they share:
-// how a call uses a connection, and what it retries (exchange.go), and how a connection waiting
-// in the pool is watched (socket.go).
-//
-// Adapters are pure translators over fasthttp: they know nothing of keys, policies, retries or
-// records, which belong to the invoke engine. Translations live in files named for their pair
-// (openai_openai.go: canonical to an OpenAI-compatible upstream).
+// translating the canonical request (OpenAI's wire format) into the upstream's and the answer,
+// plain or streamed, back (in files named for the pair, such as openai_openai.go), and the pooled
+// HTTP clients they share (CONNECTIONS.md). Adapters know nothing of keys, policies, retries or
+// records, which belong to the invoke engine.
 package provider
 
 import (

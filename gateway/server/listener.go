@@ -18,15 +18,11 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 )
 
-// listener is one of the gateway's listeners, made to hold up on a port anyone can reach:
-//   - An accept that fails (no descriptors left, EMFILE or ENFILE; a connection aborted before
-//     it was taken; no buffers) is retried, after 5 ms doubling to 1 s, instead of ending the
-//     server as fasthttp would: the gateway would run on without accepting, for good. Only
-//     closing the listener ends Accept.
-//   - A client address holding maxPerIP connections, or the listener holding maxConns, has its
-//     next connection answered at once (429 or 503) and closed. A connection counts until its
-//     socket is closed, lingering included.
-//   - Each connection is a conn.
+// listener is a gateway listener made to hold up on a port anyone can reach. A failed accept (out
+// of descriptors, an aborted connection, no buffers) is retried with backoff, where fasthttp would
+// end the server and leave the gateway running without accepting; only Close ends Accept. Past
+// maxPerIP connections from one address, or maxConns in all, a new one is answered at once (429
+// or 503) and closed; a connection counts until its socket closes, lingering included.
 type listener struct {
 	net.Listener
 	name         string // "data" or "admin", for logs and metrics
@@ -182,17 +178,11 @@ func clientKey(a net.Addr) netip.Addr {
 	return ip
 }
 
-// conn is an accepted connection.
-//
-// Its read deadlines are armed lazily (deadline.Conn). Every write has writeTimeout of its own
-// to go out (a write of more than writeChunk bytes, that much for each part), so a client that
-// stops reading is cut off, however long the answer runs: a stream ends then, its call is
-// recorded, and the connection's goroutine and descriptor are freed.
-//
-// Its close lingers, as nginx's does, only when the server marked it (lingerOnClose) because
-// the client may still be sending a request the server will not read, a body over the size
-// limit say: it stops writing and reads what is in flight for a moment before closing, so the
-// client receives the error answer instead of a reset. Any other close is immediate.
+// conn is an accepted connection, its read deadlines armed lazily (deadline.Conn). Each write, or
+// writeChunk of a longer one, has writeTimeout to go out, so a client that stops reading is cut
+// off however long the answer runs. Close lingers, as nginx's does, only once lingerOnClose marked
+// it because the client may still be sending what will not be read (an oversized body): it stops
+// writing and reads for a moment, so the client gets the error answer instead of a reset.
 type conn struct {
 	deadline.Conn
 	tcp          *net.TCPConn

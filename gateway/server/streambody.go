@@ -9,17 +9,11 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// setStreamBody makes fn write the response body, as fasthttp's SetBodyStreamWriter does, but in
-// the connection's own goroutine when fasthttp sends the body, each flush of w going out as one
-// chunk. SetBodyStreamWriter runs fn in a goroutine of its own that writes into a pipe, which the
-// connection's goroutine reads and copies to the socket: two goroutines handing each event over,
-// each hand-off to an idle processor waking a thread; one goroutine saves both hand-offs
-// (bench/README.md has the time to first event).
-//
-// fn runs exactly once, whatever happens to the response: if the body is never sent (a HEAD
-// request, a connection lost before it, a response reset), fn still runs, in the background,
-// with a writer whose first flush fails, as a client that went away makes it fail; so what fn
-// holds (an upstream response, a call to record) is always released.
+// setStreamBody makes fn write the response body, as fasthttp's SetBodyStreamWriter does, but on
+// the connection's own goroutine, each flush of w one chunk, saving the hand-offs through that
+// writer's goroutine and pipe (bench/README.md). fn runs exactly once: if the body is never sent
+// (HEAD, a lost connection, a reset response), it runs in the background with a writer whose
+// first flush fails, so what it holds (an upstream response, a call to record) is released.
 func setStreamBody(ctx *fasthttp.RequestCtx, fn func(w *bufio.Writer)) {
 	ctx.Response.SetBodyStream(&streamBody{fn: fn}, -1)
 }

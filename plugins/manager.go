@@ -51,9 +51,16 @@ type Manager struct {
 	log  *slog.Logger
 	dir  string // this manager's socket directory; every plugin process gets one inside
 
-	// slots is replaced whole by Load and Close, so calls look plugins up without a lock.
-	slots     atomic.Pointer[map[string]*slot]
+	// slots is replaced whole by a reload's commit and by Close, so calls look plugins up
+	// without a lock.
+	slots atomic.Pointer[map[string]*slot]
+	// reloadMu is held from Prepare until Commit or Discard (all through Load), so one reload
+	// at a time is prepared against the running set it will replace. Close does not take it.
+	reloadMu sync.Mutex
+	// loadMu guards the swap of slots, closed and pending; Prepare holds it while it starts
+	// plugins, so Close waits for those starts and then stops what they started.
 	loadMu    sync.Mutex
+	pending   *Prepared // prepared and neither committed nor discarded yet
 	closed    atomic.Bool
 	closeOnce sync.Once
 	retiring  sync.WaitGroup
@@ -64,8 +71,8 @@ type Manager struct {
 // pid, so a later gateway can tell which directories were left by one that is gone.
 const socketPrefix = "iom-plugins-"
 
-// New returns a manager with no plugins; Load starts them. When ctx is done the manager closes,
-// stopping every plugin.
+// New returns a manager with no plugins; Load (or Prepare and Commit) starts them. When ctx is
+// done the manager closes, stopping every plugin.
 func New(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -124,43 +131,138 @@ func removeStaleDirs(base string, log *slog.Logger) {
 // Timeout; new and changed plugins are started; removed and replaced ones are drained and
 // stopped. A new plugin that fails to start stays loaded, in state "restarting" then "failed",
 // and is retried in the background; a changed plugin whose new version fails to start keeps its
-// old version running. Either way Load reports the failures.
+// old version running. Either way Load reports the failures. Prepare is the all-or-nothing form.
 func (m *Manager) Load(cfgs []Config) error {
-	m.loadMu.Lock()
-	defer m.loadMu.Unlock()
-	if m.closed.Load() {
-		return ErrClosed
-	}
-	want, err := check(cfgs)
+	p, err := m.prepare(cfgs)
 	if err != nil {
 		return err
 	}
-	cur := *m.slots.Load()
-	next := make(map[string]*slot, len(want))
-	type change struct {
-		old, new *slot
-		first    *process
-		err      error
+	return p.finish(true)
+}
+
+// Prepare gets a reload ready without changing what is served: it checks every config as Load
+// does, and starts the new and changed plugins beside the running ones. If any of them fails to
+// start, it stops the ones it started and returns the errors, each naming its plugin; the
+// running plugins stay as they were. Otherwise the caller must end the reload with Commit or
+// Discard: until then, other reloads wait. Close does not wait for that: it stops what was
+// prepared as well.
+func (m *Manager) Prepare(cfgs []Config) (*Prepared, error) {
+	p, err := m.prepare(cfgs)
+	if err != nil {
+		return nil, err
 	}
-	var changes []*change
+	var errs []error
+	for _, ch := range p.changes {
+		if ch.err != nil {
+			errs = append(errs, ch.err)
+		}
+	}
+	if len(errs) > 0 {
+		p.Discard()
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// Prepared is a reload that Prepare got ready: its new and changed plugins run beside the
+// served ones, which it has not touched.
+type Prepared struct {
+	m       *Manager
+	cur     map[string]*slot // the running set it replaces
+	keep    []kept
+	changes []*change
+	done    atomic.Bool // Commit or Discard was called
+}
+
+// kept is a running plugin the reload keeps, with the settings it takes at the commit.
+type kept struct {
+	s   *slot
+	set *settings
+}
+
+// change is a new or changed plugin: its new slot, and the outcome of its first start.
+type change struct {
+	old, new *slot
+	first    *process
+	err      error
+}
+
+// prepare takes the reload lock, checks cfgs and starts what they add or change, side by side:
+// a start is mostly waiting for a process to hand-shake. It leaves the lock held when it returns
+// a Prepared, whatever its starts did; finish releases it.
+func (m *Manager) prepare(cfgs []Config) (*Prepared, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	m.reloadMu.Lock()
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	fail := func(err error) (*Prepared, error) {
+		m.reloadMu.Unlock()
+		return nil, err
+	}
+	if m.closed.Load() {
+		return fail(ErrClosed)
+	}
+	want, err := check(cfgs)
+	if err != nil {
+		return fail(err)
+	}
+	p := &Prepared{m: m, cur: *m.slots.Load()}
 	for _, c := range want {
-		old := cur[c.Name]
+		old := p.cur[c.Name]
 		if old != nil && old.cfg.sameProcess(c) {
-			old.set.Store(c.settings())
-			next[c.Name] = old
+			p.keep = append(p.keep, kept{s: old, set: c.settings()})
 			continue
 		}
-		changes = append(changes, &change{old: old, new: newSlot(m, c)})
+		p.changes = append(p.changes, &change{old: old, new: newSlot(m, c)})
 	}
-	// Start side by side: a start is mostly waiting for a process to hand-shake.
 	var wg sync.WaitGroup
-	for _, ch := range changes {
+	for _, ch := range p.changes {
 		wg.Go(func() { ch.first, ch.err = ch.new.start() })
 	}
 	wg.Wait()
+	m.pending = p
+	return p, nil
+}
 
+// Commit puts the prepared plugins in service in one swap: kept plugins take their new
+// settings, new and changed ones serve, and removed and replaced ones are drained and stopped
+// in the background. It cannot fail. If the manager was closed since Prepare, Close has stopped
+// what was prepared and Commit does nothing. Commit and Discard act once: later calls of
+// either do nothing.
+func (p *Prepared) Commit() { _ = p.finish(true) }
+
+// Discard stops the plugins Prepare started and leaves the running ones as they are.
+func (p *Prepared) Discard() { _ = p.finish(false) }
+
+// finish commits or discards p, once, and ends the reload. A commit reports the plugins that
+// failed to start (only Load commits those): see Load for what becomes of them.
+func (p *Prepared) finish(commit bool) error {
+	if !p.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	m := p.m
+	defer m.reloadMu.Unlock()
+	m.loadMu.Lock()
+	if m.pending != p {
+		m.loadMu.Unlock()
+		return ErrClosed // Close took it over, and stops its processes
+	}
+	m.pending = nil
+	if !commit {
+		m.loadMu.Unlock()
+		p.stop()
+		return nil
+	}
+	defer m.loadMu.Unlock()
+	next := make(map[string]*slot, len(p.keep)+len(p.changes))
+	for _, k := range p.keep {
+		k.s.set.Store(k.set)
+		next[k.s.cfg.Name] = k.s
+	}
 	var errs []error
-	for _, ch := range changes {
+	for _, ch := range p.changes {
 		name := ch.new.cfg.Name
 		if ch.err != nil && ch.old != nil {
 			ch.old.noteError("its new version failed to start: " + ch.err.Error())
@@ -175,12 +277,23 @@ func (m *Manager) Load(cfgs []Config) error {
 		ch.new.begin(ch.first, ch.err)
 	}
 	m.slots.Store(&next)
-	for name, s := range cur {
+	for name, s := range p.cur {
 		if next[name] != s {
 			m.retiring.Go(s.stop)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stop stops the processes p started, which never served a call, and returns when they are gone.
+func (p *Prepared) stop() {
+	var wg sync.WaitGroup
+	for _, ch := range p.changes {
+		if ch.first != nil {
+			wg.Go(func() { ch.new.retire(ch.first) })
+		}
+	}
+	wg.Wait()
 }
 
 // Close stops every plugin, letting calls in flight finish for up to the drain timeout, and
@@ -192,9 +305,14 @@ func (m *Manager) Close() error {
 		m.closed.Store(true)
 		cur := *m.slots.Load()
 		m.slots.Store(&map[string]*slot{})
+		pending := m.pending
+		m.pending = nil
 		m.loadMu.Unlock()
 		for _, s := range cur {
 			m.retiring.Go(s.stop)
+		}
+		if pending != nil {
+			m.retiring.Go(pending.stop)
 		}
 		m.retiring.Wait()
 		_ = os.RemoveAll(m.dir)

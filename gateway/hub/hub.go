@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iomhq/iom/gateway/config"
@@ -39,9 +40,12 @@ type Hub struct {
 	log   *slog.Logger
 	host  *wasm.Host
 	procs *plugins.Manager
-	mu    sync.RWMutex
-	wasm  map[string]*wasmPlugin
-	proc  map[string][]byte // process plugins by name: their config as JSON
+	// reload is held from Prepare until Commit or Discard, so each change is prepared against
+	// the sets it replaces. Close does not take it.
+	reload sync.Mutex
+	mu     sync.RWMutex
+	wasm   map[string]*wasmPlugin
+	proc   map[string][]byte // process plugins by name: their config as JSON
 }
 
 type wasmPlugin struct {
@@ -72,53 +76,105 @@ func fingerprint(c config.Plugin) string {
 	return string(b)
 }
 
-// apply loads the config's plugins. On any error nothing changes.
+// Apply makes the loaded plugins match cfgs: Prepare, then Commit. On any error nothing
+// changes.
 func (h *Hub) Apply(ctx context.Context, cfgs []config.Plugin) error {
-	h.mu.RLock()
-	old := h.wasm
-	h.mu.RUnlock()
-	next := map[string]*wasmPlugin{}
-	var loaded []*wasm.Plugin
-	var procs []plugins.Config
-	fail := func(err error) error {
-		for _, p := range loaded {
-			p.Close(ctx)
-		}
+	c, err := h.Prepare(ctx, cfgs)
+	if err != nil {
 		return err
 	}
-	for _, c := range cfgs {
-		if c.Kind() == "process" {
-			procs = append(procs, procConfig(c))
-			continue
+	c.Commit()
+	return nil
+}
+
+// Change is a reload of the plugins that Prepare got ready beside the served ones.
+type Change struct {
+	h      *Hub
+	old    map[string]*wasmPlugin // the WASM set it replaces
+	wasm   map[string]*wasmPlugin
+	proc   map[string][]byte
+	loaded []*wasm.Plugin // the WASM plugins it loaded, closed if it is discarded
+	procs  *plugins.Prepared
+	done   atomic.Bool
+}
+
+// Prepare gets the plugins of cfgs ready without changing what is served: WASM plugins that
+// are new or changed are loaded beside the old ones, and the process plugins are prepared (see
+// plugins.Manager.Prepare). On any error it drops what it loaded and started, and nothing
+// changes. Otherwise the caller ends the reload with Commit or Discard; until then, other
+// reloads wait.
+func (h *Hub) Prepare(ctx context.Context, cfgs []config.Plugin) (*Change, error) {
+	h.reload.Lock()
+	h.mu.RLock()
+	c := &Change{h: h, old: h.wasm, wasm: map[string]*wasmPlugin{}, proc: map[string][]byte{}}
+	h.mu.RUnlock()
+	fail := func(err error) (*Change, error) {
+		for _, p := range c.loaded {
+			p.Close(ctx)
 		}
-		fp := fingerprint(c)
-		if o := old[c.Name]; o != nil && o.fingerprint == fp {
-			next[c.Name] = o
-			continue
-		}
-		p, err := h.host.Load(ctx, wasmConfig(c))
-		if err != nil {
-			return fail(fmt.Errorf("plugins: cannot load %q: %w", c.Name, err))
-		}
-		loaded = append(loaded, p)
-		next[c.Name] = &wasmPlugin{p: p, cfg: c, fingerprint: fp}
+		h.reload.Unlock()
+		return nil, err
 	}
-	if err := h.procs.Load(procs); err != nil {
+	var procs []plugins.Config
+	for _, pc := range cfgs {
+		if pc.Kind() == "process" {
+			procs = append(procs, procConfig(pc))
+			continue
+		}
+		fp := fingerprint(pc)
+		if o := c.old[pc.Name]; o != nil && o.fingerprint == fp {
+			c.wasm[pc.Name] = o
+			continue
+		}
+		p, err := h.host.Load(ctx, wasmConfig(pc))
+		if err != nil {
+			return fail(fmt.Errorf("plugins: cannot load %q: %w", pc.Name, err))
+		}
+		c.loaded = append(c.loaded, p)
+		c.wasm[pc.Name] = &wasmPlugin{p: p, cfg: pc, fingerprint: fp}
+	}
+	prepared, err := h.procs.Prepare(procs)
+	if err != nil {
 		return fail(fmt.Errorf("plugins: %w", err))
 	}
-	procNames := map[string][]byte{}
+	c.procs = prepared
 	for _, pc := range procs {
-		procNames[pc.Name] = pc.Config
+		c.proc[pc.Name] = pc.Config
 	}
+	return c, nil
+}
+
+// Commit serves the prepared plugins, WASM and process ones, and closes the WASM plugins they
+// replace once their calls in flight end (each is bounded by its plugin's timeout). It cannot
+// fail. Commit and Discard act once: later calls of either do nothing.
+func (c *Change) Commit() {
+	if !c.done.CompareAndSwap(false, true) {
+		return
+	}
+	h := c.h
+	defer h.reload.Unlock()
+	c.procs.Commit()
 	h.mu.Lock()
-	h.wasm, h.proc = next, procNames
+	h.wasm, h.proc = c.wasm, c.proc
 	h.mu.Unlock()
-	for name, o := range old {
-		if next[name] != o {
-			o.p.Close(ctx)
+	for name, o := range c.old {
+		if c.wasm[name] != o {
+			o.p.Close(context.Background())
 		}
 	}
-	return nil
+}
+
+// Discard closes the WASM plugins Prepare loaded and stops the process plugins it started; the
+// served plugins stay as they are.
+func (c *Change) Discard() {
+	if !c.done.CompareAndSwap(false, true) {
+		return
+	}
+	defer c.h.reload.Unlock()
+	c.procs.Discard()
+	for _, p := range c.loaded {
+		p.Close(context.Background())
+	}
 }
 
 // wasmConfig is the WASM host's configuration of a plugin entry.

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,9 +41,10 @@ func TestDesignNamesEveryPackage(t *testing.T) {
 	}
 }
 
-// The import rule of docs/DESIGN.md: cmd → gateway → (wasm, plugins); the two plugin hosts use
-// nothing of the gateway but its JSON scanner (gateway/rawjson), and the process-plugin host the
-// SDK's contract; no package of the gateway imports cmd.
+// The import rule of docs/DESIGN.md: cmd → gateway/app → gateway → (wasm, plugins); the two
+// plugin hosts use nothing of the gateway but its JSON scanner (gateway/rawjson), and the
+// process-plugin host the SDK's contract; no package of the gateway imports cmd, and none but
+// cmd imports gateway/app, the one place where parts are wired.
 func TestImportRule(t *testing.T) {
 	allowed := map[string][]string{
 		"wasm":    {"github.com/iomhq/iom/wasm", "github.com/iomhq/iom/gateway/rawjson"},
@@ -58,6 +60,21 @@ func TestImportRule(t *testing.T) {
 	for _, pkg := range ourDeps(t, "./gateway/...") {
 		if strings.HasPrefix(pkg, "github.com/iomhq/iom/cmd") {
 			t.Errorf("the gateway imports %s", pkg)
+		}
+	}
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	const app = "github.com/iomhq/iom/gateway/app"
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		if slices.Contains(strings.Fields(imports), app) && !strings.HasPrefix(pkg, "github.com/iomhq/iom/cmd/") &&
+			!strings.HasPrefix(pkg, "github.com/iomhq/iom/internal/") {
+			t.Errorf("%s imports %s: only cmd wires the gateway", pkg, app)
 		}
 	}
 }

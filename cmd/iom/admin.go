@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -49,7 +49,7 @@ func admin(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if dataDir == "" {
-		o := server.LoadOptions()
+		o := app.LoadOptions()
 		o.CheckFiles = false // only the data dir and the credentials matter here
 		cfg, err := config.Load(configPath, o)
 		if err != nil {
@@ -62,7 +62,7 @@ func admin(args []string, stdout, stderr io.Writer) int {
 		dataDir = cfg.Server.DataDir
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	value, err := server.ResetCredential(dataDir, key, log)
+	value, err := app.ResetCredential(dataDir, key, log)
 	if err != nil {
 		return fail(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -32,13 +32,13 @@ keys:
   - name: fixed
     key: fixed-key-0123456789abcdef
 `), 0o600)
-	start := func() *server.Gateway {
+	start := func() *app.Gateway {
 		t.Helper()
-		cfg, err := config.Load(cfgPath, server.LoadOptions())
+		cfg, err := config.Load(cfgPath, app.LoadOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := server.New(cfg, server.Options{})
+		g, err := app.New(cfg, app.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

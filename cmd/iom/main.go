@@ -18,10 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/hub"
-	"github.com/iomhq/iom/gateway/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -118,7 +118,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	if err := newFlagSet("validate", stderr, &f, false).Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := config.Load(f.config, server.LoadOptions())
+	cfg, err := config.Load(f.config, app.LoadOptions())
 	if err != nil {
 		printConfigError(stderr, f.config, err)
 		return 1
@@ -153,7 +153,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	cfg, err := config.Load(f.config, server.LoadOptions())
+	cfg, err := config.Load(f.config, app.LoadOptions())
 	if err != nil {
 		printConfigError(stderr, f.config, err)
 		return 1
@@ -166,7 +166,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(handler)
 	slog.SetDefault(log)
-	g, err := server.New(cfg, server.Options{ConfigPath: f.config, Version: version, Logger: log, LogLevel: level,
+	g, err := app.New(cfg, app.Options{ConfigPath: f.config, Version: version, Logger: log, LogLevel: level,
 		Out: stdout, Overrides: f.apply})
 	if err != nil {
 		log.Error("cannot start", "err", err)

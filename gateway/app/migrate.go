@@ -1,4 +1,4 @@
-package server
+package app
 
 import "github.com/iomhq/iom/gateway/registry"
 
@@ -7,8 +7,8 @@ import "github.com/iomhq/iom/gateway/registry"
 // start, once the config's keys are known and before anything is served; a name that more than
 // one key has stops the start.
 func (g *Gateway) migrateAllowedKeys() error {
-	changed, err := g.reg.MigrateAllowedKeys(func(m *registry.Model) ([]string, error) {
-		ids, dropped, err := g.keys.MigrateAllowed(m.ID, m.AllowedKeys)
+	changed, err := g.Registry.MigrateAllowedKeys(func(m *registry.Model) ([]string, error) {
+		ids, dropped, err := g.Keys.MigrateAllowed(m.ID, m.AllowedKeys)
 		for _, e := range dropped {
 			g.log.Warn("dropped an allowedKeys entry that names no key", "model", m.ID, "entry", e)
 		}

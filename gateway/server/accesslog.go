@@ -47,7 +47,7 @@ type steps struct {
 }
 
 // serveLogged serves a data-plane request to be logged.
-func (g *Gateway) serveLogged(ctx *fasthttp.RequestCtx) {
+func (g *Server) serveLogged(ctx *fasthttp.RequestCtx) {
 	start := ctx.Time()
 	st := &accessState{ip: ctx.RemoteIP().String(), path: string(ctx.Path())}
 	ctx.SetUserValue(accessKey{}, st)
@@ -76,7 +76,7 @@ func (g *Gateway) serveLogged(ctx *fasthttp.RequestCtx) {
 }
 
 // answerEntry is the line of a request that has no record of its own, from its answer.
-func (g *Gateway) answerEntry(ctx *fasthttp.RequestCtx, st *accessState, start time.Time, stream bool) accesslog.Entry {
+func (g *Server) answerEntry(ctx *fasthttp.RequestCtx, st *accessState, start time.Time, stream bool) accesslog.Entry {
 	h := &ctx.Response.Header
 	id := h.PeekBytes(hRequestID)
 	if len(id) == 0 {
@@ -88,7 +88,7 @@ func (g *Gateway) answerEntry(ctx *fasthttp.RequestCtx, st *accessState, start t
 }
 
 // writePlain completes e with what the request's pipeline steps recorded, and writes it.
-func (g *Gateway) writePlain(st *accessState, e *accesslog.Entry) {
+func (g *Server) writePlain(st *accessState, e *accesslog.Entry) {
 	l := g.access.Load()
 	if l == nil {
 		return
@@ -115,7 +115,7 @@ func (g *Gateway) writePlain(st *accessState, e *accesslog.Entry) {
 
 // accessFinished is the engine's OnFinish while the access log is on: a data-plane call's
 // record makes its request's line; a pipeline step's adds to its run's.
-func (g *Gateway) accessFinished(req *invoke.Request, inv *analytics.Invocation) {
+func (g *Server) accessFinished(req *invoke.Request, inv *analytics.Invocation) {
 	st, _ := req.Call.Context().Value(accessKey{}).(*accessState)
 	if st == nil {
 		return // the admin API's call, or a request not logged
@@ -144,7 +144,7 @@ func (g *Gateway) accessFinished(req *invoke.Request, inv *analytics.Invocation)
 
 // accessRefused writes the line of a request count recorded as refused. A request the server
 // could not read never reached serveData: its address and path are read here.
-func (g *Gateway) accessRefused(ctx *fasthttp.RequestCtx, l *accesslog.Log, inv *analytics.Invocation) {
+func (g *Server) accessRefused(ctx *fasthttp.RequestCtx, l *accesslog.Log, inv *analytics.Invocation) {
 	ip, path := "", ""
 	if st, ok := ctx.UserValue(accessKey{}).(*accessState); ok {
 		if !st.logged.CompareAndSwap(false, true) {
@@ -175,7 +175,7 @@ func recordEntry(inv *analytics.Invocation, ip, path string) accesslog.Entry {
 }
 
 // setAccessLog makes l the running access log (nil: off) and closes the one it replaces.
-func (g *Gateway) setAccessLog(l *accesslog.Log) {
+func (g *Server) setAccessLog(l *accesslog.Log) {
 	if l != nil {
 		g.engine.OnFinish(g.accessFinished)
 	} else {
@@ -185,5 +185,8 @@ func (g *Gateway) setAccessLog(l *accesslog.Log) {
 		_ = old.Close(l)
 	}
 }
+
+// CloseAccessLog turns the access log off and closes it.
+func (g *Server) CloseAccessLog() { g.setAccessLog(nil) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

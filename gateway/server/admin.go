@@ -21,7 +21,7 @@ import (
 	"github.com/iomhq/iom/gateway/registry"
 )
 
-func (g *Gateway) adminRoutes() *router {
+func (g *Server) adminRoutes() *router {
 	rt := &router{}
 	rt.add("GET", "/healthz", "Liveness check", g.healthz)
 	rt.add("GET", "/metrics", "Prometheus metrics", g.promMetrics)
@@ -60,7 +60,7 @@ func (g *Gateway) adminRoutes() *router {
 	return rt
 }
 
-func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
+func (g *Server) serveAdmin(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
 	// Admin answers carry tokens, keys and records: no cache may keep them. The console's hashed
 	// assets set their own.
@@ -99,19 +99,16 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func (g *Gateway) healthz(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) healthz(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (g *Gateway) promMetrics(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) promMetrics(ctx *fasthttp.RequestCtx, _ []string) {
 	ctx.SetContentType("text/plain; version=0.0.4")
 	g.metrics.WritePrometheus(ctx)
 }
 
-func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
-	g.reloadMu.Lock()
-	last := g.lastReload
-	g.reloadMu.Unlock()
+func (g *Server) status(ctx *fasthttp.RequestCtx, _ []string) {
 	answer := map[string]any{
 		"version":     g.opts.Version,
 		"startedAt":   g.started,
@@ -120,7 +117,7 @@ func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
 		"config":      g.opts.ConfigPath,
 		"models":      len(g.reg.Snapshot().All()),
 		"keys":        len(g.keys.List()),
-		"lastReload":  last,
+		"lastReload":  g.lastReload.Load(),
 	}
 	if c := g.cfg.Load(); c != nil && c.Telemetry.TraceURL != "" {
 		answer["traceUrl"] = c.Telemetry.TraceURL
@@ -128,12 +125,12 @@ func (g *Gateway) status(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, answer)
 }
 
-func (g *Gateway) reloadHandler(ctx *fasthttp.RequestCtx, _ []string) {
-	if g.opts.ConfigPath == "" {
+func (g *Server) reloadHandler(ctx *fasthttp.RequestCtx, _ []string) {
+	if g.opts.Reload == nil {
 		writeError(ctx, fault.Conflict("the gateway was not started from a config file"))
 		return
 	}
-	if err := g.Reload(); err != nil {
+	if err := g.opts.Reload(); err != nil {
 		fe := fault.Invalid("", "reload failed; the running config is unchanged: %v", err)
 		fe.Message = strings.ReplaceAll(fe.Message, "\n", "; ")
 		writeError(ctx, fe)
@@ -142,7 +139,7 @@ func (g *Gateway) reloadHandler(ctx *fasthttp.RequestCtx, _ []string) {
 	g.status(ctx, nil)
 }
 
-func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
 	q := ctx.QueryArgs()
 	f := registry.Filter{Q: string(q.Peek("q")), Type: string(q.Peek("type")), Owner: string(q.Peek("owner")),
 		Policy: string(q.Peek("policy")), Status: string(q.Peek("status")), Sort: string(q.Peek("sort"))}
@@ -189,7 +186,7 @@ func (g *Gateway) apiListModels(ctx *fasthttp.RequestCtx, _ []string) {
 // VictoriaMetrics, the whole cluster's numbers of the last day (the last error and request as
 // this node knows them), else this node's merged with its peers'; and which of the two it is.
 // Routing keeps reading this node's view either way.
-func (g *Gateway) liveNumbers(ctx *fasthttp.RequestCtx) (registry.Live, string) {
+func (g *Server) liveNumbers(ctx *fasthttp.RequestCtx) (registry.Live, string) {
 	qctx, cancel := g.queryContext(ctx)
 	defer cancel()
 	fleet, ok := g.push.Fleet().Stats(qctx)
@@ -228,12 +225,12 @@ func decodeModel(body []byte) (registry.Model, *fault.Error) {
 	return in.Model, nil
 }
 
-func (g *Gateway) view(e *registry.Entry) registry.View {
+func (g *Server) view(e *registry.Entry) registry.View {
 	status, stats := g.engine.Live(e)
 	return registry.NewView(e.Model, status, stats)
 }
 
-func (g *Gateway) apiCreateModel(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiCreateModel(ctx *fasthttp.RequestCtx, _ []string) {
 	m, fe := decodeModel(ctx.PostBody())
 	if fe != nil {
 		writeError(ctx, fe)
@@ -248,7 +245,7 @@ func (g *Gateway) apiCreateModel(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusCreated, g.view(e))
 }
 
-func (g *Gateway) apiGetModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiGetModel(ctx *fasthttp.RequestCtx, params []string) {
 	e := g.reg.Snapshot().Get(params[0])
 	if e == nil {
 		if v, ok := g.toolView(params[0]); ok { // an MCP tool, as the listing shows it
@@ -261,7 +258,7 @@ func (g *Gateway) apiGetModel(ctx *fasthttp.RequestCtx, params []string) {
 	writeJSON(ctx, fasthttp.StatusOK, g.view(e))
 }
 
-func (g *Gateway) apiUpdateModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiUpdateModel(ctx *fasthttp.RequestCtx, params []string) {
 	m, fe := decodeModel(ctx.PostBody())
 	if fe != nil {
 		writeError(ctx, fe)
@@ -282,7 +279,7 @@ type updatedModel struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-func (g *Gateway) apiDeleteModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiDeleteModel(ctx *fasthttp.RequestCtx, params []string) {
 	if err := g.reg.Delete(params[0]); err != nil {
 		writeError(ctx, fault.As(err))
 		return
@@ -322,7 +319,7 @@ type testError struct {
 // apiTestModel calls a model with the body given (any input /v1/models/{id}/invoke accepts), or
 // with a small default request, and reports how it went. It answers 200 whether or not the model
 // did; the report says which.
-func (g *Gateway) apiTestModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiTestModel(ctx *fasthttp.RequestCtx, params []string) {
 	r := g.engine.Route(params[0])
 	if r == nil {
 		writeError(ctx, fault.NotFound("model_not_found", "model %q does not exist", params[0]))
@@ -368,7 +365,7 @@ type keyView struct {
 	Usage policy.Usage `json:"usage"`
 }
 
-func (g *Gateway) apiListKeys(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiListKeys(ctx *fasthttp.RequestCtx, _ []string) {
 	keys := g.keys.List()
 	out := make([]keyView, len(keys))
 	for i, k := range keys {
@@ -377,7 +374,7 @@ func (g *Gateway) apiListKeys(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": out})
 }
 
-func (g *Gateway) apiCreateKey(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiCreateKey(ctx *fasthttp.RequestCtx, _ []string) {
 	var req policy.NewKeyRequest
 	if es := decode.JSON(ctx.PostBody(), &req); len(es) > 0 {
 		writeError(ctx, fault.Invalid(es[0].Path, "invalid key: %s", strings.ReplaceAll(es.Error(), "\n", "; ")))
@@ -394,7 +391,7 @@ func (g *Gateway) apiCreateKey(ctx *fasthttp.RequestCtx, _ []string) {
 	}{key, value})
 }
 
-func (g *Gateway) apiRevokeKey(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiRevokeKey(ctx *fasthttp.RequestCtx, params []string) {
 	if err := g.keys.Revoke(params[0]); err != nil {
 		writeError(ctx, fault.As(err))
 		return
@@ -402,7 +399,7 @@ func (g *Gateway) apiRevokeKey(ctx *fasthttp.RequestCtx, params []string) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	q := analytics.Query{Model: string(a.Peek("model")), Key: string(a.Peek("key")), Org: string(a.Peek("org")),
 		Status: string(a.Peek("status")), Before: string(a.Peek("before")), Kind: string(a.Peek("kind")),
@@ -471,7 +468,7 @@ func (g *Gateway) apiListExecutions(ctx *fasthttp.RequestCtx, _ []string) {
 }
 
 // sharedExecutions is the cluster's pipeline runs; nil without a cluster.
-func (g *Gateway) sharedExecutions() *cluster.Executions {
+func (g *Server) sharedExecutions() *cluster.Executions {
 	if g.cluster == nil {
 		return nil
 	}
@@ -485,7 +482,7 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
-func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 	if !analytics.IsRecordID(params[0]) {
 		writeError(ctx, fault.NotFound("execution_not_found", "execution %q does not exist", params[0]))
 		return
@@ -521,7 +518,7 @@ func (g *Gateway) apiGetExecution(ctx *fasthttp.RequestCtx, params []string) {
 	writeJSON(ctx, fasthttp.StatusOK, inv)
 }
 
-func (g *Gateway) console(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) console(ctx *fasthttp.RequestCtx, _ []string) {
 	if g.consoleFiles != nil {
 		g.consoleFiles.serve(ctx)
 		return
@@ -541,7 +538,7 @@ var ranges = map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "24h
 // apiAnalytics answers from the rollups: ?range=1h|6h|24h|7d|30d (or since and until), step
 // (1m, 5m, 15m, 1h, 6h, 1d; chosen from the range when absent, widened when too fine for the
 // range) and group (model, pipeline, key, org). analytics.Analytics bounds the answer.
-func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 	a := ctx.QueryArgs()
 	to := time.Now()
 	span := time.Hour
@@ -588,7 +585,7 @@ func (g *Gateway) apiAnalytics(ctx *fasthttp.RequestCtx, _ []string) {
 // analytics answers from VictoriaMetrics (the whole cluster) when the metrics are pushed there,
 // and from this node's rollups otherwise, or when it does not answer in time: the answer's
 // source and sourceError say which, and why.
-func (g *Gateway) analytics(ctx context.Context, from, to time.Time, step, group string) (*analytics.Report, error) {
+func (g *Server) analytics(ctx context.Context, from, to time.Time, step, group string) (*analytics.Report, error) {
 	vq := g.push.Query()
 	if vq == nil {
 		return g.rec.Analytics(ctx, from, to, step, group)
@@ -605,6 +602,6 @@ func (g *Gateway) analytics(ctx context.Context, from, to time.Time, step, group
 	return rep, lerr
 }
 
-func (g *Gateway) apiPlugins(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiPlugins(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": g.hub.List()})
 }

@@ -336,6 +336,33 @@ func TestReloadFailingLateChangesNothing(t *testing.T) {
 	}
 }
 
+// TestReloadFailingInPluginsChangesNothing: a reload whose process plugin cannot start fails
+// whole: neither that plugin nor the reload's new model is served, and the next good reload
+// goes through.
+func TestReloadFailingInPluginsChangesNothing(t *testing.T) {
+	f := startFake(t)
+	g := gt.Start(t, "", models(f, ""))
+	cfg, _ := os.ReadFile(g.Config)
+	added := "  - id: added\n    name: Added\n    endpoint: " + f.URL + "\n    provider: openai\n"
+	os.WriteFile(g.Config, []byte(string(cfg)+added+"plugins:\n  - {name: dud, process: /bin/true}\n"), 0o600)
+	if err := g.Reload(); err == nil || !strings.Contains(err.Error(), "dud") {
+		t.Fatalf("reload: %v", err)
+	}
+	if r := g.Admin("GET", "/api/models/added", nil); r.Status != 404 {
+		t.Fatalf("a failed reload registered its model: %d", r.Status)
+	}
+	if r := g.Admin("GET", "/api/plugins", nil); strings.Contains(string(r.Body), "dud") {
+		t.Fatalf("a failed reload loaded its plugin: %s", r.Body)
+	}
+	os.WriteFile(g.Config, []byte(string(cfg)+added), 0o600)
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if r := g.Admin("GET", "/api/models/added", nil); r.Status != 200 {
+		t.Fatalf("the reload that succeeds registers the model: %d", r.Status)
+	}
+}
+
 // TestAnalyticsAgreeWithRecords: the rollups' totals are the sums of the raw records.
 func TestAnalyticsAgreeWithRecords(t *testing.T) {
 	f := startFake(t)

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -147,14 +147,14 @@ func TestAdminAnswersAreNeverStored(t *testing.T) {
 func TestLogsNeverHoldCredentials(t *testing.T) {
 	dir := t.TempDir()
 	path := firstStartConfig(t, dir)
-	cfg, err := config.Load(path, server.LoadOptions())
+	cfg, err := config.Load(path, app.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	logs := &lockedBuffer{b: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, err := server.New(cfg, server.Options{ConfigPath: path, Logger: log, Out: &out})
+	g, err := app.New(cfg, app.Options{ConfigPath: path, Logger: log, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}

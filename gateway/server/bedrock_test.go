@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
@@ -210,14 +210,14 @@ models:
   - {id: b, name: B, endpoint: "https://bedrock-runtime.eu-west-3.amazonaws.com", upstreamModel: m, apiKey: "AKID:secret:token"}
   - {id: c, name: C, provider: bedrock, endpoint: "https://bedrock-proxy.corp.example", upstreamModel: m, config: {region: eu-west-3}}
 `
-	if _, err := config.Parse([]byte(ok), server.LoadOptions()); err != nil {
+	if _, err := config.Parse([]byte(ok), app.LoadOptions()); err != nil {
 		t.Fatalf("refused: %v", err)
 	}
 	bad := gt.Header(t.TempDir()) + `models:
   - {id: a, name: A, provider: bedrock, endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com", upstreamModel: m, apiKey: "sk-not-aws-0000"}
   - {id: b, name: B, provider: bedrock, endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com", upstreamModel: m, config: {region: "the moon"}}
 `
-	_, err := config.Parse([]byte(bad), server.LoadOptions())
+	_, err := config.Parse([]byte(bad), app.LoadOptions())
 	if err == nil || !strings.Contains(err.Error(), "models[0].apiKey") || !strings.Contains(err.Error(), "models[1].config.region") ||
 		strings.Contains(err.Error(), "sk-not-aws-0000") {
 		t.Fatalf("bad bedrock fields: %v", err)

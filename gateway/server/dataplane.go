@@ -60,7 +60,7 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return &call{parsed: parsed{fields: make([]rawjson.Field, 0, 16)}} }}
 
-func (g *Gateway) dataRoutes() *router {
+func (g *Server) dataRoutes() *router {
 	rt := &router{}
 	rt.add("POST", "/v1/chat/completions", "Create a chat completion (OpenAI-compatible; stream: true for SSE)",
 		func(ctx *fasthttp.RequestCtx, _ []string) { g.completion(ctx, provider.Chat) })
@@ -84,7 +84,7 @@ func (g *Gateway) dataRoutes() *router {
 	return rt
 }
 
-func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
+func (g *Server) serveData(ctx *fasthttp.RequestCtx) {
 	if l := g.access.Load(); l != nil && !l.Excluded(ctx.Path()) {
 		g.serveLogged(ctx)
 		return
@@ -93,7 +93,7 @@ func (g *Gateway) serveData(ctx *fasthttp.RequestCtx) {
 }
 
 // handleData serves a data-plane request.
-func (g *Gateway) handleData(ctx *fasthttp.RequestCtx) {
+func (g *Server) handleData(ctx *fasthttp.RequestCtx) {
 	defer g.recoverPanic(ctx)
 	if g.cors.Load().apply(ctx) {
 		return
@@ -128,7 +128,7 @@ type callKey struct{}
 // hop checks the hop header of a request that came through gateways (this one among them,
 // perhaps): one that came back here provider.MaxHops times, or went through too many gateways,
 // is refused with 508. It reports whether the request goes on.
-func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
+func (g *Server) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
 	next, times, ok := provider.NextHop(g.pool.Instance(), header)
 	if !ok || times >= provider.MaxHops {
 		fe := provider.LoopDetected("the request came back to this gateway %d times: a model's endpoint leads back to it", times)
@@ -150,14 +150,14 @@ func (g *Gateway) hop(ctx *fasthttp.RequestCtx, header []byte) bool {
 // callContext is the context of the upstream calls of a request: the gateway's life, carrying
 // the hop header of a request that came through a gateway and the access-log state of one being
 // logged.
-func (g *Gateway) callContext(ctx *fasthttp.RequestCtx) context.Context {
+func (g *Server) callContext(ctx *fasthttp.RequestCtx) context.Context {
 	if c, ok := ctx.UserValue(callKey{}).(context.Context); ok {
 		return c
 	}
 	return g.life
 }
 
-func (g *Gateway) dispatch(ctx *fasthttp.RequestCtx, rt *router) {
+func (g *Server) dispatch(ctx *fasthttp.RequestCtx, rt *router) {
 	r, params, other := rt.match(string(ctx.Method()), string(ctx.Path()))
 	switch {
 	case r != nil:
@@ -170,7 +170,7 @@ func (g *Gateway) dispatch(ctx *fasthttp.RequestCtx, rt *router) {
 	}
 }
 
-func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx) {
+func (g *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	if p := recover(); p != nil {
 		g.log.Error("panic in handler", "path", string(ctx.Path()), "panic", p, "stack", stack())
 		writeError(ctx, fault.Internal("internal error; the gateway logged the details"))
@@ -179,7 +179,7 @@ func (g *Gateway) recoverPanic(ctx *fasthttp.RequestCtx) {
 
 // authenticate returns the caller's key from "Authorization: Bearer" or "x-api-key". A client
 // address locked out for wrong keys (see authGuard) is refused without its key being checked.
-func (g *Gateway) authenticate(ctx *fasthttp.RequestCtx) (*policy.Key, *fault.Error) {
+func (g *Server) authenticate(ctx *fasthttp.RequestCtx) (*policy.Key, *fault.Error) {
 	now := ctx.Time()
 	if fe := g.dataAuth.check(ctx, now); fe != nil {
 		return nil, fe
@@ -208,7 +208,7 @@ func bearer(h []byte) []byte {
 
 // reject answers a request that failed before reaching a model, and counts it.
 // reject answers a request refused before it reached a model (see count).
-func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
+func (g *Server) reject(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
 	g.count(ctx, fe, key, model)
 	writeError(ctx, fe)
 }
@@ -218,7 +218,7 @@ func (g *Gateway) reject(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.
 // console's executions show it. model is the model asked for when it exists, else "" for
 // "unknown" (the ids clients make up would grow the rollups without bound; the record's error
 // names them); key is the caller's, when authenticated.
-func (g *Gateway) count(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
+func (g *Server) count(ctx *fasthttp.RequestCtx, fe *fault.Error, key *policy.Key, model string) {
 	m := g.metrics.Model("none", "none")
 	m.Requests.Inc()
 	m.Error(fe.Kind)
@@ -272,7 +272,7 @@ func opOf(path []byte) string {
 	return "other"
 }
 
-func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
+func (g *Server) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 	start := ctx.Time() // read now: the data plane's server reads the clock lazily
 	id := g.engine.NewID(start)
 	hRequestID.set(&ctx.Response.Header, id)
@@ -369,7 +369,7 @@ func (g *Gateway) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 
 // selectAuto picks the model for `"model": "auto"` from the x-iom-capability,
 // x-iom-max-latency-ms, x-iom-max-cost-per-token and x-iom-prefer headers.
-func (g *Gateway) selectAuto(ctx *fasthttp.RequestCtx, key *policy.Key, op provider.Op) (*invoke.Route, *fault.Error) {
+func (g *Server) selectAuto(ctx *fasthttp.RequestCtx, key *policy.Key, op provider.Op) (*invoke.Route, *fault.Error) {
 	h := &ctx.Request.Header
 	c := invoke.Constraints{Capability: string(h.Peek("x-iom-capability")), Prefer: string(h.Peek("x-iom-prefer")), Op: op}
 	if c.Prefer != "" && !slices.Contains(invoke.Preferences, c.Prefer) {
@@ -391,7 +391,7 @@ func (g *Gateway) selectAuto(ctx *fasthttp.RequestCtx, key *policy.Key, op provi
 }
 
 // serveCached answers from the response cache, as a stream when one was asked for.
-func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, hit cache.Entry) {
+func (g *Server) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, hit cache.Entry) {
 	h := &ctx.Response.Header
 	hModel.set(h, route.ID)
 	hCache.set(h, "hit")
@@ -417,7 +417,7 @@ func (g *Gateway) serveCached(ctx *fasthttp.RequestCtx, route *invoke.Route, req
 	})
 }
 
-func (g *Gateway) answerHeaders(ctx *fasthttp.RequestCtx, out *invoke.Outcome, start time.Time) {
+func (g *Server) answerHeaders(ctx *fasthttp.RequestCtx, out *invoke.Outcome, start time.Time) {
 	h := &ctx.Response.Header
 	hModel.set(h, out.Route.ID)
 	hCache.set(h, "miss")
@@ -442,7 +442,7 @@ var (
 
 // reserve admits key's call of route: when a budget applies, the call holds its worst cost
 // until its cost settles it or Release frees it. The key it returns carries the hold.
-func (g *Gateway) reserve(key *policy.Key, route *invoke.Route, op provider.Op, body []byte, fields []rawjson.Field) (*policy.Key, *fault.Error) {
+func (g *Server) reserve(key *policy.Key, route *invoke.Route, op provider.Op, body []byte, fields []rawjson.Field) (*policy.Key, *fault.Error) {
 	var estimate float64
 	if g.limits.Holds(key) {
 		estimate = estimateCost(route.Model, op, body, fields)
@@ -454,7 +454,7 @@ func (g *Gateway) reserve(key *policy.Key, route *invoke.Route, op provider.Op, 
 // unless another is already waiting. A failure after the first byte ends the stream with an
 // error event, never with [DONE].
 // done runs once the stream has ended (or failed to start).
-func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, done func()) {
+func (g *Server) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, done func()) {
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
 		done()
@@ -467,7 +467,7 @@ func (g *Gateway) stream(ctx *fasthttp.RequestCtx, route *invoke.Route, req *inv
 // streamBody answers with the event stream that write produces from out, a call to model: the
 // stream's headers, then write on the connection's writer. However write ends (a panic
 // included), the call is logged and finished with its fault, and done runs, when not nil.
-func (g *Gateway) streamBody(ctx *fasthttp.RequestCtx, out *invoke.Outcome, model string, req *invoke.Request, done func(),
+func (g *Server) streamBody(ctx *fasthttp.RequestCtx, out *invoke.Outcome, model string, req *invoke.Request, done func(),
 	write func(w *bufio.Writer) *fault.Error) {
 	g.answerHeaders(ctx, out, req.Start)
 	ctx.SetContentType("text/event-stream")

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -36,14 +36,14 @@ keys:
 }
 
 // newGateway builds and starts a gateway on the config at path, and returns what it printed.
-func newGateway(t *testing.T, path string) (*server.Gateway, string, error) {
+func newGateway(t *testing.T, path string) (*app.Gateway, string, error) {
 	t.Helper()
-	cfg, err := config.Load(path, server.LoadOptions())
+	cfg, err := config.Load(path, app.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	g, err := server.New(cfg, server.Options{Out: &out})
+	g, err := app.New(cfg, app.Options{Out: &out})
 	if err != nil {
 		return nil, out.String(), err
 	}
@@ -57,7 +57,7 @@ func newGateway(t *testing.T, path string) (*server.Gateway, string, error) {
 }
 
 // checkCredentials fails unless the admin token and the key work against g.
-func checkCredentials(t *testing.T, g *server.Gateway, admin, key string) {
+func checkCredentials(t *testing.T, g *app.Gateway, admin, key string) {
 	t.Helper()
 	if r := gt.Do(t, "GET", "http://"+g.DataAddr()+"/v1/models", key, nil); r.Status != 200 {
 		t.Fatalf("generated key refused: %d", r.Status)
@@ -148,13 +148,13 @@ func TestLostCredentialsAreNoted(t *testing.T) {
 	creds := filepath.Join(dir, "data", "credentials")
 	os.Remove(creds)
 
-	cfg, err := config.Load(path, server.LoadOptions())
+	cfg, err := config.Load(path, app.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &lockedBuffer{b: &bytes.Buffer{}}
 	var out bytes.Buffer
-	g, err = server.New(cfg, server.Options{Out: &out, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	g, err = app.New(cfg, app.Options{Out: &out, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

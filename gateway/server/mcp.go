@@ -44,7 +44,7 @@ func newMCPHandler(svc *mcp.Service) fasthttp.RequestHandler {
 
 // serveMCP is the MCP endpoint (POST, GET, DELETE /mcp): the tools of every MCP server the key
 // may use, in sessions of the streamable HTTP transport.
-func (g *Gateway) serveMCP(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) serveMCP(ctx *fasthttp.RequestCtx, _ []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="iom"`)
@@ -60,12 +60,12 @@ func (g *Gateway) serveMCP(ctx *fasthttp.RequestCtx, _ []string) {
 	g.mcpHandler(ctx)
 }
 
-func (g *Gateway) apiListMCPServers(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiListMCPServers(ctx *fasthttp.RequestCtx, _ []string) {
 	views := g.mcp.Views()
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": views, "total": len(views)})
 }
 
-func (g *Gateway) apiGetMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiGetMCPServer(ctx *fasthttp.RequestCtx, params []string) {
 	v, ok := g.mcp.View(params[0])
 	if !ok {
 		writeError(ctx, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", params[0]))
@@ -74,7 +74,7 @@ func (g *Gateway) apiGetMCPServer(ctx *fasthttp.RequestCtx, params []string) {
 	writeJSON(ctx, fasthttp.StatusOK, v)
 }
 
-func (g *Gateway) apiMCPServerTools(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiMCPServerTools(ctx *fasthttp.RequestCtx, params []string) {
 	tools, ok := g.mcp.Tools(params[0])
 	if !ok {
 		writeError(ctx, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", params[0]))
@@ -94,7 +94,7 @@ type toolCallAnswer struct {
 	LatencyMs float64                `json:"latencyMs"`
 }
 
-func (g *Gateway) apiCallMCPTool(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiCallMCPTool(ctx *fasthttp.RequestCtx, params []string) {
 	var in toolCall
 	if body := ctx.PostBody(); len(body) > 0 {
 		if es := decode.JSON(body, &in); len(es) > 0 {
@@ -140,7 +140,7 @@ func decodeMCPServer(body []byte) (mcp.Server, *fault.Error) {
 	return in.Server, nil
 }
 
-func (g *Gateway) apiCreateMCPServer(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiCreateMCPServer(ctx *fasthttp.RequestCtx, _ []string) {
 	s, fe := decodeMCPServer(ctx.PostBody())
 	if fe == nil {
 		var v mcp.ServerView
@@ -153,7 +153,7 @@ func (g *Gateway) apiCreateMCPServer(ctx *fasthttp.RequestCtx, _ []string) {
 	writeError(ctx, fe)
 }
 
-func (g *Gateway) apiUpdateMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiUpdateMCPServer(ctx *fasthttp.RequestCtx, params []string) {
 	s, fe := decodeMCPServer(ctx.PostBody())
 	if fe == nil {
 		v, warnings, fe := g.mcp.Update(params[0], s)
@@ -174,7 +174,7 @@ type updatedMCPServer struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-func (g *Gateway) apiDeleteMCPServer(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiDeleteMCPServer(ctx *fasthttp.RequestCtx, params []string) {
 	if fe := g.mcp.Delete(params[0]); fe != nil {
 		writeError(ctx, fe)
 		return
@@ -188,7 +188,7 @@ const ToolModelType = "tool"
 // toolViews are the MCP tools clients may see (their server's filter applied) as entries of the
 // registry's listing, read-only and managed by mcp, those f selects. They are listed, not
 // registered: they are not models, and no model API calls them.
-func (g *Gateway) toolViews(f registry.Filter) []registry.View {
+func (g *Server) toolViews(f registry.Filter) []registry.View {
 	if f.Type != "" && f.Type != ToolModelType {
 		return nil
 	}
@@ -225,7 +225,7 @@ func (g *Gateway) toolViews(f registry.Filter) []registry.View {
 }
 
 // toolView is the MCP tool named id as the registry's listing shows it, if it lists it.
-func (g *Gateway) toolView(id string) (registry.View, bool) {
+func (g *Server) toolView(id string) (registry.View, bool) {
 	server, _, ok := mcp.SplitName(id)
 	if !ok || !g.mcp.Has(server) {
 		return registry.View{}, false
@@ -240,7 +240,7 @@ func (g *Gateway) toolView(id string) (registry.View, bool) {
 
 // notAModel is the refusal of a model call naming an MCP tool that key may use: a tool is
 // called through /mcp or a pipeline's tool step, never as a model. Any other name keeps fe.
-func (g *Gateway) notAModel(fe *fault.Error, key *policy.Key, name string) *fault.Error {
+func (g *Server) notAModel(fe *fault.Error, key *policy.Key, name string) *fault.Error {
 	server, tool, ok := mcp.SplitName(name)
 	if !ok || fe.Code != "model_not_found" {
 		return fe

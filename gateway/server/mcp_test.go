@@ -17,8 +17,8 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -812,7 +812,7 @@ func TestConfigToolStepNamesAServer(t *testing.T) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := config.Load(path, server.LoadOptions())
+	_, err := config.Load(path, app.LoadOptions())
 	if err == nil || !strings.Contains(err.Error(), `pipelines[0]`) || !strings.Contains(err.Error(), `nodes.find.data.tool: unknown MCP server "wiki"`) ||
 		strings.Contains(err.Error(), "local__echo") {
 		t.Fatalf("load: %v", err)

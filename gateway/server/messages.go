@@ -21,7 +21,7 @@ import (
 // messages serves Anthropic's Messages API (POST /v1/messages), so Anthropic's SDKs work
 // unchanged against any model: the request becomes a canonical chat request, and the answer, or
 // each streamed chunk, becomes Anthropic's shape again. Errors use Anthropic's error object.
-func (g *Gateway) messages(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) messages(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
 	id, key, ar, ok := g.readMessagesRequest(ctx, start)
 	if !ok {
@@ -142,7 +142,7 @@ func writeMessagesError(ctx *fasthttp.RequestCtx, fe *fault.Error) {
 // readMessagesRequest starts a Messages API request: its id (in the x-iom-request-id and
 // request-id headers), the caller's key and the request, read and checked as one JSON object.
 // ok is false when it has answered the request with an Anthropic-shaped error, recorded.
-func (g *Gateway) readMessagesRequest(ctx *fasthttp.RequestCtx, start time.Time) (id string, key *policy.Key, ar *anthropic.Request, ok bool) {
+func (g *Server) readMessagesRequest(ctx *fasthttp.RequestCtx, start time.Time) (id string, key *policy.Key, ar *anthropic.Request, ok bool) {
 	id = g.engine.NewID(start)
 	hRequestID.set(&ctx.Response.Header, id)
 	ctx.Response.Header.Set("request-id", id)
@@ -169,7 +169,7 @@ func (g *Gateway) readMessagesRequest(ctx *fasthttp.RequestCtx, start time.Time)
 // count_tokens, the request passed through); for other models, or when that upstream fails or
 // the key is over its limits, they are estimated locally (provider.EstimateInputTokens), since
 // most upstreams cannot count. Counting is not billed.
-func (g *Gateway) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) countMessageTokens(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
 	id, key, ar, ok := g.readMessagesRequest(ctx, start)
 	if !ok {
@@ -207,7 +207,7 @@ const countTimeout = 10 * time.Second
 // countUpstream asks route's anthropic upstream to count the request's tokens, through the
 // engine (retries, breaker, a record of the call). It returns the upstream's answer, or nil when
 // the key is over its limits or the call failed, for the local estimate to answer instead.
-func (g *Gateway) countUpstream(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, id string, start time.Time) []byte {
+func (g *Server) countUpstream(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, id string, start time.Time) []byte {
 	if g.limits.Admit(key) != nil {
 		return nil
 	}

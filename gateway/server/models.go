@@ -43,7 +43,7 @@ func toOpenAIModel(r *invoke.Route) openAIModel {
 	return openAIModel{ID: r.ID, Object: "model", Created: created, OwnedBy: owner, Name: r.Name, ModelType: r.ModelType, Status: r.Status()}
 }
 
-func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe, nil, "")
@@ -66,7 +66,7 @@ func (g *Gateway) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 // mayCallTools reports whether key may call every MCP tool e's tool steps name: the tool's
 // server admits the key (its security policy and the key's allowlist) and its filter shows the
 // tool. A key that could not run a step does not see the pipeline, as for its models.
-func (g *Gateway) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
+func (g *Server) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
 	if e.Pipeline == nil {
 		return true
 	}
@@ -86,7 +86,7 @@ func (g *Gateway) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
 	return true
 }
 
-func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) getModel(ctx *fasthttp.RequestCtx, params []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe, nil, "")
@@ -102,7 +102,7 @@ func (g *Gateway) getModel(ctx *fasthttp.RequestCtx, params []string) {
 
 // invokeModel takes any JSON input, checks it against the model's inputSchema, and calls the
 // model with it: messages or a prompt for language models, input for embedding models.
-func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 	start := time.Now()
 	id := g.engine.NewID(start)
 	hRequestID.set(&ctx.Response.Header, id)
@@ -133,7 +133,7 @@ func (g *Gateway) invokeModel(ctx *fasthttp.RequestCtx, params []string) {
 
 // callWithInput validates input against r's inputSchema, maps it to a canonical call, makes it,
 // and checks the answer against r's outputSchema. The caller must Finish the outcome.
-func (g *Gateway) callWithInput(life context.Context, r *invoke.Route, key *policy.Key, id string, start time.Time, op string, input []byte) (*invoke.Outcome, *fault.Error) {
+func (g *Server) callWithInput(life context.Context, r *invoke.Route, key *policy.Key, id string, start time.Time, op string, input []byte) (*invoke.Outcome, *fault.Error) {
 	if r.Input != nil {
 		if err := r.Input.Validate(input); err != nil {
 			return nil, fault.Invalid("", "input does not match the inputSchema of model %q: %v", r.ID, err)

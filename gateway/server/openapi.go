@@ -223,7 +223,7 @@ type oneOfDoc interface {
 }
 
 // openAPI builds the document.
-func (g *Gateway) openAPI() map[string]any {
+func (g *Server) openAPI() map[string]any {
 	b := &docBuilder{schemas: map[string]any{}, described: map[reflect.Type]bool{}}
 	schemas := b.schemas
 	schemas["Error"] = b.answer(errorObject{})
@@ -428,6 +428,6 @@ func dialableAddr(addr string) string {
 	return addr
 }
 
-func (g *Gateway) apiOpenAPI(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiOpenAPI(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, g.openAPI())
 }

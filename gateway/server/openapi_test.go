@@ -28,7 +28,7 @@ const openAPIFile = "../../console/openapi.json"
 // TestOpenAPIFile keeps console/openapi.json equal to the document the gateway serves, so the
 // console's generated types follow the Go types: Go types → openapi.json → api.gen.ts → tsc.
 func TestOpenAPIFile(t *testing.T) {
-	g := &Gateway{}
+	g := &Server{}
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
 	got, err := json.MarshalIndent(g.openAPI(), "", "  ")
 	if err != nil {
@@ -49,7 +49,7 @@ func TestOpenAPIFile(t *testing.T) {
 // TestOpenAPICoversEveryRoute keeps the API reference true: every route the server registers
 // must be documented, with its details, and nothing documented may be missing from the server.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
-	g := &Gateway{}
+	g := &Server{}
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
 	doc := g.openAPI()
 	paths := doc["paths"].(map[string]map[string]any)
@@ -92,7 +92,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 // the type documented (a map, a type with an embedded pointer, raw JSON): each is checked
 // against its schema, with the properties it requires and none it does not know.
 func TestOpenAPIDescribesAnswers(t *testing.T) {
-	g := &Gateway{}
+	g := &Server{}
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
 	schemas := g.openAPI()["components"].(map[string]any)["schemas"].(map[string]any)
 	check := func(schema string, v any) {
@@ -128,7 +128,7 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 	var ctx fasthttp.RequestCtx
 	g.status(&ctx, nil)
 	check("ServergatewayStatus", ctx.Response.Body())
-	g.lastReload = &ReloadStatus{At: time.Now(), Error: "bad"}
+	g.NoteReload(&ReloadStatus{At: time.Now(), Error: "bad"})
 	ctx.Response.Reset()
 	g.status(&ctx, nil)
 	check("ServergatewayStatus", ctx.Response.Body())

@@ -16,36 +16,15 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
-// catalog lets pipelines see the registry and the plugins.
-type catalog struct{ g *Gateway }
-
-func (c catalog) Model(id string) *registry.Entry { return c.g.reg.Snapshot().Get(id) }
-func (c catalog) HasPlugin(name string) bool      { return c.g.hub.Has(name) }
-func (c catalog) HasMCPServer(id string) bool     { return c.g.mcp != nil && c.g.mcp.Has(id) }
-
-// pipelineTools lets tool steps call MCP tools through the gateway's MCP service, under the
-// run's key. The run was admitted as a whole, as its model steps are.
-type pipelineTools struct{ svc *mcp.Service }
-
-func (t pipelineTools) CallTool(ctx context.Context, c pipeline.ToolCall) (any, string, error) {
-	out, record, fe := t.svc.CallTool(ctx, c.Key, c.Tool, c.Arguments,
-		mcp.Origin{Pipeline: c.Pipeline, Execution: c.Execution, Step: c.Step, Admitted: true})
-	if fe != nil {
-		return nil, record, fe
-	}
-	return out, record, nil
-}
-
 // pipelineFor returns the pipeline id if key may run it: it is on the key's allowlist (when the
 // key has one) and the key may use every model in it under their security policies.
-func (g *Gateway) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fault.Error) {
+func (g *Server) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fault.Error) {
 	e := g.pipes.Get(id)
 	notFound := fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", registry.PipelinePrefix+id)
 	if e == nil || key != nil && !g.mayRun(key, e) {
@@ -59,7 +38,7 @@ func (g *Gateway) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fau
 
 // mayRun reports whether key may run e: it may use the pipeline, every model its steps call and
 // every MCP tool they name. A key that may not does not see the pipeline.
-func (g *Gateway) mayRun(key *policy.Key, e *pipeline.Entry) bool {
+func (g *Server) mayRun(key *policy.Key, e *pipeline.Entry) bool {
 	if len(key.Models) > 0 && !containsString(key.Models, registry.PipelinePrefix+e.ID) {
 		return false
 	}
@@ -96,7 +75,7 @@ func pipelineModel(e *pipeline.Entry, id string) string {
 // chat property filled from the last user message (pipeline.Plan.ChatInput); the output's text
 // is the answer. A stream relays the last model step as it runs, when the output is that
 // step's answer; otherwise the answer is sent as one chunk when the run ends.
-func (g *Gateway) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id string, c *call, start time.Time, reqID string) {
+func (g *Server) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id string, c *call, start time.Time, reqID string) {
 	e, fe := g.pipelineFor(key, id)
 	if fe == nil {
 		fe = g.limits.Admit(key)
@@ -193,7 +172,7 @@ type runStream struct {
 
 // startRun starts plan and waits for its first chunk; x is the execution when the run ended
 // before one.
-func (g *Gateway) startRun(ctx *fasthttp.RequestCtx, plan *pipeline.Plan, input any, opts pipeline.Options) (rs *runStream, x *pipeline.Execution) {
+func (g *Server) startRun(ctx *fasthttp.RequestCtx, plan *pipeline.Plan, input any, opts pipeline.Options) (rs *runStream, x *pipeline.Execution) {
 	rs = &runStream{chunks: make(chan []byte, 64), gone: make(chan struct{}), done: make(chan *pipeline.Execution, 1)}
 	if plan.Streams() {
 		opts.Sink = func(chunk []byte) error {
@@ -280,7 +259,7 @@ func (k *streamTail) chunk(d openai.Delta, finish string) []byte {
 
 var hExecution = header("X-Iom-Execution-Id")
 
-func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution, start time.Time) {
+func (g *Server) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution, start time.Time) {
 	h := &ctx.Response.Header
 	setLatency(h, time.Since(start))
 	if x != nil {
@@ -291,7 +270,7 @@ func (g *Gateway) setRunHeaders(ctx *fasthttp.RequestCtx, x *pipeline.Execution,
 
 // runError is the client's view of a failed run of pipeline id: the failing step's own fault,
 // named. A fault that is not the request's says the reason only, as a call's does (see public).
-func (g *Gateway) runError(id string, err error) *fault.Error {
+func (g *Server) runError(id string, err error) *fault.Error {
 	var fe *fault.Error
 	if !errors.As(err, &fe) {
 		g.log.Error("pipeline run failed", "pipeline", id, "err", redact(err.Error()))
@@ -338,7 +317,7 @@ func wantsTrace(ctx *fasthttp.RequestCtx) bool {
 // against the pipeline's inputSchema; {"input": …, "async": true} (or ?async=true) answers 202
 // at once and runs in the background. The answer holds the execution with every step when
 // trace is set; the stored execution always does.
-func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string, trace bool) {
+func (g *Server) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id string, trace bool) {
 	start := time.Now()
 	reqID := g.engine.NewID(start)
 	hExecution.set(&ctx.Response.Header, reqID)
@@ -406,7 +385,7 @@ func (g *Gateway) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	writeJSON(ctx, status, a)
 }
 
-func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe, nil, "")
@@ -417,7 +396,7 @@ func (g *Gateway) dataRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 
 // Admin API.
 
-func (g *Gateway) apiListPipelines(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiListPipelines(ctx *fasthttp.RequestCtx, _ []string) {
 	limit, offset, fe := page(ctx.QueryArgs())
 	if fe != nil {
 		writeError(ctx, fe)
@@ -426,7 +405,7 @@ func (g *Gateway) apiListPipelines(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusOK, pageOf(g.pipes.List(), limit, offset))
 }
 
-func (g *Gateway) apiGetPipeline(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiGetPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	e := g.pipes.Get(params[0])
 	if e == nil {
 		writeError(ctx, fault.NotFound("pipeline_not_found", "pipeline %q does not exist", params[0]))
@@ -449,7 +428,7 @@ func decodePipeline(body []byte) (pipeline.Pipeline, *fault.Error) {
 	return in.Pipeline, nil
 }
 
-func (g *Gateway) apiCreatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiCreatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	p, fe := decodePipeline(ctx.PostBody())
 	if fe != nil {
 		writeError(ctx, fe)
@@ -464,7 +443,7 @@ func (g *Gateway) apiCreatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	writeJSON(ctx, fasthttp.StatusCreated, e)
 }
 
-func (g *Gateway) apiUpdatePipeline(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiUpdatePipeline(ctx *fasthttp.RequestCtx, params []string) {
 	p, fe := decodePipeline(ctx.PostBody())
 	if fe != nil {
 		writeError(ctx, fe)
@@ -478,7 +457,7 @@ func (g *Gateway) apiUpdatePipeline(ctx *fasthttp.RequestCtx, params []string) {
 	writeJSON(ctx, fasthttp.StatusOK, e)
 }
 
-func (g *Gateway) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
 	if err := g.pipes.Delete(params[0]); err != nil {
 		writeError(ctx, fault.As(err))
 		return
@@ -489,7 +468,7 @@ func (g *Gateway) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
 
 // apiValidatePipeline answers 200 with {"valid": …, "errors": [{node, field, message}]}, so the
 // builder can mark each failing node.
-func (g *Gateway) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	p, fe := decodePipeline(ctx.PostBody())
 	if fe != nil {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": false, "errors": []pipeline.Problem{{Message: fe.Message}}})
@@ -507,6 +486,15 @@ func (g *Gateway) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 
 // apiRunPipeline serves the admin API's run, which always answers with the execution's steps
 // (the console's test panel shows them).
-func (g *Gateway) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	g.runPipeline(ctx, nil, params[0], true)
+}
+
+// forgetPipelines drops the metrics of pipelines that no longer exist.
+func (g *Server) forgetPipelines() {
+	keep := map[string]bool{}
+	for _, e := range g.pipes.List() {
+		keep[e.ID] = true
+	}
+	g.metrics.ForgetPipelines(keep)
 }

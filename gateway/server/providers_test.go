@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
@@ -403,14 +403,14 @@ models:
   - {id: a, name: A, provider: azure, endpoint: "https://r.openai.azure.com", upstreamModel: d, config: {apiVersion: "2024-10-21"}}
   - {id: f, name: F, provider: azure, endpoint: "https://p.services.ai.azure.com/openai/v1", upstreamModel: d, config: {apiVersion: preview}}
 `
-	if _, err := config.Parse([]byte(ok), server.LoadOptions()); err != nil {
+	if _, err := config.Parse([]byte(ok), app.LoadOptions()); err != nil {
 		t.Fatalf("refused: %v", err)
 	}
 	bad := gt.Header(t.TempDir()) + `models:
   - {id: a, name: A, provider: azure, endpoint: "https://r.openai.azure.com", upstreamModel: d, config: {apiVersion: "last tuesday"}}
   - {id: b, name: B, provider: azure, endpoint: "https://r.openai.azure.com", upstreamModel: d, config: {apiVersion: 3}}
 `
-	_, err := config.Parse([]byte(bad), server.LoadOptions())
+	_, err := config.Parse([]byte(bad), app.LoadOptions())
 	if err == nil || !strings.Contains(err.Error(), "models[0].config.apiVersion") || !strings.Contains(err.Error(), "models[1].config.apiVersion") {
 		t.Fatalf("a bad api-version: %v", err)
 	}

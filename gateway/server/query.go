@@ -28,11 +28,11 @@ const maxPage = analytics.MaxLimit
 // the request's: fasthttp recycles a RequestCtx when its handler returns, and a context derived
 // from it would read the recycled request if the server shut down just then (the race detector
 // saw it).
-func (g *Gateway) queryContext(*fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
+func (g *Server) queryContext(*fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(g.life, g.queryTimeout())
 }
 
-func (g *Gateway) queryTimeout() time.Duration {
+func (g *Server) queryTimeout() time.Duration {
 	if g.opts.QueryTimeout > 0 {
 		return g.opts.QueryTimeout
 	}
@@ -40,7 +40,7 @@ func (g *Gateway) queryTimeout() time.Duration {
 }
 
 // queryFault is the answer to an admin query (what names it) that failed with err.
-func (g *Gateway) queryFault(what string, err error) *fault.Error {
+func (g *Server) queryFault(what string, err error) *fault.Error {
 	var qe *analytics.QueryError
 	switch {
 	case errors.As(err, &qe):

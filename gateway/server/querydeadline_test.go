@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
 )
 
@@ -22,12 +22,12 @@ func TestAdminQueriesEndAtTheDeadline(t *testing.T) {
 	if err := os.WriteFile(path, []byte(gt.Header(filepath.Join(dir, "data"))+models(f, "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path, server.LoadOptions())
+	cfg, err := config.Load(path, app.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Every query that reads anything is over time.
-	g, err := server.New(cfg, server.Options{QueryTimeout: time.Nanosecond})
+	g, err := app.New(cfg, app.Options{QueryTimeout: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}

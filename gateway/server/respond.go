@@ -36,13 +36,13 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 
 // callFailed answers a call to model that failed, with what the client may be told of fe (see
 // public), and logs the rest.
-func (g *Gateway) callFailed(ctx *fasthttp.RequestCtx, model, id string, fe *fault.Error) {
+func (g *Server) callFailed(ctx *fasthttp.RequestCtx, model, id string, fe *fault.Error) {
 	g.logCallFault(model, id, fe)
 	writeError(ctx, public(model, fe))
 }
 
 // logCallFault logs a call's fault that the client is not told in full.
-func (g *Gateway) logCallFault(model, id string, fe *fault.Error) {
+func (g *Server) logCallFault(model, id string, fe *fault.Error) {
 	switch {
 	case fe == nil || fe.Kind == fault.Caller || fe.Kind == fault.Auth || fe.Kind == fault.Policy:
 		return

@@ -37,7 +37,7 @@ const (
 // becomes the Responses shape again. With store (the default) the response is kept, for
 // GET /v1/responses/{id} and for later requests' previous_response_id, before the client
 // hears of it.
-func (g *Gateway) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
+func (g *Server) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
 	id := g.engine.NewID(start)
 	hRequestID.set(&ctx.Response.Header, id)
@@ -108,7 +108,7 @@ func (g *Gateway) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 // passesThrough reports whether a Responses request to route goes to its upstream's own
 // Responses API: the model's config.responses is passthrough, and so is every fallback's (a
 // fallback gets the same request).
-func (g *Gateway) passesThrough(route *invoke.Route) bool {
+func (g *Server) passesThrough(route *invoke.Route) bool {
 	if !route.Model.ResponsesPassthrough() {
 		return false
 	}
@@ -123,7 +123,7 @@ func (g *Gateway) passesThrough(route *invoke.Route) bool {
 // passResponse passes rr through to route's upstream Responses API (responses.Pass): the
 // answer, or each event of the stream as it comes, gets the gateway's response id and is kept
 // as a translated one is.
-func (g *Gateway) passResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, rr *openai.ResponsesRequest, body []byte, id string, start time.Time, st *responses.Store) {
+func (g *Server) passResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, key *policy.Key, rr *openai.ResponsesRequest, body []byte, id string, start time.Time, st *responses.Store) {
 	var prev *responses.Record
 	if rr.PreviousResponseID != "" {
 		var fe *fault.Error
@@ -239,7 +239,7 @@ func relayPassed(w *bufio.Writer, out *invoke.Outcome, pt *responses.Passed, mod
 // answerResponse makes a non-streaming call and answers with the response object.
 // A model's response cache serves it as it serves chat: the translated chat request is the key,
 // the chat answer the entry, so the two endpoints share answers.
-func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store) {
+func (g *Server) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store) {
 	var cacheKey []byte
 	if route.Cache != nil {
 		req.Cache = "miss"
@@ -281,7 +281,7 @@ func (g *Gateway) answerResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 }
 
 // cachedResponse answers from a cached chat answer, recorded as a hit that cost nothing.
-func (g *Gateway) cachedResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, hit cache.Entry) {
+func (g *Server) cachedResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, hit cache.Entry) {
 	usage := provider.Usage{Input: hit.Input, Output: hit.Output}
 	resp, err := p.Complete(hit.Body, usage, time.Now())
 	var answer []byte
@@ -306,7 +306,7 @@ func (g *Gateway) cachedResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, 
 }
 
 // prepareResponse translates rr, with the stored response it continues, if any.
-func (g *Gateway) prepareResponse(st *responses.Store, key *policy.Key, rr *openai.ResponsesRequest, id string, start time.Time, size int) (*responses.Prepared, *fault.Error) {
+func (g *Server) prepareResponse(st *responses.Store, key *policy.Key, rr *openai.ResponsesRequest, id string, start time.Time, size int) (*responses.Prepared, *fault.Error) {
 	var prev *responses.Record
 	if rr.PreviousResponseID != "" {
 		var fe *fault.Error
@@ -326,7 +326,7 @@ func (g *Gateway) prepareResponse(st *responses.Store, key *policy.Key, rr *open
 }
 
 // responseRoute resolves the model of a Responses request: a model id, or auto.
-func (g *Gateway) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model string) (*invoke.Route, *fault.Error) {
+func (g *Server) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model string) (*invoke.Route, *fault.Error) {
 	if model == registry.AutoModel {
 		return g.selectAuto(ctx, key, provider.Chat)
 	}
@@ -334,7 +334,7 @@ func (g *Gateway) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model
 }
 
 // streamResponse relays a streamed answer as the Responses event stream.
-func (g *Gateway) streamResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, done func()) {
+func (g *Server) streamResponse(ctx *fasthttp.RequestCtx, route *invoke.Route, req *invoke.Request, p *responses.Prepared, st *responses.Store, done func()) {
 	out, fe := g.engine.Stream(route, req)
 	if fe != nil {
 		done()
@@ -386,7 +386,7 @@ func relayResponses(w *bufio.Writer, out *invoke.Outcome, ev *responses.Events, 
 
 // keepResponse stores r when its request asked for it. A response that cannot be kept is still
 // answered: the failure is logged, and a later request naming it gets 404.
-func (g *Gateway) keepResponse(st *responses.Store, key *policy.Key, p *responses.Prepared, r *openai.Response) {
+func (g *Server) keepResponse(st *responses.Store, key *policy.Key, p *responses.Prepared, r *openai.Response) {
 	if !p.Store || r == nil {
 		return
 	}
@@ -400,7 +400,7 @@ func (g *Gateway) keepResponse(st *responses.Store, key *policy.Key, p *response
 }
 
 // responseStore is the store of responses, with the retention of the running config.
-func (g *Gateway) responseStore() *responses.Store {
+func (g *Server) responseStore() *responses.Store {
 	return responses.NewStore(g.st, time.Duration(g.cfg.Load().Responses.RetentionHours)*time.Hour)
 }
 
@@ -413,7 +413,7 @@ func orgOf(key *policy.Key) string {
 
 // storedResponse reads response id of key's org: 404 when it does not exist, expired, or is
 // another org's.
-func (g *Gateway) storedResponse(st *responses.Store, key *policy.Key, id string) (*responses.Record, *fault.Error) {
+func (g *Server) storedResponse(st *responses.Store, key *policy.Key, id string) (*responses.Record, *fault.Error) {
 	rec, err := st.Get(orgOf(key), id)
 	switch {
 	case errors.Is(err, responses.ErrNotFound):
@@ -431,7 +431,7 @@ func responseNotFound(id string) *fault.Error {
 }
 
 // getResponse serves GET /v1/responses/{id}.
-func (g *Gateway) getResponse(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) getResponse(ctx *fasthttp.RequestCtx, params []string) {
 	key, rec := g.responseOf(ctx, params[0])
 	if rec == nil {
 		return
@@ -445,7 +445,7 @@ func (g *Gateway) getResponse(ctx *fasthttp.RequestCtx, params []string) {
 }
 
 // deleteResponse serves DELETE /v1/responses/{id}.
-func (g *Gateway) deleteResponse(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) deleteResponse(ctx *fasthttp.RequestCtx, params []string) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe, nil, "")
@@ -467,7 +467,7 @@ func (g *Gateway) deleteResponse(ctx *fasthttp.RequestCtx, params []string) {
 // responseInputItems serves GET /v1/responses/{id}/input_items: a page of the response's input
 // items, limit (1 to 100, default 20) after the item named by after, in order desc (default) or
 // asc.
-func (g *Gateway) responseInputItems(ctx *fasthttp.RequestCtx, params []string) {
+func (g *Server) responseInputItems(ctx *fasthttp.RequestCtx, params []string) {
 	key, rec := g.responseOf(ctx, params[0])
 	if rec == nil {
 		return
@@ -501,7 +501,7 @@ func (g *Gateway) responseInputItems(ctx *fasthttp.RequestCtx, params []string) 
 
 // responseOf authenticates the request and reads the stored response id; on failure it has
 // answered, and rec is nil.
-func (g *Gateway) responseOf(ctx *fasthttp.RequestCtx, id string) (*policy.Key, *responses.Record) {
+func (g *Server) responseOf(ctx *fasthttp.RequestCtx, id string) (*policy.Key, *responses.Record) {
 	key, fe := g.authenticate(ctx)
 	if fe != nil {
 		g.reject(ctx, fe, nil, "")
@@ -520,7 +520,7 @@ func (g *Gateway) responseOf(ctx *fasthttp.RequestCtx, id string) (*policy.Key, 
 // included) is the pipeline's input, its chat property filled from the last user message, and
 // the output's text is the answer. A stream relays the last model step as it runs when the
 // output is that step's answer; otherwise the answer comes as one delta when the run ends.
-func (g *Gateway) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id string, req *invoke.Request, body []byte, p *responses.Prepared, st *responses.Store) {
+func (g *Server) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id string, req *invoke.Request, body []byte, p *responses.Prepared, st *responses.Store) {
 	start, reqID, stream := req.Start, req.ID, req.Call.Stream
 	model := registry.PipelinePrefix + id
 	e, fe := g.pipelineFor(key, id)

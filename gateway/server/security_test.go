@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 	"github.com/iomhq/iom/gateway/store"
 	"github.com/iomhq/iom/internal/fakeupstream"
 	gt "github.com/iomhq/iom/internal/gatewaytest"
@@ -414,11 +414,11 @@ func TestStoredAllowedKeysMigrateToIDs(t *testing.T) {
 	g.Stop()
 
 	writeStoredModels(t, dir, stored("legacy-twin", "twin"))
-	cfg, err := config.Load(filepath.Join(dir, "iom.yaml"), server.LoadOptions())
+	cfg, err := config.Load(filepath.Join(dir, "iom.yaml"), app.LoadOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	started, err := server.New(cfg, server.Options{})
+	started, err := app.New(cfg, app.Options{})
 	if err == nil {
 		started.Shutdown(context.Background())
 		t.Fatal("a name of two keys must stop the start")

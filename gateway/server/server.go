@@ -1,20 +1,15 @@
-// Package server runs the gateway: it builds every part from a loaded config (store, registry,
-// keys, engine, recorder), serves the OpenAI-compatible data plane and the admin API on fasthttp,
-// and reloads the config on SIGHUP or when the file changes.
-//
-// Handlers only translate between HTTP and the parts; calling models belongs to invoke,
-// validation to registry and config, storage to store.
+// Package server serves the gateway over HTTP: the OpenAI- and Anthropic-compatible data plane,
+// the admin API and the console, on fasthttp. Handlers only translate between HTTP and the
+// gateway's parts, which the app package builds and hands over; calling models belongs to
+// invoke, validation to registry and config, storage to store.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +23,6 @@ import (
 	"github.com/iomhq/iom/gateway/cache"
 	"github.com/iomhq/iom/gateway/cluster"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/hub"
 	"github.com/iomhq/iom/gateway/invoke"
@@ -41,33 +35,45 @@ import (
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
-// Options are what the command line adds to the config.
+// Options are what the HTTP server needs besides its parts.
 type Options struct {
-	// ConfigPath is the file reloads read; empty disables reloading.
+	// ConfigPath is shown in the status; empty means the gateway has no file to reload.
 	ConfigPath string
 	Version    string
 	Logger     *slog.Logger
-	// LogLevel, when set, follows the config's log.level across reloads.
-	LogLevel *slog.LevelVar
-	// Out receives the credentials generated on first start; nil discards them.
-	Out io.Writer
-	// Overrides applies command-line overrides to every loaded config.
-	Overrides func(*config.File)
-	// WASMCacheDir keeps compiled WASM modules (default: the data dir's wasm-cache).
-	WASMCacheDir string
 	// QueryTimeout bounds one admin query that reads the store (default 10s).
 	QueryTimeout time.Duration
+	// Reload reloads the config file, for POST /api/reload.
+	Reload func() error
 }
 
-// Gateway is a running IoM.
-type Gateway struct {
+// Parts are the gateway's components the handlers route to. Cluster, Push and Tracer are nil
+// when the config does not use them.
+type Parts struct {
+	Store    *store.Store
+	Registry *registry.Registry
+	Keys     *policy.Keyring
+	Engine   *invoke.Engine
+	Pool     *provider.Pool
+	Recorder *analytics.Recorder
+	Metrics  *analytics.Metrics
+	Limits   *policy.Limiter
+	Cluster  *cluster.Cluster
+	Push     *analytics.Pusher
+	Cache    *cache.Cache
+	Hub      *hub.Hub
+	Pipes    *pipeline.Set
+	Runner   *pipeline.Runner
+	Tracer   *telemetry.Tracer
+	MCP      *mcp.Service
+}
+
+// Server serves the data plane and the admin API over the gateway's parts.
+type Server struct {
 	opts Options
-	// closers close the parts New built, in reverse: each registers as it is built, so a failed
-	// New and Shutdown close the same parts in the same order.
-	closers []func(ctx context.Context) error
-	// life is the context of every call: Shutdown cancels it, ending the calls still running.
+	// life is the context of every call: the gateway cancels it at shutdown, ending the calls
+	// still running.
 	life    context.Context
-	endLife context.CancelFunc
 	log     *slog.Logger
 	st      *store.Store
 	reg     *registry.Registry
@@ -77,25 +83,24 @@ type Gateway struct {
 	rec     *analytics.Recorder
 	metrics *analytics.Metrics
 	limits  *policy.Limiter
-	// cluster is the connection to the other nodes; nil when the gateway stands alone.
 	cluster *cluster.Cluster
-	// push sends metrics to VictoriaMetrics; nil when it is not configured.
-	push   *analytics.Pusher
-	cache  *cache.Cache
-	cors   atomic.Pointer[cors]
-	hub    *hub.Hub
-	pipes  *pipeline.Set
-	runner *pipeline.Runner
-	// access is the access log; nil while it is off.
-	access atomic.Pointer[accesslog.Log]
-	// tracer exports traces (telemetry in the config, read at start); nil while export is off.
-	tracer *telemetry.Tracer
+	push    *analytics.Pusher
+	cache   *cache.Cache
+	hub     *hub.Hub
+	pipes   *pipeline.Set
+	runner  *pipeline.Runner
+	tracer  *telemetry.Tracer
 	// mcp fronts the MCP servers at /mcp; mcpHandler bridges it onto the data plane.
 	mcp        *mcp.Service
 	mcpHandler fasthttp.RequestHandler
 
-	cfg          atomic.Pointer[config.File]
-	adminHash    atomic.Pointer[[32]byte]
+	// What follows the config: Prepare builds it, its Commit swaps it in.
+	cfg       atomic.Pointer[config.File]
+	cors      atomic.Pointer[cors]
+	adminHash atomic.Pointer[[32]byte]
+	// access is the access log; nil while it is off.
+	access atomic.Pointer[accesslog.Log]
+
 	data         *router
 	admin        *router
 	consoleFiles *consoleFiles
@@ -103,14 +108,12 @@ type Gateway struct {
 	dataSrv, adminSrv *fasthttp.Server
 	dataLn, adminLn   net.Listener
 	started           time.Time
+	wg                sync.WaitGroup
 
 	// dataAuth and adminAuth lock out client addresses that keep failing to authenticate.
 	dataAuth, adminAuth *authGuard
 
-	reloadMu   sync.Mutex
-	lastReload *ReloadStatus
-	stopWatch  chan struct{}
-	wg         sync.WaitGroup
+	lastReload atomic.Pointer[ReloadStatus]
 }
 
 // ReloadStatus says how the last reload went.
@@ -120,261 +123,77 @@ type ReloadStatus struct {
 	Error string    `json:"error,omitempty"`
 }
 
-// LoadOptions are the config checks that depend on the gateway's parts.
-func LoadOptions() config.Options {
-	return config.Options{KnownProvider: provider.Known, CheckFiles: true, CheckPipeline: checkPipeline}
-}
-
-// checkPipeline compiles a pipeline of the config file, for its problems.
-func checkPipeline(p *pipeline.Pipeline, cat pipeline.Catalog) pipeline.Problems {
-	_, problems := pipeline.Compile(p, cat)
-	return problems
-}
-
-// New opens the store in the config's data dir and builds every part. It does not listen yet.
-func New(cfg *config.File, o Options) (*Gateway, error) {
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
+// New builds the routes over p, for the server settings of cfg (read once: a reload changes
+// none). life is the context of every call. It does not listen yet, and serves nothing until a
+// config is committed (Prepare).
+func New(life context.Context, cfg *config.File, p Parts, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create data dir: %w", err)
-	}
-	st, err := openStore(cfg.Server.DataDir, log)
-	if err != nil {
-		return nil, err
-	}
-	g := &Gateway{opts: o, log: log, st: st, metrics: analytics.NewMetrics(), stopWatch: make(chan struct{})}
-	g.life, g.endLife = context.WithCancel(context.Background())
-	ok := false
-	defer func() {
-		if !ok {
-			g.endLife()
-			_ = g.closeAll(context.Background())
-		}
-	}()
-	g.onClose(func(context.Context) error { return st.Close() })
-	if g.tracer, err = newTracer(cfg.Telemetry); err != nil {
-		return nil, err
-	}
-	g.onClose(g.tracer.Shutdown)
-	g.rec = analytics.NewRecorder(st, time.Duration(cfg.Records.RetentionHours)*time.Hour, g.metrics, log)
-	g.onClose(func(context.Context) error { g.rec.Close(); return nil })
-	if g.reg, err = registry.Open(st, provider.Known); err != nil {
-		return nil, err
-	}
-	if g.keys, err = policy.OpenKeyring(st); err != nil {
-		return nil, err
-	}
-	g.keys.SetKeep(keepCredential(cfg.Server.DataDir))
-	g.reg.SetKeyCheck(g.keys.CheckAllowed)
-	if g.limits, err = policy.NewLimiter(st); err != nil {
-		return nil, err
-	}
-	g.onClose(func(context.Context) error { g.limits.Close(); return nil })
-	g.limits.OnOverspend = g.metrics.Overspend
-	if err := g.joinCluster(cfg); err != nil {
-		return nil, err
-	}
-	if g.cluster != nil {
-		g.onClose(func(context.Context) error { g.cluster.Close(); return nil })
-	}
-	if err := g.startPush(cfg); err != nil {
-		return nil, err
-	}
-	g.onClose(func(context.Context) error { g.push.Close(); return nil })
-	g.cache = cache.New(st, log)
-	g.onClose(func(context.Context) error { g.cache.Close(); return nil })
-	cacheDir := o.WASMCacheDir
-	if cacheDir == "" {
-		cacheDir = filepath.Join(cfg.Server.DataDir, "wasm-cache")
-	}
-	if g.hub, err = hub.New(context.Background(), cacheDir, log); err != nil {
-		return nil, err
-	}
-	g.onClose(func(ctx context.Context) error { g.hub.Close(ctx); return nil })
-	g.reg.SetChecks(g.hub.KnownProvider, g.hub.KnownPlugin)
-	g.pool = provider.NewPool()
-	g.pool.Plugins = g.hub.Model
-	g.reg.SetEndpointCheck(func(endpoint string) error { return g.pool.Egress().CheckURL(endpoint) })
-	live := analytics.NewLive()
-	g.engine = invoke.New(g.pool, live, g.metrics, g.rec, log)
-	// The access log (apply opens it) closes once the engine has, so the last calls are logged.
-	g.onClose(func(context.Context) error { g.setAccessLog(nil); return nil })
-	g.onClose(func(context.Context) error { g.engine.Close(); return nil })
-	live.ShareReplicas(g.engine.ReplicaLatencies, g.engine.SetPeerLatencies) // least-latency sees every node's calls
-	g.seedLiveStats(live)
-	g.engine.Spend = g.limits.Spent
-	g.engine.Transforms = g.hub
-	if g.pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
-		return nil, err
-	}
-	g.shareState(live)
-	g.runner = pipeline.NewRunner(g.engine, g.hub.Steps(), g.rec, log, 64)
-	g.mcp = mcp.New(mcp.Options{Log: log, Version: o.Version, Record: g.rec.Record, NewID: g.engine.NewID,
-		Admit: g.limits.Admit, Egress: g.pool.Egress, CheckKey: g.keys.CheckAllowed, MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
-		Metrics: g.metrics, OnChange: g.pipes.Recompile}) // tool steps name MCP servers
-	g.onClose(func(context.Context) error { g.mcp.Close(); return nil }) // its sessions and stdio servers end
-	if err := g.mcp.Open(st); err != nil {
-		return nil, err
-	}
-	g.runner.SetTools(pipelineTools{g.mcp})
+	g := &Server{opts: o, life: life, log: o.Logger, st: p.Store, reg: p.Registry, keys: p.Keys, engine: p.Engine,
+		pool: p.Pool, rec: p.Recorder, metrics: p.Metrics, limits: p.Limits, cluster: p.Cluster, push: p.Push,
+		cache: p.Cache, hub: p.Hub, pipes: p.Pipes, runner: p.Runner, tracer: p.Tracer, mcp: p.MCP}
 	g.mcpHandler = newMCPHandler(g.mcp)
-	g.reg.OnChange(func(s *registry.Snapshot) {
-		g.engine.SetModels(s)
-		g.pipes.Recompile()
-		keep := map[string]bool{}
-		for _, e := range s.All() {
-			keep[e.ID] = true
-		}
-		g.metrics.ForgetModels(keep) // a deleted model leaves /metrics
-	})
-	if err := g.apply(cfg, true); err != nil {
-		return nil, err
-	}
-	if err := g.migrateAllowedKeys(); err != nil {
-		return nil, err
-	}
 	g.dataAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("data"))
 	g.adminAuth = newAuthGuard(cfg.Server.AuthFailures, g.metrics.Listener("admin"))
 	g.data, g.admin = g.dataRoutes(), g.adminRoutes()
 	g.consoleFiles = newConsoleFiles()
-	ok = true
-	return g, nil
+	return g
 }
 
-// apply makes cfg the running config, as one transaction: first every step that can fail,
-// none of which changes what the gateway serves (the plugins last, which load side by side and
-// swap only when all loaded); then each part takes its new state, which cannot fail. At first
-// start it also reports generated credentials.
-func (g *Gateway) apply(cfg *config.File, first bool) (err error) {
-	if !first && clusterChanged(g.cfg.Load(), cfg) {
-		g.log.Warn("cluster settings changed; they take effect when the gateway restarts")
-	}
-	// The access log's file is opened first, so a reload that cannot open it changes nothing.
+// Prepare opens cfg's access log, the one part of the server's config that can fail; the
+// change's Commit makes cfg the server's config.
+func (g *Server) Prepare(cfg *config.File) (*Change, error) {
 	access, err := accesslog.Open(cfg.AccessLog, g.access.Load())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = access.Close(g.access.Load())
-		}
-	}()
-	egressPolicy, err := g.egressPolicy(cfg)
-	if err != nil {
-		return err
-	}
-	models, err := g.reg.PrepareConfig(cfg.Models)
-	if err != nil {
-		return err
-	}
-	keys, generated, err := g.keys.PrepareConfig(cfg.Keys)
-	if err != nil {
-		return err
-	}
-	hash, adminValue, err := policy.AdminToken(g.st, cfg.Admin.Token, keepCredential(cfg.Server.DataDir))
-	if err != nil {
-		return err
-	}
-	if err := g.hub.Apply(context.Background(), cfg.Plugins); err != nil {
-		return err
-	}
-
-	// Nothing below fails.
-	g.pipes.Recompile()
-	defaults := make(map[string]provider.Defaults, len(cfg.Providers))
-	for name, p := range cfg.Providers {
-		defaults[name] = provider.Defaults{APIKey: p.APIKey, KeyHosts: p.KeyHosts, Headers: p.Headers}
-	}
-	g.engine.SetProviders(defaults)
-	g.reg.CommitConfig(models)
-	g.pipes.SetConfig(cfg.Pipelines)
-	g.forgetPipelines()
-	for _, id := range g.reg.ConfigShadowed() {
-		g.log.Warn("a config model hides the API-registered model with the same id", "model", id)
-	}
-	g.keys.CommitConfig(keys)
-	g.adminHash.Store(&hash)
-	if adminValue != "" {
-		generated = append([]policy.Generated{{Name: "admin", Admin: true, Value: adminValue}}, generated...)
-	}
-	if len(generated) > 0 {
-		g.announce(cfg, generated)
-	}
-	if first {
-		g.noteMissingCredentials(cfg)
-	}
-	var budgets []policy.OrgBudget
-	for _, o := range cfg.Orgs {
-		if o.Budget != nil {
-			budgets = append(budgets, policy.OrgBudget{Org: o.Name, Budget: *o.Budget})
-		}
-	}
-	g.limits.SetOrgBudgets(budgets)
-	g.cors.Store(newCORS(cfg.Server.CORS))
-	g.pool.SetEgress(egressPolicy)
-	if g.opts.LogLevel != nil {
-		g.opts.LogLevel.Set(parseLevel(cfg.Log.Level))
-	}
-	g.rec.SetRetention(time.Duration(cfg.Records.RetentionHours) * time.Hour)
-	g.setAccessLog(access)
-	g.mcp.SetConfig(cfg.MCPServers)
-	// Checked once the MCP servers are set: tool steps name them.
-	for _, e := range g.pipes.List() {
-		if e.Plan == nil {
-			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
-		}
-	}
-	g.cfg.Store(cfg)
-	return nil
+	return &Change{g: g, cfg: cfg, access: access}, nil
 }
 
-// egressPolicy compiles cfg's egress policy, refusing the gateway's listeners: those it listens
-// on once started, those cfg names before.
-func (g *Gateway) egressPolicy(cfg *config.File) (*egress.Policy, error) {
-	p, err := cfg.EgressPolicy()
-	if err != nil || g.dataLn == nil || g.adminLn == nil {
-		return p, err
-	}
-	return p.WithListeners(egress.ListenerAddrs(g.dataLn.Addr().String(), g.adminLn.Addr().String()), egress.LocalAddrs()), nil
+// Change is a prepared config of the server.
+type Change struct {
+	g      *Server
+	cfg    *config.File
+	access *accesslog.Log
 }
 
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(s))
-	return l
+// Commit serves the prepared config and closes the access log it replaces.
+func (c *Change) Commit() {
+	g := c.g
+	g.cors.Store(newCORS(c.cfg.Server.CORS))
+	g.setAccessLog(c.access)
+	g.cfg.Store(c.cfg)
 }
 
-// Start listens on the data and admin addresses and serves in the background.
-//
+// Discard closes what Prepare opened.
+func (c *Change) Discard() { _ = c.access.Close(c.g.access.Load()) }
+
+// SetAdminHash sets the hash of the admin token.
+func (g *Server) SetAdminHash(hash [32]byte) { g.adminHash.Store(&hash) }
+
+// NoteReload records how a reload went, for the status.
+func (g *Server) NoteReload(st *ReloadStatus) { g.lastReload.Store(st) }
+
+// Listen binds the data and admin addresses of the committed config; Serve then serves them.
 // The server settings (listeners, caps, timeouts, sizes) take effect here: a reload changes none.
-func (g *Gateway) Start() error {
-	cfg := g.cfg.Load()
-	sc := cfg.Server
+func (g *Server) Listen() error {
+	sc := g.cfg.Load().Server
 	var err error
 	if g.dataLn, err = net.Listen("tcp", sc.Listen); err != nil {
 		return fmt.Errorf("cannot listen on %s (server.listen): %w", sc.Listen, err)
 	}
 	if g.adminLn, err = net.Listen("tcp", sc.AdminListen); err != nil {
 		g.dataLn.Close()
+		g.dataLn = nil
 		return fmt.Errorf("cannot listen on %s (server.adminListen): %w", sc.AdminListen, err)
 	}
-	// Upstream calls may not reach the listeners (a port of 0 is known only now).
-	g.reloadMu.Lock()
-	egressPolicy, err := g.egressPolicy(g.cfg.Load())
-	if err == nil {
-		g.pool.SetEgress(egressPolicy)
-	}
-	g.reloadMu.Unlock()
-	if err != nil {
-		g.dataLn.Close()
-		g.adminLn.Close()
-		return err
-	}
+	return nil
+}
+
+// Serve serves the bound listeners in the background.
+func (g *Server) Serve() {
+	sc := g.cfg.Load().Server
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	readTimeout := ms(sc.ReadTimeoutMs)
 	g.dataSrv = &fasthttp.Server{
@@ -427,11 +246,6 @@ func (g *Gateway) Start() error {
 			}
 		}()
 	}
-	if g.opts.ConfigPath != "" {
-		g.wg.Add(1)
-		go g.watchConfig()
-	}
-	return nil
 }
 
 // setReadTimeouts makes srv wait readHeader (at most read) for a new connection's first byte
@@ -450,7 +264,7 @@ func setReadTimeouts(srv *fasthttp.Server, readHeader, read time.Duration) {
 // readError answers a request the server could not read (ErrorHandler), with a fixed message
 // for each cause: never the error's text, which can quote the request (its header values, keys
 // among them) or name the sockets. The log gets the error, its quoted parts left out.
-func (g *Gateway) readError(listener string, sc config.Server) func(*fasthttp.RequestCtx, error) {
+func (g *Server) readError(listener string, sc config.Server) func(*fasthttp.RequestCtx, error) {
 	return func(ctx *fasthttp.RequestCtx, err error) {
 		fe := readFault(err, sc)
 		if fe.Status != fasthttp.StatusRequestTimeout {
@@ -487,7 +301,7 @@ func readFault(err error, sc config.Server) *fault.Error {
 }
 
 // DataAddr is the data plane's listening address.
-func (g *Gateway) DataAddr() string {
+func (g *Server) DataAddr() string {
 	if g.dataLn == nil {
 		return ""
 	}
@@ -495,18 +309,15 @@ func (g *Gateway) DataAddr() string {
 }
 
 // AdminAddr is the admin listener's address.
-func (g *Gateway) AdminAddr() string {
+func (g *Server) AdminAddr() string {
 	if g.adminLn == nil {
 		return ""
 	}
 	return g.adminLn.Addr().String()
 }
 
-// Shutdown stops accepting, lets requests in flight finish until ctx ends, writes the queued
-// records and closes the store.
-func (g *Gateway) Shutdown(ctx context.Context) error {
-	close(g.stopWatch)
-	defer g.endLife()
+// Shutdown stops accepting and lets requests in flight finish until ctx ends.
+func (g *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, s := range []*fasthttp.Server{g.dataSrv, g.adminSrv} {
 		if s != nil {
@@ -522,100 +333,17 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			_ = ln.Close()
 		}
 	}
-	// The servers' goroutines, the config watcher and background pipeline runs end by themselves
-	// now; a run stuck past the deadline is left behind rather than holding the shutdown.
 	waited := make(chan struct{})
 	go func() {
 		g.wg.Wait()
-		g.runner.Wait()
 		close(waited)
 	}()
 	select {
 	case <-waited:
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("background work still running at the shutdown deadline: %w", ctx.Err()))
-	}
-	if err := g.closeAll(ctx); err != nil { // calls still running fail
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("listeners still serving at the shutdown deadline: %w", ctx.Err()))
 	}
 	return errors.Join(errs...)
-}
-
-// onClose registers how a part New built is closed.
-func (g *Gateway) onClose(close func(ctx context.Context) error) {
-	g.closers = append(g.closers, close)
-}
-
-// closeAll closes the parts New built, the last built first.
-func (g *Gateway) closeAll(ctx context.Context) error {
-	var errs []error
-	for i := len(g.closers) - 1; i >= 0; i-- {
-		if err := g.closers[i](ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	g.closers = nil
-	return errors.Join(errs...)
-}
-
-// Reload reads the config file again and applies it; on any error the running config stays.
-func (g *Gateway) Reload() error {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	g.metrics.Reloads.Inc()
-	err := g.reloadLocked()
-	st := &ReloadStatus{At: time.Now().UTC(), OK: err == nil}
-	if err != nil {
-		st.Error = err.Error()
-		g.metrics.ReloadErrors.Inc()
-		g.log.Error("config reload failed; keeping the running config", "config", g.opts.ConfigPath, "err", err)
-	} else {
-		g.log.Info("config reloaded", "config", g.opts.ConfigPath)
-	}
-	g.lastReload = st
-	return err
-}
-
-func (g *Gateway) reloadLocked() error {
-	cfg, err := config.Load(g.opts.ConfigPath, LoadOptions())
-	if err != nil {
-		return err
-	}
-	if g.opts.Overrides != nil {
-		g.opts.Overrides(cfg)
-	}
-	old := g.cfg.Load()
-	if cfg.Server.Listen != old.Server.Listen || cfg.Server.AdminListen != old.Server.AdminListen || cfg.Server.DataDir != old.Server.DataDir {
-		g.log.Warn("listen addresses and the data dir change only on restart")
-		cfg.Server.Listen, cfg.Server.AdminListen, cfg.Server.DataDir = old.Server.Listen, old.Server.AdminListen, old.Server.DataDir
-	}
-	return g.apply(cfg, false)
-}
-
-// watchConfig reloads when the config file's size or modification time changes.
-func (g *Gateway) watchConfig() {
-	defer g.wg.Done()
-	stamp := func() string {
-		st, err := os.Stat(g.opts.ConfigPath)
-		if err != nil {
-			return ""
-		}
-		return fmt.Sprint(st.Size(), st.ModTime().UnixNano())
-	}
-	last := stamp()
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-g.stopWatch:
-			return
-		case <-t.C:
-			if s := stamp(); s != last && s != "" {
-				last = s
-				_ = g.Reload()
-			}
-		}
-	}
 }
 
 type fasthttpLogger struct{ l *slog.Logger }
@@ -623,38 +351,4 @@ type fasthttpLogger struct{ l *slog.Logger }
 // Printf logs what fasthttp reports, without its quoted parts, which can be request bytes.
 func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Debug(unquote(strings.TrimSpace(fmt.Sprintf(format, args...))), "component", "fasthttp")
-}
-
-// Flush waits until every invocation record and cache entry queued so far is written.
-func (g *Gateway) Flush() {
-	g.rec.Flush()
-	g.cache.Flush()
-}
-
-// seedLiveStats starts each model's live statistics (the registry's cards) from the stored
-// rollups, so that a restart does not reset what analytics still shows. It reads the daily
-// totals of the retained hourly rollups, a few thousand small entries at most.
-func (g *Gateway) seedLiveStats(live *analytics.Live) {
-	ctx, cancel := context.WithTimeout(g.life, 5*time.Second)
-	defer cancel()
-	now := time.Now()
-	rep, err := g.rec.Analytics(ctx, now.Add(-analytics.MaxRange+time.Hour), now, "1d", "model")
-	if err != nil {
-		g.log.Warn("cannot read the stored statistics of the models", "err", err)
-		return
-	}
-	for _, t := range rep.Totals {
-		if t.Key != "unknown" {
-			live.Model(t.Key).Seed(t)
-		}
-	}
-}
-
-// forgetPipelines drops the metrics of pipelines that no longer exist.
-func (g *Gateway) forgetPipelines() {
-	keep := map[string]bool{}
-	for _, e := range g.pipes.List() {
-		keep[e.ID] = true
-	}
-	g.metrics.ForgetPipelines(keep)
 }

@@ -2,12 +2,10 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
@@ -18,7 +16,7 @@ var hTraceID = header("X-Iom-Trace-Id")
 // trace starts the trace of a data-plane request: its context (continuing the client's
 // traceparent) becomes the context of the request's calls, and its trace id the x-iom-trace-id
 // header. The span is recording only when export is on and the trace sampled.
-func (g *Gateway) trace(ctx *fasthttp.RequestCtx) telemetry.Span {
+func (g *Server) trace(ctx *fasthttp.RequestCtx) telemetry.Span {
 	name := ""
 	if g.tracer != nil {
 		name = spanName(ctx)
@@ -31,7 +29,7 @@ func (g *Gateway) trace(ctx *fasthttp.RequestCtx) telemetry.Span {
 }
 
 // endTrace ends a request's span when its answer is written: at once, or when its stream ends.
-func (g *Gateway) endTrace(ctx *fasthttp.RequestCtx, span telemetry.Span) {
+func (g *Server) endTrace(ctx *fasthttp.RequestCtx, span telemetry.Span) {
 	status := ctx.Response.StatusCode()
 	span.SetInt("http.response.status_code", int64(status))
 	if id := ctx.Response.Header.PeekBytes(hRequestID); len(id) > 0 {
@@ -79,17 +77,4 @@ func spanName(ctx *fasthttp.RequestCtx) string {
 	default:
 		return string(ctx.Method()) + " " + op
 	}
-}
-
-// newTracer builds the tracer of c (nil when export is off).
-func newTracer(c config.Telemetry) (*telemetry.Tracer, error) {
-	s := telemetry.Settings{Enabled: c.Enabled, ServiceName: c.ServiceName, Endpoint: c.OTLP.Endpoint,
-		Protocol: c.OTLP.Protocol, Sampling: c.Sampling, Content: c.Content}
-	if len(c.OTLP.Headers) > 0 {
-		s.Headers = make(map[string]string, len(c.OTLP.Headers))
-		for k, v := range c.OTLP.Headers {
-			s.Headers[k] = v.Reveal()
-		}
-	}
-	return telemetry.New(context.Background(), s)
 }

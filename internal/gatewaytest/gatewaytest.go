@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomhq/iom/gateway/app"
 	"github.com/iomhq/iom/gateway/config"
-	"github.com/iomhq/iom/gateway/server"
 )
 
 // Fixed credentials of test gateways.
@@ -29,7 +29,7 @@ const (
 
 // Gateway is a running test gateway.
 type Gateway struct {
-	*server.Gateway
+	*app.Gateway
 	t        testing.TB
 	DataURL  string // http://127.0.0.1:port
 	AdminURL string
@@ -82,13 +82,13 @@ func Start(t testing.TB, dir, body string) *Gateway {
 // StartFile starts a gateway on an existing config file.
 func StartFile(t testing.TB, dir, path string) *Gateway {
 	t.Helper()
-	cfg, err := config.Load(path, server.LoadOptions())
+	cfg, err := config.Load(path, app.LoadOptions())
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	g, err := server.New(cfg, server.Options{ConfigPath: path, Version: "test", Logger: log, WASMCacheDir: wasmCache()})
+	g, err := app.New(cfg, app.Options{ConfigPath: path, Version: "test", Logger: log, WASMCacheDir: wasmCache()})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}

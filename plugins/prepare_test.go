@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
-	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iomhq/iom/internal/proctest"
 )
 
 // A reload that cannot start one of its plugins changes nothing: the running plugin keeps its
@@ -20,7 +17,7 @@ func TestPrepareThatFailsChangesNothing(t *testing.T) {
 	m, _ := newManager(t, Options{})
 	load(t, m, Config{Name: "keep", Path: testPluginBin, Config: json.RawMessage(`{"v":1}`)})
 	pid := runningPID(t, m, "keep")
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 
 	p, err := m.Prepare([]Config{
 		{Name: "keep", Path: testPluginBin, Config: json.RawMessage(`{"v":2}`)},
@@ -36,7 +33,7 @@ func TestPrepareThatFailsChangesNothing(t *testing.T) {
 	if got := answeredConfig(t, m, "keep"); got != `{"v":1}` {
 		t.Fatalf("the running plugin took the config of a failed reload: %s", got)
 	}
-	if pids := markedPIDs(t, marker); len(pids) != 0 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 0 {
 		t.Fatalf("processes left by a failed Prepare: %v", pids)
 	}
 	if dirs := socketDirs(t, m); len(dirs) != 1 {
@@ -72,7 +69,7 @@ func TestPrepareThenDiscard(t *testing.T) {
 			t.Fatalf("%s: a call to the plugin being added: %v", when, err)
 		}
 	}
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 	p, err := m.Prepare([]Config{
 		{Name: "keep", Path: testPluginBin, Config: json.RawMessage(`{"v":2}`)},
 		{Name: "change", Path: testPluginBin, Args: []string{marker}},
@@ -81,13 +78,13 @@ func TestPrepareThenDiscard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pids := markedPIDs(t, marker); len(pids) != 2 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 2 {
 		t.Fatalf("Prepare started %v; want the changed and the new plugin", pids)
 	}
 	served("prepared")
 
 	p.Discard()
-	if pids := markedPIDs(t, marker); len(pids) != 0 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 0 {
 		t.Fatalf("processes left by Discard: %v", pids)
 	}
 	served("discarded")
@@ -108,7 +105,7 @@ func TestPrepareThenCommit(t *testing.T) {
 		Config{Name: "change", Path: testPluginBin},
 		Config{Name: "drop", Path: testPluginBin})
 	before := pidsByName(m)
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 	p, err := m.Prepare([]Config{
 		{Name: "keep", Path: testPluginBin, Config: json.RawMessage(`{"v":2}`)},
 		{Name: "change", Path: testPluginBin, Args: []string{marker}},
@@ -117,7 +114,7 @@ func TestPrepareThenCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := markedPIDs(t, marker)
+	started := proctest.PIDs(t, marker)
 	if len(started) != 1 || answeredPID(t, m, "change") != before["change"] {
 		t.Fatalf("prepared: started %v, and the running plugin must still serve", started)
 	}
@@ -177,13 +174,13 @@ func TestCloseStopsAPreparedReload(t *testing.T) {
 	m, _ := newManager(t, Options{})
 	load(t, m, Config{Name: "keep", Path: testPluginBin})
 	pid := runningPID(t, m, "keep")
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 	p, err := m.Prepare([]Config{{Name: "keep", Path: testPluginBin}, {Name: "add", Path: testPluginBin, Args: []string{marker}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Close()
-	if pids := markedPIDs(t, marker); len(pids) != 0 || processAlive(pid) {
+	if pids := proctest.PIDs(t, marker); len(pids) != 0 || processAlive(pid) {
 		t.Fatalf("processes left after Close: prepared %v, running %d alive: %v", pids, pid, processAlive(pid))
 	}
 	p.Commit()
@@ -193,34 +190,6 @@ func TestCloseStopsAPreparedReload(t *testing.T) {
 	if err := m.Load([]Config{{Name: "keep", Path: testPluginBin}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Load after Close = %v", err)
 	}
-}
-
-// newMarker is an argument that tells a test's plugin processes from any other's.
-func newMarker(t testing.TB) string {
-	return "--test-mark=" + strconv.Itoa(os.Getpid()) + "-" + strings.ReplaceAll(t.Name(), "/", "-")
-}
-
-// markedPIDs finds the live processes that have marker among their arguments.
-func markedPIDs(t testing.TB, marker string) []int {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("finds processes through /proc")
-	}
-	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, d := range dirs {
-		b, err := os.ReadFile(d)
-		if err != nil || !slices.Contains(strings.Split(string(b), "\x00"), marker) {
-			continue
-		}
-		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(d))); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func pidsByName(m *Manager) map[string]int {

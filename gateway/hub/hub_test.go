@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/invoke"
+	"github.com/iomhq/iom/internal/proctest"
 	"github.com/iomhq/iom/wasm"
 )
 
@@ -106,7 +105,7 @@ func TestPrepareThatFailsInProcessPluginsChangesNothing(t *testing.T) {
 	h := newHub(t)
 	apply(t, h, basePlugins())
 	guard, pid := h.wasmPlugin("guard"), procPID(t, h, "filter")
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 
 	c, err := h.Prepare(ctx, []config.Plugin{
 		{Name: "guard", Path: guardWASM, Config: map[string]any{"v": 2}},
@@ -123,7 +122,7 @@ func TestPrepareThatFailsInProcessPluginsChangesNothing(t *testing.T) {
 	if got := listed(h); !slices.Equal(got, []string{"filter", "guard"}) {
 		t.Fatalf("plugins after a failed Prepare: %v", got)
 	}
-	if pids := markedPIDs(t, marker); len(pids) != 0 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 0 {
 		t.Fatalf("processes left by a failed Prepare: %v", pids)
 	}
 	transforms(t, h, "guard", "filter")
@@ -146,19 +145,19 @@ func TestPrepareThenDiscard(t *testing.T) {
 		}
 		transforms(t, h, "guard", "filter")
 	}
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 	c, err := h.Prepare(ctx, changedPlugins(marker))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pids := markedPIDs(t, marker); len(pids) != 2 || len(c.loaded) != 2 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 2 || len(c.loaded) != 2 {
 		t.Fatalf("Prepare started %v and loaded %d WASM plugins; want 2 of each", pids, len(c.loaded))
 	}
 	served("prepared")
 
 	c.Discard()
 	served("discarded")
-	if pids := markedPIDs(t, marker); len(pids) != 0 {
+	if pids := proctest.PIDs(t, marker); len(pids) != 0 {
 		t.Fatalf("processes left by Discard: %v", pids)
 	}
 	for _, p := range c.loaded {
@@ -178,12 +177,12 @@ func TestPrepareThenCommit(t *testing.T) {
 	h := newHub(t)
 	apply(t, h, basePlugins())
 	guard, pid := h.wasmPlugin("guard"), procPID(t, h, "filter")
-	marker := newMarker(t)
+	marker := proctest.Marker(t)
 	c, err := h.Prepare(ctx, changedPlugins(marker))
 	if err != nil {
 		t.Fatal(err)
 	}
-	started := markedPIDs(t, marker)
+	started := proctest.PIDs(t, marker)
 
 	c.Commit()
 	if got := listed(h); !slices.Equal(got, []string{"add", "filter", "guard", "guard2"}) {
@@ -276,32 +275,4 @@ func transforms(t testing.TB, h *Hub, names ...string) {
 func isClosed(err error) bool {
 	var we *wasm.Error
 	return errors.As(err, &we) && we.Kind == wasm.KindClosed
-}
-
-// newMarker is an argument that tells a test's plugin processes from any other's.
-func newMarker(t testing.TB) string {
-	return "--test-mark=" + strconv.Itoa(os.Getpid()) + "-" + strings.ReplaceAll(t.Name(), "/", "-")
-}
-
-// markedPIDs finds the live processes that have marker among their arguments.
-func markedPIDs(t testing.TB, marker string) []int {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("finds processes through /proc")
-	}
-	files, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pids []int
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil || !slices.Contains(strings.Split(string(b), "\x00"), marker) {
-			continue
-		}
-		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }

@@ -16,11 +16,8 @@ var passedEnv = []string{
 }
 
 // defaultEnv is set for every plugin unless its config's Env sets the same variable.
-//
-// GOMAXPROCS=1: most of a call's round trip is the two Go runtimes handing each gRPC message
-// between goroutines and waking idle threads for it, and a plugin with one thread wakes far
-// fewer (bench/README.md has the latency it saves). A plugin that needs several cores sets
-// GOMAXPROCS in its env; the setting means nothing to a plugin not written in Go.
+// GOMAXPROCS=1 because a call's round trip is mostly the two Go runtimes waking threads, and a
+// plugin with one thread wakes far fewer; a plugin that needs more cores sets it in its Env.
 var defaultEnv = []string{"GOMAXPROCS=1"}
 
 // BaseEnv is what a child process of the gateway inherits of its environment (the passedEnv

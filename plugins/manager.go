@@ -1,13 +1,8 @@
-// Package plugins is the gateway's host for process plugins: programs that implement the
-// Transformer and Provider roles (the same two WASM plugins play) over gRPC, through
-// hashicorp/go-plugin. It owns their whole life: checking their executables, starting them with
-// a handshake and mutual TLS, health checks, restarts with backoff after a crash, reloads that
-// keep unchanged plugins running, shutdown that leaves no process behind, and the calls
-// themselves, bounded per plugin, with the caller's deadline and cancellation, and typed errors
-// the gateway maps to its fault kinds. It must not reach under grpc-go or go-plugin: calls go on
-// the connection go-plugin makes, with the options it allows.
-//
-// The contract with plugins is in sdk/plugin/proto; authors write plugins with sdk/plugin.
+// Package plugins hosts process plugins: programs that play the Transformer and Provider roles
+// over gRPC through hashicorp/go-plugin. It checks, starts (handshake and mutual TLS), watches,
+// restarts, reloads and stops them, and makes the calls, bounded per plugin, with the caller's
+// deadline and typed errors. It must not reach under grpc-go or go-plugin: calls go on the
+// connection go-plugin makes, with the options it allows. The contract is in sdk/plugin/proto.
 package plugins
 
 import (
@@ -123,15 +118,11 @@ func removeStaleDirs(base string, log *slog.Logger) {
 	}
 }
 
-// Load makes the running plugins match cfgs, at boot and on every reload.
-//
-// Every config is checked first (see Check); if any is wrong, nothing changes and the error
-// names each bad plugin. Then a plugin whose process-level config (path, args, env, sha256,
-// role) and executable are unchanged keeps its running process, with the new Config and
-// Timeout; new and changed plugins are started; removed and replaced ones are drained and
-// stopped. A new plugin that fails to start stays loaded, in state "restarting" then "failed",
-// and is retried in the background; a changed plugin whose new version fails to start keeps its
-// old version running. Either way Load reports the failures. Prepare is the all-or-nothing form.
+// Load makes the running plugins match cfgs, at boot and on every reload. If any config fails
+// Check nothing changes. A plugin whose path, args, env, sha256, role and executable are unchanged
+// keeps its process and takes the new Config and Timeout; one that fails to start is reported
+// and retried in the background, a changed one keeping its old version meanwhile. Prepare is the
+// all-or-nothing form.
 func (m *Manager) Load(cfgs []Config) error {
 	p, err := m.prepare(cfgs)
 	if err != nil {
@@ -140,12 +131,10 @@ func (m *Manager) Load(cfgs []Config) error {
 	return p.finish(true)
 }
 
-// Prepare gets a reload ready without changing what is served: it checks every config as Load
-// does, and starts the new and changed plugins beside the running ones. If any of them fails to
-// start, it stops the ones it started and returns the errors, each naming its plugin; the
-// running plugins stay as they were. Otherwise the caller must end the reload with Commit or
-// Discard: until then, other reloads wait. Close does not wait for that: it stops what was
-// prepared as well.
+// Prepare checks cfgs as Load does and starts the new and changed plugins beside the running
+// ones without changing what is served; if any fails to start, it stops those it started and
+// returns the errors. On success the caller must end the reload with Commit or Discard, as other
+// reloads wait until then (Close does not: it stops what was prepared too).
 func (m *Manager) Prepare(cfgs []Config) (*Prepared, error) {
 	p, err := m.prepare(cfgs)
 	if err != nil {

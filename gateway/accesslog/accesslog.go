@@ -1,11 +1,8 @@
 // Package accesslog writes the access log: one structured line per data-plane request, through
-// log/slog, to stderr or to a file rotated by size (gopkg.in/natefinch/lumberjack.v2).
-//
-// A line holds what the request's record says (ids, the model asked for and the one that
-// answered, status, error kind, latency, tokens, cost, cache, fallback) and where it came from
-// (client address, operation, path): never a key, a token, a prompt, an answer or an upstream
-// address, which an Entry has no room for. The server builds the entries; this package
-// decides which are written (sampling, the fields chosen, the excluded paths) and writes them.
+// log/slog, to stderr or a file rotated by size (lumberjack). A line holds what the request's
+// record says and where it came from, never a key, token, prompt, answer or upstream address,
+// which an Entry has no room for. The server builds the entries; this package decides which are
+// written (sampling, fields, excluded paths) and writes them.
 package accesslog
 
 import (

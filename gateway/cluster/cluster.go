@@ -1,9 +1,7 @@
-// Package cluster joins gateway nodes into one system through Redis: the counters of rate limits,
-// token limits and budgets that every node shares, and the list of nodes with their heartbeats.
-//
-// Redis is the only engine: no gossip, no consensus of our own. Every call to it is bounded by
-// a short deadline, and a node that cannot reach it keeps serving on its own state or refuses,
-// as cluster.onRedisDown says (see policy.Limiter).
+// Package cluster joins gateway nodes into one system through Redis, its only engine (no gossip
+// or consensus of our own): the rate, token and budget counters every node shares, and the list
+// of nodes with their heartbeats. Every Redis call has a short deadline; a node that cannot reach
+// Redis serves on its own state or refuses, as cluster.onRedisDown says (see policy.Limiter).
 package cluster
 
 import (

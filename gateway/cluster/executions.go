@@ -13,13 +13,10 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 )
 
-// Executions shares finished pipeline executions between the nodes, so that any node lists and
-// shows the runs of every other: each is written to iom:execution:<id> (sealed with the cluster's
-// secret when it has one: executions hold prompts) for the records' retention, and indexed by its
-// end in the sorted set iom:executions, trimmed to maxExecutions.
-//
-// Publishing never waits: runs go through a bounded queue to a goroutine that writes them in
-// batches, and a run that finds the queue full is dropped, counted and logged once.
+// Executions shares finished pipeline runs between the nodes so that any node lists every run:
+// each is written to iom:execution:<id> for the records' retention (sealed with the cluster's
+// secret when it has one, as runs hold prompts) and indexed by its end in iom:executions. Publish
+// never waits: a run that finds the batch writer's queue full is dropped, counted and logged once.
 type Executions struct {
 	c       *Cluster
 	ttl     time.Duration

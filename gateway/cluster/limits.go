@@ -17,14 +17,11 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 )
 
-// Limits keeps the counters of policy limits in Redis, so that every node admits against the
-// same numbers: a GCRA rate limit per key, tokens per calendar minute, and spend per budget
-// period in integer micro-dollars, with what calls in flight hold of each budget. One script
-// checks a request and holds its estimated cost (one round trip); one settles what it used in
-// place of what it held.
-//
-// Keys carry a hash tag per key or organisation ({k:<id>}, {o:<org>}), so that in Redis Cluster
-// the counters of one key share a slot.
+// Limits keeps the counters of policy limits in Redis so every node admits against the same
+// numbers: a GCRA rate per key, tokens per calendar minute, and spend per budget period in
+// micro-dollars with what calls in flight hold. One script admits a request and holds its cost,
+// one settles what it used; keys carry a hash tag ({k:<id>}, {o:<org>}) so that in Redis Cluster
+// one key's counters share a slot.
 type Limits struct {
 	c *Cluster
 
@@ -53,21 +50,13 @@ func newLimits(c *Cluster) *Limits {
 	return &Limits{c: c, pending: map[string]*pendingSpend{}}
 }
 
-// admitScript checks, in order, the key's budget, its tokens this minute, its organisation's
-// budget and its rate; then it takes the rate token and holds the call's estimated cost in the
-// budgets. A budget admits a call when its spend, its holds and the estimate fit in it; a call
-// whose estimate does not fit is admitted while something is left and nothing is held, and
-// holds what is left (the budget's last call runs alone). So spend and holds never pass a
-// budget together, and a budget is passed only by what a call costs beyond its hold. Holds
-// are a sorted set per budget (member "<id>:<micro-dollars>", scored by when it lapses, in
-// milliseconds) and their sum; lapsed ones (a crashed node's) are dropped here. Redis's own
-// clock serves every node, so their clocks need not agree.
-//
+// admitScript checks the key's budget, its tokens this minute, its org's budget and its rate, in
+// that order, then takes the rate token and holds the estimate in each budget (docs/DESIGN.md
+// has the rules). A budget's holds are a sorted set of "<id>:<micro-dollars>", scored in ms by
+// when each lapses on Redis's clock (nodes' clocks need not agree), and their sum.
 // KEYS: rate, minute tokens, key spend, org spend, key holds, key held, org holds, org held.
-// ARGV: emission interval (µs; 0: no rate limit), burst, tokens per minute (0: none), key budget,
-// org budget (micro-dollars; 0: none), estimate (micro-dollars; 0: hold nothing), hold id, hold
-// lifetime (ms). It answers {0, held} to admit, or {reason, value, held}: 1 rate (µs to wait),
-// 2 tokens (used), 3 key budget (spent), 4 org budget (spent).
+// ARGV: emission interval (µs), burst, tokens per minute, key budget, org budget, estimate
+// (micro-dollars), hold id, hold lifetime (ms); 0 means none. Answer: {policy.Refusal, value, held}.
 var admitScript = redis.NewScript(`
 local now
 local function clock()
@@ -264,16 +253,12 @@ func (l *Limits) Spent(a *policy.Admission, tokens int64, usd float64) error {
 	return nil
 }
 
-// settleScript adds a request's tokens and spend once and frees what it held: the settlement's
-// id is remembered for ten minutes, so one retried after a timeout (when Redis may have run it
-// already) adds nothing. A node retries kept spend every second while Redis answers; one
-// retried later than that after a timed-out first try could count twice. A hold that lapsed
-// meanwhile is gone from its set and its sum already. What the call cost beyond what it held
-// is added to the key's overspend of the period.
-//
-// KEYS: settlement id, minute tokens, key spend, org spend, key holds, key held, org holds,
-// org held, key overspend. ARGV: tokens, micro-dollars, then for each counter the Unix time it
-// expires at (0 to leave it alone), the hold's member ("" for none).
+// settleScript adds a request's tokens and spend, frees its hold and adds what it cost beyond the
+// hold to the key's overspend, once per settlement id: ids are kept ten minutes, so a retry after
+// a timeout adds nothing (kept spend is retried every second while Redis answers).
+// KEYS: settlement id, minute tokens, key spend, org spend, key holds, key held, org holds, org
+// held, key overspend ("iom:-" for one left alone). ARGV: tokens, micro-dollars, each counter's
+// expiry in Unix seconds (0: leave it alone), the hold's member ("" for none).
 var settleScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 600) then return 0 end
 for i = 2, 4 do

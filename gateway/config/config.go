@@ -1,10 +1,8 @@
 // Package config loads the gateway's one YAML file: it expands ${ENV} references, decodes
-// strictly (unknown fields are errors), fills defaults and validates everything, reporting every
-// problem with its path (`models[2].fallbacks[0]: unknown model "gpt-5"`).
-//
-// Loading has no side effects: `iom validate` and `iom serve` run the same Load, and a reload
-// that fails validation leaves the running config alone. The package does not build runtime
-// state; the server compiles a loaded File into that.
+// strictly (unknown fields are errors), fills defaults and validates everything, reporting each
+// problem with its path (`models[2].fallbacks[0]: unknown model "gpt-5"`). Loading has no side
+// effects, so `iom validate` and `iom serve` run the same Load and a failed reload leaves the
+// running config alone; gateway/app, not this package, builds the runtime from a File.
 package config
 
 import (
@@ -288,12 +286,10 @@ type Provider struct {
 	Headers  map[string]string `json:"headers,omitempty"`
 }
 
-// Egress is the egress policy: which addresses upstream calls may connect to. Entries are
-// addresses (10.0.0.5, ::1), CIDRs (10.0.0.0/8, fe80::/10) or host names (ollama.lan,
-// *.corp.example.com), each with an optional port (10.0.0.0/8:443, [::1]:11434,
-// ollama.lan:11434). Deny wins over allow; allow reopens what is refused by default: link-local
-// and cloud metadata addresses, and the gateway's own listeners (for those, only an entry that
-// names the listener's port).
+// Egress is the policy of which addresses upstream calls may connect to: entries are addresses,
+// CIDRs or host names (*.corp.example.com), each with an optional port, as docs/DESIGN.md shows.
+// Deny wins over allow; allow reopens what is refused by default: link-local and cloud metadata
+// addresses, and the gateway's own listeners (only by an entry that names the listener's port).
 type Egress struct {
 	Allow []string `json:"allow,omitempty"`
 	Deny  []string `json:"deny,omitempty"`

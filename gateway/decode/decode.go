@@ -1,10 +1,8 @@
-// Package decode turns generic documents (parsed YAML or JSON) into typed structs strictly:
-// unknown fields and wrong types are errors, and every error carries the path of the value at
-// fault (`models[2].latency: expected a number, got string "fast"`). The config file and the admin
-// API share it, so a bad value reads the same whichever way it came in.
-//
-// Struct fields are matched by their json tag, exactly (no case folding). Values of type any keep
-// the generic value, with numbers as json.Number.
+// Package decode turns parsed YAML or JSON into typed structs strictly: unknown fields and wrong
+// types are errors carrying the path of the value at fault (`models[2].latency: expected a number,
+// got string "fast"`), the same for the config file and the admin API. Fields are matched by
+// their json tag exactly (no case folding); values of type any keep the generic value, with
+// numbers as json.Number.
 package decode
 
 import (

@@ -1,11 +1,8 @@
-// Package egress owns the gateway's egress policy: which addresses its upstream calls may
-// connect to. It parses the config's allow and deny entries, knows what is refused by default
-// (the gateway's own listeners, link-local and cloud metadata addresses) and decides for one
-// connection.
-//
-// It does no I/O of its own: callers resolve a name, ask about every address it resolved to,
-// and dial only an address the policy allowed, so a name that resolves differently at dial time
-// (DNS rebinding) is checked where it lands.
+// Package egress owns the policy of which addresses upstream calls may connect to: it parses the
+// config's allow and deny entries, knows what is refused by default (the gateway's own listeners,
+// link-local and cloud metadata addresses) and decides for one connection. It does no I/O:
+// callers resolve a name, ask about every address it resolved to and dial only an allowed one,
+// so a name that resolves elsewhere at dial time (DNS rebinding) is checked where it lands.
 package egress
 
 import (

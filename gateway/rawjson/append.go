@@ -95,14 +95,9 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-// ObjectWriter writes a JSON object member by member, in the order of the calls:
-//
-//	o := rawjson.ObjectWriter{B: dst}
-//	o.Str("id", id, false)
-//	dst = o.End()
-//
-// Member names are written as they are: they must need no escaping. An omit argument leaves the
-// member out when its value is the zero value, as `omitempty` does.
+// ObjectWriter writes a JSON object onto B member by member, in the order of the calls, until
+// End returns it. Member names are written as they are, so they must need no escaping; an omit
+// argument leaves the member out when its value is the zero value, as `omitempty` does.
 type ObjectWriter struct {
 	B    []byte
 	open bool

@@ -1,9 +1,8 @@
-// Package rawjson scans and splices JSON documents without decoding them into Go values.
-//
-// The data plane reads a handful of fields (model, stream, usage) from bodies it otherwise relays
-// unchanged; a validating scanner that records byte spans does that with no allocations and no
-// reflection. It validates the whole document as RFC 8259 JSON, so a body the gateway accepts is
-// one every upstream parser accepts too. It must not import anything of the gateway.
+// Package rawjson scans and splices JSON documents without decoding them into Go values, so the
+// data plane reads a handful of fields (model, stream, usage) from bodies it relays unchanged
+// with no allocations or reflection. It validates the whole document as RFC 8259 JSON, so a body
+// the gateway accepts is one every upstream parser accepts too. It must not import anything of
+// the gateway.
 package rawjson
 
 import (

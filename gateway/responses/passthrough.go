@@ -10,13 +10,10 @@ import (
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
-// A model whose config.responses is passthrough has an upstream with OpenAI's own Responses API,
-// which gets the request as the client sent it: hosted tools, reasoning items and every other
-// member reach it unread. The gateway still keeps the conversation, as it does for translated
-// requests: the upstream is sent store: false and the whole conversation as input (the stored
-// response's, then the request's), and the answer takes the gateway's response id, so that
-// GET /v1/responses/{id} and previous_response_id work the same whichever way a response was
-// made, and a conversation may go on with a model of either kind.
+// A model whose config.responses is passthrough gets the request as the client sent it, so hosted
+// tools and every other member reach its upstream unread. The gateway still keeps the
+// conversation: the upstream gets store: false and the whole conversation as input, and the
+// answer takes the gateway's response id, so a conversation may go on with a model of either kind.
 
 // Passed is a Responses request made ready to pass through.
 type Passed struct {

@@ -1,13 +1,9 @@
-// Package responses serves OpenAI's Responses API on top of chat completions, so that any model
-// of the registry answers it: a Responses request (continuing, with previous_response_id, the
-// conversation of a stored response) becomes a canonical chat request; the chat answer becomes
-// a response object, and its chunks the Responses event stream. Responses are kept in the store,
-// scoped to the org of the key that made them, for retrieval and for continuing conversations.
-//
-// Translated, only function tools are served (hosted tools such as web search need OpenAI's
-// servers). A model whose upstream has the Responses API itself (config.responses: passthrough)
-// gets the request passed through instead (passthrough.go), the gateway still keeping the
-// conversation, so hosted tools and everything else of the API reach it.
+// Package responses serves OpenAI's Responses API on top of chat completions so that any model
+// answers it: a request (continuing a stored conversation with previous_response_id) becomes a
+// canonical chat request, and the answer a response object or the Responses event stream.
+// Responses are stored, scoped to the org of the key that made them. Translated requests get only
+// function tools, as hosted tools need OpenAI's servers; a model with config.responses:
+// passthrough gets the request as sent (passthrough.go), its conversation still kept here.
 package responses
 
 import (

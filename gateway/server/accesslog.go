@@ -16,16 +16,11 @@ import (
 	"github.com/iomhq/iom/gateway/registry"
 )
 
-// The access log (accessLog in the config) has a line for every data-plane request, written
-// when the request is over:
-//   - a call of a model, from its invocation record, as the engine finishes it (OnFinish);
-//   - a request refused before it reached a model, from the record count makes;
-//   - anything else (a pipeline run, a model listing, a stored response, an unknown path), from
-//     the answer when the handler returns or, for a stream, when the stream ends, with what the
-//     pipeline's model steps recorded.
-//
-// While the log is off, none of this runs: serveData, count and the engine each test one
-// pointer.
+// The access log (accessLog in the config) writes a line per data-plane request once it is over:
+// a model call's from its invocation record (OnFinish), a refused request's from the record count
+// makes, and any other's from the answer when the handler or its stream ends, with what a
+// pipeline's model steps recorded. While the log is off none of this runs: serveData, count and
+// the engine each test one pointer.
 
 // accessKey is the context value (and request user value) of a request being logged.
 type accessKey struct{}

@@ -15,12 +15,10 @@ import (
 )
 
 // authGuard locks out a client address that keeps failing to authenticate on one listener, so
-// keys and the admin token cannot be guessed at the speed of the network: after limit wrong
-// credentials within window, the address's requests get 429 for lockout without their
-// credentials being checked. Only the failing address is affected; a success resets nothing.
-//
-// It tracks at most authGuardMax addresses, dropping the one that failed least recently, and
-// forgets an address once its window and lockout are over.
+// keys and the admin token cannot be guessed at network speed: after limit wrong credentials
+// within window, its requests get 429 for lockout without their credentials being checked, and a
+// success resets nothing. It tracks at most authGuardMax addresses (the least recent failure is
+// dropped first), each until its window and lockout are over.
 type authGuard struct {
 	limit           int
 	window, lockout time.Duration

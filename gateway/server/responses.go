@@ -32,11 +32,10 @@ const (
 )
 
 // createResponse serves OpenAI's Responses API (POST /v1/responses) for any model, as messages
-// serves Anthropic's: the request, continuing a stored response's conversation when it names
-// one, becomes a canonical chat request for the engine, and the answer, or each streamed chunk,
-// becomes the Responses shape again. With store (the default) the response is kept, for
-// GET /v1/responses/{id} and for later requests' previous_response_id, before the client
-// hears of it.
+// serves Anthropic's: the request, with the stored conversation it continues, becomes a canonical
+// chat request, and the answer or each streamed chunk becomes the Responses shape again. With
+// store (the default) the response is kept for GET /v1/responses/{id} and previous_response_id
+// before the client hears of it.
 func (g *Server) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 	start := time.Now()
 	id := g.engine.NewID(start)

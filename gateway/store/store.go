@@ -1,10 +1,8 @@
-// Package store is the gateway's embedded, encrypted key-value store on Badger: the registry,
-// gateway keys, invocation and execution records, rollups and cached responses live here.
-//
-// It is the only package that imports Badger. Callers own their key prefixes. Writes through Put
-// and Delete are synced to disk before they return (an acknowledged registry write survives a
-// crash); high-volume records go through Write, which does not wait for the disk and which
-// callers use from a background goroutine, never from a request.
+// Package store is the gateway's embedded, encrypted key-value store on Badger, and the only
+// package that imports Badger: the registry, gateway keys, records, rollups and cached responses
+// live here under key prefixes their callers own. Put and Delete sync to disk before returning,
+// so an acknowledged registry write survives a crash; high-volume records go through Write,
+// which does not wait for the disk and is called from background goroutines, never requests.
 package store
 
 import (

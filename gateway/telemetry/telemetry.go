@@ -1,11 +1,8 @@
-// Package telemetry owns the gateway's OpenTelemetry traces: the tracer provider built from the
-// config (OTLP over gRPC or HTTP), the W3C trace context of data-plane requests (continued from
-// the client, passed to upstreams and process plugins), and the spans of calls, attempts,
-// pipeline steps and plugin calls, with the GenAI semantic conventions' attributes.
-//
-// It is the one package that imports the OpenTelemetry SDK. With export off a request still gets
-// a trace id (the client's, or a random one) and passes it on, but no span is recorded: Start
-// returns its parent's context and a no-op Span, so the call sites cost a branch.
+// Package telemetry owns the gateway's OpenTelemetry traces and is the one package that imports
+// its SDK: the OTLP tracer provider, the W3C trace context of data-plane requests (continued from
+// the client, passed to upstreams and process plugins), and spans with GenAI semantic-convention
+// attributes. With export off a request still carries a trace id, but Start returns its parent's
+// context and a no-op Span, so the call sites cost a branch.
 package telemetry
 
 import (

@@ -27,6 +27,7 @@ import (
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/server"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Options are what the command line adds to the config.
@@ -77,7 +78,7 @@ func LoadOptions() config.Options {
 }
 
 // checkPipeline compiles a pipeline of the config file, for its problems.
-func checkPipeline(p *pipeline.Pipeline, cat pipeline.Catalog) pipeline.Problems {
+func checkPipeline(p *spec.Pipeline, cat pipeline.Catalog) spec.Problems {
 	_, problems := pipeline.Compile(p, cat)
 	return problems
 }

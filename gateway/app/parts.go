@@ -8,16 +8,16 @@ import (
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/pipeline"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
 // catalog lets pipelines see the registry, the plugins and the MCP servers.
 type catalog struct{ g *Gateway }
 
-func (c catalog) Model(id string) *registry.Entry { return c.g.Registry.Snapshot().Get(id) }
-func (c catalog) HasPlugin(name string) bool      { return c.g.Hub.Has(name) }
-func (c catalog) HasMCPServer(id string) bool     { return c.g.MCP != nil && c.g.MCP.Has(id) }
+func (c catalog) Model(id string) *spec.Entry { return c.g.Registry.Snapshot().Get(id) }
+func (c catalog) HasPlugin(name string) bool  { return c.g.Hub.Has(name) }
+func (c catalog) HasMCPServer(id string) bool { return c.g.MCP != nil && c.g.MCP.Has(id) }
 
 // pipelineTools lets tool steps call MCP tools through the gateway's MCP service, under the
 // run's key. The run was admitted as a whole, as its model steps are.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 	"github.com/iomhq/iom/internal/redistest"
 )
@@ -52,7 +53,7 @@ func startNodes(t *testing.T, url string, n int, refuse bool) []node {
 func TestRateLimitIsExactAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	nodes := startNodes(t, rs.URL(), 3, false)
-	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &policy.Limits{RPS: 0.001, Burst: 30}}
+	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &spec.Limits{RPS: 0.001, Burst: 30}}
 	ok := 0
 	var last *fault.Error
 	for i := range 45 {
@@ -76,9 +77,9 @@ func TestBudgetIsExactAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	nodes := startNodes(t, rs.URL(), 3, false)
 	for _, n := range nodes {
-		n.lim.SetOrgBudgets([]policy.OrgBudget{{Org: "acme", Budget: policy.Budget{USD: 5}}})
+		n.lim.SetOrgBudgets([]policy.OrgBudget{{Org: "acme", Budget: spec.Budget{USD: 5}}})
 	}
-	k := &policy.Key{ID: "cfg_app", Name: "app", Org: "acme", Limits: &policy.Limits{Budget: &policy.Budget{USD: 1, Period: "day"}}}
+	k := &policy.Key{ID: "cfg_app", Name: "app", Org: "acme", Limits: &spec.Limits{Budget: &spec.Budget{USD: 1, Period: "day"}}}
 	ran := 0
 	var refusal *fault.Error
 	for i := range 30 {
@@ -111,7 +112,7 @@ func TestBudgetIsExactAcrossNodes(t *testing.T) {
 func TestConcurrentOverspendIsBounded(t *testing.T) {
 	rs := redistest.Start(t)
 	nodes := startNodes(t, rs.URL(), 3, false)
-	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &policy.Limits{Budget: &policy.Budget{USD: 1}}}
+	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &spec.Limits{Budget: &spec.Budget{USD: 1}}}
 	var ran atomic.Int64
 	var wg sync.WaitGroup
 	for w := range 20 {
@@ -146,7 +147,7 @@ func TestRedisDown(t *testing.T) {
 	rs := redistest.Start(t)
 	serve := startNodes(t, rs.URL(), 1, false)[0]
 	refuse := startNodes(t, rs.URL(), 1, true)[0]
-	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &policy.Limits{RPS: 100, Budget: &policy.Budget{USD: 10}}}
+	k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &spec.Limits{RPS: 100, Budget: &spec.Budget{USD: 10}}}
 	if serve.lim.Admit(k) != nil || refuse.lim.Admit(k) != nil {
 		t.Fatal("refused while Redis is up")
 	}

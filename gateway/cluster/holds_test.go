@@ -10,11 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/internal/redistest"
 )
 
 func budgetedKey() *policy.Key {
-	return &policy.Key{ID: "cfg_app", Name: "app", Org: "acme", Limits: &policy.Limits{Budget: &policy.Budget{USD: 1, Period: "day"}}}
+	return &policy.Key{ID: "cfg_app", Name: "app", Org: "acme", Limits: &spec.Limits{Budget: &spec.Budget{USD: 1, Period: "day"}}}
 }
 
 // Calls holding $0.14 and costing $0.10, sent in turn to three nodes, on a $1.00 budget:
@@ -23,7 +24,7 @@ func TestHoldsAreExactAcrossNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	nodes := startNodes(t, rs.URL(), 3, false)
 	for _, n := range nodes {
-		n.lim.SetOrgBudgets([]policy.OrgBudget{{Org: "acme", Budget: policy.Budget{USD: 5}}})
+		n.lim.SetOrgBudgets([]policy.OrgBudget{{Org: "acme", Budget: spec.Budget{USD: 5}}})
 	}
 	k := budgetedKey()
 	ran := 0

@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/iomhq/iom/gateway/policy"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 	"github.com/iomhq/iom/internal/redistest"
 )
@@ -42,7 +43,7 @@ func sentinelNodes(t *testing.T, s *redistest.Sentinel, n int) []node {
 // in turn to the nodes, and that a $1.00 budget buys exactly ten $0.10 calls.
 func exactBurst(t *testing.T, nodes []node, id string) {
 	t.Helper()
-	k := &policy.Key{ID: id, Name: id, Limits: &policy.Limits{RPS: 0.001, Burst: 12}}
+	k := &policy.Key{ID: id, Name: id, Limits: &spec.Limits{RPS: 0.001, Burst: 12}}
 	ok := 0
 	for i := range 20 {
 		switch fe := nodes[i%len(nodes)].lim.Admit(k); {
@@ -55,7 +56,7 @@ func exactBurst(t *testing.T, nodes []node, id string) {
 	if ok != 12 {
 		t.Fatalf("%d of 20 requests admitted, want exactly 12", ok)
 	}
-	b := &policy.Key{ID: id + "-budget", Name: id, Limits: &policy.Limits{Budget: &policy.Budget{USD: 1, Period: "day"}}}
+	b := &policy.Key{ID: id + "-budget", Name: id, Limits: &spec.Limits{Budget: &spec.Budget{USD: 1, Period: "day"}}}
 	ran := 0
 	for i := range 15 {
 		n := nodes[i%len(nodes)]
@@ -110,7 +111,7 @@ func TestSentinelFailover(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	k := &policy.Key{ID: "cfg_probe", Name: "probe", Limits: &policy.Limits{RPS: 1000, Burst: 1000}}
+	k := &policy.Key{ID: "cfg_probe", Name: "probe", Limits: &spec.Limits{RPS: 1000, Burst: 1000}}
 	for _, n := range nodes {
 		deadline = time.Now().Add(15 * time.Second)
 		for fe := n.lim.Admit(k); fe != nil; fe = n.lim.Admit(k) {
@@ -159,7 +160,7 @@ func TestLimitErrorsDoNotNameRedis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &policy.Limits{RPS: 1}}
+		k := &policy.Key{ID: "cfg_app", Name: "app", Limits: &spec.Limits{RPS: 1}}
 		a := &policy.Admission{Key: k, Minute: time.Now().Truncate(time.Minute)}
 		_, err1 := c.Limits().Admit(a)
 		_, err2 := c.Limits().Usage(a)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/provider"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/spec"
 )
 
@@ -141,7 +140,7 @@ func TestJSONSchemaFile(t *testing.T) {
 	if string(got) != string(want) {
 		t.Fatalf("%s is out of date: go test ./gateway/config -update", path)
 	}
-	schema, err := registry.CompileSchema(got)
+	schema, err := spec.CompileSchema(got)
 	if err != nil {
 		t.Fatalf("the schema does not compile: %v", err)
 	}

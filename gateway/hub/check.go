@@ -9,7 +9,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/config"
 	"github.com/iomhq/iom/gateway/decode"
-	"github.com/iomhq/iom/gateway/pipeline"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/wasm"
 )
 
@@ -64,7 +64,7 @@ func Check(cfg *config.File, log *slog.Logger) error {
 	}
 	for i, p := range cfg.Pipelines {
 		for j, n := range p.Nodes {
-			if n.Type == pipeline.Transform && n.Data.Plugin != "" {
+			if n.Type == spec.NodeTransform && n.Data.Plugin != "" {
 				h.checkTransform(&es, fmt.Sprintf("pipelines[%d].nodes[%d].data.plugin", i, j), n.Data.Plugin)
 			}
 		}

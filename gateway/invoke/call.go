@@ -16,7 +16,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
@@ -282,7 +282,7 @@ func cancelled(model string, err error) *fault.Error {
 		Message: "the request was cancelled before model " + strconv.Quote(model) + " answered"}
 }
 
-func backoff(r registry.Retry, attempt, retryAfter int) time.Duration {
+func backoff(r spec.Retry, attempt, retryAfter int) time.Duration {
 	if retryAfter > 0 {
 		return time.Duration(retryAfter) * time.Second
 	}
@@ -392,7 +392,7 @@ func (o *Outcome) Cost() float64 {
 
 // cost prices u at m's rates: cached, cache-written and reasoning tokens at their own rates,
 // the rest of the input and output at the input and output prices.
-func cost(m *registry.Model, u provider.Usage) float64 {
+func cost(m *spec.Model, u provider.Usage) float64 {
 	cached, written, reasoning := m.TokenCosts()
 	plainIn := max(u.Input-u.CachedInput-u.CacheWrite, 0)
 	plainOut := max(u.Output-u.Reasoning, 0)

@@ -19,17 +19,18 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Route is one model compiled for calls.
 type Route struct {
-	*registry.Entry
+	*spec.Entry
 	// Unavailable says why no replica can take calls, when none can.
 	Unavailable string
 	Stats       *analytics.ModelStats
 	Metrics     *analytics.ModelMetrics
 	replicas    []*replica
-	retry       registry.Retry
+	retry       spec.Retry
 	lb          string
 	rr          atomic.Uint32
 	gate        *gate
@@ -54,14 +55,14 @@ func (r *Route) Status() string {
 	}
 	switch {
 	case usable == 0:
-		return registry.StatusUnavailable
+		return spec.StatusUnavailable
 	case tripped > 0:
-		return registry.StatusDegraded
+		return spec.StatusDegraded
 	}
 	if rate, n := r.Stats.RecentErrorRate(); n >= 10 && rate > 0.25 {
-		return registry.StatusDegraded
+		return spec.StatusDegraded
 	}
-	return registry.StatusAvailable
+	return spec.StatusAvailable
 }
 
 type table struct {
@@ -118,7 +119,7 @@ func (e *Engine) SetProviders(p map[string]provider.Defaults) {
 	e.rebuildLocked()
 }
 
-var defaultRetry = registry.Retry{Attempts: 2, BackoffMs: 200, MaxBackoffMs: 2000}
+var defaultRetry = spec.Retry{Attempts: 2, BackoffMs: 200, MaxBackoffMs: 2000}
 
 func (e *Engine) rebuildLocked() {
 	if e.snap == nil {
@@ -151,7 +152,7 @@ func (e *Engine) rebuildLocked() {
 }
 
 // buildReplicas compiles the model's upstreams: its endpoint, then its replicas.
-func (e *Engine) buildReplicas(r *Route, m *registry.Model) {
+func (e *Engine) buildReplicas(r *Route, m *spec.Model) {
 	threshold, cooldown := 5, 10*time.Second
 	if b := m.Breaker; b != nil {
 		if b.Failures > 0 {
@@ -161,7 +162,7 @@ func (e *Engine) buildReplicas(r *Route, m *registry.Model) {
 			cooldown = time.Duration(b.CooldownMs) * time.Millisecond
 		}
 	}
-	add := func(variant *registry.Model, weight int) {
+	add := func(variant *spec.Model, weight int) {
 		rep := &replica{name: variant.Endpoint, weight: max(weight, 1)}
 		key := fmt.Sprintf("%s|%s|%s", m.ID, variant.Endpoint, variant.UpstreamModel)
 		if rep.health = e.healths[key]; rep.health == nil {
@@ -210,10 +211,10 @@ func (e *Engine) buildReplicas(r *Route, m *registry.Model) {
 func (e *Engine) Route(id string) *Route { return e.table.Load().routes[id] }
 
 // Live returns a model's status and statistics, for registry listings.
-func (e *Engine) Live(entry *registry.Entry) (string, *registry.Stats) {
+func (e *Engine) Live(entry *spec.Entry) (string, *registry.Stats) {
 	r := e.Route(entry.ID)
 	if r == nil {
-		return registry.StatusUnavailable, nil
+		return spec.StatusUnavailable, nil
 	}
 	return r.Status(), r.Stats.Snapshot()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Constraints choose a model for registry-driven ("auto") routing.
@@ -65,7 +66,7 @@ func (e *Engine) Select(key *policy.Key, c Constraints) (*Route, *fault.Error) {
 		if len(c.Among) > 0 && !slices.Contains(c.Among, r.ID) {
 			continue
 		}
-		if !opFits(r.ModelType, c.Op) || r.Status() == registry.StatusUnavailable {
+		if !opFits(r.ModelType, c.Op) || r.Status() == spec.StatusUnavailable {
 			continue
 		}
 		if c.Capability != "" && r.ModelType != c.Capability && !slices.ContainsFunc(r.Tags, func(t string) bool { return strings.EqualFold(t, c.Capability) }) {

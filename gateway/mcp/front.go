@@ -28,8 +28,8 @@ import (
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
@@ -83,9 +83,9 @@ type Service struct {
 
 	mu     sync.Mutex
 	st     *store.Store
-	config []Server          // the config file's servers
-	api    map[string]Server // those registered through the admin API
-	specs  []Server          // what runs: config's, then API's
+	config []spec.MCPServer          // the config file's servers
+	api    map[string]spec.MCPServer // those registered through the admin API
+	specs  []spec.MCPServer          // what runs: config's, then API's
 
 	upstreams map[string]*upstream
 	views     map[string]*view // by key id
@@ -123,7 +123,7 @@ func New(o Options) *Service {
 	if o.NewID == nil {
 		o.NewID = func(t time.Time) string { return t.UTC().Format("20060102T150405.000000000") }
 	}
-	s := &Service{o: o, log: o.Log, upstreams: map[string]*upstream{}, views: map[string]*view{}, api: map[string]Server{}}
+	s := &Service{o: o, log: o.Log, upstreams: map[string]*upstream{}, views: map[string]*view{}, api: map[string]spec.MCPServer{}}
 	s.life, s.end = context.WithCancel(context.Background())
 	h := sdk.NewStreamableHTTPHandler(s.serverFor, &sdk.StreamableHTTPOptions{
 		SessionTimeout:      o.SessionIdle,
@@ -147,19 +147,19 @@ func New(o Options) *Service {
 
 // apply makes specs the servers: new ones are started, removed ones stopped, changed ones
 // restarted; the others keep their sessions. The caller holds applyMu.
-func (s *Service) apply(specs []Server) {
+func (s *Service) apply(specs []spec.MCPServer) {
 	if s.closed.Load() {
 		return
 	}
 	s.mu.Lock()
 	var stale []*upstream
 	next := make(map[string]*upstream, len(specs))
-	for _, spec := range specs {
-		if u := s.upstreams[spec.ID]; u != nil && reflect.DeepEqual(u.spec, spec) {
-			next[spec.ID] = u
+	for _, decl := range specs {
+		if u := s.upstreams[decl.ID]; u != nil && reflect.DeepEqual(u.spec, decl) {
+			next[decl.ID] = u
 			continue
 		}
-		next[spec.ID] = newUpstream(s, spec)
+		next[decl.ID] = newUpstream(s, decl)
 	}
 	for id, u := range s.upstreams {
 		if next[id] != u {
@@ -320,7 +320,7 @@ func (s *Service) sync() {
 		for id, u := range s.upstreams {
 			tools, _ := u.snapshot()
 			for _, t := range tools {
-				keep[id+Separator+t.Name] = true
+				keep[id+spec.ToolSeparator+t.Name] = true
 			}
 		}
 		s.o.Metrics.ForgetTools(keep)
@@ -333,8 +333,8 @@ func (s *Service) updateLocked(v *view) {
 	key := v.key.Load()
 	want := map[string]*sdk.Tool{}
 	handlers := map[string]sdk.ToolHandler{}
-	for _, spec := range s.specs {
-		u := s.upstreams[spec.ID]
+	for _, decl := range s.specs {
+		u := s.upstreams[decl.ID]
 		if u == nil || !Allows(key, &u.spec) {
 			continue
 		}
@@ -343,7 +343,7 @@ func (s *Service) updateLocked(v *view) {
 			if !u.spec.Tools.Allows(t.Name) {
 				continue
 			}
-			name := u.spec.ID + Separator + t.Name
+			name := u.spec.ID + spec.ToolSeparator + t.Name
 			want[name] = t
 			handlers[name] = s.handlerFor(v.key.Load, u, t.Name, name)
 		}
@@ -366,13 +366,13 @@ func (s *Service) updateLocked(v *view) {
 func (s *Service) updatePromptsLocked(v *view, key *policy.Key) {
 	want := map[string]*sdk.Prompt{}
 	owner := map[string]*upstream{}
-	for _, spec := range s.specs {
-		u := s.upstreams[spec.ID]
+	for _, decl := range s.specs {
+		u := s.upstreams[decl.ID]
 		if u == nil || !Allows(key, &u.spec) {
 			continue
 		}
 		for _, p := range u.promptList() {
-			name := u.spec.ID + Separator + p.Name
+			name := u.spec.ID + spec.ToolSeparator + p.Name
 			want[name], owner[name] = p, u
 		}
 	}
@@ -394,8 +394,8 @@ func (s *Service) updateResourcesLocked(v *view, key *policy.Key) {
 	wantRes := map[string]*sdk.Resource{}
 	wantTmpl := map[string]*sdk.ResourceTemplate{}
 	owner := map[string]*upstream{}
-	for _, spec := range s.specs {
-		u := s.upstreams[spec.ID]
+	for _, decl := range s.specs {
+		u := s.upstreams[decl.ID]
 		if u == nil || !Allows(key, &u.spec) {
 			continue
 		}
@@ -411,7 +411,7 @@ func (s *Service) updateResourcesLocked(v *view, key *policy.Key) {
 	}
 	reconcile(v.resources, wantRes, v.srv.RemoveResources, func(uri string, r *sdk.Resource) bool {
 		exposed := *r
-		exposed.Name, exposed.URI = owner[uri].spec.ID+Separator+r.Name, uri
+		exposed.Name, exposed.URI = owner[uri].spec.ID+spec.ToolSeparator+r.Name, uri
 		if !added(func() { v.srv.AddResource(&exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) }) {
 			s.log.Warn("an MCP server's resource cannot be exposed", "resource", exposed.Name)
 			return false
@@ -420,7 +420,7 @@ func (s *Service) updateResourcesLocked(v *view, key *policy.Key) {
 	})
 	reconcile(v.templates, wantTmpl, v.srv.RemoveResourceTemplates, func(uri string, t *sdk.ResourceTemplate) bool {
 		exposed := *t
-		exposed.Name, exposed.URITemplate = owner[uri].spec.ID+Separator+t.Name, uri
+		exposed.Name, exposed.URITemplate = owner[uri].spec.ID+spec.ToolSeparator+t.Name, uri
 		if !added(func() { v.srv.AddResourceTemplate(&exposed, s.resourceHandler(v.key.Load, owner[uri], exposed.Name)) }) {
 			s.log.Warn("an MCP server's resource template cannot be exposed", "resource", exposed.Name)
 			return false
@@ -504,11 +504,11 @@ func added(add func()) (ok bool) {
 
 // Allows reports whether key may use the server spec: its security policy, as for models, and
 // the key's allowlist, which names servers as mcp:<id>.
-func Allows(key *policy.Key, spec *Server) bool {
-	if len(key.Models) > 0 && !slices.Contains(key.Models, KeyEntry(spec.ID)) {
+func Allows(key *policy.Key, decl *spec.MCPServer) bool {
+	if len(key.Models) > 0 && !slices.Contains(key.Models, KeyEntry(decl.ID)) {
 		return false
 	}
-	m := registry.Model{ID: spec.ID, SecurityPolicy: spec.SecurityPolicy, Org: spec.Org, AllowedKeys: spec.AllowedKeys}
+	m := spec.Model{ID: decl.ID, SecurityPolicy: decl.SecurityPolicy, Org: decl.Org, AllowedKeys: decl.AllowedKeys}
 	return policy.AllowsPolicy(key, &m)
 }
 
@@ -838,8 +838,8 @@ func (s *Service) Call(ctx context.Context, id, tool string, args json.RawMessag
 	if len(args) == 0 {
 		args = json.RawMessage("{}")
 	}
-	h := s.handlerFor(func() *policy.Key { return nil }, u, tool, id+Separator+tool)
-	res, err := h(ctx, &sdk.CallToolRequest{Params: &sdk.CallToolParamsRaw{Name: id + Separator + tool, Arguments: args}})
+	h := s.handlerFor(func() *policy.Key { return nil }, u, tool, id+spec.ToolSeparator+tool)
+	res, err := h(ctx, &sdk.CallToolRequest{Params: &sdk.CallToolParamsRaw{Name: id + spec.ToolSeparator + tool, Arguments: args}})
 	if err != nil {
 		return nil, fault.Upstream(0, "%s", err.Error())
 	}
@@ -850,7 +850,7 @@ func (s *Service) Call(ctx context.Context, id, tool string, args json.RawMessag
 // env and OAuth client secret (which hold credentials), its connection state, and its tools'
 // names and resources as clients see them.
 type ServerView struct {
-	Server
+	spec.MCPServer
 	HeaderNames []string `json:"headerNames,omitempty"`
 	EnvNames    []string `json:"envNames,omitempty"`
 	// HasClientSecret says the server's oauth has a client secret (never shown).
@@ -899,8 +899,8 @@ func (s *Service) Views() []ServerView {
 	ups := s.upstreams
 	s.mu.Unlock()
 	out := make([]ServerView, 0, len(specs))
-	for _, spec := range specs {
-		out = append(out, viewOf(spec, ups[spec.ID]))
+	for _, decl := range specs {
+		out = append(out, viewOf(decl, ups[decl.ID]))
 	}
 	return out
 }
@@ -916,20 +916,20 @@ func (s *Service) View(id string) (ServerView, bool) {
 	return viewOf(u.spec, u), true
 }
 
-func viewOf(spec Server, u *upstream) ServerView {
-	v := ServerView{Server: spec, State: "connecting", ExposedTools: []string{}}
-	for name := range spec.Headers {
+func viewOf(decl spec.MCPServer, u *upstream) ServerView {
+	v := ServerView{MCPServer: decl, State: "connecting", ExposedTools: []string{}}
+	for name := range decl.Headers {
 		v.HeaderNames = append(v.HeaderNames, name)
 	}
 	slices.Sort(v.HeaderNames)
-	for _, kv := range spec.Env {
+	for _, kv := range decl.Env {
 		name, _, _ := strings.Cut(kv, "=")
 		v.EnvNames = append(v.EnvNames, name)
 	}
 	v.Headers, v.Env = nil, nil
 	v.Resources = []ResourceView{}
-	if spec.OAuth != nil {
-		o := *spec.OAuth
+	if decl.OAuth != nil {
+		o := *decl.OAuth
 		v.HasClientSecret, o.ClientSecret = o.ClientSecret.IsSet(), secret.Secret{}
 		v.OAuth = &o
 	}
@@ -939,16 +939,16 @@ func viewOf(spec Server, u *upstream) ServerView {
 		v.Problem = u.problem()
 		resources, templates := u.resourceList()
 		for _, r := range resources {
-			v.Resources = append(v.Resources, ResourceView{Name: spec.ID + Separator + r.Name, URI: ResourceURI(spec.ID, r.URI),
+			v.Resources = append(v.Resources, ResourceView{Name: decl.ID + spec.ToolSeparator + r.Name, URI: ResourceURI(decl.ID, r.URI),
 				UpstreamURI: r.URI, Title: r.Title, Description: r.Description, MIMEType: r.MIMEType})
 		}
 		for _, t := range templates {
-			v.Resources = append(v.Resources, ResourceView{Name: spec.ID + Separator + t.Name, URI: ResourceURI(spec.ID, t.URITemplate),
+			v.Resources = append(v.Resources, ResourceView{Name: decl.ID + spec.ToolSeparator + t.Name, URI: ResourceURI(decl.ID, t.URITemplate),
 				UpstreamURI: t.URITemplate, Template: true, Title: t.Title, Description: t.Description, MIMEType: t.MIMEType})
 		}
 		for _, t := range tools {
-			if spec.Tools.Allows(t.Name) {
-				v.ExposedTools = append(v.ExposedTools, spec.ID+Separator+t.Name)
+			if decl.Tools.Allows(t.Name) {
+				v.ExposedTools = append(v.ExposedTools, decl.ID+spec.ToolSeparator+t.Name)
 			}
 		}
 	}
@@ -966,7 +966,7 @@ func (s *Service) Tools(id string) ([]ToolView, bool) {
 	tools, _ := u.snapshot()
 	out := make([]ToolView, 0, len(tools))
 	for _, t := range tools {
-		out = append(out, ToolView{Name: id + Separator + t.Name, Server: id, UpstreamName: t.Name, Title: t.Title,
+		out = append(out, ToolView{Name: id + spec.ToolSeparator + t.Name, Server: id, UpstreamName: t.Name, Title: t.Title,
 			Description: t.Description, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema, Annotations: t.Annotations,
 			Hidden: !u.spec.Tools.Allows(t.Name)})
 	}
@@ -975,5 +975,5 @@ func (s *Service) Tools(id string) ([]ToolView, bool) {
 
 // SplitName splits an exposed tool name into the server id and the tool's own name.
 func SplitName(name string) (server, tool string, ok bool) {
-	return strings.Cut(name, Separator)
+	return strings.Cut(name, spec.ToolSeparator)
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // The test binary is also the stdio MCP server the tests start: run with this variable set, it
@@ -152,16 +152,16 @@ func front(t *testing.T, svc *Service) string {
 	return ts.URL
 }
 
-func testSpecs(t *testing.T, upstreamURL string) []Server {
+func testSpecs(t *testing.T, upstreamURL string) []spec.MCPServer {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs := []Server{
-		{ID: "search", URL: upstreamURL, SecurityPolicy: registry.Private, AllowedKeys: []string{acmeKey.ID},
+	specs := []spec.MCPServer{
+		{ID: "search", URL: upstreamURL, SecurityPolicy: spec.Private, AllowedKeys: []string{acmeKey.ID},
 			Headers: map[string]secret.Secret{"X-Upstream-Token": secret.New("s3cret")},
-			Tools:   &ToolFilter{Allow: []string{"web_*", "slow", "burst"}, Deny: []string{"web_delete"}}},
-		{ID: "local", Command: []string{exe, "-test.run=^$"}, Env: []string{stdioEnv + "=1"}, SecurityPolicy: registry.Public},
+			Tools:   &spec.ToolFilter{Allow: []string{"web_*", "slow", "burst"}, Deny: []string{"web_delete"}}},
+		{ID: "local", Command: []string{exe, "-test.run=^$"}, Env: []string{stdioEnv + "=1"}, SecurityPolicy: spec.Public},
 	}
 	for i := range specs {
 		specs[i].Normalize()
@@ -326,7 +326,7 @@ func TestListCallAndPolicies(t *testing.T) {
 	}
 
 	// A changed filter reaches open sessions: the tool appears without reconnecting.
-	specs[0].Tools = &ToolFilter{Allow: []string{"web_*", "slow", "burst"}}
+	specs[0].Tools = &spec.ToolFilter{Allow: []string{"web_*", "slow", "burst"}}
 	svc.SetConfig(specs)
 	waitTools(t, acme, []string{"local__crash", "local__echo", "local__env", "local__pid", "search__burst", "search__slow", "search__web_delete", "search__web_search"})
 }
@@ -479,7 +479,7 @@ func TestUpstreamErrorsNameNoAddress(t *testing.T) {
 	// Nothing listens there: the server stays unavailable, and the call says so without the URL.
 	svc := newService(t, Options{})
 	specs := testSpecs(t, "http://127.0.0.1:1/mcp")[:1]
-	specs[0].SecurityPolicy = registry.Public
+	specs[0].SecurityPolicy = spec.Public
 	svc.SetConfig(specs)
 	if v, _ := svc.View("search"); v.Headers != nil || strings.Contains(fmt.Sprint(v), "s3cret") {
 		t.Fatalf("a view shows the headers: %+v", v)
@@ -499,22 +499,22 @@ func TestUpstreamErrorsNameNoAddress(t *testing.T) {
 }
 
 func TestToolFilter(t *testing.T) {
-	f := func(filter *ToolFilter, name string, want bool) {
+	f := func(filter *spec.ToolFilter, name string, want bool) {
 		t.Helper()
 		if got := filter.Allows(name); got != want {
 			t.Errorf("%+v allows %q: %v, want %v", filter, name, got, want)
 		}
 	}
 	f(nil, "anything", true)
-	f(&ToolFilter{Allow: []string{"web_*"}}, "web_search", true)
-	f(&ToolFilter{Allow: []string{"web_*"}}, "search_web", false)
-	f(&ToolFilter{Allow: []string{"web_*"}, Deny: []string{"web_delete"}}, "web_delete", false)
-	f(&ToolFilter{Deny: []string{"*_delete"}}, "web_delete", false)
-	f(&ToolFilter{Deny: []string{"*_delete"}}, "web_deleted", true)
-	f(&ToolFilter{Allow: []string{"a*b*c"}}, "aXbYc", true)
-	f(&ToolFilter{Allow: []string{"a*b*c"}}, "aXcYb", false)
-	f(&ToolFilter{Allow: []string{"*"}}, "", true)
-	f(&ToolFilter{Allow: []string{"ab*ba"}}, "aba", false)
+	f(&spec.ToolFilter{Allow: []string{"web_*"}}, "web_search", true)
+	f(&spec.ToolFilter{Allow: []string{"web_*"}}, "search_web", false)
+	f(&spec.ToolFilter{Allow: []string{"web_*"}, Deny: []string{"web_delete"}}, "web_delete", false)
+	f(&spec.ToolFilter{Deny: []string{"*_delete"}}, "web_delete", false)
+	f(&spec.ToolFilter{Deny: []string{"*_delete"}}, "web_deleted", true)
+	f(&spec.ToolFilter{Allow: []string{"a*b*c"}}, "aXbYc", true)
+	f(&spec.ToolFilter{Allow: []string{"a*b*c"}}, "aXcYb", false)
+	f(&spec.ToolFilter{Allow: []string{"*"}}, "", true)
+	f(&spec.ToolFilter{Allow: []string{"ab*ba"}}, "aba", false)
 }
 
 func TestSSEUpstream(t *testing.T) {
@@ -525,9 +525,9 @@ func TestSSEUpstream(t *testing.T) {
 	ts := httptest.NewServer(sdk.NewSSEHandler(func(*http.Request) *sdk.Server { return srv }, nil))
 	t.Cleanup(ts.Close)
 	svc := newService(t, Options{})
-	spec := Server{ID: "old", URL: ts.URL, Transport: SSE}
-	spec.Normalize()
-	svc.SetConfig([]Server{spec})
+	decl := spec.MCPServer{ID: "old", URL: ts.URL, Transport: spec.MCPSSE}
+	decl.Normalize()
+	svc.SetConfig([]spec.MCPServer{decl})
 	sess, err := connect(t, front(t, svc), "other-token", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -571,7 +571,7 @@ func TestKeyAllowlistFollowsReload(t *testing.T) {
 	up := httpUpstream(t)
 	svc := newService(t, Options{})
 	specs := testSpecs(t, up.URL)
-	specs[0].SecurityPolicy = registry.Public
+	specs[0].SecurityPolicy = spec.Public
 	svc.SetConfig(specs)
 	var current atomic.Pointer[policy.Key]
 	current.Store(&policy.Key{ID: "config:listed", Name: "listed", Org: "acme", Models: []string{"mcp:local", "gpt-4o"}})
@@ -625,9 +625,9 @@ func TestStdioServerEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := Server{ID: "local", Command: []string{exe, "-test.run=^$"}, Env: []string{stdioEnv + "=1", "EXTRA=yes"}}
-	spec.Normalize()
-	svc.SetConfig([]Server{spec})
+	decl := spec.MCPServer{ID: "local", Command: []string{exe, "-test.run=^$"}, Env: []string{stdioEnv + "=1", "EXTRA=yes"}}
+	decl.Normalize()
+	svc.SetConfig([]spec.MCPServer{decl})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, _, fe := svc.CallTool(ctx, nil, "local__env", json.RawMessage(`{"text":"IOM_MASTER_KEY OPENAI_API_KEY TZ EXTRA PATH"}`), Origin{})

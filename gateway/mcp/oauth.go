@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iomhq/iom/gateway/spec"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -30,7 +31,7 @@ type tokenSource struct {
 	failed error
 }
 
-func newTokenSource(o *OAuth, client *http.Client) *tokenSource {
+func newTokenSource(o *spec.MCPOAuth, client *http.Client) *tokenSource {
 	cfg := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(), TokenURL: o.TokenURL,
 		Scopes: o.Scopes}
 	if o.Audience != "" {

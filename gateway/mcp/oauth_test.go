@@ -16,6 +16,7 @@ import (
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // tokenEndpoint is an OAuth token endpoint on 127.0.0.1 for the client credentials grant of
@@ -102,8 +103,8 @@ func bearerUpstream(t *testing.T, te *tokenEndpoint) *httptest.Server {
 	return ts
 }
 
-func oauthSpec(upstreamURL, tokenURL, clientSecret string) Server {
-	s := Server{ID: "protected", URL: upstreamURL, OAuth: &OAuth{TokenURL: tokenURL, ClientID: "gateway",
+func oauthSpec(upstreamURL, tokenURL, clientSecret string) spec.MCPServer {
+	s := spec.MCPServer{ID: "protected", URL: upstreamURL, OAuth: &spec.MCPOAuth{TokenURL: tokenURL, ClientID: "gateway",
 		ClientSecret: secret.New(clientSecret), Scopes: []string{"tools.read", "tools.call"}, Audience: "https://mcp.example"}}
 	s.Normalize()
 	return s
@@ -126,7 +127,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 	te := newTokenEndpoint(t, 12*time.Second) // x/oauth2 takes a token as expired 10 s early
 	up := bearerUpstream(t, te)
 	svc := newService(t, Options{})
-	svc.SetConfig([]Server{oauthSpec(up.URL, te.URL+"/oauth/token", "client-s3cret")})
+	svc.SetConfig([]spec.MCPServer{oauthSpec(up.URL, te.URL+"/oauth/token", "client-s3cret")})
 
 	got, err := whoami(t, svc)
 	if err != nil || got != "Bearer tok-1" {
@@ -168,7 +169,7 @@ func TestOAuthWrongSecret(t *testing.T) {
 	up := bearerUpstream(t, te)
 	svc := newService(t, Options{})
 	tokenURL := te.URL + "/oauth/token"
-	svc.SetConfig([]Server{oauthSpec(up.URL, tokenURL, "wrong-s3cret")})
+	svc.SetConfig([]spec.MCPServer{oauthSpec(up.URL, tokenURL, "wrong-s3cret")})
 
 	var v ServerView
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -207,9 +208,9 @@ func TestOAuthWrongSecret(t *testing.T) {
 }
 
 func TestOAuthValidation(t *testing.T) {
-	f := func(o *OAuth, headers map[string]secret.Secret, want string) {
+	f := func(o *spec.MCPOAuth, headers map[string]secret.Secret, want string) {
 		t.Helper()
-		s := Server{ID: "x", URL: "https://mcp.example/mcp", OAuth: o, Headers: headers}
+		s := spec.MCPServer{ID: "x", URL: "https://mcp.example/mcp", OAuth: o, Headers: headers}
 		s.Normalize()
 		var es decode.Errors
 		s.Validate("mcpServers[0]", &es)
@@ -217,21 +218,21 @@ func TestOAuthValidation(t *testing.T) {
 			t.Errorf("got %q, want %q", got, want)
 		}
 	}
-	ok := func() *OAuth {
-		return &OAuth{TokenURL: "https://auth.example/token", ClientID: "id", ClientSecret: secret.New("s")}
+	ok := func() *spec.MCPOAuth {
+		return &spec.MCPOAuth{TokenURL: "https://auth.example/token", ClientID: "id", ClientSecret: secret.New("s")}
 	}
-	f(&OAuth{}, nil, "mcpServers[0].oauth.tokenUrl: is required")
-	f(&OAuth{TokenURL: "ftp://x"}, nil, "mcpServers[0].oauth.tokenUrl: must be an http:// or https:// URL")
-	f(&OAuth{TokenURL: "https://u:p@x/token"}, nil, "mcpServers[0].oauth.tokenUrl: must not carry credentials")
-	f(&OAuth{TokenURL: "https://x/token"}, nil, "mcpServers[0].oauth.clientId: is required")
-	f(&OAuth{TokenURL: "https://x/token", ClientID: "id"}, nil, "mcpServers[0].oauth.clientSecret: is required")
+	f(&spec.MCPOAuth{}, nil, "mcpServers[0].oauth.tokenUrl: is required")
+	f(&spec.MCPOAuth{TokenURL: "ftp://x"}, nil, "mcpServers[0].oauth.tokenUrl: must be an http:// or https:// URL")
+	f(&spec.MCPOAuth{TokenURL: "https://u:p@x/token"}, nil, "mcpServers[0].oauth.tokenUrl: must not carry credentials")
+	f(&spec.MCPOAuth{TokenURL: "https://x/token"}, nil, "mcpServers[0].oauth.clientId: is required")
+	f(&spec.MCPOAuth{TokenURL: "https://x/token", ClientID: "id"}, nil, "mcpServers[0].oauth.clientSecret: is required")
 	bad := ok()
 	bad.Scopes = []string{"a", "b c"}
 	f(bad, nil, `mcpServers[0].oauth.scopes[1]: "b c" must be one scope`)
 	f(ok(), map[string]secret.Secret{"Authorization": secret.New("Bearer x")}, "mcpServers[0].headers.Authorization: is set by oauth")
 	f(ok(), map[string]secret.Secret{"authorization": secret.New("Bearer x")}, "mcpServers[0].headers.authorization: is set by oauth")
 	f(ok(), nil, "")
-	s := Server{ID: "x", Command: []string{"srv"}, OAuth: ok()}
+	s := spec.MCPServer{ID: "x", Command: []string{"srv"}, OAuth: ok()}
 	s.Normalize()
 	var es decode.Errors
 	s.Validate("m", &es)
@@ -250,7 +251,7 @@ func TestOAuthTokenURLUnderEgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := newService(t, Options{Egress: func() *egress.Policy { return p }})
-	svc.SetConfig([]Server{oauthSpec(up.URL, strings.Replace(te.URL, "127.0.0.1", "localhost", 1)+"/token", "client-s3cret")})
+	svc.SetConfig([]spec.MCPServer{oauthSpec(up.URL, strings.Replace(te.URL, "127.0.0.1", "localhost", 1)+"/token", "client-s3cret")})
 	var v ServerView
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if v, _ = svc.View("protected"); v.Problem != "" {
@@ -264,9 +265,9 @@ func TestOAuthTokenURLUnderEgress(t *testing.T) {
 		t.Fatalf("problem %q, %d tokens issued", v.Problem, te.count())
 	}
 	// The admin API refuses a token URL the policy refuses by its literal address.
-	spec := oauthSpec(up.URL, "http://169.254.169.254/token", "x")
-	spec.ID = "metadata"
-	if fe := svc.check(&spec); fe == nil || !strings.Contains(fe.Message, "oauth.tokenUrl: the egress policy refuses 169.254.169.254:80") {
+	decl := oauthSpec(up.URL, "http://169.254.169.254/token", "x")
+	decl.ID = "metadata"
+	if fe := svc.check(&decl); fe == nil || !strings.Contains(fe.Message, "oauth.tokenUrl: the egress policy refuses 169.254.169.254:80") {
 		t.Fatalf("a refused token URL: %v", fe)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // docsUpstream is a streamable HTTP MCP server on 127.0.0.1 with two resources and a resource
@@ -108,7 +108,7 @@ func TestResources(t *testing.T) {
 		return nil
 	}})
 	specs := testSpecs(t, "http://127.0.0.1:1/mcp")[1:] // the stdio server, which has no resources
-	docsSpec := Server{ID: "docs", URL: docs.URL, SecurityPolicy: registry.Private, AllowedKeys: []string{acmeKey.ID}}
+	docsSpec := spec.MCPServer{ID: "docs", URL: docs.URL, SecurityPolicy: spec.Private, AllowedKeys: []string{acmeKey.ID}}
 	docsSpec.Normalize()
 	svc.SetConfig(append(specs, docsSpec))
 	url := front(t, svc)

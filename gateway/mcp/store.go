@@ -11,6 +11,7 @@ import (
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -20,7 +21,7 @@ var serverPrefix = []byte("mcpserver/")
 // secret beside the spec, since a Secret never marshals its value. The store is encrypted at
 // rest.
 type stored struct {
-	Server
+	spec.MCPServer
 	HeaderValues      map[string]string `json:"headerValues,omitempty"`
 	OAuthClientSecret string            `json:"oauthClientSecret,omitempty"`
 }
@@ -28,7 +29,7 @@ type stored struct {
 // Open loads the servers registered through the admin API and starts every server: those of
 // the config file (SetConfig) and those.
 func (s *Service) Open(st *store.Store) error {
-	api := map[string]Server{}
+	api := map[string]spec.MCPServer{}
 	var bad error
 	err := st.Scan(context.Background(), serverPrefix, store.ScanOptions{}, func(_, v []byte) bool {
 		var rec stored
@@ -36,7 +37,7 @@ func (s *Service) Open(st *store.Store) error {
 			bad = fmt.Errorf("cannot decode a stored MCP server: %w", err)
 			return false
 		}
-		srv := rec.Server
+		srv := rec.MCPServer
 		srv.Headers = nil
 		for k, val := range rec.HeaderValues {
 			if srv.Headers == nil {
@@ -67,7 +68,7 @@ func (s *Service) Open(st *store.Store) error {
 
 // SetConfig makes specs the servers of the config file (validated and normalized) and applies
 // them with the API's.
-func (s *Service) SetConfig(specs []Server) {
+func (s *Service) SetConfig(specs []spec.MCPServer) {
 	s.mu.Lock()
 	s.config = slices.Clone(specs)
 	s.mu.Unlock()
@@ -95,22 +96,22 @@ func (s *Service) reapply() {
 }
 
 // check validates an API server: its fields, its keys, and its URL under the egress policy.
-func (s *Service) check(spec *Server) *fault.Error {
+func (s *Service) check(decl *spec.MCPServer) *fault.Error {
 	var es decode.Errors
-	spec.Validate("", &es)
-	for i, k := range spec.AllowedKeys {
+	decl.Validate("", &es)
+	for i, k := range decl.AllowedKeys {
 		if s.o.CheckKey != nil {
 			if err := s.o.CheckKey(k); err != nil {
 				es.Add(decode.Index("allowedKeys", i), "%v", err)
 			}
 		}
 	}
-	if p := s.o.Egress(); p != nil && spec.URL != "" && len(es) == 0 {
-		if err := p.CheckURL(spec.URL); err != nil {
+	if p := s.o.Egress(); p != nil && decl.URL != "" && len(es) == 0 {
+		if err := p.CheckURL(decl.URL); err != nil {
 			es.Add("url", "%v", err)
 		}
-		if spec.OAuth != nil {
-			if err := p.CheckURL(spec.OAuth.TokenURL); err != nil {
+		if decl.OAuth != nil {
+			if err := p.CheckURL(decl.OAuth.TokenURL); err != nil {
 				es.Add("oauth.tokenUrl", "%v", err)
 			}
 		}
@@ -122,22 +123,22 @@ func (s *Service) check(spec *Server) *fault.Error {
 }
 
 // Create registers a server through the admin API.
-func (s *Service) Create(spec Server) (ServerView, *fault.Error) {
-	spec.NormalizeAPI()
-	if fe := s.check(&spec); fe != nil {
+func (s *Service) Create(decl spec.MCPServer) (ServerView, *fault.Error) {
+	decl.NormalizeAPI()
+	if fe := s.check(&decl); fe != nil {
 		return ServerView{}, fe
 	}
 	s.mu.Lock()
-	_, exists := s.api[spec.ID]
-	exists = exists || slices.ContainsFunc(s.config, func(c Server) bool { return c.ID == spec.ID })
+	_, exists := s.api[decl.ID]
+	exists = exists || slices.ContainsFunc(s.config, func(c spec.MCPServer) bool { return c.ID == decl.ID })
 	s.mu.Unlock()
 	if exists {
-		return ServerView{}, fault.Conflict("an MCP server with id %q already exists", spec.ID)
+		return ServerView{}, fault.Conflict("an MCP server with id %q already exists", decl.ID)
 	}
-	if fe := s.put(spec); fe != nil {
+	if fe := s.put(decl); fe != nil {
 		return ServerView{}, fe
 	}
-	v, _ := s.View(spec.ID)
+	v, _ := s.View(decl.ID)
 	return v, nil
 }
 
@@ -146,16 +147,16 @@ func (s *Service) Create(spec Server) (ServerView, *fault.Error) {
 // out is kept while both the URL and the token URL keep theirs (and must be sent again when
 // either moves); env left out is kept while the
 // command's executable stays.
-func (s *Service) Update(id string, spec Server) (ServerView, []string, *fault.Error) {
-	if spec.ID == "" {
-		spec.ID = id
+func (s *Service) Update(id string, decl spec.MCPServer) (ServerView, []string, *fault.Error) {
+	if decl.ID == "" {
+		decl.ID = id
 	}
-	if spec.ID != id {
-		return ServerView{}, nil, fault.Invalid("id", "the body's id %q is not the path's %q", spec.ID, id)
+	if decl.ID != id {
+		return ServerView{}, nil, fault.Invalid("id", "the body's id %q is not the path's %q", decl.ID, id)
 	}
 	s.mu.Lock()
 	old, ok := s.api[id]
-	managed := slices.ContainsFunc(s.config, func(c Server) bool { return c.ID == id })
+	managed := slices.ContainsFunc(s.config, func(c spec.MCPServer) bool { return c.ID == id })
 	s.mu.Unlock()
 	switch {
 	case managed:
@@ -163,33 +164,33 @@ func (s *Service) Update(id string, spec Server) (ServerView, []string, *fault.E
 	case !ok:
 		return ServerView{}, nil, fault.NotFound("mcp_server_not_found", "MCP server %q does not exist", id)
 	}
-	spec.NormalizeAPI()
+	decl.NormalizeAPI()
 	var warnings []string
-	if spec.Headers == nil && len(old.Headers) > 0 {
-		if spec.URL != "" && spec.Origin() == old.Origin() {
-			spec.Headers = old.Headers
+	if decl.Headers == nil && len(old.Headers) > 0 {
+		if decl.URL != "" && decl.Origin() == old.Origin() {
+			decl.Headers = old.Headers
 		} else {
 			warnings = append(warnings, "the stored headers were dropped: the server moved to another origin, and headers are sent only where they were given for; send them again")
 		}
 	}
-	if o := spec.OAuth; o != nil && !o.ClientSecret.IsSet() && old.OAuth != nil && old.OAuth.ClientSecret.IsSet() {
-		if spec.URL != "" && spec.Origin() == old.Origin() && o.TokenOrigin() == old.OAuth.TokenOrigin() {
+	if o := decl.OAuth; o != nil && !o.ClientSecret.IsSet() && old.OAuth != nil && old.OAuth.ClientSecret.IsSet() {
+		if decl.URL != "" && decl.Origin() == old.Origin() && o.TokenOrigin() == old.OAuth.TokenOrigin() {
 			merged := *o
 			merged.ClientSecret = old.OAuth.ClientSecret
-			spec.OAuth = &merged
+			decl.OAuth = &merged
 		} else {
 			// Without its secret the server cannot be reached: say why rather than "required".
 			return ServerView{}, nil, fault.Invalid("oauth.clientSecret", "invalid MCP server: oauth.clientSecret: the stored secret "+
 				"is not kept: the server or its token endpoint moved to another origin, and the secret is sent only where it was given for; send it again")
 		}
 	}
-	if spec.Env == nil && len(old.Env) > 0 && len(spec.Command) > 0 && len(old.Command) > 0 && spec.Command[0] == old.Command[0] {
-		spec.Env = old.Env // answers never show env's values: one left out is kept for the same executable
+	if decl.Env == nil && len(old.Env) > 0 && len(decl.Command) > 0 && len(old.Command) > 0 && decl.Command[0] == old.Command[0] {
+		decl.Env = old.Env // answers never show env's values: one left out is kept for the same executable
 	}
-	if fe := s.check(&spec); fe != nil {
+	if fe := s.check(&decl); fe != nil {
 		return ServerView{}, nil, fe
 	}
-	if fe := s.put(spec); fe != nil {
+	if fe := s.put(decl); fe != nil {
 		return ServerView{}, nil, fe
 	}
 	v, _ := s.View(id)
@@ -200,7 +201,7 @@ func (s *Service) Update(id string, spec Server) (ServerView, []string, *fault.E
 func (s *Service) Delete(id string) *fault.Error {
 	s.mu.Lock()
 	_, ok := s.api[id]
-	managed := slices.ContainsFunc(s.config, func(c Server) bool { return c.ID == id })
+	managed := slices.ContainsFunc(s.config, func(c spec.MCPServer) bool { return c.ID == id })
 	st := s.st
 	s.mu.Unlock()
 	switch {
@@ -219,33 +220,33 @@ func (s *Service) Delete(id string) *fault.Error {
 	return nil
 }
 
-func (s *Service) put(spec Server) *fault.Error {
+func (s *Service) put(decl spec.MCPServer) *fault.Error {
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
 	if st == nil {
 		return fault.Internal("the MCP servers' store is not open")
 	}
-	rec := stored{Server: spec}
+	rec := stored{MCPServer: decl}
 	rec.Headers = nil
-	for k, v := range spec.Headers {
+	for k, v := range decl.Headers {
 		if rec.HeaderValues == nil {
 			rec.HeaderValues = map[string]string{}
 		}
 		rec.HeaderValues[k] = v.Reveal()
 	}
-	if spec.OAuth != nil {
-		rec.OAuthClientSecret = spec.OAuth.ClientSecret.Reveal()
+	if decl.OAuth != nil {
+		rec.OAuthClientSecret = decl.OAuth.ClientSecret.Reveal()
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fault.Internal("cannot encode the MCP server: %v", err)
 	}
-	if err := st.Put(append(slices.Clip(serverPrefix), spec.ID...), b); err != nil {
+	if err := st.Put(append(slices.Clip(serverPrefix), decl.ID...), b); err != nil {
 		return fault.Internal("cannot store the MCP server: %v", err)
 	}
 	s.mu.Lock()
-	s.api[spec.ID] = spec
+	s.api[decl.ID] = decl
 	s.mu.Unlock()
 	s.reapply()
 	return nil

@@ -24,6 +24,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/plugins"
 )
 
@@ -58,7 +59,7 @@ func processEnv(extra []string) []string {
 // upstream is one MCP server the gateway is a client of: one session, kept connected by run
 // (reconnecting with backoff), and its tools as last read.
 type upstream struct {
-	spec Server
+	spec spec.MCPServer
 	svc  *Service
 	ctx  context.Context
 	stop context.CancelFunc
@@ -136,12 +137,12 @@ func (t *progressTarget) settle() {
 	}
 }
 
-func newUpstream(svc *Service, spec Server) *upstream {
-	u := &upstream{spec: spec, svc: svc, done: make(chan struct{}), refresh: make(chan struct{}, 1),
+func newUpstream(svc *Service, decl spec.MCPServer) *upstream {
+	u := &upstream{spec: decl, svc: svc, done: make(chan struct{}), refresh: make(chan struct{}, 1),
 		ready: make(chan struct{}), state: "connecting"}
 	u.ctx, u.stop = context.WithCancel(svc.life)
-	if spec.OAuth != nil && spec.URL != "" {
-		u.tokens = newTokenSource(spec.OAuth, u.tokenClient())
+	if decl.OAuth != nil && decl.URL != "" {
+		u.tokens = newTokenSource(decl.OAuth, u.tokenClient())
 	}
 	go u.run()
 	return u
@@ -332,7 +333,7 @@ func (u *upstream) connect() (sess *sdk.ClientSession, end context.CancelFunc, e
 		cmd.Dir = u.spec.Dir
 		cmd.Stderr = &stderrLog{u: u}
 		t = &sdk.CommandTransport{Command: cmd, TerminateDuration: terminateAfter}
-	case u.spec.Transport == SSE:
+	case u.spec.Transport == spec.MCPSSE:
 		t = &sdk.SSEClientTransport{Endpoint: u.spec.URL, HTTPClient: u.httpClient()}
 	default:
 		t = &sdk.StreamableClientTransport{Endpoint: u.spec.URL, HTTPClient: u.httpClient(), MaxRetries: 2}
@@ -490,7 +491,7 @@ func (u *upstream) getPrompt(ctx context.Context, name string, req *sdk.GetPromp
 			return res, nil
 		}
 	}
-	jerr, _ := u.callError(ctx, u.spec.ID+Separator+name, err)
+	jerr, _ := u.callError(ctx, u.spec.ID+spec.ToolSeparator+name, err)
 	return nil, jerr
 }
 

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // A chat request to pipeline:<id> is the pipeline's input: its members but model, stream and
@@ -83,7 +84,7 @@ func (s *propSchema) kind() (chatKind, bool) {
 // there is one, else the inputSchema's only required string property. It returns nil when
 // there is none, and a problem when chatInput names a property the schema does not declare or
 // one a message cannot fill.
-func chatProperty(p *Pipeline) (*chatProp, *Problem) {
+func chatProperty(p *spec.Pipeline) (*chatProp, *spec.Problem) {
 	var schema struct {
 		Properties map[string]*propSchema `json:"properties"`
 		Required   []string               `json:"required"`
@@ -93,8 +94,8 @@ func chatProperty(p *Pipeline) (*chatProp, *Problem) {
 		_ = json.Unmarshal(p.InputSchema, &schema) // a schema that is not an object declares nothing
 	}
 	if name := p.ChatInput; name != "" {
-		bad := func(format string, args ...any) (*chatProp, *Problem) {
-			return nil, &Problem{Field: "chatInput", Message: fmt.Sprintf(format, args...)}
+		bad := func(format string, args ...any) (*chatProp, *spec.Problem) {
+			return nil, &spec.Problem{Field: "chatInput", Message: fmt.Sprintf(format, args...)}
 		}
 		if name == "messages" {
 			return bad("messages is the chat's own; name the property its last user message fills")

@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/iomhq/iom/gateway/invoke"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // withSchema is chain(1) with an inputSchema and a chatInput.
-func withSchema(schema, chatInput string) *Pipeline {
+func withSchema(schema, chatInput string) *spec.Pipeline {
 	p := chain(1)
 	if schema != "" {
 		p.InputSchema = json.RawMessage(schema)
@@ -163,8 +163,8 @@ func TestCanonicalDropsTheChatProperty(t *testing.T) {
 // A model step's text as the output is streamed, like its answer as it is.
 func TestStreamsTheOutputText(t *testing.T) {
 	cat := oneModel{}
-	p := &Pipeline{ID: "s", Name: "S", Nodes: []Node{{ID: "in", Type: Input}, {ID: "m", Type: Model, Data: NodeData{Model: "m"}},
-		{ID: "out", Type: Output}}, Edges: []Edge{{Source: "in", Target: "m"}, {Source: "m", Target: "out"}}}
+	p := &spec.Pipeline{ID: "s", Name: "S", Nodes: []spec.Node{{ID: "in", Type: spec.NodeInput}, {ID: "m", Type: spec.NodeModel, Data: spec.NodeData{Model: "m"}},
+		{ID: "out", Type: spec.NodeOutput}}, Edges: []spec.Edge{{Source: "in", Target: "m"}, {Source: "m", Target: "out"}}}
 	for expr, want := range map[string]bool{"": true, "steps.m.output.text": true, " steps.m.output.text ": true,
 		"steps.m.output.usage": false, `steps.m.output.text + "!"`: false} {
 		p.Nodes[2].Data.Output = expr
@@ -178,12 +178,12 @@ func TestStreamsTheOutputText(t *testing.T) {
 	}
 }
 
-var invokeRoute = invoke.Route{Entry: &registry.Entry{Model: &registry.Model{ID: "m", ModelType: "llm"}}}
+var invokeRoute = invoke.Route{Entry: &spec.Entry{Model: &spec.Model{ID: "m", ModelType: "llm"}}}
 
 // oneModel is a catalog with one model, m.
 type oneModel struct{}
 
-func (oneModel) Model(id string) *registry.Entry {
+func (oneModel) Model(id string) *spec.Entry {
 	if id == "m" {
 		return invokeRoute.Entry
 	}

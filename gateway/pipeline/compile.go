@@ -1,3 +1,9 @@
+// Package pipeline owns pipelines: multi-model workflows as a DAG of steps, validated and
+// compiled once into a plan, run with independent branches in parallel under one deadline, and
+// recorded as PipelineExecutions. A spec.Pipeline (React Flow's nodes and edges) is the same value from
+// the config file, the admin API or the console's builder. It calls models through the invoke
+// engine, plugins through the Transformer and MCP tools through the Tools it is given, and knows
+// nothing of HTTP.
 package pipeline
 
 import (
@@ -8,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/rules"
 	"github.com/iomhq/iom/gateway/spec"
 )
@@ -18,8 +23,8 @@ type Catalog = spec.Catalog
 
 // Plan is a pipeline compiled for runs: checked, ordered, expressions compiled. It is immutable.
 type Plan struct {
-	Pipeline *Pipeline
-	Input    *registry.Schema
+	Pipeline *spec.Pipeline
+	Input    *spec.Schema
 	steps    []*step // in a topological order
 	byID     map[string]*step
 	input    *step
@@ -33,7 +38,7 @@ type Plan struct {
 }
 
 type step struct {
-	node     *Node
+	node     *spec.Node
 	index    int // in the pipeline's nodes
 	pos      int // in the plan's order, and the execution's steps
 	in, out  []*link
@@ -66,10 +71,10 @@ const toolSeparator = "__"
 const DefaultTimeout = 120 * time.Second
 
 // Compile checks p against cat and builds its plan, or returns every problem found.
-func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
-	var ps Problems
+func Compile(p *spec.Pipeline, cat Catalog) (*Plan, spec.Problems) {
+	var ps spec.Problems
 	add := func(node, field, format string, args ...any) {
-		ps = append(ps, Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, spec.Problem{Node: node, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if !idPattern.MatchString(p.ID) {
 		add("", "id", "%q must be 1-128 letters, digits or ._:@- and start with a letter or digit", p.ID)
@@ -85,7 +90,7 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 		plan.timeout = time.Duration(p.TimeoutMs) * time.Millisecond
 	}
 	if len(p.InputSchema) > 0 {
-		s, err := registry.CompileSchema(p.InputSchema)
+		s, err := spec.CompileSchema(p.InputSchema)
 		if err != nil {
 			add("", "inputSchema", "is not a valid JSON Schema: %v", err)
 		}
@@ -105,18 +110,18 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 		case plan.byID[n.ID] != nil:
 			add(n.ID, "id", "duplicate node id %q", n.ID)
 			continue
-		case !slices.Contains(NodeTypes, n.Type):
-			add(n.ID, "type", "%q is not one of %s", n.Type, strings.Join(NodeTypes, ", "))
+		case !slices.Contains(spec.NodeTypes, n.Type):
+			add(n.ID, "type", "%q is not one of %s", n.Type, strings.Join(spec.NodeTypes, ", "))
 		}
 		s := &step{node: n, index: i}
 		plan.byID[n.ID] = s
 		switch n.Type {
-		case Input:
+		case spec.NodeInput:
 			if plan.input != nil {
 				add(n.ID, "type", "a pipeline has one input node; %q is another", n.ID)
 			}
 			plan.input = s
-		case Output:
+		case spec.NodeOutput:
 			if plan.output != nil {
 				add(n.ID, "type", "a pipeline has one output node; %q is another", n.ID)
 			}
@@ -168,7 +173,7 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 	if len(ps) > 0 {
 		return nil, sortProblems(ps, p)
 	}
-	if o := plan.output; len(o.in) == 1 && o.in[0].from.node.Type == Model {
+	if o := plan.output; len(o.in) == 1 && o.in[0].from.node.Type == spec.NodeModel {
 		// The output is the step's answer as it is, or its text: what its chunks spell out.
 		if from := o.in[0].from.node.ID; o.node.Data.Output == "" || strings.TrimSpace(o.node.Data.Output) == "steps."+from+".output.text" {
 			plan.streamStep = o.in[0].from
@@ -177,20 +182,20 @@ func Compile(p *Pipeline, cat Catalog) (*Plan, Problems) {
 	return plan, nil
 }
 
-func sortProblems(ps Problems, p *Pipeline) Problems {
+func sortProblems(ps spec.Problems, p *spec.Pipeline) spec.Problems {
 	order := map[string]int{}
 	for i, n := range p.Nodes {
 		order[n.ID] = i + 1
 	}
-	slices.SortStableFunc(ps, func(a, b Problem) int { return order[a.Node] - order[b.Node] })
+	slices.SortStableFunc(ps, func(a, b spec.Problem) int { return order[a.Node] - order[b.Node] })
 	return ps
 }
 
-func checkNode(s *step, cat Catalog) Problems {
-	var ps Problems
+func checkNode(s *step, cat Catalog) spec.Problems {
+	var ps spec.Problems
 	n := s.node
 	add := func(field, format string, args ...any) {
-		ps = append(ps, Problem{Node: n.ID, Field: field, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, spec.Problem{Node: n.ID, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	compile := func(field, src string) *rules.Program {
 		if src == "" {
@@ -207,16 +212,16 @@ func checkNode(s *step, cat Catalog) Problems {
 		add("data.onError", "%q is not one of fail, continue", d.OnError)
 	}
 	switch n.Type {
-	case Input:
+	case spec.NodeInput:
 		if len(s.in) > 0 {
 			add("", "the input node cannot have incoming edges")
 		}
-	case Output:
+	case spec.NodeOutput:
 		if len(s.out) > 0 {
 			add("", "the output node cannot have outgoing edges")
 		}
 		s.output = compile("data.output", d.Output)
-	case Model:
+	case spec.NodeModel:
 		switch {
 		case d.Model == "":
 			add("data.model", "is required")
@@ -235,7 +240,7 @@ func checkNode(s *step, cat Catalog) Problems {
 			add("data.timeoutMs", "must not be negative")
 		}
 		s.input = compile("data.input", d.Input)
-	case Tool:
+	case spec.NodeTool:
 		server, tool, ok := strings.Cut(d.Tool, toolSeparator)
 		switch {
 		case d.Tool == "":
@@ -249,7 +254,7 @@ func checkNode(s *step, cat Catalog) Problems {
 			add("data.timeoutMs", "must not be negative")
 		}
 		s.input = compile("data.arguments", d.Arguments)
-	case Transform:
+	case spec.NodeTransform:
 		switch {
 		case d.Plugin == "":
 			add("data.plugin", "is required")
@@ -257,7 +262,7 @@ func checkNode(s *step, cat Catalog) Problems {
 			add("data.plugin", "unknown plugin %q", d.Plugin)
 		}
 		s.input = compile("data.input", d.Input)
-	case Condition:
+	case spec.NodeCondition:
 		if d.Expression == "" {
 			add("data.expression", "is required")
 		}
@@ -270,7 +275,7 @@ func checkNode(s *step, cat Catalog) Problems {
 				add("", "the edge to %q must have sourceHandle true or false, not %q", l.to.node.ID, l.handle)
 			}
 		}
-	case Router:
+	case spec.NodeRouter:
 		strategy := d.Strategy
 		if strategy == "" {
 			strategy = "expression"
@@ -288,14 +293,14 @@ func checkNode(s *step, cat Catalog) Problems {
 			s.expr = compile("data.expression", d.Expression)
 		} else {
 			for _, l := range s.out {
-				if l.to.node.Type != Model {
+				if l.to.node.Type != spec.NodeModel {
 					add("", "a %s router leads to model nodes; %q is a %s node", strategy, l.to.node.ID, l.to.node.Type)
 					continue
 				}
 				s.modelIDs = append(s.modelIDs, l.to.node.Data.Model)
 			}
 		}
-	case Merge:
+	case spec.NodeMerge:
 		if d.Mode != "" && !slices.Contains(mergeModes, d.Mode) {
 			add("data.mode", "%q is not one of object, list, text", d.Mode)
 		}
@@ -307,7 +312,7 @@ func checkNode(s *step, cat Catalog) Problems {
 }
 
 // order sorts the steps topologically, reporting the nodes of any cycle.
-func (p *Plan) order() Problems {
+func (p *Plan) order() spec.Problems {
 	pending := make(map[*step]int, len(p.byID))
 	var queue []*step
 	for _, s := range p.byID {
@@ -328,17 +333,17 @@ func (p *Plan) order() Problems {
 			}
 		}
 	}
-	var ps Problems
+	var ps spec.Problems
 	for _, s := range p.byID {
 		if pending[s] > 0 {
-			ps = append(ps, Problem{Node: s.node.ID, Message: "is part of a cycle"})
+			ps = append(ps, spec.Problem{Node: s.node.ID, Message: "is part of a cycle"})
 		}
 	}
 	return ps
 }
 
 // reachability reports nodes the input does not reach, and nodes that do not reach the output.
-func (p *Plan) reachability() Problems {
+func (p *Plan) reachability() spec.Problems {
 	walk := func(start *step, next func(*step) []*step) map[*step]bool {
 		seen := map[*step]bool{start: true}
 		stack := []*step{start}
@@ -368,12 +373,12 @@ func (p *Plan) reachability() Problems {
 		}
 		return out
 	})
-	var ps Problems
+	var ps spec.Problems
 	for _, s := range p.steps {
 		if !fromInput[s] {
-			ps = append(ps, Problem{Node: s.node.ID, Message: "is not reachable from the input node"})
+			ps = append(ps, spec.Problem{Node: s.node.ID, Message: "is not reachable from the input node"})
 		} else if !toOutput[s] {
-			ps = append(ps, Problem{Node: s.node.ID, Message: "has no path to the output node"})
+			ps = append(ps, spec.Problem{Node: s.node.ID, Message: "has no path to the output node"})
 		}
 	}
 	return ps
@@ -381,11 +386,11 @@ func (p *Plan) reachability() Problems {
 
 // schemas checks, where a model step after another model step takes the default input (the
 // previous answer's text as a user message), that its model's inputSchema accepts that input.
-func (p *Plan) schemas(cat Catalog) Problems {
-	var ps Problems
+func (p *Plan) schemas(cat Catalog) spec.Problems {
+	var ps spec.Problems
 	sample, _ := json.Marshal(map[string]any{"messages": []any{map[string]string{"role": "user", "content": "text"}}})
 	for _, s := range p.steps {
-		if s.node.Type != Model || s.input != nil || len(s.in) != 1 || s.in[0].from.node.Type != Model {
+		if s.node.Type != spec.NodeModel || s.input != nil || len(s.in) != 1 || s.in[0].from.node.Type != spec.NodeModel {
 			continue
 		}
 		prev, cur := cat.Model(s.in[0].from.node.Data.Model), cat.Model(s.node.Data.Model)
@@ -393,7 +398,7 @@ func (p *Plan) schemas(cat Catalog) Problems {
 			continue
 		}
 		if err := cur.Input.Validate(sample); err != nil {
-			ps = append(ps, Problem{Node: s.node.ID, Field: "data.input", Message: fmt.Sprintf(
+			ps = append(ps, spec.Problem{Node: s.node.ID, Field: "data.input", Message: fmt.Sprintf(
 				"the output of step %q (model %q) becomes a user message, which model %q's inputSchema does not accept (%v); map it with an input expression",
 				s.in[0].from.node.ID, prev.ID, cur.ID, err)})
 		}
@@ -405,7 +410,7 @@ func (p *Plan) schemas(cat Catalog) Problems {
 func (p *Plan) Models() []string {
 	var ids []string
 	for _, s := range p.steps {
-		if s.node.Type != Model {
+		if s.node.Type != spec.NodeModel {
 			continue
 		}
 		for _, id := range append([]string{s.node.Data.Model}, s.node.Data.Fallbacks...) {

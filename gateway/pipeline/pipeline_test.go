@@ -13,7 +13,7 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/invoke"
 	"github.com/iomhq/iom/gateway/provider"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -25,23 +25,23 @@ func (noPlugins) Transform(_ context.Context, _ string, value any, _ any, _ map[
 
 type pluginsOnly struct{}
 
-func (pluginsOnly) Model(string) *registry.Entry { return nil }
-func (pluginsOnly) HasPlugin(string) bool        { return true }
-func (pluginsOnly) HasMCPServer(string) bool     { return false }
+func (pluginsOnly) Model(string) *spec.Entry { return nil }
+func (pluginsOnly) HasPlugin(string) bool    { return true }
+func (pluginsOnly) HasMCPServer(string) bool { return false }
 
 // chain is input → n transform steps → output.
-func chain(n int) *Pipeline {
-	p := &Pipeline{ID: "chain", Name: "Chain"}
-	p.Nodes = append(p.Nodes, Node{ID: "in", Type: Input})
+func chain(n int) *spec.Pipeline {
+	p := &spec.Pipeline{ID: "chain", Name: "Chain"}
+	p.Nodes = append(p.Nodes, spec.Node{ID: "in", Type: spec.NodeInput})
 	prev := "in"
 	for i := range n {
 		id := fmt.Sprintf("t%d", i)
-		p.Nodes = append(p.Nodes, Node{ID: id, Type: Transform, Data: NodeData{Plugin: "noop"}})
-		p.Edges = append(p.Edges, Edge{Source: prev, Target: id})
+		p.Nodes = append(p.Nodes, spec.Node{ID: id, Type: spec.NodeTransform, Data: spec.NodeData{Plugin: "noop"}})
+		p.Edges = append(p.Edges, spec.Edge{Source: prev, Target: id})
 		prev = id
 	}
-	p.Nodes = append(p.Nodes, Node{ID: "out", Type: Output})
-	p.Edges = append(p.Edges, Edge{Source: prev, Target: "out"})
+	p.Nodes = append(p.Nodes, spec.Node{ID: "out", Type: spec.NodeOutput})
+	p.Edges = append(p.Edges, spec.Edge{Source: prev, Target: "out"})
 	return p
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
 	"github.com/iomhq/iom/gateway/rules"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
@@ -265,14 +266,14 @@ func (u *run) ready(s *step) {
 		u.complete(result{s: s, err: err, rec: StepRecord{LatencyMs: ms(time.Since(started))}})
 	}
 	switch s.node.Type {
-	case Model, Transform, Tool:
+	case spec.NodeModel, spec.NodeTransform, spec.NodeTool:
 		in, err := u.stepInput(s)
 		if err != nil {
 			fail(err)
 			return
 		}
 		u.queued = append(u.queued, launch{s, in, started})
-	case Condition:
+	case spec.NodeCondition:
 		ok, err := s.expr.Bool(u.env())
 		if err != nil {
 			fail(err)
@@ -282,7 +283,7 @@ func (u *run) ready(s *step) {
 		handle := fmt.Sprint(ok)
 		u.settle(s, out, func(rec *StepRecord) { rec.Result = &ok; rec.Output = clip(out) })
 		u.resolve(s, func(l *link) bool { return l.handle == handle })
-	case Router:
+	case spec.NodeRouter:
 		target, err := u.route(s)
 		if err != nil {
 			fail(err)
@@ -291,11 +292,11 @@ func (u *run) ready(s *step) {
 		out := u.single(s)
 		u.settle(s, out, func(rec *StepRecord) { rec.Route = target; rec.Output = clip(out) })
 		u.resolve(s, func(l *link) bool { return l.to.node.ID == target || l.handle != "" && l.handle == target })
-	case Merge:
+	case spec.NodeMerge:
 		out := u.merge(s)
 		u.settle(s, out, func(rec *StepRecord) { rec.Output = clip(out) })
 		u.resolve(s, func(*link) bool { return true })
-	case Output:
+	case spec.NodeOutput:
 		var out any
 		if s.output != nil {
 			v, err := s.output.Run(u.env())
@@ -508,13 +509,13 @@ func (r *Runner) callIn(ctx context.Context, u *run, s *step, in any) result {
 	res := result{s: s}
 	res.rec.Input = clip(in)
 	d := s.node.Data
-	if s.node.Type == Transform {
+	if s.node.Type == spec.NodeTransform {
 		out, err := r.plugins.Transform(ctx, d.Plugin, in, d.Config, map[string]any{
 			"pipeline": u.plan.Pipeline.ID, "execution": u.x.ID, "step": s.node.ID})
 		res.out, res.err = out, err
 		return res
 	}
-	if s.node.Type == Tool {
+	if s.node.Type == spec.NodeTool {
 		return r.callTool(ctx, u, s, in, res)
 	}
 	route, fe := r.engine.Resolve(u.o.Key, d.Model)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // SetShare makes Create, Update and Delete share each change with the other nodes of a cluster
@@ -58,7 +59,7 @@ func (s *Set) ApplyShared(id string, stored []byte) error {
 		s.publishLocked()
 		return nil
 	}
-	var p Pipeline
+	var p spec.Pipeline
 	if err := json.Unmarshal(stored, &p); err != nil {
 		return fmt.Errorf("cannot decode a shared pipeline: %w", err)
 	}

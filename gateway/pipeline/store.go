@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -22,8 +22,8 @@ type Set struct {
 	mu      sync.Mutex
 	st      *store.Store
 	catalog Catalog
-	config  map[string]*Pipeline
-	api     map[string]*Pipeline
+	config  map[string]*spec.Pipeline
+	api     map[string]*spec.Pipeline
 	snap    atomic.Pointer[map[string]*Entry]
 	now     func() time.Time
 	share   func(id string, stored []byte) error // nil when the gateway stands alone
@@ -31,19 +31,19 @@ type Set struct {
 
 // Entry is a pipeline with its plan, or the problems that keep it from having one.
 type Entry struct {
-	*Pipeline
-	Plan     *Plan    `json:"-"`
-	Problems Problems `json:"problems,omitempty"`
+	*spec.Pipeline
+	Plan     *Plan         `json:"-"`
+	Problems spec.Problems `json:"problems,omitempty"`
 }
 
 var pipelinePrefix = []byte("pipeline/")
 
 // OpenSet loads the pipelines created through the API.
 func OpenSet(st *store.Store, catalog Catalog) (*Set, error) {
-	s := &Set{st: st, catalog: catalog, config: map[string]*Pipeline{}, api: map[string]*Pipeline{}, now: time.Now}
+	s := &Set{st: st, catalog: catalog, config: map[string]*spec.Pipeline{}, api: map[string]*spec.Pipeline{}, now: time.Now}
 	var bad error
 	err := st.Scan(context.Background(), pipelinePrefix, store.ScanOptions{}, func(_, v []byte) bool {
-		var p Pipeline
+		var p spec.Pipeline
 		if err := json.Unmarshal(v, &p); err != nil {
 			bad = fmt.Errorf("cannot decode a stored pipeline: %w", err)
 			return false
@@ -71,11 +71,11 @@ func (s *Set) Recompile() {
 }
 
 // SetConfig replaces the config file's pipelines.
-func (s *Set) SetConfig(ps []Pipeline) {
-	m := make(map[string]*Pipeline, len(ps))
+func (s *Set) SetConfig(ps []spec.Pipeline) {
+	m := make(map[string]*spec.Pipeline, len(ps))
 	for i := range ps {
 		p := ps[i]
-		p.ManagedBy = registry.ManagedByConfig
+		p.ManagedBy = spec.ManagedByConfig
 		m[p.ID] = &p
 	}
 	s.mu.Lock()
@@ -86,7 +86,7 @@ func (s *Set) SetConfig(ps []Pipeline) {
 
 func (s *Set) publishLocked() {
 	m := make(map[string]*Entry, len(s.api)+len(s.config))
-	for _, src := range []map[string]*Pipeline{s.api, s.config} {
+	for _, src := range []map[string]*spec.Pipeline{s.api, s.config} {
 		for id, p := range src {
 			plan, problems := Compile(p, s.catalog)
 			m[id] = &Entry{Pipeline: p, Plan: plan, Problems: problems}
@@ -110,7 +110,7 @@ func (s *Set) List() []*Entry {
 }
 
 // Invalid turns problems into a 400 error whose message lists them.
-func Invalid(ps Problems) *fault.Error {
+func Invalid(ps spec.Problems) *fault.Error {
 	param := ps[0].Field
 	if ps[0].Node != "" {
 		param = "nodes." + ps[0].Node
@@ -119,17 +119,17 @@ func Invalid(ps Problems) *fault.Error {
 }
 
 // Validate compiles p without storing it.
-func (s *Set) Validate(p *Pipeline) Problems {
+func (s *Set) Validate(p *spec.Pipeline) spec.Problems {
 	_, ps := Compile(p, s.catalog)
 	return ps
 }
 
 // Create stores a pipeline made through the API; an id is derived from the name if missing.
-func (s *Set) Create(p Pipeline) (*Entry, error) {
+func (s *Set) Create(p spec.Pipeline) (*Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.ID == "" {
-		p.ID = s.uniqueIDLocked(registry.Slug(p.Name))
+		p.ID = s.uniqueIDLocked(spec.Slug(p.Name))
 	} else if s.config[p.ID] != nil || s.api[p.ID] != nil {
 		return nil, fault.Conflict("a pipeline with id %q already exists", p.ID)
 	}
@@ -139,7 +139,7 @@ func (s *Set) Create(p Pipeline) (*Entry, error) {
 }
 
 // Update replaces the API-made pipeline id.
-func (s *Set) Update(id string, p Pipeline) (*Entry, error) {
+func (s *Set) Update(id string, p spec.Pipeline) (*Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.config[id] != nil {
@@ -156,8 +156,8 @@ func (s *Set) Update(id string, p Pipeline) (*Entry, error) {
 	return s.putLocked(p)
 }
 
-func (s *Set) putLocked(p Pipeline) (*Entry, error) {
-	p.ManagedBy = registry.ManagedByAPI
+func (s *Set) putLocked(p spec.Pipeline) (*Entry, error) {
+	p.ManagedBy = spec.ManagedByAPI
 	if _, ps := Compile(&p, s.catalog); len(ps) > 0 {
 		return nil, Invalid(ps)
 	}

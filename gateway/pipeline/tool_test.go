@@ -15,7 +15,7 @@ import (
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // kbUpstream is a streamable HTTP MCP server on 127.0.0.1: lookup answers structured content,
@@ -73,11 +73,11 @@ func (m mcpTools) CallTool(ctx context.Context, c ToolCall) (any, string, error)
 // mcpCatalog knows the MCP service's servers and every plugin.
 type mcpCatalog struct{ svc *mcp.Service }
 
-func (mcpCatalog) Model(string) *registry.Entry            { return nil }
-func (mcpCatalog) HasPlugin(string) bool                   { return true }
-func (c mcpCatalog) HasMCPServer(id string) bool           { return c.svc.Has(id) }
-func (c mcpCatalog) tools(r *Runner) *Runner               { r.SetTools(mcpTools{c.svc}); return r }
-func (c mcpCatalog) compile(p *Pipeline) (*Plan, Problems) { return Compile(p, c) }
+func (mcpCatalog) Model(string) *spec.Entry                          { return nil }
+func (mcpCatalog) HasPlugin(string) bool                             { return true }
+func (c mcpCatalog) HasMCPServer(id string) bool                     { return c.svc.Has(id) }
+func (c mcpCatalog) tools(r *Runner) *Runner                         { r.SetTools(mcpTools{c.svc}); return r }
+func (c mcpCatalog) compile(p *spec.Pipeline) (*Plan, spec.Problems) { return Compile(p, c) }
 
 type toolRecords struct {
 	mu   sync.Mutex
@@ -101,23 +101,23 @@ func kbService(t *testing.T, recs *toolRecords) *mcp.Service {
 	url := kbUpstream(t) // closed after the service, which holds a stream open to it
 	svc := mcp.New(mcp.Options{Record: recs.add})
 	t.Cleanup(svc.Close)
-	spec := mcp.Server{ID: "kb", URL: url + "/", SecurityPolicy: registry.Private, AllowedKeys: []string{kbKey.ID}}
-	spec.Normalize()
-	svc.SetConfig([]mcp.Server{spec})
+	decl := spec.MCPServer{ID: "kb", URL: url + "/", SecurityPolicy: spec.Private, AllowedKeys: []string{kbKey.ID}}
+	decl.Normalize()
+	svc.SetConfig([]spec.MCPServer{decl})
 	return svc
 }
 
 // toolChain is input → lookup (arguments from the input) → shout (arguments from lookup's
 // structured output) → output.
-func toolChain() *Pipeline {
-	return &Pipeline{ID: "research", Name: "Research",
-		Nodes: []Node{
-			{ID: "in", Type: Input},
-			{ID: "lookup", Type: Tool, Data: NodeData{Tool: "kb__lookup", Arguments: `{"q": input.topic}`}},
-			{ID: "shout", Type: Tool, Data: NodeData{Tool: "kb__shout", Arguments: `{"text": steps.lookup.output.title}`}},
-			{ID: "out", Type: Output, Data: NodeData{Output: `{"loud": steps.shout.output, "hits": steps.lookup.output.hits}`}},
+func toolChain() *spec.Pipeline {
+	return &spec.Pipeline{ID: "research", Name: "Research",
+		Nodes: []spec.Node{
+			{ID: "in", Type: spec.NodeInput},
+			{ID: "lookup", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__lookup", Arguments: `{"q": input.topic}`}},
+			{ID: "shout", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__shout", Arguments: `{"text": steps.lookup.output.title}`}},
+			{ID: "out", Type: spec.NodeOutput, Data: spec.NodeData{Output: `{"loud": steps.shout.output, "hits": steps.lookup.output.hits}`}},
 		},
-		Edges: []Edge{{Source: "in", Target: "lookup"}, {Source: "lookup", Target: "shout"}, {Source: "shout", Target: "out"}}}
+		Edges: []spec.Edge{{Source: "in", Target: "lookup"}, {Source: "lookup", Target: "shout"}, {Source: "shout", Target: "out"}}}
 }
 
 func TestToolStepsCallMCPTools(t *testing.T) {
@@ -174,10 +174,10 @@ func TestToolStepFailures(t *testing.T) {
 	svc := kbService(t, recs)
 	cat := mcpCatalog{svc}
 	r := cat.tools(runner(t))
-	f := func(name string, key *policy.Key, node Node, input any, wantErr string) {
+	f := func(name string, key *policy.Key, node spec.Node, input any, wantErr string) {
 		t.Helper()
-		p := &Pipeline{ID: "p", Name: "P", Nodes: []Node{{ID: "in", Type: Input}, node, {ID: "out", Type: Output}},
-			Edges: []Edge{{Source: "in", Target: node.ID}, {Source: node.ID, Target: "out"}}}
+		p := &spec.Pipeline{ID: "p", Name: "P", Nodes: []spec.Node{{ID: "in", Type: spec.NodeInput}, node, {ID: "out", Type: spec.NodeOutput}},
+			Edges: []spec.Edge{{Source: "in", Target: node.ID}, {Source: node.ID, Target: "out"}}}
 		plan, ps := cat.compile(p)
 		if ps != nil {
 			t.Fatalf("%s: %v", name, ps)
@@ -188,27 +188,27 @@ func TestToolStepFailures(t *testing.T) {
 		}
 	}
 	// A key that may not use the server gets what /mcp says of a tool it does not list.
-	f("not allowed", strayKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__lookup", Arguments: `{"q": "x"}`}},
+	f("not allowed", strayKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__lookup", Arguments: `{"q": "x"}`}},
 		map[string]any{}, `unknown tool "kb__lookup"`)
-	f("no such tool", kbKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__nothing"}},
+	f("no such tool", kbKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__nothing"}},
 		map[string]any{}, `unknown tool "kb__nothing"`)
-	f("error result", kbKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__broken"}},
+	f("error result", kbKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__broken"}},
 		map[string]any{}, `tool "kb__broken" answered with an error: the index is offline`)
-	f("arguments not an object", kbKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__shout", Arguments: `"loud"`}},
+	f("arguments not an object", kbKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__shout", Arguments: `"loud"`}},
 		map[string]any{}, `the arguments of tool "kb__shout" must be an object, not a string`)
 	start := time.Now()
-	f("step timeout", kbKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__sleepy", TimeoutMs: 100}},
+	f("step timeout", kbKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__sleepy", TimeoutMs: 100}},
 		map[string]any{}, `tool "kb__sleepy" did not answer in time`)
 	if waited := time.Since(start); waited > 2*time.Second {
 		t.Fatalf("the step's timeout of 100 ms ended the call after %v", waited)
 	}
-	f("input not an object", kbKey, Node{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__shout"}},
+	f("input not an object", kbKey, spec.Node{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__shout"}},
 		[]any{1.0}, `must be an object, not a list`)
 
 	// onError continue turns the failure into the step's output.
-	p := &Pipeline{ID: "p", Name: "P", Nodes: []Node{{ID: "in", Type: Input},
-		{ID: "t", Type: Tool, Data: NodeData{Tool: "kb__broken", OnError: "continue"}}, {ID: "out", Type: Output}},
-		Edges: []Edge{{Source: "in", Target: "t"}, {Source: "t", Target: "out"}}}
+	p := &spec.Pipeline{ID: "p", Name: "P", Nodes: []spec.Node{{ID: "in", Type: spec.NodeInput},
+		{ID: "t", Type: spec.NodeTool, Data: spec.NodeData{Tool: "kb__broken", OnError: "continue"}}, {ID: "out", Type: spec.NodeOutput}},
+		Edges: []spec.Edge{{Source: "in", Target: "t"}, {Source: "t", Target: "out"}}}
 	plan, _ := cat.compile(p)
 	x := r.Run(context.Background(), plan, map[string]any{}, Options{Key: kbKey})
 	if m, _ := x.OutputValue().(map[string]any); x.Status != "ok" || !strings.Contains(TextOf(m["error"]), "the index is offline") {
@@ -229,19 +229,19 @@ func TestToolStepFailures(t *testing.T) {
 func TestToolStepCompileErrors(t *testing.T) {
 	svc := kbService(t, &toolRecords{})
 	cat := mcpCatalog{svc}
-	f := func(data NodeData, want string) {
+	f := func(data spec.NodeData, want string) {
 		t.Helper()
-		p := &Pipeline{ID: "p", Name: "P", Nodes: []Node{{ID: "in", Type: Input}, {ID: "t", Type: Tool, Data: data}, {ID: "out", Type: Output}},
-			Edges: []Edge{{Source: "in", Target: "t"}, {Source: "t", Target: "out"}}}
+		p := &spec.Pipeline{ID: "p", Name: "P", Nodes: []spec.Node{{ID: "in", Type: spec.NodeInput}, {ID: "t", Type: spec.NodeTool, Data: data}, {ID: "out", Type: spec.NodeOutput}},
+			Edges: []spec.Edge{{Source: "in", Target: "t"}, {Source: "t", Target: "out"}}}
 		_, ps := cat.compile(p)
 		if ps == nil || !strings.Contains(ps.Error(), want) {
 			t.Fatalf("%+v: got %v, want %q", data, ps, want)
 		}
 	}
-	f(NodeData{}, "nodes.t.data.tool: is required")
-	f(NodeData{Tool: "lookup"}, `nodes.t.data.tool: "lookup" must be <server id>__<tool name>`)
-	f(NodeData{Tool: "kb__"}, `must be <server id>__<tool name>`)
-	f(NodeData{Tool: "wiki__lookup"}, `nodes.t.data.tool: unknown MCP server "wiki"`)
-	f(NodeData{Tool: "kb__lookup", Arguments: "{"}, "nodes.t.data.arguments:")
-	f(NodeData{Tool: "kb__lookup", TimeoutMs: -1}, "nodes.t.data.timeoutMs: must not be negative")
+	f(spec.NodeData{}, "nodes.t.data.tool: is required")
+	f(spec.NodeData{Tool: "lookup"}, `nodes.t.data.tool: "lookup" must be <server id>__<tool name>`)
+	f(spec.NodeData{Tool: "kb__"}, `must be <server id>__<tool name>`)
+	f(spec.NodeData{Tool: "wiki__lookup"}, `nodes.t.data.tool: unknown MCP server "wiki"`)
+	f(spec.NodeData{Tool: "kb__lookup", Arguments: "{"}, "nodes.t.data.arguments:")
+	f(spec.NodeData{Tool: "kb__lookup", TimeoutMs: -1}, "nodes.t.data.timeoutMs: must not be negative")
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -39,7 +40,7 @@ func limiter(t *testing.T) *Limiter {
 }
 
 func budgetKey(usd float64) *Key {
-	return &Key{ID: "cfg_app", Name: "app", Limits: &Limits{Budget: &Budget{USD: usd, Period: "day"}}}
+	return &Key{ID: "cfg_app", Name: "app", Limits: &spec.Limits{Budget: &spec.Budget{USD: usd, Period: "day"}}}
 }
 
 // A $1.00 budget buys exactly ten $0.10 calls, each holding more than it costs: the tenth holds
@@ -186,7 +187,7 @@ func TestNoBudgetHoldsNothing(t *testing.T) {
 	if got, fe := l.Reserve(k, 0); fe != nil || got != k {
 		t.Fatalf("a call without an estimate: %v %v", got != k, fe)
 	}
-	l.SetOrgBudgets([]OrgBudget{{Org: "acme", Budget: Budget{USD: 1}}})
+	l.SetOrgBudgets([]OrgBudget{{Org: "acme", Budget: spec.Budget{USD: 1}}})
 	org := &Key{ID: "cfg_org", Name: "org", Org: "acme"}
 	held, fe := l.Reserve(org, 0.3)
 	if fe != nil || held == org || !l.Holds(org) {

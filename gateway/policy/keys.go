@@ -22,7 +22,6 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
 	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
@@ -31,14 +30,14 @@ import (
 // Key is a gateway key as the gateway keeps it: everything but the secret, which is a hash.
 type Key struct {
 	// ID is stable and unique: what allowedKeys, limits and records refer to.
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Org       string    `json:"org,omitempty"`
-	Models    []string  `json:"models,omitempty"`
-	Limits    *Limits   `json:"limits,omitempty"`
-	Prefix    string    `json:"prefix"` // the first characters, so people can tell keys apart
-	ManagedBy string    `json:"managedBy"`
-	CreatedAt time.Time `json:"createdAt,omitzero"`
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Org       string       `json:"org,omitempty"`
+	Models    []string     `json:"models,omitempty"`
+	Limits    *spec.Limits `json:"limits,omitempty"`
+	Prefix    string       `json:"prefix"` // the first characters, so people can tell keys apart
+	ManagedBy string       `json:"managedBy"`
+	CreatedAt time.Time    `json:"createdAt,omitzero"`
 
 	hash [32]byte
 	hold *Hold // what one call holds of the budgets: set on the copy Limiter.Reserve returns
@@ -46,10 +45,10 @@ type Key struct {
 
 // NewKeyRequest is the body of POST /api/keys.
 type NewKeyRequest struct {
-	Name   string   `json:"name"`
-	Org    string   `json:"org,omitempty"`
-	Models []string `json:"models,omitempty"`
-	Limits *Limits  `json:"limits,omitempty"`
+	Name   string       `json:"name"`
+	Org    string       `json:"org,omitempty"`
+	Models []string     `json:"models,omitempty"`
+	Limits *spec.Limits `json:"limits,omitempty"`
 }
 
 // Keyring holds every gateway key.
@@ -84,7 +83,7 @@ func isIDShaped(s string) bool {
 
 func orgOrDefault(org string) string {
 	if org == "" {
-		return registry.DefaultOrg
+		return spec.DefaultOrg
 	}
 	return org
 }
@@ -121,13 +120,13 @@ type Generated struct {
 
 // CheckConfig reports a key of the config file whose name a key created through the API has in
 // the same org: names are unique within an org.
-func (k *Keyring) CheckConfig(keys []KeyConfig) error {
+func (k *Keyring) CheckConfig(keys []spec.KeyConfig) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.checkConfigLocked(keys)
 }
 
-func (k *Keyring) checkConfigLocked(keys []KeyConfig) error {
+func (k *Keyring) checkConfigLocked(keys []spec.KeyConfig) error {
 	for i, kc := range keys {
 		if other := k.namedLocked(kc.Name, orgOrDefault(kc.Org), false); other != nil {
 			return fmt.Errorf("keys[%d].name: %q is the name of key %q, created through the API in org %q; "+
@@ -161,7 +160,7 @@ type KeySet struct{ keys []*Key }
 // PrepareConfig readies the config file's keys without changing which keys the gateway admits:
 // a key without a value gets one generated on first sight, kept (as a hash) in the store; its
 // value is returned once, in generated, to be shown to the user.
-func (k *Keyring) PrepareConfig(keys []KeyConfig) (set *KeySet, generated []Generated, err error) {
+func (k *Keyring) PrepareConfig(keys []spec.KeyConfig) (set *KeySet, generated []Generated, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err := k.checkConfigLocked(keys); err != nil {
@@ -169,7 +168,7 @@ func (k *Keyring) PrepareConfig(keys []KeyConfig) (set *KeySet, generated []Gene
 	}
 	next := make([]*Key, 0, len(keys))
 	for _, kc := range keys {
-		key := &Key{ID: ConfigKeyID(kc.Name), Name: kc.Name, Org: orgOrDefault(kc.Org), Models: kc.Models, Limits: kc.Limits, ManagedBy: registry.ManagedByConfig}
+		key := &Key{ID: spec.ConfigKeyID(kc.Name), Name: kc.Name, Org: orgOrDefault(kc.Org), Models: kc.Models, Limits: kc.Limits, ManagedBy: spec.ManagedByConfig}
 		raw := kc.Key.Reveal()
 		if raw == "" {
 			h, value, err := ensureGenerated(k.st, Generated{Name: kc.Name}, k.keep)
@@ -201,7 +200,7 @@ func (k *Keyring) CommitConfig(set *KeySet) {
 }
 
 // SetConfig replaces the config file's keys: PrepareConfig, then CommitConfig.
-func (k *Keyring) SetConfig(keys []KeyConfig) (generated []Generated, err error) {
+func (k *Keyring) SetConfig(keys []spec.KeyConfig) (generated []Generated, err error) {
 	set, generated, err := k.PrepareConfig(keys)
 	if err != nil {
 		return nil, err
@@ -263,13 +262,13 @@ func (k *Keyring) Create(req NewKeyRequest) (*Key, string, error) {
 		return nil, "", fault.Invalid("name", "name %q has the form of a key id; choose another", req.Name)
 	}
 	var es decode.Errors
-	ValidateLimits("limits", req.Limits, &es)
+	spec.ValidateLimits("limits", req.Limits, &es)
 	if len(es) > 0 {
 		return nil, "", fault.Invalid(es[0].Path, "invalid key: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
 	}
 	value := NewSecretValue()
 	key := &Key{Name: req.Name, Org: orgOrDefault(req.Org), Models: req.Models, Limits: req.Limits,
-		Prefix: value[:8], ManagedBy: registry.ManagedByAPI, CreatedAt: k.now().UTC(), hash: sha256.Sum256([]byte(value))}
+		Prefix: value[:8], ManagedBy: spec.ManagedByAPI, CreatedAt: k.now().UTC(), hash: sha256.Sum256([]byte(value))}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if other := k.namedLocked(key.Name, key.Org, true); other != nil {
@@ -345,7 +344,7 @@ type storedKey struct {
 }
 
 // Allows reports whether key may use the model m under m's security policy and the key's allowlist.
-func Allows(key *Key, m *registry.Model) bool {
+func Allows(key *Key, m *spec.Model) bool {
 	if len(key.Models) > 0 && !slices.Contains(key.Models, m.ID) {
 		return false
 	}
@@ -353,13 +352,13 @@ func Allows(key *Key, m *registry.Model) bool {
 }
 
 // AllowsPolicy is Allows without the key's allowlist: whether m's security policy admits key.
-func AllowsPolicy(key *Key, m *registry.Model) bool {
+func AllowsPolicy(key *Key, m *spec.Model) bool {
 	switch m.SecurityPolicy {
-	case registry.Public:
+	case spec.Public:
 		return true
-	case registry.Organization:
+	case spec.Organization:
 		return key.Org != "" && key.Org == m.Org
-	case registry.Private:
+	case spec.Private:
 		return slices.Contains(m.AllowedKeys, key.ID)
 	}
 	return false
@@ -367,8 +366,8 @@ func AllowsPolicy(key *Key, m *registry.Model) bool {
 
 // CacheScope names who may share the cached answers of m that key gets: key alone for a private
 // model, key's org otherwise. Answers never cross orgs, whatever the model's policy.
-func CacheScope(key *Key, m *registry.Model) string {
-	if m.SecurityPolicy == registry.Private {
+func CacheScope(key *Key, m *spec.Model) string {
+	if m.SecurityPolicy == spec.Private {
 		return "key\x00" + key.ID
 	}
 	return "org\x00" + key.Org

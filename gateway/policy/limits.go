@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
 // OrgBudget is an organisation's budget, shared by all its keys.
 type OrgBudget struct {
-	Org    string `json:"org"`
-	Budget Budget `json:"budget"`
+	Org    string      `json:"org"`
+	Budget spec.Budget `json:"budget"`
 }
 
 // Limiter enforces rate limits, token limits and budgets. Its state is in memory; spend is saved
@@ -29,7 +30,7 @@ type Limiter struct {
 	spend   map[string]*spend // "key:<id>" or "org:<name>"
 	held    map[string]int64  // micro-dollars held by calls in flight, by the same scopes
 	holds   map[*Hold]struct{}
-	orgs    map[string]Budget
+	orgs    map[string]spec.Budget
 	anyOrg  atomic.Bool // orgs is not empty: a key without limits of its own needs no lock
 	dirty   map[string]bool
 	shared  atomic.Pointer[sharedState]
@@ -66,7 +67,7 @@ var spendPrefix = []byte("spend/")
 // NewLimiter loads saved spend and starts saving it.
 func NewLimiter(st *store.Store) (*Limiter, error) {
 	l := &Limiter{st: st, now: time.Now, buckets: map[string]*bucket{}, minutes: map[string]*minute{},
-		spend: map[string]*spend{}, held: map[string]int64{}, holds: map[*Hold]struct{}{}, orgs: map[string]Budget{},
+		spend: map[string]*spend{}, held: map[string]int64{}, holds: map[*Hold]struct{}{}, orgs: map[string]spec.Budget{},
 		dirty: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	err := st.Scan(bg, spendPrefix, store.ScanOptions{}, func(k, v []byte) bool {
 		var s spend
@@ -88,7 +89,7 @@ func NewLimiter(st *store.Store) (*Limiter, error) {
 
 // SetOrgBudgets replaces the organisations' budgets.
 func (l *Limiter) SetOrgBudgets(bs []OrgBudget) {
-	m := make(map[string]Budget, len(bs))
+	m := make(map[string]spec.Budget, len(bs))
 	for _, b := range bs {
 		m[b.Org] = b.Budget
 	}
@@ -184,7 +185,7 @@ func (l *Limiter) admit(k *Key, est int64) (*Hold, *fault.Error) {
 
 // BurstOf is how many requests of a key may come at once: its burst, or by default its rate,
 // at least 1.
-func BurstOf(lim *Limits) int {
+func BurstOf(lim *spec.Limits) int {
 	if lim.Burst > 0 {
 		return lim.Burst
 	}
@@ -214,7 +215,7 @@ func (l *Limiter) current(scope string, period string, now time.Time) *spend {
 // checkBudget admits a call estimated at est micro-dollars when the budget's spend, what calls
 // in flight hold and est fit in it, or, when est does not fit, while something is left and no
 // call holds any of it (the budget's last call runs alone). It says how much is left.
-func (l *Limiter) checkBudget(scope, who string, b Budget, now time.Time, est int64) (int64, *fault.Error) {
+func (l *Limiter) checkBudget(scope, who string, b spec.Budget, now time.Time, est int64) (int64, *fault.Error) {
 	s := l.current(scope, b.Period, now)
 	held, limit := l.held[scope], Micro(b.USD)
 	if s.Micro+held >= limit || held > 0 && s.Micro+held+est > limit {

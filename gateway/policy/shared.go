@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/fault"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Shared keeps the counters of limits and budgets where every gateway node of a cluster sees
@@ -26,7 +27,7 @@ type Shared interface {
 type Admission struct {
 	Key *Key
 	// KeyBudget and OrgBudget are the key's and its organisation's budgets, nil when none.
-	KeyBudget, OrgBudget *Budget
+	KeyBudget, OrgBudget *spec.Budget
 	// KeyPeriod and OrgPeriod start the budgets' current periods; Minute the current minute.
 	KeyPeriod, OrgPeriod, Minute time.Time
 	// Hold, when set, is the call's hold in the budgets (see Limiter.Reserve).
@@ -165,7 +166,7 @@ func verdictFault(k *Key, a *Admission, v Verdict) *fault.Error {
 }
 
 // budgetFault refuses a request over budget, saying what was spent and what calls in flight hold.
-func budgetFault(who string, b Budget, start time.Time, spent, held int64) *fault.Error {
+func budgetFault(who string, b spec.Budget, start time.Time, spent, held int64) *fault.Error {
 	if held > 0 {
 		return fault.OverBudget("%s has spent $%.4f of its $%.2f %s budget and calls in flight hold $%.4f more; it resets at %s",
 			who, float64(spent)/1e6, b.USD, periodName(b.Period), float64(held)/1e6, PeriodEnd(b.Period, start).Format(time.RFC3339))

@@ -4,9 +4,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/valyala/fasthttp"
-
-	"github.com/iomhq/iom/gateway/registry"
 )
 
 // azureAdapter talks to Azure OpenAI through the openai adapter; only URLs and credentials differ.
@@ -26,7 +25,7 @@ type azureState struct {
 	probe string
 }
 
-func (azureAdapter) Prepare(u *Upstream, m *registry.Model) error {
+func (azureAdapter) Prepare(u *Upstream, m *spec.Model) error {
 	pu, err := url.Parse(m.Endpoint)
 	if err != nil {
 		return err

@@ -3,8 +3,8 @@ package provider
 import (
 	"testing"
 
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // An azure model's URLs: a deployment's under a resource, with the api-version (the model's,
@@ -29,7 +29,7 @@ func TestAzureURLs(t *testing.T) {
 		{"https://proj.services.ai.azure.com/openai/v1", "preview",
 			"https://proj.services.ai.azure.com/openai/v1/chat/completions?api-version=preview", "", ""},
 	} {
-		m := &registry.Model{ID: "m", Provider: "azure", Endpoint: c.endpoint, UpstreamModel: "my dep"}
+		m := &spec.Model{ID: "m", Provider: "azure", Endpoint: c.endpoint, UpstreamModel: "my dep"}
 		if c.version != "" {
 			m.Config = map[string]any{"apiVersion": c.version}
 		}
@@ -48,7 +48,7 @@ func TestAzureURLs(t *testing.T) {
 func TestAzureAuth(t *testing.T) {
 	pool := NewPool()
 	head := func(key string) (apiKey, authorization string) {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "azure", Endpoint: "https://res.openai.azure.com", UpstreamModel: "d",
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "azure", Endpoint: "https://res.openai.azure.com", UpstreamModel: "d",
 			APIKey: secret.New(key), Headers: map[string]string{"X-Extra": "1"}}, Defaults{})
 		if err != nil {
 			t.Fatal(err)

@@ -20,8 +20,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/bedrock"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -77,7 +77,7 @@ func bedrockRegion(host string) string {
 	return ""
 }
 
-func (bedrockAdapter) Prepare(u *Upstream, m *registry.Model) error {
+func (bedrockAdapter) Prepare(u *Upstream, m *spec.Model) error {
 	pu, err := url.Parse(m.Endpoint)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func (bedrockAdapter) Prepare(u *Upstream, m *registry.Model) error {
 		}
 	}
 	if u.Key.IsSet() {
-		id, key, token, ok := registry.AWSKey(u.Key.Reveal())
+		id, key, token, ok := spec.AWSKey(u.Key.Reveal())
 		if !ok {
 			return errors.New("the apiKey of a bedrock model must be ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]")
 		}

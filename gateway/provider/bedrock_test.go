@@ -14,8 +14,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/bedrock"
 	"github.com/iomhq/iom/gateway/wire/openai"
 	"github.com/iomhq/iom/internal/fakeupstream"
@@ -290,7 +290,7 @@ func TestBedrockErrors(t *testing.T) {
 func TestBedrockPrepare(t *testing.T) {
 	pool := NewPool()
 	up := func(endpoint, model, key string, config map[string]any) (*Upstream, error) {
-		return pool.Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: endpoint, UpstreamModel: model,
+		return pool.Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: endpoint, UpstreamModel: model,
 			APIKey: secret.New(key), Config: config}, Defaults{})
 	}
 	u, err := up("https://bedrock-runtime.eu-west-3.amazonaws.com/", "anthropic.claude-3-5-sonnet-20240620-v1:0", "AKID:SECRET:TOKEN", nil)
@@ -366,7 +366,7 @@ func TestBedrockKeyHosts(t *testing.T) {
 		{"https://my-bucket.s3-website.us-east-1.amazonaws.com", false},
 		{"https://bedrock-runtime.us-east-1.amazonaws.com.evil.example", false},
 	} {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: c.endpoint, UpstreamModel: "m",
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: c.endpoint, UpstreamModel: "m",
 			Config: map[string]any{"region": "us-east-1"}}, Defaults{APIKey: key})
 		if err != nil && c.gets {
 			t.Fatalf("%s: %v", c.endpoint, err)
@@ -388,7 +388,7 @@ func TestBedrockSigning(t *testing.T) {
 	defer f.Close()
 	pool := NewPool()
 	call := func(key, region string) (string, error) {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: f.URL, UpstreamModel: "amazon.nova-lite-v1:0",
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: f.URL, UpstreamModel: "amazon.nova-lite-v1:0",
 			APIKey: secret.New(key), Config: map[string]any{"region": region}}, Defaults{})
 		if err != nil {
 			t.Fatal(err)
@@ -428,7 +428,7 @@ func TestBedrockSigning(t *testing.T) {
 
 // The state of a bedrock model prints without its credentials.
 func TestBedrockStateHidesCredentials(t *testing.T) {
-	u, err := NewPool().Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
+	u, err := NewPool().Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
 		UpstreamModel: "m", APIKey: secret.New("AKIDHIDDEN:secret-hidden:token-hidden")}, Defaults{})
 	if err != nil {
 		t.Fatal(err)
@@ -491,7 +491,7 @@ func BenchmarkBedrockStream(b *testing.B) {
 }
 
 func BenchmarkBedrockRequest(b *testing.B) {
-	u, err := NewPool().Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
+	u, err := NewPool().Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
 		UpstreamModel: "anthropic.claude-3-5-sonnet-20240620-v1:0", APIKey: secret.New("AKIDEXAMPLE:secret")}, Defaults{})
 	if err != nil {
 		b.Fatal(err)
@@ -549,7 +549,7 @@ func TestBedrockProbe(t *testing.T) {
 	defer f.Close()
 	pool := NewPool()
 	probe := func(key string) error {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "bedrock", Endpoint: f.URL, UpstreamModel: "amazon.nova-lite-v1:0",
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "bedrock", Endpoint: f.URL, UpstreamModel: "amazon.nova-lite-v1:0",
 			APIKey: secret.New(key), Config: map[string]any{"region": "us-east-1"}}, Defaults{})
 		if err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // hangAfter makes raw answer with head (and whatever body it starts) and then wait, reporting on
@@ -144,7 +144,7 @@ func TestCallContextDeadline(t *testing.T) {
 func TestPluginCallCancelled(t *testing.T) {
 	pool := NewPool()
 	pool.Plugins = func(string) (PluginModel, error) { return blockingPlugin{}, nil }
-	u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "plugin:block"}, Defaults{})
+	u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "plugin:block"}, Defaults{})
 	if err != nil {
 		t.Fatal(err)
 	}

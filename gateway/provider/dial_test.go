@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/internal/fakeupstream"
 )
 
@@ -34,7 +34,7 @@ func TestHTTPSUpstream(t *testing.T) {
 	if !strings.HasPrefix(up.URL, "https://") {
 		t.Fatalf("fake URL %q", up.URL)
 	}
-	m := &registry.Model{ID: "m", Provider: "openai", Endpoint: up.URL, UpstreamModel: "gpt-x"}
+	m := &spec.Model{ID: "m", Provider: "openai", Endpoint: up.URL, UpstreamModel: "gpt-x"}
 
 	pool := NewPool()
 	pool.RootCAs = roots
@@ -207,7 +207,7 @@ func TestStaleKeptAliveConnections(t *testing.T) {
 // on a connection of its own.
 func staleConnections(t *testing.T, url string, conns *atomic.Int64, roots *x509.CertPool, pause time.Duration) {
 	t.Helper()
-	m := &registry.Model{ID: "m", Provider: "openai", Endpoint: url, TimeoutMs: 10000}
+	m := &spec.Model{ID: "m", Provider: "openai", Endpoint: url, TimeoutMs: 10000}
 	pool := NewPool()
 	pool.RootCAs = roots
 	u, err := pool.Upstream(m, Defaults{})

@@ -12,8 +12,8 @@ import (
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/internal/fakeupstream"
 )
 
@@ -51,7 +51,7 @@ func TestEgressChecksTheDialedAddress(t *testing.T) {
 	}
 	call := func(host string) error {
 		t.Helper()
-		m := &registry.Model{ID: "m", Provider: "openai", Endpoint: "http://" + host + ":" + port + "/v1", UpstreamModel: "m"}
+		m := &spec.Model{ID: "m", Provider: "openai", Endpoint: "http://" + host + ":" + port + "/v1", UpstreamModel: "m"}
 		u, err := pool.Upstream(m, Defaults{})
 		if err != nil {
 			t.Fatal(err)
@@ -104,7 +104,7 @@ func TestHopHeaderSent(t *testing.T) {
 	}
 	defer up.Close()
 	pool := NewPool()
-	u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "openai", Endpoint: up.URL, UpstreamModel: "m"}, Defaults{})
+	u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "openai", Endpoint: up.URL, UpstreamModel: "m"}, Defaults{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestProviderKeyOnlyToItsHosts(t *testing.T) {
 	key := secret.New("sk-provider")
 	build := func(endpoint string, own string, hosts []string) *Upstream {
 		t.Helper()
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "openai", Endpoint: endpoint, APIKey: secret.New(own)},
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "openai", Endpoint: endpoint, APIKey: secret.New(own)},
 			Defaults{APIKey: key, KeyHosts: hosts})
 		if err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // A fault names the provider and a reason, never where the upstream is: not its URL (whose query
@@ -94,7 +94,7 @@ func TestFaultsNameNoEndpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			origin := tc.upstream(t)
 			_, port, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(origin, "https://"), "http://"))
-			m := &registry.Model{ID: "m", Provider: "openai", Endpoint: origin + query, UpstreamModel: "up", TimeoutMs: 200}
+			m := &spec.Model{ID: "m", Provider: "openai", Endpoint: origin + query, UpstreamModel: "up", TimeoutMs: 200}
 			u := upstreamOf(t, m)
 			var err error
 			if tc.stream {

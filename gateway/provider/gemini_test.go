@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/gemini"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -317,7 +317,7 @@ func TestGeminiURLs(t *testing.T) {
 		{"http://127.0.0.1:9/v1beta/", "tunedModels/my-model",
 			"http://127.0.0.1:9/v1beta/tunedModels/my-model:generateContent", ""},
 	} {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: "gemini", Endpoint: c.endpoint, UpstreamModel: c.model}, Defaults{})
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: "gemini", Endpoint: c.endpoint, UpstreamModel: c.model}, Defaults{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +348,7 @@ func TestGeminiAzureKeyHosts(t *testing.T) {
 		{"azure", "https://evil-openai.azure.com.example", false},
 		{"azure", "http://127.0.0.1:9", false},
 	} {
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: c.provider, Endpoint: c.endpoint, UpstreamModel: "d"}, Defaults{APIKey: key})
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: c.provider, Endpoint: c.endpoint, UpstreamModel: "d"}, Defaults{APIKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}

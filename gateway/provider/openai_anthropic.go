@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/anthropic"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -23,7 +23,7 @@ type anthropicAdapter struct{}
 // defaultMaxTokens is sent when the client gives none: Anthropic requires max_tokens.
 const defaultMaxTokens = 4096
 
-func (anthropicAdapter) Prepare(u *Upstream, m *registry.Model) error {
+func (anthropicAdapter) Prepare(u *Upstream, m *spec.Model) error {
 	e := strings.TrimRight(m.Endpoint, "/")
 	e = strings.TrimSuffix(e, "/messages")
 	e = strings.TrimSuffix(e, "/v1")

@@ -17,7 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/gemini"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -38,7 +38,7 @@ type geminiState struct {
 	resource string
 }
 
-func (geminiAdapter) Prepare(u *Upstream, m *registry.Model) error {
+func (geminiAdapter) Prepare(u *Upstream, m *spec.Model) error {
 	e := strings.TrimRight(m.Endpoint, "/")
 	if i := strings.Index(e, "/models/"); i >= 0 {
 		e = e[:i] // an operation URL: the base is what comes before the model

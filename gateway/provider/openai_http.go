@@ -8,8 +8,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/rules"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
@@ -20,12 +20,12 @@ import (
 type httpAPI struct{}
 
 type httpState struct {
-	spec                                     *registry.HTTPSpec
+	spec                                     *spec.HTTPSpec
 	body, text, vector, inTok, outTok, error *rules.Program
 	config                                   map[string]any
 }
 
-func (httpAPI) Prepare(u *Upstream, m *registry.Model) error {
+func (httpAPI) Prepare(u *Upstream, m *spec.Model) error {
 	if m.HTTP == nil {
 		return fault.Invalid("http", "model %q has provider http but no http spec", m.ID)
 	}
@@ -41,9 +41,9 @@ func (httpAPI) Prepare(u *Upstream, m *registry.Model) error {
 		dst  **rules.Program
 		src  string
 		vars []string
-	}{{&st.body, m.HTTP.Body, registry.HTTPRequestVars}, {&st.text, m.HTTP.Text, registry.HTTPResponseVars},
-		{&st.vector, m.HTTP.Embedding, registry.HTTPResponseVars}, {&st.inTok, m.HTTP.InputTokens, registry.HTTPResponseVars},
-		{&st.outTok, m.HTTP.OutputTokens, registry.HTTPResponseVars}, {&st.error, m.HTTP.Error, registry.HTTPResponseVars}} {
+	}{{&st.body, m.HTTP.Body, spec.HTTPRequestVars}, {&st.text, m.HTTP.Text, spec.HTTPResponseVars},
+		{&st.vector, m.HTTP.Embedding, spec.HTTPResponseVars}, {&st.inTok, m.HTTP.InputTokens, spec.HTTPResponseVars},
+		{&st.outTok, m.HTTP.OutputTokens, spec.HTTPResponseVars}, {&st.error, m.HTTP.Error, spec.HTTPResponseVars}} {
 		if *c.dst, err = compile(c.src, c.vars); err != nil {
 			return err
 		}

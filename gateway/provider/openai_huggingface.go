@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/openai"
 	"github.com/iomhq/iom/gateway/wire/tgi"
 )
@@ -37,7 +37,7 @@ type hfState struct {
 	classification bool
 }
 
-func (huggingFace) Prepare(u *Upstream, m *registry.Model) error {
+func (huggingFace) Prepare(u *Upstream, m *spec.Model) error {
 	pu, err := url.Parse(m.Endpoint)
 	if err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/ollama"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -20,7 +20,7 @@ import (
 // OpenAI-compatible /v1 endpoint needs no translation and goes through the openai adapter.
 type ollamaAdapter struct{}
 
-func (ollamaAdapter) Prepare(u *Upstream, m *registry.Model) error {
+func (ollamaAdapter) Prepare(u *Upstream, m *spec.Model) error {
 	e := strings.TrimRight(m.Endpoint, "/")
 	for _, suffix := range []string{"/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/api"} {
 		e = strings.TrimSuffix(e, suffix)

@@ -6,7 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // openAI relays canonical requests to OpenAI-compatible upstreams (OpenAI, vLLM, Ollama's /v1,
@@ -14,7 +14,7 @@ import (
 // the upstream's name for it, and streams ask for usage so the gateway can count tokens exactly.
 type openAI struct{}
 
-func (openAI) Prepare(u *Upstream, m *registry.Model) error {
+func (openAI) Prepare(u *Upstream, m *spec.Model) error {
 	u.base = BaseURL(m.Endpoint)
 	for op := Op(0); op < numOps; op++ {
 		u.urls[op] = u.base + opPaths[op]

@@ -12,7 +12,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
@@ -62,10 +62,10 @@ type pluginState struct {
 	info PluginModelInfo
 }
 
-func (pluginAdapter) Prepare(u *Upstream, m *registry.Model) error { return nil }
+func (pluginAdapter) Prepare(u *Upstream, m *spec.Model) error { return nil }
 
 // upstreamForPlugin compiles the upstream of a plugin-served model.
-func (p *Pool) upstreamForPlugin(m *registry.Model, d Defaults) (*Upstream, error) {
+func (p *Pool) upstreamForPlugin(m *spec.Model, d Defaults) (*Upstream, error) {
 	if p.Plugins == nil {
 		return nil, errors.New("no plugins are loaded")
 	}

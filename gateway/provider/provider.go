@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Op is a data-plane operation.
@@ -113,7 +113,7 @@ type Stream interface {
 type Adapter interface {
 	// Prepare derives u's operation URLs from m's endpoint and compiles whatever the adapter
 	// needs per model, once, before any call.
-	Prepare(u *Upstream, m *registry.Model) error
+	Prepare(u *Upstream, m *spec.Model) error
 	Do(u *Upstream, c *Call) (*Result, error)
 	Stream(u *Upstream, c *Call) (Stream, error)
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 func TestResponsesUsage(t *testing.T) {
@@ -59,7 +59,7 @@ func TestServesResponses(t *testing.T) {
 	pool := NewPool()
 	f := func(provider, endpoint, url string) {
 		t.Helper()
-		u, err := pool.Upstream(&registry.Model{ID: "m", Provider: provider, Endpoint: endpoint, UpstreamModel: "dep"}, Defaults{})
+		u, err := pool.Upstream(&spec.Model{ID: "m", Provider: provider, Endpoint: endpoint, UpstreamModel: "dep"}, Defaults{})
 		if err != nil {
 			t.Fatal(err)
 		}

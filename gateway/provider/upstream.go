@@ -18,8 +18,8 @@ import (
 
 	"github.com/iomhq/iom/gateway/egress"
 	"github.com/iomhq/iom/gateway/fault"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // DefaultTimeout bounds upstream calls of models that set no timeoutMs: a non-streaming call
@@ -169,8 +169,8 @@ func (p *Pool) SetEgress(e *egress.Policy) {
 }
 
 // Upstream compiles m's upstream. It fails for models without an HTTP endpoint.
-func (p *Pool) Upstream(m *registry.Model, d Defaults) (*Upstream, error) {
-	if !registry.NeedsEndpoint(m.Provider) {
+func (p *Pool) Upstream(m *spec.Model, d Defaults) (*Upstream, error) {
+	if !spec.NeedsEndpoint(m.Provider) {
 		return p.upstreamForPlugin(m, d)
 	}
 	ad, ok := adapters[m.Provider]

@@ -16,7 +16,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 type serveFunc = func(c net.Conn, req *http.Request, content string) bool
@@ -124,8 +124,8 @@ func (u *rawUpstream) restart() {
 
 func (u *rawUpstream) endpoint() string { return "http://" + u.addr + "/v1" }
 
-func (u *rawUpstream) model(timeout time.Duration) *registry.Model {
-	return &registry.Model{ID: "m", Provider: "openai", Endpoint: u.endpoint(), UpstreamModel: "up",
+func (u *rawUpstream) model(timeout time.Duration) *spec.Model {
+	return &spec.Model{ID: "m", Provider: "openai", Endpoint: u.endpoint(), UpstreamModel: "up",
 		TimeoutMs: int(timeout / time.Millisecond)}
 }
 
@@ -167,7 +167,7 @@ func chat(t testing.TB, content string, stream bool) *Call {
 	return &Call{Op: Chat, Body: body, Fields: fields, Stream: stream}
 }
 
-func upstreamOf(t testing.TB, m *registry.Model) *Upstream {
+func upstreamOf(t testing.TB, m *spec.Model) *Upstream {
 	t.Helper()
 	u, err := NewPool().Upstream(m, Defaults{})
 	if err != nil {
@@ -513,7 +513,7 @@ func TestKeepAliveConnectionIsReused(t *testing.T) {
 // The defaults: a model call has a minute; an idle connection is closed before the common
 // upstreams' five-second keep-alive closes it.
 func TestDefaults(t *testing.T) {
-	u := upstreamOf(t, &registry.Model{ID: "m", Provider: "openai", Endpoint: "http://127.0.0.1:1/v1"})
+	u := upstreamOf(t, &spec.Model{ID: "m", Provider: "openai", Endpoint: "http://127.0.0.1:1/v1"})
 	if u.Timeout != time.Minute {
 		t.Errorf("model timeout %s, want 1m", u.Timeout)
 	}

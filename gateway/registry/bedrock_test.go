@@ -6,6 +6,7 @@ import (
 
 	"github.com/iomhq/iom/gateway/decode"
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Bedrock Runtime's hosts imply bedrock, but its OpenAI-compatible path is openai's.
@@ -18,7 +19,7 @@ func TestInferBedrock(t *testing.T) {
 		"https://bedrock.us-east-1.amazonaws.com":                   "",
 		"https://bedrock-runtime.us-east-1.amazonaws.com.evil.test": "",
 	} {
-		if got := InferProvider(endpoint); got != want {
+		if got := spec.InferProvider(endpoint); got != want {
 			t.Errorf("%s: %q, want %q", endpoint, got, want)
 		}
 	}
@@ -29,8 +30,8 @@ func TestInferBedrock(t *testing.T) {
 func TestValidateBedrock(t *testing.T) {
 	f := func(key string, config map[string]any, want ...string) {
 		t.Helper()
-		m := &Model{ID: "b", Name: "B", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
-			APIKey: secret.New(key), Config: config, Replicas: []Replica{{Endpoint: "https://bedrock-runtime.us-west-2.amazonaws.com", APIKey: secret.New(key)}}}
+		m := &spec.Model{ID: "b", Name: "B", Provider: "bedrock", Endpoint: "https://bedrock-runtime.us-east-1.amazonaws.com",
+			APIKey: secret.New(key), Config: config, Replicas: []spec.Replica{{Endpoint: "https://bedrock-runtime.us-west-2.amazonaws.com", APIKey: secret.New(key)}}}
 		m.Normalize()
 		var es decode.Errors
 		m.Validate("models[0]", nil, &es)

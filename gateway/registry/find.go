@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 var bgContext = context.Background()
@@ -24,10 +26,10 @@ type Filter struct {
 }
 
 // Live supplies a model's status and live stats, which the registry does not own.
-type Live func(*Entry) (status string, stats *Stats)
+type Live func(*spec.Entry) (status string, stats *Stats)
 
 // LatencyMs is the latency discovery uses: measured if there are measurements, else declared.
-func LatencyMs(e *Entry, st *Stats) float64 {
+func LatencyMs(e *spec.Entry, st *Stats) float64 {
 	if st != nil && st.Requests > 0 && st.LatencyMs > 0 {
 		return st.LatencyMs
 	}
@@ -55,7 +57,7 @@ func (s *Snapshot) Find(f Filter, live Live) []View {
 	return out
 }
 
-func hasTags(m *Model, tags []string) bool {
+func hasTags(m *spec.Model, tags []string) bool {
 	for _, want := range tags {
 		found := false
 		for _, t := range m.Tags {
@@ -71,7 +73,7 @@ func hasTags(m *Model, tags []string) bool {
 	return true
 }
 
-func matches(m *Model, q string) bool {
+func matches(m *spec.Model, q string) bool {
 	for _, s := range []string{m.ID, m.Name, m.Description, m.Owner, m.ModelType} {
 		if strings.Contains(strings.ToLower(s), q) {
 			return true
@@ -96,7 +98,7 @@ func sortViews(vs []View, by string) {
 		case "id":
 			return strings.Compare(a.ID, b.ID)
 		case "latency":
-			return cmpFloat(LatencyMs(&Entry{Model: &a.Model}, a.Stats), LatencyMs(&Entry{Model: &b.Model}, b.Stats))
+			return cmpFloat(LatencyMs(&spec.Entry{Model: &a.Model}, a.Stats), LatencyMs(&spec.Entry{Model: &b.Model}, b.Stats))
 		case "cost":
 			return cmpFloat(math.Max(a.InputCost(), a.OutputCost()), math.Max(b.InputCost(), b.OutputCost()))
 		case "owner":
@@ -133,7 +135,7 @@ func cmpFloat(a, b float64) int {
 // Matches reports whether v (a listed entry that is not in the registry, as an MCP tool) passes
 // f's filters, as Find applies them to models.
 func (f Filter) Matches(v *View) bool {
-	e := &Entry{Model: &v.Model}
+	e := &spec.Entry{Model: &v.Model}
 	q := strings.ToLower(strings.TrimSpace(f.Q))
 	return !(f.Type != "" && v.ModelType != f.Type ||
 		f.Owner != "" && !strings.EqualFold(v.Owner, f.Owner) ||

@@ -1,6 +1,10 @@
 package registry
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/iomhq/iom/gateway/spec"
+)
 
 // A model without a provider gets the one its endpoint implies.
 func TestInferProvider(t *testing.T) {
@@ -17,7 +21,7 @@ func TestInferProvider(t *testing.T) {
 		"https://api-inference.huggingface.co/models/x":           "huggingface",
 		"https://example.com/predict":                             "",
 	} {
-		if got := InferProvider(endpoint); got != want {
+		if got := spec.InferProvider(endpoint); got != want {
 			t.Errorf("%s: %q, want %q", endpoint, got, want)
 		}
 	}

@@ -23,15 +23,15 @@ import (
 
 // Snapshot is the registry at one moment. It is never modified; readers need no lock.
 type Snapshot struct {
-	byID map[string]*Entry
-	list []*Entry // by id
+	byID map[string]*spec.Entry
+	list []*spec.Entry // by id
 }
 
 // Get returns the model with id, or nil.
-func (s *Snapshot) Get(id string) *Entry { return s.byID[id] }
+func (s *Snapshot) Get(id string) *spec.Entry { return s.byID[id] }
 
 // All returns every model, by id. The slice must not be modified.
-func (s *Snapshot) All() []*Entry { return s.list }
+func (s *Snapshot) All() []*spec.Entry { return s.list }
 
 // Registry holds the models the gateway serves.
 type Registry struct {
@@ -41,8 +41,8 @@ type Registry struct {
 	plugin   func(name string) error
 	keyID    func(id string) error
 	endpoint func(endpoint string) error
-	config   map[string]*Entry
-	api      map[string]*Entry
+	config   map[string]*spec.Entry
+	api      map[string]*spec.Entry
 	snap     atomic.Pointer[Snapshot]
 	onChange []func(*Snapshot)
 	now      func() time.Time
@@ -53,7 +53,7 @@ var modelPrefix = []byte("model/")
 
 // Open loads the models registered through the API from st. known checks a provider name.
 func Open(st *store.Store, known func(provider string) error) (*Registry, error) {
-	r := &Registry{st: st, known: known, config: map[string]*Entry{}, api: map[string]*Entry{}, now: time.Now}
+	r := &Registry{st: st, known: known, config: map[string]*spec.Entry{}, api: map[string]*spec.Entry{}, now: time.Now}
 	var bad []string
 	err := st.Scan(bgContext, modelPrefix, store.ScanOptions{}, func(k, v []byte) bool {
 		m, err := unmarshalStored(v)
@@ -116,15 +116,15 @@ func (r *Registry) OnChange(fn func(*Snapshot)) {
 func (r *Registry) Snapshot() *Snapshot { return r.snap.Load() }
 
 // ConfigSet is the config file's models compiled, ready to replace the running ones.
-type ConfigSet struct{ entries map[string]*Entry }
+type ConfigSet struct{ entries map[string]*spec.Entry }
 
 // PrepareConfig compiles the config file's models without changing what the registry serves,
 // so that a reload can fail before anything changed.
-func (r *Registry) PrepareConfig(models []Model) (*ConfigSet, error) {
-	next := make(map[string]*Entry, len(models))
+func (r *Registry) PrepareConfig(models []spec.Model) (*ConfigSet, error) {
+	next := make(map[string]*spec.Entry, len(models))
 	for i := range models {
 		m := models[i]
-		m.ManagedBy = ManagedByConfig
+		m.ManagedBy = spec.ManagedByConfig
 		e, err := spec.NewEntry(&m)
 		if err != nil {
 			return nil, fmt.Errorf("model %q: %w", m.ID, err)
@@ -143,7 +143,7 @@ func (r *Registry) CommitConfig(set *ConfigSet) {
 }
 
 // SetConfig replaces the config file's models: PrepareConfig, then CommitConfig.
-func (r *Registry) SetConfig(models []Model) error {
+func (r *Registry) SetConfig(models []spec.Model) error {
 	set, err := r.PrepareConfig(models)
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (r *Registry) ConfigShadowed() []string {
 
 // Create registers m through the API. Without a securityPolicy it is for its org only; without
 // an org, its org is DefaultOrg.
-func (r *Registry) Create(m Model) (*Entry, error) {
+func (r *Registry) Create(m spec.Model) (*spec.Entry, error) {
 	m.NormalizeAPI()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -187,14 +187,14 @@ func (r *Registry) Create(m Model) (*Entry, error) {
 // keeps the stored one, as long as the model keeps its provider and its endpoint's origin
 // (scheme, host, port): a key goes only where it was given for, so a change of either drops it
 // unless m brings one. warnings says so when it does.
-func (r *Registry) Update(id string, m Model) (e *Entry, warnings []string, err error) {
+func (r *Registry) Update(id string, m spec.Model) (e *spec.Entry, warnings []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.snap.Load().Get(id)
 	if old == nil {
 		return nil, nil, fault.NotFound("model_not_found", "model %q does not exist", id)
 	}
-	if old.ManagedBy == ManagedByConfig {
+	if old.ManagedBy == spec.ManagedByConfig {
 		return nil, nil, configOwned(id)
 	}
 	if m.ID != "" && m.ID != id {
@@ -252,7 +252,7 @@ func (r *Registry) Delete(id string) error {
 	if old == nil {
 		return fault.NotFound("model_not_found", "model %q does not exist", id)
 	}
-	if old.ManagedBy == ManagedByConfig {
+	if old.ManagedBy == spec.ManagedByConfig {
 		return configOwned(id)
 	}
 	for _, e := range r.snap.Load().All() {
@@ -276,7 +276,7 @@ func configOwned(id string) error {
 }
 
 // checkLocked validates m, an API registration replacing old (nil for a new one).
-func (r *Registry) checkLocked(m *Model, old *Model) error {
+func (r *Registry) checkLocked(m *spec.Model, old *spec.Model) error {
 	var es decode.Errors
 	m.ValidateWith("", r.known, r.plugin, &es)
 	snap := r.snap.Load()
@@ -318,7 +318,7 @@ func InvalidModel(es decode.Errors) error {
 	return fe
 }
 
-func (r *Registry) putLocked(m *Model) (*Entry, error) {
+func (r *Registry) putLocked(m *spec.Model) (*spec.Entry, error) {
 	e, err := spec.NewEntry(m)
 	if err != nil {
 		return nil, fault.Invalid("", "invalid model: %v", err)
@@ -339,14 +339,14 @@ func (r *Registry) putLocked(m *Model) (*Entry, error) {
 }
 
 func (r *Registry) publishLocked() {
-	byID := make(map[string]*Entry, len(r.api)+len(r.config))
+	byID := make(map[string]*spec.Entry, len(r.api)+len(r.config))
 	for id, e := range r.api {
 		byID[id] = e
 	}
 	for id, e := range r.config {
 		byID[id] = e
 	}
-	list := make([]*Entry, 0, len(byID))
+	list := make([]*spec.Entry, 0, len(byID))
 	for _, e := range byID {
 		list = append(list, e)
 	}
@@ -363,7 +363,7 @@ func (r *Registry) publishLocked() {
 // earlier releases could name keys, and now holds key ids. fix returns an error for a model
 // whose entries cannot be turned into ids; the models before it stay migrated, and a later
 // start carries on from there.
-func (r *Registry) MigrateAllowedKeys(fix func(m *Model) ([]string, error)) (changed []string, err error) {
+func (r *Registry) MigrateAllowedKeys(fix func(m *spec.Model) ([]string, error)) (changed []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer func() {
@@ -397,7 +397,7 @@ func (r *Registry) MigrateAllowedKeys(fix func(m *Model) ([]string, error)) (cha
 		if err := r.st.Put(storeKey(id), b); err != nil {
 			return changed, fmt.Errorf("cannot store model %q: %w", id, err)
 		}
-		r.api[id] = &Entry{Model: &m, Input: e.Input, Output: e.Output}
+		r.api[id] = &spec.Entry{Model: &m, Input: e.Input, Output: e.Output}
 		changed = append(changed, id)
 	}
 	return changed, nil
@@ -416,9 +416,9 @@ func (s *Snapshot) UniqueID(base string) string {
 }
 
 // CreateUnique is Create, with a numeric suffix added to a derived id that is taken.
-func (r *Registry) CreateUnique(m Model) (*Entry, error) {
+func (r *Registry) CreateUnique(m spec.Model) (*spec.Entry, error) {
 	if m.ID == "" {
-		m.ID = r.Snapshot().UniqueID(Slug(m.Name))
+		m.ID = r.Snapshot().UniqueID(spec.Slug(m.Name))
 	}
 	return r.Create(m)
 }
@@ -428,12 +428,12 @@ func storeKey(id string) []byte { return append(slices.Clip(modelPrefix), id...)
 // stored is the store's encoding of a model: the API key travels in its own field, since the
 // model's own encoding never includes it. The store is encrypted at rest.
 type stored struct {
-	Model
+	spec.Model
 	Key         string   `json:"storedApiKey,omitempty"`
 	ReplicaKeys []string `json:"storedReplicaKeys,omitempty"`
 }
 
-func marshalStored(m *Model) ([]byte, error) {
+func marshalStored(m *spec.Model) ([]byte, error) {
 	s := stored{Model: *m, Key: m.APIKey.Reveal()}
 	s.APIKey = secret.Secret{}
 	if len(m.Replicas) > 0 {
@@ -447,7 +447,7 @@ func marshalStored(m *Model) ([]byte, error) {
 	return json.Marshal(s)
 }
 
-func unmarshalStored(b []byte) (*Model, error) {
+func unmarshalStored(b []byte) (*spec.Model, error) {
 	var s stored
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err

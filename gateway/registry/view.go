@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/iomhq/iom/gateway/secret"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Stats are a model's live statistics, measured from real traffic.
@@ -21,18 +22,18 @@ type Stats struct {
 
 // View is a model as the API shows it: no secret, plus its live status and stats.
 type View struct {
-	Model
+	spec.Model
 	HasAPIKey bool   `json:"hasApiKey"`
 	Status    string `json:"status"`
 	Stats     *Stats `json:"stats,omitempty"`
 }
 
 // NewView returns the public view of m.
-func NewView(m *Model, status string, stats *Stats) View {
+func NewView(m *spec.Model, status string, stats *Stats) View {
 	v := View{Model: *m, HasAPIKey: m.APIKey.IsSet(), Status: status, Stats: stats}
 	v.APIKey = secret.Secret{}
 	if len(m.Replicas) > 0 {
-		v.Replicas = make([]Replica, len(m.Replicas))
+		v.Replicas = make([]spec.Replica, len(m.Replicas))
 		for i, r := range m.Replicas {
 			r.HasAPIKey, r.APIKey = r.APIKey.IsSet(), secret.Secret{}
 			v.Replicas[i] = r

@@ -13,7 +13,7 @@ import (
 	"github.com/iomhq/iom/gateway/accesslog"
 	"github.com/iomhq/iom/gateway/analytics"
 	"github.com/iomhq/iom/gateway/invoke"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // The access log (accessLog in the config) writes a line per data-plane request once it is over:
@@ -94,7 +94,7 @@ func (g *Server) writePlain(st *accessState, e *accesslog.Entry) {
 	e.KeyID, e.Org, e.InputTokens, e.OutputTokens = s.keyID, s.org, s.in, s.out
 	e.CostUSD = math.Round(s.cost*1e12) / 1e12
 	if e.Model == "" && s.pipeline != "" {
-		e.Model = registry.PipelinePrefix + s.pipeline
+		e.Model = spec.PipelinePrefix + s.pipeline
 	}
 	if e.Status >= 400 || e.Stream {
 		e.ErrorKind = s.errorKind // a stream's failure comes after its 200

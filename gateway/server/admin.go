@@ -19,6 +19,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 func (g *Server) adminRoutes() *router {
@@ -193,7 +194,7 @@ func (g *Server) liveNumbers(ctx *fasthttp.RequestCtx) (registry.Live, string) {
 	if !ok {
 		return g.engine.Live, analytics.SourceLocal
 	}
-	return func(e *registry.Entry) (string, *registry.Stats) {
+	return func(e *spec.Entry) (string, *registry.Stats) {
 		status, own := g.engine.Live(e)
 		st := fleet[e.ID]
 		if st == nil {
@@ -210,22 +211,22 @@ func (g *Server) liveNumbers(ctx *fasthttp.RequestCtx) (registry.Live, string) {
 // modelInput is a registration body. It accepts, and ignores, the read-only fields the API
 // returns, so a client can send back what it got.
 type modelInput struct {
-	registry.Model
+	spec.Model
 	HasAPIKey any `json:"hasApiKey"`
 	Status    any `json:"status"`
 	Stats     any `json:"stats"`
 	Warnings  any `json:"warnings"`
 }
 
-func decodeModel(body []byte) (registry.Model, *fault.Error) {
+func decodeModel(body []byte) (spec.Model, *fault.Error) {
 	var in modelInput
 	if es := decode.JSON(body, &in); len(es) > 0 {
-		return registry.Model{}, registry.InvalidModel(es).(*fault.Error)
+		return spec.Model{}, registry.InvalidModel(es).(*fault.Error)
 	}
 	return in.Model, nil
 }
 
-func (g *Server) view(e *registry.Entry) registry.View {
+func (g *Server) view(e *spec.Entry) registry.View {
 	status, stats := g.engine.Live(e)
 	return registry.NewView(e.Model, status, stats)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // Response headers of the data plane (x-iom-request-id, …), named in fasthttp's canonical form so
@@ -295,12 +295,12 @@ func (g *Server) completion(ctx *fasthttp.RequestCtx, op provider.Op) {
 		g.reject(ctx, fe, key, "")
 		return
 	}
-	if pid, ok := bytes.CutPrefix(c.model, []byte(registry.PipelinePrefix)); ok && op == provider.Chat {
+	if pid, ok := bytes.CutPrefix(c.model, []byte(spec.PipelinePrefix)); ok && op == provider.Chat {
 		g.pipelineChat(ctx, key, string(pid), c, start, id)
 		return
 	}
 	var route *invoke.Route
-	if string(c.model) == registry.AutoModel {
+	if string(c.model) == spec.AutoModel {
 		route, fe = g.selectAuto(ctx, key, op)
 	} else {
 		if route, fe = g.engine.Resolve(key, string(c.model)); fe != nil {

@@ -6,18 +6,18 @@ import (
 
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
-func price(in, out float64) *registry.Model {
-	return &registry.Model{InputCostPerToken: &in, OutputCostPerToken: &out}
+func price(in, out float64) *spec.Model {
+	return &spec.Model{InputCostPerToken: &in, OutputCostPerToken: &out}
 }
 
 // A call's estimate is its input (as count_tokens estimates it) at the input price plus the
 // most output it may produce at the output price.
 func TestEstimateCost(t *testing.T) {
-	f := func(m *registry.Model, op provider.Op, body string, want float64) {
+	f := func(m *spec.Model, op provider.Op, body string, want float64) {
 		t.Helper()
 		var p parsed
 		if fe := parseRequest(op, []byte(body), &p); fe != nil {
@@ -36,7 +36,7 @@ func TestEstimateCost(t *testing.T) {
 	// Other operations: the body at four characters a token; embeddings produce no output.
 	f(m, provider.Embedding, `{"model":"m","input":"abcd"}`, 7*0.02)
 	f(m, provider.Completion, `{"model":"m","prompt":"abcd","max_tokens":1}`, 11*0.02+0.04)
-	f(&registry.Model{}, provider.Chat, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, 0)
+	f(&spec.Model{}, provider.Chat, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, 0)
 }
 
 // A chat call holds the estimate count_tokens gives: the one read from the request as it came

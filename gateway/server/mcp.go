@@ -17,6 +17,7 @@ import (
 	"github.com/iomhq/iom/gateway/mcp"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/telemetry"
 )
 
@@ -120,7 +121,7 @@ func (g *Server) apiCallMCPTool(ctx *fasthttp.RequestCtx, params []string) {
 // mcpServerInput is a registration body; it accepts, and ignores, the read-only fields the API
 // returns, so a client can send back what it got.
 type mcpServerInput struct {
-	mcp.Server
+	spec.MCPServer
 	HeaderNames     any `json:"headerNames"`
 	EnvNames        any `json:"envNames"`
 	HasClientSecret any `json:"hasClientSecret"`
@@ -131,13 +132,13 @@ type mcpServerInput struct {
 	Warnings        any `json:"warnings"`
 }
 
-func decodeMCPServer(body []byte) (mcp.Server, *fault.Error) {
+func decodeMCPServer(body []byte) (spec.MCPServer, *fault.Error) {
 	var in mcpServerInput
 	if es := decode.JSON(body, &in); len(es) > 0 {
-		return mcp.Server{}, fault.Invalid(es[0].Path, "invalid MCP server: %s", es.Error())
+		return spec.MCPServer{}, fault.Invalid(es[0].Path, "invalid MCP server: %s", es.Error())
 	}
-	in.Server.ManagedBy = ""
-	return in.Server, nil
+	in.MCPServer.ManagedBy = ""
+	return in.MCPServer, nil
 }
 
 func (g *Server) apiCreateMCPServer(ctx *fasthttp.RequestCtx, _ []string) {
@@ -195,15 +196,15 @@ func (g *Server) toolViews(f registry.Filter) []registry.View {
 	var out []registry.View
 	for _, s := range g.mcp.Views() {
 		tools, _ := g.mcp.Tools(s.ID)
-		status := registry.StatusAvailable
+		status := spec.StatusAvailable
 		if s.State != "connected" {
-			status = registry.StatusUnavailable
+			status = spec.StatusUnavailable
 		}
 		for _, t := range tools {
 			if t.Hidden {
 				continue
 			}
-			m := registry.Model{ID: t.Name, Name: t.Title, Description: t.Description, ModelType: ToolModelType,
+			m := spec.Model{ID: t.Name, Name: t.Title, Description: t.Description, ModelType: ToolModelType,
 				Provider: "mcp", Owner: s.Name, SecurityPolicy: s.SecurityPolicy, Org: s.Org, AllowedKeys: s.AllowedKeys,
 				ManagedBy: "mcp"}
 			if m.Name == "" {
@@ -246,7 +247,7 @@ func (g *Server) notAModel(fe *fault.Error, key *policy.Key, name string) *fault
 		return fe
 	}
 	v, found := g.mcp.View(server)
-	if !found || key != nil && !mcp.Allows(key, &v.Server) || !slices.Contains(v.ExposedTools, server+mcp.Separator+tool) {
+	if !found || key != nil && !mcp.Allows(key, &v.MCPServer) || !slices.Contains(v.ExposedTools, server+spec.ToolSeparator+tool) {
 		return fe
 	}
 	return fault.NotFound("model_not_found", "%q is an MCP tool, not a model: call it through /mcp (tools/call) or a pipeline's tool step", name)

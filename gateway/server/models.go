@@ -15,7 +15,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 func stack() string { return string(debug.Stack()) }
@@ -56,8 +56,8 @@ func (g *Server) listModels(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	for _, e := range g.pipes.List() {
 		if g.mayRun(key, e) {
-			data = append(data, openAIModel{ID: registry.PipelinePrefix + e.ID, Object: "model", Created: e.CreatedAt.Unix(),
-				OwnedBy: "iom-pipeline", Name: e.Name, ModelType: "pipeline", Status: registry.StatusAvailable})
+			data = append(data, openAIModel{ID: spec.PipelinePrefix + e.ID, Object: "model", Created: e.CreatedAt.Unix(),
+				OwnedBy: "iom-pipeline", Name: e.Name, ModelType: "pipeline", Status: spec.StatusAvailable})
 		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"object": "list", "data": data})
@@ -71,7 +71,7 @@ func (g *Server) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
 		return true
 	}
 	for _, n := range e.Nodes {
-		if n.Type != pipeline.Tool {
+		if n.Type != spec.NodeTool {
 			continue
 		}
 		server, tool, ok := mcp.SplitName(n.Data.Tool)
@@ -79,7 +79,7 @@ func (g *Server) mayCallTools(key *policy.Key, e *pipeline.Entry) bool {
 			return false
 		}
 		v, found := g.mcp.View(server)
-		if !found || !mcp.Allows(key, &v.Server) || !v.Tools.Allows(tool) {
+		if !found || !mcp.Allows(key, &v.MCPServer) || !v.Tools.Allows(tool) {
 			return false
 		}
 	}
@@ -238,4 +238,4 @@ func (stopErr) Error() string { return "stop" }
 var errStop = stopErr{}
 
 var _ = bytes.Equal
-var _ = registry.Public
+var _ = spec.Public

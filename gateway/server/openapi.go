@@ -17,6 +17,7 @@ import (
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/anthropic"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
@@ -105,9 +106,9 @@ var opDocs = map[string]opDoc{
 	"POST /api/reload":             {response: gatewayStatus{}},
 	"GET /api/cluster":             {response: clusterView{}},
 	"GET /api/models":              {query: modelFilters, response: modelPage{}},
-	"POST /api/models":             {body: registry.Model{}, response: registry.View{}, status: 201},
+	"POST /api/models":             {body: spec.Model{}, response: registry.View{}, status: 201},
 	"GET /api/models/{id}":         {response: registry.View{}},
-	"PUT /api/models/{id}":         {body: registry.Model{}, response: updatedModel{}},
+	"PUT /api/models/{id}":         {body: spec.Model{}, response: updatedModel{}},
 	"DELETE /api/models/{id}":      {status: 204},
 	"POST /api/models/{id}/test":   {body: anyJSON{}, response: testReport{}},
 	"GET /api/keys":                {response: listOf[listedKey]{}},
@@ -128,9 +129,9 @@ var opDocs = map[string]opDoc{
 		"step:1m, 5m, 15m, 1h, 6h or 1d (chosen from the range by default; widened to keep 2000 points per series)", "group:model, pipeline, key or org"}, response: analytics.Report{}},
 	"GET /api/plugins":                             {response: listOf[hub.PluginInfo]{}},
 	"GET /api/mcp-servers":                         {response: pageDoc[mcp.ServerView]{}},
-	"POST /api/mcp-servers":                        {body: mcp.Server{}, response: mcp.ServerView{}, status: 201},
+	"POST /api/mcp-servers":                        {body: spec.MCPServer{}, response: mcp.ServerView{}, status: 201},
 	"GET /api/mcp-servers/{id}":                    {response: mcp.ServerView{}},
-	"PUT /api/mcp-servers/{id}":                    {body: mcp.Server{}, response: updatedMCPServer{}},
+	"PUT /api/mcp-servers/{id}":                    {body: spec.MCPServer{}, response: updatedMCPServer{}},
 	"DELETE /api/mcp-servers/{id}":                 {status: 204},
 	"GET /api/mcp-servers/{id}/tools":              {response: listOf[mcp.ToolView]{}},
 	"POST /api/mcp-servers/{id}/tools/{name}/call": {body: toolCall{}, response: toolCallAnswer{}},
@@ -153,7 +154,7 @@ type gatewayStatus struct {
 }
 
 // listedKey is a keyView as encoding/json writes it, and pipelineEntry a pipeline.Entry: with the
-// fields of the embedded *policy.Key and *pipeline.Pipeline in place (decode.SchemaOf does not
+// fields of the embedded *policy.Key and *spec.Pipeline in place (decode.SchemaOf does not
 // flatten embedded pointers, encoding/json does).
 type listedKey struct {
 	policy.Key
@@ -161,8 +162,8 @@ type listedKey struct {
 }
 
 type pipelineEntry struct {
-	pipeline.Pipeline
-	Problems pipeline.Problems `json:"problems,omitempty"`
+	spec.Pipeline
+	Problems spec.Problems `json:"problems,omitempty"`
 }
 
 // runAnswer is a pipeline run's answer (pipelineAnswer): the data plane's leaves out execution
@@ -198,8 +199,8 @@ type newKeyAnswer struct {
 }
 
 type validation struct {
-	Valid  bool               `json:"valid"`
-	Errors []pipeline.Problem `json:"errors"`
+	Valid  bool           `json:"valid"`
+	Errors []spec.Problem `json:"errors"`
 }
 
 type executionList struct {

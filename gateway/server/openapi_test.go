@@ -16,6 +16,7 @@ import (
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/store"
 )
 
@@ -133,16 +134,16 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 	g.status(&ctx, nil)
 	check("ServergatewayStatus", ctx.Response.Body())
 
-	key := &policy.Key{ID: "k1", Name: "ci", Org: "acme", Models: []string{"m"}, Limits: &policy.Limits{RPS: 1, Budget: &policy.Budget{USD: 5}},
+	key := &policy.Key{ID: "k1", Name: "ci", Org: "acme", Models: []string{"m"}, Limits: &spec.Limits{RPS: 1, Budget: &spec.Budget{USD: 5}},
 		Prefix: "iom-ab", ManagedBy: "api", CreatedAt: time.Now()}
 	check("ServerlistedKey", keyView{Key: key, Usage: policy.Usage{SpentUSD: 1, PeriodStart: time.Now()}})
 	check("ServerlistedKey", keyView{Key: &policy.Key{ID: "k2", Name: "bare"}})
 
-	p := &pipeline.Pipeline{ID: "p", Name: "P", Nodes: []pipeline.Node{{ID: "in", Type: "input", Position: &pipeline.Position{X: 1}},
-		{ID: "m", Type: "model", Data: pipeline.NodeData{Model: "gpt"}}}, Edges: []pipeline.Edge{{Source: "in", Target: "m"}},
+	p := &spec.Pipeline{ID: "p", Name: "P", Nodes: []spec.Node{{ID: "in", Type: "input", Position: &spec.Position{X: 1}},
+		{ID: "m", Type: "model", Data: spec.NodeData{Model: "gpt"}}}, Edges: []spec.Edge{{Source: "in", Target: "m"}},
 		InputSchema: json.RawMessage(`{"type":"object"}`), CreatedAt: time.Now()}
-	check("ServerpipelineEntry", pipeline.Entry{Pipeline: p, Problems: pipeline.Problems{{Node: "m", Message: "unknown model"}}})
-	check("ServerpipelineEntry", pipeline.Entry{Pipeline: &pipeline.Pipeline{ID: "q", Nodes: []pipeline.Node{}, Edges: []pipeline.Edge{}}})
+	check("ServerpipelineEntry", pipeline.Entry{Pipeline: p, Problems: spec.Problems{{Node: "m", Message: "unknown model"}}})
+	check("ServerpipelineEntry", pipeline.Entry{Pipeline: &spec.Pipeline{ID: "q", Nodes: []spec.Node{}, Edges: []spec.Edge{}}})
 
 	x := &pipeline.Execution{ID: "x", Kind: "pipeline", Pipeline: "p", Status: "error", Steps: []pipeline.StepRecord{{ID: "in", Status: "ok"}}}
 	fe := fault.Invalid("input", "bad input")
@@ -161,7 +162,7 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 	check("ServerexecutionRecord", x.JSON())
 	check("ServerexecutionRecord", analytics.Invocation{ID: "i", Kind: "invocation", Status: "ok", Attempts: []analytics.Attempt{{Model: "m"}}})
 	check("ServerexecutionList", map[string]any{"data": []json.RawMessage{x.JSON()}, "next": ""})
-	check("Servervalidation", map[string]any{"valid": false, "errors": []pipeline.Problem{{Message: "bad"}}})
+	check("Servervalidation", map[string]any{"valid": false, "errors": []spec.Problem{{Message: "bad"}}})
 
 	// The check itself tells a missing property, an unknown one, and null where none may be.
 	for _, bad := range []string{`{"id":"k","name":"n","prefix":"p","usage":{"spentUsd":0,"tokensThisMinute":0}}`,

@@ -18,7 +18,7 @@ import (
 	"github.com/iomhq/iom/gateway/fault"
 	"github.com/iomhq/iom/gateway/pipeline"
 	"github.com/iomhq/iom/gateway/policy"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
@@ -26,7 +26,7 @@ import (
 // key has one) and the key may use every model in it under their security policies.
 func (g *Server) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *fault.Error) {
 	e := g.pipes.Get(id)
-	notFound := fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", registry.PipelinePrefix+id)
+	notFound := fault.NotFound("model_not_found", "the model %q does not exist or you do not have access to it", spec.PipelinePrefix+id)
 	if e == nil || key != nil && !g.mayRun(key, e) {
 		return nil, notFound
 	}
@@ -39,7 +39,7 @@ func (g *Server) pipelineFor(key *policy.Key, id string) (*pipeline.Entry, *faul
 // mayRun reports whether key may run e: it may use the pipeline, every model its steps call and
 // every MCP tool they name. A key that may not does not see the pipeline.
 func (g *Server) mayRun(key *policy.Key, e *pipeline.Entry) bool {
-	if len(key.Models) > 0 && !containsString(key.Models, registry.PipelinePrefix+e.ID) {
+	if len(key.Models) > 0 && !containsString(key.Models, spec.PipelinePrefix+e.ID) {
 		return false
 	}
 	snap := g.reg.Snapshot()
@@ -67,7 +67,7 @@ func pipelineModel(e *pipeline.Entry, id string) string {
 	if e == nil {
 		return ""
 	}
-	return registry.PipelinePrefix + id
+	return spec.PipelinePrefix + id
 }
 
 // pipelineChat serves a chat completion whose model is pipeline:<id>: the request (its messages
@@ -86,7 +86,7 @@ func (g *Server) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 	}
 	var input map[string]any
 	if err := json.Unmarshal(ctx.PostBody(), &input); err != nil {
-		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err), key, registry.PipelinePrefix+id)
+		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err), key, spec.PipelinePrefix+id)
 		return
 	}
 	includeUsage := false
@@ -97,16 +97,16 @@ func (g *Server) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 		delete(input, k)
 	}
 	if fe := e.Plan.ChatInput(input); fe != nil {
-		g.reject(ctx, fe, key, registry.PipelinePrefix+id)
+		g.reject(ctx, fe, key, spec.PipelinePrefix+id)
 		return
 	}
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(e.Plan)), key, registry.PipelinePrefix+id)
+			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(e.Plan)), key, spec.PipelinePrefix+id)
 			return
 		}
 	}
-	model := registry.PipelinePrefix + id
+	model := spec.PipelinePrefix + id
 	h := &ctx.Response.Header
 	hModel.set(h, model)
 	hExecution.set(h, reqID)
@@ -335,7 +335,7 @@ func (g *Server) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id strin
 	}
 	input, err := decode.ParseJSON(body)
 	if err != nil {
-		g.reject(ctx, fault.Invalid("", "the input is not valid JSON: %v", err), key, registry.PipelinePrefix+id)
+		g.reject(ctx, fault.Invalid("", "the input is not valid JSON: %v", err), key, spec.PipelinePrefix+id)
 		return
 	}
 	async := bytes.Equal(ctx.QueryArgs().Peek("async"), []byte("true"))
@@ -349,7 +349,7 @@ func (g *Server) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id strin
 	input = decode.Normalize(input)
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v", id, err), key, registry.PipelinePrefix+id)
+			g.reject(ctx, fault.Invalid("input", "input does not match the inputSchema of pipeline %q: %v", id, err), key, spec.PipelinePrefix+id)
 			return
 		}
 	}
@@ -357,7 +357,7 @@ func (g *Server) runPipeline(ctx *fasthttp.RequestCtx, key *policy.Key, id strin
 	if async {
 		x, err := g.runner.Start(g.callContext(ctx), e.Plan, input, opts)
 		if err != nil {
-			g.reject(ctx, fault.Limited(1, "%v", err), key, registry.PipelinePrefix+id)
+			g.reject(ctx, fault.Limited(1, "%v", err), key, spec.PipelinePrefix+id)
 			return
 		}
 		writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"executionId": x.ID, "status": "running",
@@ -416,14 +416,14 @@ func (g *Server) apiGetPipeline(ctx *fasthttp.RequestCtx, params []string) {
 
 // pipelineInput is a pipeline body; it accepts, and ignores, the read-only fields the API returns.
 type pipelineInput struct {
-	pipeline.Pipeline
+	spec.Pipeline
 	Problems any `json:"problems"`
 }
 
-func decodePipeline(body []byte) (pipeline.Pipeline, *fault.Error) {
+func decodePipeline(body []byte) (spec.Pipeline, *fault.Error) {
 	var in pipelineInput
 	if es := decode.JSON(body, &in); len(es) > 0 {
-		return pipeline.Pipeline{}, fault.Invalid(es[0].Path, "invalid pipeline: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
+		return spec.Pipeline{}, fault.Invalid(es[0].Path, "invalid pipeline: %s", strings.ReplaceAll(es.Error(), "\n", "; "))
 	}
 	return in.Pipeline, nil
 }
@@ -471,7 +471,7 @@ func (g *Server) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
 func (g *Server) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	p, fe := decodePipeline(ctx.PostBody())
 	if fe != nil {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": false, "errors": []pipeline.Problem{{Message: fe.Message}}})
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": false, "errors": []spec.Problem{{Message: fe.Message}}})
 		return
 	}
 	if p.ID == "" {
@@ -479,7 +479,7 @@ func (g *Server) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 	}
 	problems := g.pipes.Validate(&p)
 	if problems == nil {
-		problems = pipeline.Problems{}
+		problems = spec.Problems{}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"valid": len(problems) == 0, "errors": problems})
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
+	"github.com/iomhq/iom/gateway/spec"
 )
 
 // parsed is what the data plane reads of a request body; the body itself is relayed unchanged.
@@ -199,7 +199,7 @@ func itoa(n int) string {
 // price, and the most output it may produce (max_completion_tokens, max_tokens or
 // max_output_tokens, else policy.DefaultOutputTokens; none for embeddings) at the output price.
 // A model without prices costs nothing, and the body is not read.
-func estimateCost(m *registry.Model, op provider.Op, body []byte, fields []rawjson.Field) float64 {
+func estimateCost(m *spec.Model, op provider.Op, body []byte, fields []rawjson.Field) float64 {
 	in, out := m.InputCost(), m.OutputCost()
 	if in <= 0 && out <= 0 {
 		return 0

@@ -20,8 +20,8 @@ import (
 	"github.com/iomhq/iom/gateway/policy"
 	"github.com/iomhq/iom/gateway/provider"
 	"github.com/iomhq/iom/gateway/rawjson"
-	"github.com/iomhq/iom/gateway/registry"
 	"github.com/iomhq/iom/gateway/responses"
+	"github.com/iomhq/iom/gateway/spec"
 	"github.com/iomhq/iom/gateway/wire/openai"
 )
 
@@ -56,7 +56,7 @@ func (g *Server) createResponse(ctx *fasthttp.RequestCtx, _ []string) {
 		return
 	}
 	st := g.responseStore()
-	if pid, ok := strings.CutPrefix(rr.Model, registry.PipelinePrefix); ok {
+	if pid, ok := strings.CutPrefix(rr.Model, spec.PipelinePrefix); ok {
 		p, fe := g.prepareResponse(st, key, &rr, id, start, len(body))
 		if fe != nil {
 			g.reject(ctx, fe, key, "")
@@ -326,7 +326,7 @@ func (g *Server) prepareResponse(st *responses.Store, key *policy.Key, rr *opena
 
 // responseRoute resolves the model of a Responses request: a model id, or auto.
 func (g *Server) responseRoute(ctx *fasthttp.RequestCtx, key *policy.Key, model string) (*invoke.Route, *fault.Error) {
-	if model == registry.AutoModel {
+	if model == spec.AutoModel {
 		return g.selectAuto(ctx, key, provider.Chat)
 	}
 	return g.engine.Resolve(key, model)
@@ -405,7 +405,7 @@ func (g *Server) responseStore() *responses.Store {
 
 func orgOf(key *policy.Key) string {
 	if key.Org == "" {
-		return registry.DefaultOrg
+		return spec.DefaultOrg
 	}
 	return key.Org
 }
@@ -521,7 +521,7 @@ func (g *Server) responseOf(ctx *fasthttp.RequestCtx, id string) (*policy.Key, *
 // output is that step's answer; otherwise the answer comes as one delta when the run ends.
 func (g *Server) pipelineResponse(ctx *fasthttp.RequestCtx, key *policy.Key, id string, req *invoke.Request, body []byte, p *responses.Prepared, st *responses.Store) {
 	start, reqID, stream := req.Start, req.ID, req.Call.Stream
-	model := registry.PipelinePrefix + id
+	model := spec.PipelinePrefix + id
 	e, fe := g.pipelineFor(key, id)
 	if fe == nil {
 		fe = g.limits.Admit(key)

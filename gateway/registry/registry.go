@@ -1,3 +1,8 @@
+// Package registry holds the models the gateway serves, as an immutable snapshot read without
+// locks on every request: those of the config file (seeded at start and on every reload, read-only
+// through the API) and those registered through the admin API (kept in the store). The model
+// type and its validation are spec's; registry adds search, sharing across nodes, and the views
+// with live statistics, and knows nothing of HTTP or upstream calls.
 package registry
 
 import (

@@ -15,18 +15,18 @@ import (
 )
 
 // reloadSet lists the components that follow the config, in the order they prepare and commit.
-// What can fail comes first and the plugins last, the costliest to load and to discard; the
-// providers' defaults commit before the models, whose upstreams take them, and the pipelines
+// Each commit may rely on those before it: the models' upstreams take the providers' defaults
+// and bind the plugins that serve them, so both commit before the models; the pipelines come
 // after the models, plugins and MCP servers their steps name.
 func (g *Gateway) reloadSet() []Component {
 	return []Component{
 		component(g.prepareServer),
 		component(g.prepareEgress),
 		setting(g.setProviders),
+		component(g.preparePlugins),
 		component(g.prepareModels),
 		component(g.prepareKeys),
 		component(g.prepareAdminToken),
-		component(g.preparePlugins),
 		setting(g.setLimits),
 		setting(g.setRecords),
 		setting(g.setPipelines),

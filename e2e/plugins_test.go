@@ -183,6 +183,44 @@ models:
 	}
 }
 
+// A reload that changes a WASM plugin gives the models it serves the new plugin: they answer
+// through it at once, not through the one the reload closed.
+func TestWASMModelAfterPluginReload(t *testing.T) {
+	dir := examplePlugins(t)
+	g := gt.Start(t, "", fmt.Sprintf(`plugins:
+  - {name: embeddings, path: %s/embeddings.wasm, config: {dimensions: 64}}
+models:
+  - {id: local-embeddings, name: Embeddings, provider: "wasm:embeddings", modelType: embedding}
+`, dir))
+	dimensions := func() int {
+		t.Helper()
+		r := g.Data("POST", "/v1/embeddings", gt.Key, `{"model":"local-embeddings","input":"a reload"}`)
+		var e struct {
+			Data []struct{ Embedding []float64 } `json:"data"`
+		}
+		if r.Status != 200 || json.Unmarshal(r.Body, &e) != nil || len(e.Data) != 1 {
+			t.Fatalf("%d %s", r.Status, r.Body)
+		}
+		return len(e.Data[0].Embedding)
+	}
+	if n := dimensions(); n != 64 {
+		t.Fatalf("%d dimensions before the reload", n)
+	}
+	cfg, err := os.ReadFile(g.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(g.Config, []byte(strings.Replace(string(cfg), "dimensions: 64", "dimensions: 32", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if n := dimensions(); n != 32 {
+		t.Fatalf("%d dimensions after the reload", n)
+	}
+}
+
 // An error object's status from a transform refuses the request with that status: the plugin's
 // verdict, not an upstream failure, so no fallback is tried and the upstream is never called
 // (ABI.md §5). The transform is the ABI's own hand-written example.

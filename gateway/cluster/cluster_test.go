@@ -183,18 +183,26 @@ func TestRedisDown(t *testing.T) {
 	}
 }
 
+// statusOf waits up to 3 s for c to see n nodes (each announces itself once it has joined),
+// and returns its status.
+func statusOf(t *testing.T, c *Cluster, n int) Status {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	s := c.Status(t.Context())
+	for ; len(s.Nodes) != n; s = c.Status(t.Context()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("status = %+v, want %d nodes", s, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
 // Every node sees the others with their versions; a closed node leaves the list.
 func TestStatusListsNodes(t *testing.T) {
 	rs := redistest.Start(t)
 	nodes := startNodes(t, rs.URL(), 3, false)
-	var s Status
-	deadline := time.Now().Add(3 * time.Second)
-	for s = nodes[1].c.Status(t.Context()); len(s.Nodes) != 3; s = nodes[1].c.Status(t.Context()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("status = %+v, want 3 nodes", s)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s := statusOf(t, nodes[1].c, 3)
 	if s.Redis != "up" || s.NodeID != "gw-b" || !s.Nodes[1].Self || !s.Nodes[0].Up || s.Nodes[2].Version != "test" {
 		t.Fatalf("status = %+v", s)
 	}

@@ -81,7 +81,7 @@ func TestSentinel(t *testing.T) {
 	s := redistest.StartSentinel(t, primary)
 	nodes := sentinelNodes(t, s, 3)
 	exactBurst(t, nodes, "cfg_sentinel")
-	if st := nodes[1].c.Status(t.Context()); st.Redis != "up" || len(st.Nodes) != 3 {
+	if st := statusOf(t, nodes[1].c, 3); st.Redis != "up" {
 		t.Fatalf("status %+v, want Redis up and three nodes", st)
 	}
 }

@@ -120,8 +120,8 @@ func concurrentCallsTo(t *testing.T, urls []string, path, key, body string) int6
 	return spent.Load()
 }
 
-// pricedGateway starts a gateway serving the model "priced" on a fake upstream.
-func pricedGateway(t *testing.T) *gt.Gateway {
+// pricedGateway starts a gateway serving the model "priced" on a fake upstream, and returns both.
+func pricedGateway(t *testing.T) (*gt.Gateway, *fakeupstream.OpenAI) {
 	t.Helper()
 	f := startFake(t)
 	return gt.Start(t, "", `models:
@@ -131,7 +131,7 @@ func pricedGateway(t *testing.T) *gt.Gateway {
     provider: openai
     inputCostPerToken: 0.02
     outputCostPerToken: 0.04
-`)
+`), f
 }
 
 // budgetKey creates a key named name with a $1.00 daily budget and returns its value.
@@ -147,7 +147,7 @@ func budgetKey(t *testing.T, g *gt.Gateway, name string) string {
 // Anthropic's Messages API and the Responses API hold budgets as chat does: 20 callers at once,
 // plain or streaming, spend the $1.00 and no more, and nothing stays held.
 func TestBudgetHoldsOfMessagesAndResponses(t *testing.T) {
-	g := pricedGateway(t)
+	g, _ := pricedGateway(t)
 	for _, api := range []struct{ name, path, body, streamBody string }{
 		{"messages", "/v1/messages", chatHeldAbove, strings.Replace(chatHeldAbove, `"max_tokens"`, `"stream":true,"max_tokens"`, 1)},
 		{"responses", "/v1/responses", `{"model":"priced","max_output_tokens":2,"store":false,"input":"hi"}`,
@@ -202,15 +202,7 @@ func metricValue(t *testing.T, g *gt.Gateway, series string) float64 {
 // calls hold at least their cost, and when they hold less, spend past it only what is reported
 // (in the key's usage and in iom_budget_overspend_usd_total).
 func TestBudgetHoldsOnOneNode(t *testing.T) {
-	f := startFake(t)
-	g := gt.Start(t, "", `models:
-  - id: priced
-    name: Priced
-    endpoint: `+f.URL+`
-    provider: openai
-    inputCostPerToken: 0.02
-    outputCostPerToken: 0.04
-`)
+	g, f := pricedGateway(t)
 	key := func(name string) string { return budgetKey(t, g, name) }
 	seq := key("seq")
 	ran := 0

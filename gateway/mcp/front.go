@@ -217,9 +217,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request, key *policy.
 			return
 		}
 	}
-	ctx, cancel := context.WithCancel(context.WithValue(r.Context(), keyContext{}, key))
+	// The SDK keeps a session's first request context for the session's life, and the data
+	// plane reuses a request's context once it ends: so the context handed on is the gateway's,
+	// with the key, the request's span and the request's end, and nothing else of the request.
+	ctx, cancel := context.WithCancel(context.WithValue(telemetry.Within(s.life, r.Context()), keyContext{}, key))
 	defer cancel()
-	stop := context.AfterFunc(s.life, cancel) // a stream ends when the gateway stops
+	stop := context.AfterFunc(r.Context(), cancel)
 	defer stop()
 	r = r.WithContext(ctx)
 	// The SDK reads the caller from a bearer token: the key's id stands for it, so the key's

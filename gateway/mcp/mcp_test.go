@@ -641,3 +641,46 @@ func TestStdioServerEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// requestScoped is a request's context that counts the values read from it once the request
+// has ended: the data plane's request context is reused for the next request then.
+type requestScoped struct {
+	context.Context
+	ended atomic.Bool
+	late  *atomic.Int32
+}
+
+func (c *requestScoped) Value(k any) any {
+	if c.ended.Load() {
+		c.late.Add(1)
+	}
+	return c.Context.Value(k)
+}
+
+// A session outlives the request that opened it: what it runs later must not read that
+// request's context, whose values then belong to another request.
+func TestSessionDoesNotKeepItsFirstRequest(t *testing.T) {
+	up := httpUpstream(t)
+	svc := newService(t, Options{})
+	svc.SetConfig(testSpecs(t, up.URL))
+	var late atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := &requestScoped{Context: r.Context(), late: &late}
+		svc.ServeHTTP(w, r.WithContext(rc), acmeKey)
+		rc.ended.Store(true)
+	}))
+	t.Cleanup(ts.Close)
+	sess, err := connect(t, ts.URL, "acme-token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitTools(t, sess, []string{"local__crash", "local__echo", "local__env", "local__pid", "search__burst", "search__slow", "search__web_search"})
+	for _, tool := range []string{"search__web_search", "local__echo"} {
+		if _, err := callText(t, sess, tool, map[string]any{"text": "go"}); err != nil {
+			t.Fatalf("%s: %v", tool, err)
+		}
+	}
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d values read from a request's context after it ended", n)
+	}
+}

@@ -35,11 +35,25 @@ func newMCPHandler(svc *mcp.Service) fasthttp.RequestHandler {
 			http.Error(w, "unauthenticated", http.StatusUnauthorized)
 			return
 		}
-		// The request's trace, for the spans and records of the tool calls it makes.
+		// r's context is the fasthttp request, reused once the request ends, which a session
+		// outlives: the service gets a context of its own that carries only the request's
+		// trace, for the spans and records of the tool calls it makes.
+		// The server's shutdown still ends the request, as it does every request.
+		shutdown := r.Context().Done()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ended := ctx.Done()
+		go func() {
+			select {
+			case <-shutdown:
+				cancel()
+			case <-ended:
+			}
+		}()
 		if call, ok := r.Context().Value(callKey{}).(context.Context); ok {
-			r = r.WithContext(telemetry.Within(r.Context(), call))
+			ctx = telemetry.Within(ctx, call)
 		}
-		svc.ServeHTTP(w, r, key)
+		svc.ServeHTTP(w, r.WithContext(ctx), key)
 	}))
 }
 

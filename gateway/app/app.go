@@ -177,6 +177,7 @@ func (g *Gateway) build(cfg *config.File) error {
 	if g.Pipes, err = pipeline.OpenSet(st, catalog{g}); err != nil {
 		return err
 	}
+	g.Pipes.OnChange(g.Metrics.ForgetPipelines) // a deleted pipeline leaves /metrics
 	g.shareState(live)
 	g.Runner = pipeline.NewRunner(g.Engine, g.Hub.Steps(), g.Recorder, log, 64)
 	g.MCP = mcp.New(mcp.Options{Log: log, Version: g.opts.Version, Record: g.Recorder.Record, NewID: g.Engine.NewID,

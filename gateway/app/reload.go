@@ -164,14 +164,11 @@ func (g *Gateway) setRecords(cfg *config.File) {
 func (g *Gateway) setPipelines(cfg *config.File) {
 	g.Pipes.SetConfig(cfg.Pipelines)
 	g.MCP.SetConfig(cfg.MCPServers)
-	keep := map[string]bool{}
 	for _, e := range g.Pipes.List() {
-		keep[e.ID] = true
 		if e.Plan == nil {
 			g.log.Warn("pipeline cannot run", "pipeline", e.ID, "problems", e.Summary())
 		}
 	}
-	g.Metrics.ForgetPipelines(keep) // a deleted pipeline leaves /metrics
 }
 
 func parseLevel(s string) slog.Level {

@@ -27,6 +27,7 @@ type Set struct {
 	snap    atomic.Pointer[map[string]*Entry]
 	now     func() time.Time
 	share   func(id string, stored []byte) error // nil when the gateway stands alone
+	changed func(ids map[string]bool)            // nil until OnChange
 }
 
 // Entry is a pipeline with its plan, or the problems that keep it from having one.
@@ -70,6 +71,14 @@ func (s *Set) Recompile() {
 	s.publishLocked()
 }
 
+// OnChange has f called with the ids of the pipelines after every change, however made (config,
+// admin API, another node), under the set's lock: f must not call the set.
+func (s *Set) OnChange(f func(ids map[string]bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = f
+}
+
 // SetConfig replaces the config file's pipelines.
 func (s *Set) SetConfig(ps []spec.Pipeline) {
 	m := make(map[string]*spec.Pipeline, len(ps))
@@ -93,6 +102,13 @@ func (s *Set) publishLocked() {
 		}
 	}
 	s.snap.Store(&m)
+	if s.changed != nil {
+		ids := make(map[string]bool, len(m))
+		for id := range m {
+			ids[id] = true
+		}
+		s.changed(ids)
+	}
 }
 
 // Get returns the pipeline id, or nil.

@@ -262,16 +262,23 @@ func TestClusterSharesPipelines(t *testing.T) {
 	gt.Eventually(t, time.Second, "the pipeline runs on node c", func() bool {
 		return nodes[2].Data("POST", "/v1/pipelines/relay/run", budgetedKey, `{"text":"hi"}`).Status == 200
 	})
+	if m := gt.Do(t, "GET", nodes[2].AdminURL+"/metrics", "", nil).Body; !strings.Contains(string(m), `pipeline="relay"`) {
+		t.Fatalf("node c does not report the pipeline it ran:\n%s", m)
+	}
 	if r := nodes[1].Admin("PUT", "/api/pipelines/relay", pipe("Relay 2")); r.Status != 200 {
 		t.Fatalf("update: %d %s", r.Status, r.Body)
 	}
 	gt.Eventually(t, time.Second, "the change reaches node a", func() bool { return name(nodes[0]) == "Relay 2" })
-	if r := nodes[2].Admin("DELETE", "/api/pipelines/relay", nil); r.Status != 204 {
+	// Deleted on node b, it is gone from every node, and from the metrics of node c, which ran it.
+	if r := nodes[1].Admin("DELETE", "/api/pipelines/relay", nil); r.Status != 204 {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	for _, n := range nodes[:2] {
+	for _, n := range []*gt.Gateway{nodes[0], nodes[2]} {
 		gt.Eventually(t, time.Second, "the pipeline is gone from every node", func() bool { return name(n) == 404 })
 	}
+	gt.Eventually(t, time.Second, "node c forgets the deleted pipeline's metrics", func() bool {
+		return !strings.Contains(string(gt.Do(t, "GET", nodes[2].AdminURL+"/metrics", "", nil).Body), `pipeline="relay"`)
+	})
 	rs.Stop()
 	if r := nodes[0].Admin("POST", "/api/pipelines", pipe("Down")); r.Status != 503 {
 		t.Fatalf("create with Redis down: %d %s", r.Status, r.Body)

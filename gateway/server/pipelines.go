@@ -462,7 +462,6 @@ func (g *Server) apiDeletePipeline(ctx *fasthttp.RequestCtx, params []string) {
 		writeError(ctx, fault.As(err))
 		return
 	}
-	g.forgetPipelines()
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
@@ -488,13 +487,4 @@ func (g *Server) apiValidatePipeline(ctx *fasthttp.RequestCtx, _ []string) {
 // (the console's test panel shows them).
 func (g *Server) apiRunPipeline(ctx *fasthttp.RequestCtx, params []string) {
 	g.runPipeline(ctx, nil, params[0], true)
-}
-
-// forgetPipelines drops the metrics of pipelines that no longer exist.
-func (g *Server) forgetPipelines() {
-	keep := map[string]bool{}
-	for _, e := range g.pipes.List() {
-		keep[e.ID] = true
-	}
-	g.metrics.ForgetPipelines(keep)
 }

@@ -141,9 +141,7 @@ func (g *Gateway) build(cfg *config.File) error {
 	if g.Cluster != nil {
 		g.onClose(func(context.Context) error { g.Cluster.Close(); return nil })
 	}
-	if err := g.startPush(cfg); err != nil {
-		return err
-	}
+	g.newPusher(cfg)
 	g.onClose(func(context.Context) error { g.Push.Close(); return nil })
 	g.Cache = cache.New(st, log)
 	g.onClose(func(context.Context) error { g.Cache.Close(); return nil })
@@ -209,8 +207,9 @@ func (g *Gateway) build(cfg *config.File) error {
 	return g.migrateAllowedKeys()
 }
 
-// Start listens on the data and admin addresses and serves in the background; with a config
-// file it also follows the file's changes.
+// Start listens on the data and admin addresses, starts pushing metrics and following the other
+// nodes' changes, and serves in the background; with a config file it also follows the file's
+// changes.
 func (g *Gateway) Start() error {
 	if err := g.srv.Listen(); err != nil {
 		return err
@@ -222,9 +221,15 @@ func (g *Gateway) Start() error {
 		g.Pool.SetEgress(egressPolicy)
 	}
 	g.reloadMu.Unlock()
+	if err == nil && g.Push != nil {
+		err = g.Push.Start()
+	}
 	if err != nil {
 		_ = g.srv.Shutdown(context.Background())
 		return err
+	}
+	if g.Cluster != nil {
+		g.Cluster.StartSync() // the other nodes' changes apply here from now on
 	}
 	g.srv.Serve()
 	if g.opts.ConfigPath != "" {

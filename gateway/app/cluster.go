@@ -48,7 +48,7 @@ func (g *Gateway) joinCluster(cfg *config.File) error {
 }
 
 // shareState shares the keys, pipelines and (with a cluster secret) models made through the
-// admin API with the other nodes, once all are open, and starts following their changes; models
+// admin API with the other nodes, once all are open (Start follows their changes); models
 // whose cache is shared keep their answers in the cluster's cache, and live statistics merge
 // every node's.
 func (g *Gateway) shareState(live *analytics.Live) {
@@ -66,22 +66,16 @@ func (g *Gateway) shareState(live *analytics.Live) {
 	g.Cluster.ShareLive(live)
 	// Pipeline runs, for every node's executions listing; kept in Redis as long as records here.
 	g.Recorder.SetPublish(g.Cluster.ShareExecutions(g.Recorder.Retention(), func(n int) { g.Metrics.ExecutionsUnshared.Add(n) }).Publish)
-	g.Cluster.StartSync()
 }
 
-// startPush pushes the metrics to VictoriaMetrics, when the config names one. Like cluster
-// settings, it is read at start only.
-func (g *Gateway) startPush(cfg *config.File) error {
+// newPusher makes the pusher of the metrics to VictoriaMetrics, when the config names one; Start
+// starts it. Like cluster settings, it is read at start only.
+func (g *Gateway) newPusher(cfg *config.File) {
 	vm := cfg.Metrics.VictoriaMetrics
 	if vm == nil {
-		return nil
+		return
 	}
-	p, err := g.Metrics.Push(vm.URL.Reveal(), time.Duration(vm.PushIntervalMs)*time.Millisecond, cfg.NodeID(), g.log)
-	if err != nil {
-		return err
-	}
-	g.Push = p
-	return nil
+	g.Push = g.Metrics.NewPusher(vm.URL.Reveal(), time.Duration(vm.PushIntervalMs)*time.Millisecond, cfg.NodeID(), g.log)
 }
 
 // configHash tells nodes running the same config apart from those that are not: it leaves out

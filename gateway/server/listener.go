@@ -38,6 +38,7 @@ type listener struct {
 	mu    sync.Mutex
 	open  int
 	perIP map[netip.Addr]int
+	conns map[*conn]struct{}
 
 	acceptLog, refuseLog sparseLog
 }
@@ -45,11 +46,14 @@ type listener struct {
 const (
 	acceptBackoffMin = 5 * time.Millisecond
 	acceptBackoffMax = time.Second
+	// silentGrace is how long after the listener closes a connection may still send its first
+	// byte; one that sends nothing by then is closed (see closeSilent).
+	silentGrace = time.Second
 )
 
 func newListener(ln net.Listener, name string, log *slog.Logger, m *analytics.ListenerMetrics, maxConns, maxPerIP int, writeTimeout time.Duration) *listener {
 	return &listener{Listener: ln, name: name, log: log, m: m, maxConns: maxConns, maxPerIP: maxPerIP,
-		writeTimeout: writeTimeout, done: make(chan struct{}), perIP: map[netip.Addr]int{}}
+		writeTimeout: writeTimeout, done: make(chan struct{}), perIP: map[netip.Addr]int{}, conns: map[*conn]struct{}{}}
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -91,10 +95,31 @@ func (l *listener) closed() bool {
 	}
 }
 
-// Close stops Accept, even one waiting to retry.
+// Close stops Accept, even one waiting to retry, and soon after closes the connections that
+// have sent nothing.
 func (l *listener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
+	l.closeOnce.Do(func() {
+		close(l.done)
+		time.AfterFunc(silentGrace, l.closeSilent)
+	})
 	return l.Listener.Close()
+}
+
+// closeSilent closes the connections that have not sent a byte: a client's spare connection
+// would otherwise hold a shutdown up, since fasthttp counts a new connection as busy for its
+// first 5 s.
+func (l *listener) closeSilent() {
+	l.mu.Lock()
+	var silent []*conn
+	for c := range l.conns {
+		if !c.spoke.Load() {
+			silent = append(silent, c)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range silent {
+		_ = c.Close()
+	}
 }
 
 // Answers to a connection over a cap, written before it is closed.
@@ -131,9 +156,14 @@ func (l *listener) admit(c net.Conn) net.Conn {
 		l.open++
 		l.perIP[key]++
 	}
-	l.mu.Unlock()
+	var ac *conn
 	if over == "" {
-		return &conn{Conn: deadline.Conn{Conn: tc}, tcp: tc, l: l, key: key, writeTimeout: l.writeTimeout}
+		ac = &conn{Conn: deadline.Conn{Conn: tc}, tcp: tc, l: l, key: key, writeTimeout: l.writeTimeout}
+		l.conns[ac] = struct{}{}
+	}
+	l.mu.Unlock()
+	if ac != nil {
+		return ac
 	}
 	answer, refused := answerOverIP, l.m.ConnsOverIP
 	if over == "total" {
@@ -151,14 +181,15 @@ func (l *listener) admit(c net.Conn) net.Conn {
 	return nil
 }
 
-func (l *listener) release(key netip.Addr) {
+func (l *listener) release(c *conn) {
 	l.mu.Lock()
 	l.open--
-	if n := l.perIP[key] - 1; n > 0 {
-		l.perIP[key] = n
+	if n := l.perIP[c.key] - 1; n > 0 {
+		l.perIP[c.key] = n
 	} else {
-		delete(l.perIP, key)
+		delete(l.perIP, c.key)
 	}
+	delete(l.conns, c)
 	l.mu.Unlock()
 }
 
@@ -192,6 +223,7 @@ type conn struct {
 	write        deadline.Lazy
 	linger       atomic.Bool
 	closed       atomic.Bool
+	spoke        atomic.Bool // a byte was read
 }
 
 const (
@@ -199,6 +231,14 @@ const (
 	lingerTime  = 2 * time.Second
 	lingerBytes = 64 << 20
 )
+
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && !c.spoke.Load() {
+		c.spoke.Store(true)
+	}
+	return n, err
+}
 
 func (c *conn) SetDeadline(t time.Time) error {
 	c.write.Set(t)
@@ -239,12 +279,12 @@ func (c *conn) Close() error {
 			_ = c.tcp.SetReadDeadline(time.Now().Add(lingerTime))
 			_, _ = io.CopyN(io.Discard, c.tcp, lingerBytes)
 			_ = c.tcp.Close()
-			c.l.release(c.key)
+			c.l.release(c)
 		}()
 		return nil
 	}
 	err := c.tcp.Close()
-	c.l.release(c.key)
+	c.l.release(c)
 	return err
 }
 

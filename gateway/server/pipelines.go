@@ -84,9 +84,10 @@ func (g *Server) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 		g.reject(ctx, fe, key, pipelineModel(e, id))
 		return
 	}
+	model := spec.PipelinePrefix + id
 	var input map[string]any
 	if err := json.Unmarshal(ctx.PostBody(), &input); err != nil {
-		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err), key, spec.PipelinePrefix+id)
+		g.reject(ctx, fault.Invalid("", "cannot read the request: %v", err), key, model)
 		return
 	}
 	includeUsage := false
@@ -97,16 +98,15 @@ func (g *Server) pipelineChat(ctx *fasthttp.RequestCtx, key *policy.Key, id stri
 		delete(input, k)
 	}
 	if fe := e.Plan.ChatInput(input); fe != nil {
-		g.reject(ctx, fe, key, spec.PipelinePrefix+id)
+		g.reject(ctx, fe, key, model)
 		return
 	}
 	if e.Plan.Input != nil {
 		if err := e.Plan.Input.ValidateValue(input); err != nil {
-			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(e.Plan)), key, spec.PipelinePrefix+id)
+			g.reject(ctx, fault.Invalid("messages", "input does not match the inputSchema of pipeline %q: %v; %s", id, err, chatHint(e.Plan)), key, model)
 			return
 		}
 	}
-	model := spec.PipelinePrefix + id
 	h := &ctx.Response.Header
 	hModel.set(h, model)
 	hExecution.set(h, reqID)
